@@ -1,0 +1,340 @@
+//! Semantic checks over a loaded repository: references, types, rollouts, cycles, expiry.
+//!
+//! Every check pushes findings into one list and carries on, so a run reports everything.
+//! Checks that need the project file (attributes, environments, teams) are skipped when it is
+//! missing or invalid; that problem is already reported, and guessing would only add noise.
+
+mod conditions;
+mod flags;
+mod segments;
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use crate::diag::{Code, Diagnostic, suggest};
+use crate::load::Repo;
+use crate::model::{AttrType, AttributeDecl, FlagFile, Name, ProjectFile, Scalar, Spanned};
+
+/// What the checks need besides the repository.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Today, as days since 1970-01-01 (see [`crate::literal::days_from_civil`]): flags expire
+    /// relative to it.
+    pub today: i64,
+    /// Now, in milliseconds since the Unix epoch: schedules whose every step lies before it
+    /// are reported.
+    pub now_millis: i64,
+}
+
+/// The built-in attribute holding the unit's key.
+pub const TARGETING_KEY: &str = "targeting_key";
+
+/// Runs every check. Returns the loader's findings and the checks' findings together, sorted
+/// by file and position.
+pub fn check(repo: &Repo, options: &Options) -> Vec<Diagnostic> {
+    let project = repo
+        .project
+        .as_ref()
+        .and_then(|p| p.doc.as_ref().map(|doc| (p.file, doc)));
+    let mut scope = Scope {
+        repo,
+        options,
+        attributes: project.map(|(_, p)| {
+            p.attributes
+                .iter()
+                .map(|(name, decl)| (name.as_str(), decl))
+                .collect()
+        }),
+        environments: project.map(|(_, p)| p.environments.iter().map(|e| e.as_str()).collect()),
+        teams: project.map(|(_, p)| p.teams.keys().map(|t| t.as_str()).collect()),
+        out: repo.diagnostics.clone(),
+    };
+    if let Some((file, project)) = project {
+        scope.project(repo.path(file), project);
+    }
+    scope.segments();
+    scope.flags();
+    scope.tests();
+    let mut out = scope.out;
+    out.sort_by(|a, b| {
+        let start = |d: &Diagnostic| d.span.as_ref().map_or(0, |s| s.start);
+        (&a.file, start(a), a.code).cmp(&(&b.file, start(b), b.code))
+    });
+    out
+}
+
+/// An attribute's declaration as conditions see it.
+enum Lookup<'r> {
+    Declared(AttrType, Option<&'r [Spanned<Scalar>]>),
+    Unknown,
+    /// The project could not be loaded, so nothing can be said.
+    Unchecked,
+}
+
+struct Scope<'r> {
+    repo: &'r Repo,
+    options: &'r Options,
+    attributes: Option<BTreeMap<&'r str, &'r AttributeDecl>>,
+    environments: Option<Vec<&'r str>>,
+    teams: Option<BTreeSet<&'r str>>,
+    out: Vec<Diagnostic>,
+}
+
+impl<'r> Scope<'r> {
+    fn push(&mut self, code: Code, file: &str, span: Range<usize>, message: String) -> &mut Diagnostic {
+        self.out.push(Diagnostic::new(code, file, Some(span), message));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// The text of a repository file, for locating a related position in a message.
+    fn text(&self, path: &str) -> &'r str {
+        let repo = self.repo;
+        repo.files
+            .iter()
+            .find(|f| f.path == path)
+            .map_or("", |f| f.text.as_str())
+    }
+
+    fn attribute(&self, name: &str) -> Lookup<'r> {
+        if name == TARGETING_KEY {
+            return Lookup::Declared(AttrType::String, None);
+        }
+        match &self.attributes {
+            None => Lookup::Unchecked,
+            Some(attributes) => match attributes.get(name) {
+                Some(decl) => Lookup::Declared(*decl.ty, decl.values.as_deref()),
+                None => Lookup::Unknown,
+            },
+        }
+    }
+
+    fn unknown_attribute(&mut self, file: &str, name: &Name) {
+        let known: Vec<&str> = std::iter::once(TARGETING_KEY)
+            .chain(self.attributes.iter().flat_map(|a| a.keys().copied()))
+            .collect();
+        let help = suggest(name, known.iter().copied(), "attributes");
+        self.push(
+            Code::UnknownAttribute,
+            file,
+            name.span.clone(),
+            format!("unknown attribute `{}`", name.value),
+        )
+        .help = Some(format!("{help} (attributes are declared in flagstone.toml [attributes])"));
+    }
+
+    /// Reports `env` unless the project declares it.
+    fn known_environment(&mut self, file: &str, env: &Name) -> bool {
+        let Some(environments) = &self.environments else {
+            return true;
+        };
+        if environments.contains(&env.as_str()) {
+            return true;
+        }
+        let help = suggest(env, environments.iter().copied(), "environments");
+        self.push(
+            Code::UnknownEnvironment,
+            file,
+            env.span.clone(),
+            format!("environment `{}` is not declared in flagstone.toml", env.value),
+        )
+        .help = Some(help);
+        false
+    }
+
+    fn flag(&self, key: &str) -> Option<&'r FlagFile> {
+        self.repo.flags.get(key).and_then(|f| f.doc.as_ref())
+    }
+
+    /// Reports `key` unless a flag file exists for it (valid or not).
+    fn known_flag(&mut self, file: &str, key: &Name) -> bool {
+        if self.repo.flags.contains_key(key.as_str()) {
+            return true;
+        }
+        let help = suggest(key, self.repo.flags.keys().map(String::as_str), "flags");
+        self.push(
+            Code::UnknownFlag,
+            file,
+            key.span.clone(),
+            format!("unknown flag `{}`", key.value),
+        )
+        .help = Some(help);
+        false
+    }
+
+    /// Reports `variant` unless the flag has it.
+    fn known_variant(&mut self, file: &str, flag_key: &str, flag: &FlagFile, variant: &Name) -> bool {
+        let variants = variant_names(flag);
+        if variants.contains(&variant.as_str()) {
+            return true;
+        }
+        let help = suggest(variant, variants.iter().copied(), "variants");
+        self.push(
+            Code::UnknownVariant,
+            file,
+            variant.span.clone(),
+            format!("flag `{flag_key}` has no variant `{}`", variant.value),
+        )
+        .help = Some(help);
+        false
+    }
+
+    fn project(&mut self, file: &str, project: &ProjectFile) {
+        let mut seen = BTreeMap::new();
+        for env in project.environments.iter() {
+            if !crate::load::valid_key_segment(env) {
+                self.push(
+                    Code::InvalidName,
+                    file,
+                    env.span.clone(),
+                    format!("`{}` is not a valid environment name", env.value),
+                )
+                .help = Some("use letters, digits, `_` and `-`".into());
+            }
+            if seen.insert(env.as_str(), ()).is_some() {
+                self.push(
+                    Code::Duplicate,
+                    file,
+                    env.span.clone(),
+                    format!("environment `{}` is declared twice", env.value),
+                );
+            }
+        }
+        for (name, decl) in &project.attributes {
+            if name.as_str() == TARGETING_KEY {
+                self.push(
+                    Code::InvalidName,
+                    file,
+                    name.span.clone(),
+                    format!("`{TARGETING_KEY}` is built in and cannot be declared"),
+                )
+                .help = Some("it is always a string: the unit's key".into());
+            } else if !valid_attribute_name(name) {
+                self.push(
+                    Code::InvalidName,
+                    file,
+                    name.span.clone(),
+                    format!("`{}` is not a valid attribute name", name.value),
+                )
+                .help = Some(
+                    "names are identifiers (letters, digits, `_`, `-`) joined by dots, e.g. `org.id`"
+                        .into(),
+                );
+            }
+            for value in decl.values.iter().flatten() {
+                if !scalar_fits(&value.value, *decl.ty) {
+                    self.push(
+                        Code::InvalidValue,
+                        file,
+                        value.span.clone(),
+                        format!(
+                            "allowed value {} is not a {} like attribute `{}`",
+                            value.value,
+                            decl.ty.as_str(),
+                            name.value
+                        ),
+                    );
+                }
+            }
+        }
+        for (team, members) in &project.teams {
+            if !crate::load::valid_key_segment(team) {
+                self.push(
+                    Code::InvalidName,
+                    file,
+                    team.span.clone(),
+                    format!("`{}` is not a valid team name", team.value),
+                );
+            }
+            if members.is_empty() {
+                self.push(
+                    Code::InvalidValue,
+                    file,
+                    team.span.clone(),
+                    format!("team `{}` has no members", team.value),
+                )
+                .help = Some("a team that cannot approve anything blocks every review it owns".into());
+            }
+        }
+    }
+}
+
+/// The variant names of a flag; a flag without `[variants]` is boolean: off and on.
+pub fn variant_names(flag: &FlagFile) -> Vec<&str> {
+    match &flag.variants {
+        Some(variants) => variants.keys().map(|k| k.as_str()).collect(),
+        None => vec!["off", "on"],
+    }
+}
+
+/// Attribute names: identifiers joined by dots, each addressing a nested context object.
+fn valid_attribute_name(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    })
+}
+
+/// Whether a literal can be a value of an attribute of type `ty`.
+fn scalar_fits(value: &Scalar, ty: AttrType) -> bool {
+    match (value, ty) {
+        (Scalar::String(_), AttrType::String | AttrType::StringList) => true,
+        (Scalar::Int(_) | Scalar::Float(_), AttrType::Number) => true,
+        (Scalar::Bool(_), AttrType::Boolean) => true,
+        (Scalar::String(s), AttrType::Semver) => semver::Version::parse(s).is_ok(),
+        (Scalar::String(s), AttrType::Ip) => s.parse::<std::net::IpAddr>().is_ok(),
+        (Scalar::String(s), AttrType::Datetime) => crate::literal::parse_timestamp(s).is_some(),
+        (Scalar::Datetime(d), AttrType::Datetime) => timestamp_millis(d).is_some(),
+        _ => false,
+    }
+}
+
+/// Milliseconds since the epoch of a TOML offset date-time; `None` for local dates and times.
+fn timestamp_millis(datetime: &toml::value::Datetime) -> Option<i64> {
+    datetime.offset?;
+    crate::literal::parse_timestamp(&datetime.to_string())
+}
+
+/// Finds cycles in a graph given as node → edges, reporting each cycle once, as the path
+/// from its first node (in key order) back to it.
+fn cycles<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Vec<Vec<&'a str>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Visiting,
+        Done,
+    }
+    let mut state: BTreeMap<&str, State> = BTreeMap::new();
+    let mut found = Vec::new();
+    for &start in edges.keys() {
+        if state.contains_key(start) {
+            continue;
+        }
+        // Iterative depth-first search: (node, index of the next edge to follow).
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+        state.insert(start, State::Visiting);
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let targets = edges.get(node).map_or(&[][..], Vec::as_slice);
+            if let Some(&target) = targets.get(*next) {
+                *next += 1;
+                match state.get(target) {
+                    None if edges.contains_key(target) => {
+                        state.insert(target, State::Visiting);
+                        stack.push((target, 0));
+                    }
+                    Some(State::Visiting) => {
+                        let from = stack.iter().position(|(n, _)| *n == target).expect("on stack");
+                        let mut cycle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
+                        cycle.push(target);
+                        found.push(cycle);
+                    }
+                    _ => {}
+                }
+            } else {
+                state.insert(node, State::Done);
+                stack.pop();
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,71 @@
+//! The `flagstone` command line: argument parsing, one file per command, and the renderers.
+//!
+//! Exit status: 0 success (warnings allowed), 1 findings with errors, 2 usage or I/O error.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod check;
+pub mod render;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Feature flags and experiments as code.
+#[derive(Debug, Parser)]
+#[command(name = "flagstone", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Check(check::Args),
+}
+
+/// Output formats for findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Source excerpts with the span underlined.
+    Human,
+    /// One JSON document: {"diagnostics": [...]}.
+    Json,
+    /// GitHub workflow annotations, plus a job summary when $GITHUB_STEP_SUMMARY is set.
+    Github,
+}
+
+/// How a command ended.
+pub enum Outcome {
+    Success,
+    /// The command ran and found errors.
+    Failure,
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args, &mut out),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// An error that stops a command before it can report findings (exit status 2).
+pub type Error = Box<dyn std::error::Error>;

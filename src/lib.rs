@@ -1,0 +1,21 @@
+//! flagstone: feature flags and experiments as code.
+//!
+//! Data flows one way: [`load`] reads and parses a repository into the typed [`model`],
+//! validated against its [`schema`]; [`check`] finds semantic problems. Every stage reports
+//! [`diag::Diagnostic`]s instead of stopping at the first problem. The library never prints;
+//! the `flagstone` binary renders.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+#[cfg(feature = "compiler")]
+pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "compiler")]
+pub mod diag;
+#[cfg(feature = "compiler")]
+pub mod load;
+#[cfg(feature = "compiler")]
+pub mod model;
+pub mod literal;
+#[cfg(feature = "compiler")]
+pub mod schema;

@@ -1,0 +1,403 @@
+//! Reading a flags repository: walk it in a fixed order, parse each file once keeping spans,
+//! validate it against its JSON Schema and deserialize it into the typed model.
+//!
+//! A file that cannot be read, parsed or validated yields diagnostics and no document; the
+//! other files are still loaded, so one run reports every problem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Code, Diagnostic};
+use crate::model::{self, FlagFile, ProjectFile, SegmentFile, TestFile};
+use crate::schema::{FileKind, Validator};
+
+/// The project file's name at the repository root.
+pub const PROJECT_FILE: &str = "flagstone.toml";
+
+/// Files larger than this are not parsed: no flag, segment or test needs anywhere near it,
+/// and every bundle an application loads stays small.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// A repository file's text, kept for locating and rendering diagnostics.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Repo-relative, `/`-separated path.
+    pub path: String,
+    pub text: String,
+}
+
+/// A file's typed document, or `None` when it could not be read, parsed or validated.
+#[derive(Debug)]
+pub struct Loaded<T> {
+    /// Index into [`Repo::files`].
+    pub file: usize,
+    pub doc: Option<T>,
+}
+
+/// Everything read from a flags repository.
+#[derive(Debug, Default)]
+pub struct Repo {
+    pub files: Vec<SourceFile>,
+    /// `None` when flagstone.toml is missing.
+    pub project: Option<Loaded<ProjectFile>>,
+    /// Flags by key ("checkout/one-page").
+    pub flags: BTreeMap<String, Loaded<FlagFile>>,
+    /// Segments by name.
+    pub segments: BTreeMap<String, Loaded<SegmentFile>>,
+    pub tests: Vec<Loaded<TestFile>>,
+    /// Problems found while loading.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Repo {
+    pub fn path(&self, file: usize) -> &str {
+        &self.files[file].path
+    }
+}
+
+/// Why a directory could not be loaded at all (as opposed to findings in its files).
+#[derive(Debug)]
+pub enum LoadError {
+    NotADirectory(PathBuf),
+    NotARepository(PathBuf),
+    Io(PathBuf, std::io::Error),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NotADirectory(p) => write!(f, "{} is not a directory", p.display()),
+            LoadError::NotARepository(p) => write!(
+                f,
+                "{} is not a flags repository: it has neither {PROJECT_FILE} nor flags/",
+                p.display()
+            ),
+            LoadError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// One file to load.
+struct Entry {
+    kind: FileKind,
+    /// Repo-relative path.
+    path: String,
+    /// Flag or segment key; empty for the project and test files.
+    key: String,
+}
+
+/// A file's typed document; `None` inside when it could not be read, parsed or validated.
+enum Doc {
+    Project(Option<ProjectFile>),
+    Flag(Option<FlagFile>),
+    Segment(Option<SegmentFile>),
+    Test(Option<TestFile>),
+}
+
+struct Outcome {
+    source: SourceFile,
+    doc: Doc,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads the repository at `root`.
+pub fn load(root: &Path) -> Result<Repo, LoadError> {
+    if !root.is_dir() {
+        return Err(LoadError::NotADirectory(root.to_owned()));
+    }
+    let has_project = root.join(PROJECT_FILE).is_file();
+    if !has_project && !root.join("flags").is_dir() {
+        return Err(LoadError::NotARepository(root.to_owned()));
+    }
+    let (entries, mut diagnostics) = discover(root)?;
+    let outcomes = load_all(root, &entries);
+
+    let mut repo = Repo::default();
+    if !has_project {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::MissingProject,
+                PROJECT_FILE,
+                None,
+                format!("{PROJECT_FILE} is missing"),
+            )
+            .with_help("create it with `name`, `environments` and the `[attributes]` flags use"),
+        );
+    }
+    for (entry, outcome) in entries.into_iter().zip(outcomes) {
+        let file = repo.files.len();
+        repo.files.push(outcome.source);
+        diagnostics.extend(outcome.diagnostics);
+        match outcome.doc {
+            Doc::Project(doc) => repo.project = Some(Loaded { file, doc }),
+            Doc::Flag(doc) => {
+                repo.flags.insert(entry.key, Loaded { file, doc });
+            }
+            Doc::Segment(doc) => {
+                repo.segments.insert(entry.key, Loaded { file, doc });
+            }
+            Doc::Test(doc) => repo.tests.push(Loaded { file, doc }),
+        }
+    }
+    repo.diagnostics = diagnostics;
+    Ok(repo)
+}
+
+/// Lists the repository's files in a fixed order (project, flags, segments, tests; each
+/// sorted by path) and checks their names.
+fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<Diagnostic>), LoadError> {
+    let mut entries = Vec::new();
+    let mut diagnostics = Vec::new();
+    if root.join(PROJECT_FILE).is_file() {
+        entries.push(Entry {
+            kind: FileKind::Project,
+            path: PROJECT_FILE.to_owned(),
+            key: String::new(),
+        });
+    }
+    for (kind, dir, nested) in [
+        (FileKind::Flag, "flags", true),
+        (FileKind::Segment, "segments", true),
+        (FileKind::Test, "tests", false),
+    ] {
+        let base = root.join(dir);
+        if !base.is_dir() {
+            continue;
+        }
+        // Lower-cased keys seen so far: two keys that differ only in case collide on
+        // case-insensitive file systems.
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let walk = walkdir::WalkDir::new(&base)
+            .max_depth(if nested { usize::MAX } else { 1 })
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for item in walk {
+            let item = item.map_err(|e| {
+                let path = e.path().unwrap_or(&base).to_owned();
+                LoadError::Io(path, e.into())
+            })?;
+            let is_toml = item.path().extension().is_some_and(|x| x == "toml");
+            if !item.file_type().is_file() || !is_toml {
+                continue;
+            }
+            let relative = item
+                .path()
+                .strip_prefix(&base)
+                .expect("walked paths are below the base");
+            let components: Vec<String> = relative
+                .with_extension("")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let key = components.join("/");
+            let path = format!("{dir}/{}", relative.to_string_lossy().replace('\\', "/"));
+            if let Some(bad) = components.iter().find(|c| !valid_key_segment(c)) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadFileName,
+                        &path,
+                        None,
+                        format!("`{bad}` is not a valid name for a {}", kind_noun(kind)),
+                    )
+                    .with_help(
+                        "names use letters, digits, `_` and `-`, and start with a letter or digit",
+                    ),
+                );
+                continue;
+            }
+            if let Some(other) = seen.insert(key.to_lowercase(), path.clone()) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadFileName,
+                        &path,
+                        None,
+                        format!("`{key}` differs from {other} only in letter case"),
+                    )
+                    .with_help("keys must stay distinct on case-insensitive file systems"),
+                );
+                continue;
+            }
+            entries.push(Entry { kind, path, key });
+        }
+    }
+    Ok((entries, diagnostics))
+}
+
+fn kind_noun(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Project => "project",
+        FileKind::Flag => "flag",
+        FileKind::Segment => "segment",
+        FileKind::Test => "test file",
+    }
+}
+
+/// A flag or segment name segment: letters, digits, `_`, `-`; starting with a letter or digit.
+pub fn valid_key_segment(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Loads every entry, spread over the available cores, keeping the entries' order.
+fn load_all(root: &Path, entries: &[Entry]) -> Vec<Outcome> {
+    let validators: Vec<(FileKind, Validator)> = FileKind::ALL
+        .into_iter()
+        .filter(|kind| entries.iter().any(|e| e.kind == *kind))
+        .map(|kind| (kind, Validator::new(kind)))
+        .collect();
+    let validator = |kind: FileKind| {
+        &validators
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .expect("a validator exists for every kind present")
+            .1
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = entries.len().div_ceil(threads).max(64);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|e| load_file(root, e, validator(e.kind)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("loading a file does not panic"))
+            .collect()
+    })
+}
+
+fn load_file(root: &Path, entry: &Entry, validator: &Validator) -> Outcome {
+    let path = entry.path.as_str();
+    let mut diagnostics = Vec::new();
+    let text = read_text(root, path, &mut diagnostics);
+    let parseable = text.as_deref().ok();
+    let d = &mut diagnostics;
+    let doc = match entry.kind {
+        FileKind::Project => Doc::Project(parseable.and_then(|t| parse(path, t, validator, d))),
+        FileKind::Flag => Doc::Flag(parseable.and_then(|t| parse(path, t, validator, d))),
+        FileKind::Segment => Doc::Segment(parseable.and_then(|t| parse(path, t, validator, d))),
+        FileKind::Test => Doc::Test(parseable.and_then(|t| parse(path, t, validator, d))),
+    };
+    Outcome {
+        source: SourceFile {
+            path: path.to_owned(),
+            text: text.unwrap_or_else(|unparsed| unparsed),
+        },
+        doc,
+        diagnostics,
+    }
+}
+
+/// Reads a file as UTF-8 text to parse. A file that cannot be parsed yields `Err` with the
+/// text kept for locating its diagnostic: the valid prefix of a file that is not UTF-8, so the
+/// finding points at the first bad byte; nothing for one that is too large or unreadable.
+fn read_text(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<String, String> {
+    let bytes = match std::fs::read(root.join(path)) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            diagnostics.push(Diagnostic::new(
+                Code::NotUtf8,
+                path,
+                None,
+                format!("cannot read the file: {e}"),
+            ));
+            return Err(String::new());
+        }
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                path,
+                None,
+                format!(
+                    "the file is {} bytes; files may be at most {MAX_FILE_BYTES} bytes",
+                    bytes.len()
+                ),
+            )
+            .with_help("split it, or move large payloads out of the flags repository"),
+        );
+        return Err(String::new());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::NotUtf8,
+                    path,
+                    Some(valid..valid),
+                    format!("the file is not valid UTF-8 (first bad byte at offset {valid})"),
+                )
+                .with_help("TOML files must be UTF-8 text; is this a binary file?"),
+            );
+            Err(String::from_utf8(bytes).expect("the prefix is valid UTF-8"))
+        }
+    }
+}
+
+/// Parses, validates and deserializes one file's text.
+fn parse<T: serde::de::DeserializeOwned>(
+    path: &str,
+    text: &str,
+    validator: &Validator,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let (tree, errors) = toml::de::DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        diagnostics.extend(errors.iter().map(|e| syntax_diagnostic(path, text, e)));
+        return None;
+    }
+    // Unknown keys are the schema's to report; deserialization ignores them, so a file with
+    // schema errors still gets its semantic checks when its shape allows.
+    let schema_errors = validator.validate(path, &tree);
+    let schema_valid = schema_errors.is_empty();
+    diagnostics.extend(schema_errors);
+    match model::from_tree(tree) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            if schema_valid {
+                diagnostics.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    path,
+                    e.span(),
+                    e.message().to_owned(),
+                ));
+            }
+            None
+        }
+    }
+}
+
+fn syntax_diagnostic(path: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().map(|s| s.start.min(text.len())..s.end.min(text.len()));
+    let message = error.message().trim_end();
+    let help = if message.contains("duplicate key") {
+        "each key may appear once per table; remove or rename one of them"
+    } else if message.contains("recursion limit") {
+        "values may nest at most 80 levels deep"
+    } else {
+        "see https://toml.io for TOML syntax"
+    };
+    Diagnostic::new(
+        Code::TomlSyntax,
+        path,
+        span,
+        format!("invalid TOML: {message}"),
+    )
+    .with_help(help)
+}

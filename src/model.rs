@@ -1,0 +1,644 @@
+//! The typed model of a flags repository's files, exactly as written.
+//!
+//! Every type here is deserialized from the spanned TOML tree of one file, and the JSON Schemas
+//! in `schema/` are generated from these same types, so the schema and the model cannot drift.
+//! Values that later stages point at carry their source span in [`Spanned`]. Spans never take
+//! part in comparisons: moving text is not a change.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Deref, Range};
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, Visitor};
+
+/// A value with the byte range it was read from.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Range<usize>,
+}
+
+impl<T> Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+impl<T: Eq> Eq for Spanned<T> {}
+impl<T: PartialOrd> PartialOrd for Spanned<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        self.value.partial_cmp(&other.value)
+    }
+}
+impl<T: Ord> Ord for Spanned<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+impl Borrow<str> for Spanned<String> {
+    fn borrow(&self) -> &str {
+        &self.value
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = toml::Spanned::<T>::deserialize(deserializer)?;
+        Ok(Spanned {
+            span: spanned.span(),
+            value: spanned.into_inner(),
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+pub type Name = Spanned<String>;
+
+/// `flagstone.toml`: the project.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "flagstone project (flagstone.toml)")]
+pub struct ProjectFile {
+    /// The project's name.
+    pub name: Name,
+    /// Environments in promotion order, e.g. ["development", "staging", "production"].
+    #[schemars(length(min = 1))]
+    pub environments: Spanned<Vec<Name>>,
+    /// Context attributes that conditions may use, by name. Dotted names ("org.id") address
+    /// nested context objects and must be quoted in TOML. `targeting_key` is built in.
+    #[serde(default)]
+    pub attributes: BTreeMap<Name, AttributeDecl>,
+    /// Teams by name, each a list of members' logins. Owners refer to a team as "@name".
+    #[serde(default)]
+    pub teams: BTreeMap<Name, Vec<Name>>,
+}
+
+/// A declared context attribute.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct AttributeDecl {
+    /// The attribute's type; conditions are type-checked against it.
+    #[serde(rename = "type")]
+    pub ty: Spanned<AttrType>,
+    /// The only values the attribute may take; conditions using others are errors.
+    pub values: Option<Vec<Spanned<Scalar>>>,
+    /// What the attribute means.
+    pub description: Option<String>,
+}
+
+/// The type of a context attribute: string, number, boolean, semver (a semantic version such
+/// as "2.3.0"), datetime (RFC 3339), string_list, or ip (IPv4 or IPv6 address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrType {
+    String,
+    Number,
+    Boolean,
+    Semver,
+    Datetime,
+    StringList,
+    Ip,
+}
+
+impl AttrType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrType::String => "string",
+            AttrType::Number => "number",
+            AttrType::Boolean => "boolean",
+            AttrType::Semver => "semver",
+            AttrType::Datetime => "datetime",
+            AttrType::StringList => "string_list",
+            AttrType::Ip => "ip",
+        }
+    }
+}
+
+/// `flags/<key>.toml`: one flag. Its key is the path below `flags/` without `.toml`.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "flagstone flag (flags/**/*.toml)")]
+pub struct FlagFile {
+    /// What the flag does, for people reading a review or a dashboard.
+    pub description: Name,
+    /// Teams ("@payments", declared in flagstone.toml) or users who own the flag.
+    #[schemars(length(min = 1))]
+    pub owners: Spanned<Vec<Name>>,
+    /// What the flag is for; release and experiment flags must say when they expire.
+    pub kind: Spanned<FlagKind>,
+    /// Free-form labels.
+    #[serde(default)]
+    pub tags: Vec<Name>,
+    /// The date by which the flag should be removed from code.
+    pub expires: Option<Spanned<Timestamp>>,
+    /// Variant names and their values. Omitted: a boolean flag with `off = false`, `on = true`.
+    /// Values are booleans, numbers, strings or tables (JSON payloads); all of one type.
+    pub variants: Option<Spanned<BTreeMap<Name, Spanned<Payload>>>>,
+    /// The variant served when the flag is disabled in an environment that does not name one.
+    /// Default: "off".
+    pub off_variant: Option<Name>,
+    /// The attribute whose value is the bucketing unit. Default: "targeting_key".
+    pub bucket_by: Option<Name>,
+    /// Seed for bucketing; change it to re-randomise who falls in a rollout. Default: the key.
+    pub salt: Option<Name>,
+    /// Flags that must serve a given variant before this flag's rules apply.
+    #[serde(default)]
+    pub prerequisites: Vec<Spanned<Prerequisite>>,
+    /// Per-environment targeting, by environment name. An environment without an entry
+    /// serves the off variant.
+    #[serde(default)]
+    pub env: BTreeMap<Name, Spanned<FlagEnv>>,
+}
+
+/// What a flag is for: release (gates a release, removed once rolled out), experiment (serves
+/// an experiment's variants), ops (operational switch such as a kill switch), permission
+/// (grants a capability) or config (remote configuration as variant values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    Release,
+    Experiment,
+    Ops,
+    Permission,
+    Config,
+}
+
+impl FlagKind {
+    pub fn needs_expiry(self) -> bool {
+        matches!(self, FlagKind::Release | FlagKind::Experiment)
+    }
+}
+
+/// A flag that must serve `variant` (in the same environment) for this flag to apply.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Prerequisite {
+    /// The prerequisite flag's key.
+    pub flag: Name,
+    /// The variant it must serve.
+    pub variant: Name,
+}
+
+/// A flag's targeting in one environment.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FlagEnv {
+    /// false kills the flag here: every unit gets the off variant. Default: true.
+    pub enabled: Option<Spanned<bool>>,
+    /// The variant served while the flag is disabled or a prerequisite fails.
+    pub off_variant: Option<Name>,
+    /// The fallthrough variant, served when no rule matches. Default: the off variant.
+    pub serve: Option<Name>,
+    /// Rules in order; the first whose conditions all hold (and whose rollout includes the
+    /// unit) decides the variant.
+    #[serde(default)]
+    pub rules: Vec<Spanned<Rule>>,
+    /// Timed changes to `enabled` or `serve`, applied at evaluation time, in time order.
+    #[serde(default)]
+    pub schedule: Vec<Spanned<EnvStep>>,
+}
+
+/// A targeting rule.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Rule {
+    /// The rule's name, unique within its environment; shown in evaluation reasons.
+    pub name: Name,
+    /// Conditions, all of which must hold. Omitted or empty: the rule matches every unit.
+    #[serde(rename = "if", default)]
+    pub conditions: Vec<Spanned<Condition>>,
+    /// Percentage (0–100, up to 3 decimals) of matching units the rule applies to; the rest
+    /// fall through to later rules. Default: 100.
+    pub rollout: Option<Spanned<f64>>,
+    /// The variant to serve. Exactly one of `serve` and `split`.
+    pub serve: Option<Name>,
+    /// Variant weights (percentages summing to 100) for a weighted split.
+    pub split: Option<Spanned<BTreeMap<Name, Spanned<f64>>>>,
+    /// Timed changes to this rule's rollout, variant or split, in time order.
+    #[serde(default)]
+    pub schedule: Vec<Spanned<RuleStep>>,
+}
+
+/// From `at` on, the rule uses the values given here.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RuleStep {
+    /// When the step takes effect: a date-time with an offset, e.g. 2026-12-01T09:00:00Z.
+    pub at: Spanned<Timestamp>,
+    pub rollout: Option<Spanned<f64>>,
+    pub serve: Option<Name>,
+    pub split: Option<Spanned<BTreeMap<Name, Spanned<f64>>>>,
+}
+
+/// From `at` on, the environment uses the values given here.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EnvStep {
+    /// When the step takes effect: a date-time with an offset, e.g. 2026-12-01T09:00:00Z.
+    pub at: Spanned<Timestamp>,
+    pub enabled: Option<Spanned<bool>>,
+    pub serve: Option<Name>,
+}
+
+/// One condition: an attribute test (`attr` + `op`) or a segment test.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Condition {
+    /// The context attribute tested, declared in flagstone.toml.
+    pub attr: Option<Name>,
+    /// The operator.
+    pub op: Option<Spanned<Op>>,
+    /// The operand of a comparison (gt, semver_gte, before, matches…).
+    pub value: Option<Spanned<Scalar>>,
+    /// The operands of a set test (in, starts_with, contains_any, in_cidr…); any may match.
+    pub values: Option<Spanned<Vec<Spanned<Scalar>>>>,
+    /// Compare strings case-insensitively (in, starts_with, ends_with, contains and their
+    /// negations).
+    pub ignore_case: Option<Spanned<bool>>,
+    /// Holds when the unit is in this segment.
+    pub segment: Option<Name>,
+    /// Holds when the unit is not in this segment.
+    pub not_segment: Option<Name>,
+}
+
+/// Condition operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    In,
+    NotIn,
+    StartsWith,
+    NotStartsWith,
+    EndsWith,
+    NotEndsWith,
+    Contains,
+    NotContains,
+    Matches,
+    NotMatches,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    SemverEq,
+    SemverGt,
+    SemverGte,
+    SemverLt,
+    SemverLte,
+    Before,
+    After,
+    Exists,
+    NotExists,
+    ContainsAny,
+    ContainsAll,
+    ContainsNone,
+    InCidr,
+}
+
+/// How an operator takes its operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// `values = [...]`
+    List,
+    /// `value = ...`
+    Single,
+    /// neither
+    None,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        use Op::*;
+        match self {
+            In => "in",
+            NotIn => "not_in",
+            StartsWith => "starts_with",
+            NotStartsWith => "not_starts_with",
+            EndsWith => "ends_with",
+            NotEndsWith => "not_ends_with",
+            Contains => "contains",
+            NotContains => "not_contains",
+            Matches => "matches",
+            NotMatches => "not_matches",
+            Gt => "gt",
+            Gte => "gte",
+            Lt => "lt",
+            Lte => "lte",
+            SemverEq => "semver_eq",
+            SemverGt => "semver_gt",
+            SemverGte => "semver_gte",
+            SemverLt => "semver_lt",
+            SemverLte => "semver_lte",
+            Before => "before",
+            After => "after",
+            Exists => "exists",
+            NotExists => "not_exists",
+            ContainsAny => "contains_any",
+            ContainsAll => "contains_all",
+            ContainsNone => "contains_none",
+            InCidr => "in_cidr",
+        }
+    }
+
+    pub fn operand(self) -> Operand {
+        use Op::*;
+        match self {
+            Exists | NotExists => Operand::None,
+            Matches | NotMatches | Gt | Gte | Lt | Lte | SemverEq | SemverGt | SemverGte
+            | SemverLt | SemverLte | Before | After => Operand::Single,
+            _ => Operand::List,
+        }
+    }
+
+    /// Whether the operator applies to attributes of type `ty`.
+    pub fn accepts(self, ty: AttrType) -> bool {
+        use Op::*;
+        match self {
+            Exists | NotExists => true,
+            In | NotIn => matches!(ty, AttrType::String | AttrType::Number | AttrType::Boolean),
+            StartsWith | NotStartsWith | EndsWith | NotEndsWith | Contains | NotContains
+            | Matches | NotMatches => ty == AttrType::String,
+            Gt | Gte | Lt | Lte => ty == AttrType::Number,
+            SemverEq | SemverGt | SemverGte | SemverLt | SemverLte => ty == AttrType::Semver,
+            Before | After => ty == AttrType::Datetime,
+            ContainsAny | ContainsAll | ContainsNone => ty == AttrType::StringList,
+            InCidr => ty == AttrType::Ip,
+        }
+    }
+
+    /// Whether `ignore_case` means something for this operator.
+    pub fn takes_ignore_case(self) -> bool {
+        use Op::*;
+        matches!(
+            self,
+            In | NotIn
+                | StartsWith
+                | NotStartsWith
+                | EndsWith
+                | NotEndsWith
+                | Contains
+                | NotContains
+        )
+    }
+}
+
+/// `segments/<name>.toml`: a reusable audience.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "flagstone segment (segments/**/*.toml)")]
+pub struct SegmentFile {
+    /// Who is in the segment, in words.
+    pub description: Name,
+    /// Units (targeting keys) always in the segment.
+    #[serde(default)]
+    pub include: Vec<Name>,
+    /// Units (targeting keys) never in the segment; exclusion wins over everything.
+    #[serde(default)]
+    pub exclude: Vec<Name>,
+    /// Conditions, all of which must hold; may test other segments. A segment matches a unit
+    /// that is included, or that meets every condition when there is at least one.
+    #[serde(rename = "if", default)]
+    pub conditions: Vec<Spanned<Condition>>,
+}
+
+/// `tests/<name>.toml`: evaluation assertions, run by `flagstone test`.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "flagstone tests (tests/*.toml)")]
+pub struct TestFile {
+    /// Single evaluations and their expected results.
+    #[serde(default)]
+    pub cases: Vec<Spanned<TestCase>>,
+    /// Share of variants over many synthetic units.
+    #[serde(default)]
+    pub distributions: Vec<Spanned<Distribution>>,
+}
+
+/// Evaluate flags for one context and compare the results.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TestCase {
+    pub name: Name,
+    /// The environment to evaluate in.
+    pub env: Name,
+    /// The evaluation context, e.g. { targeting_key = "user-1", country = "US" }.
+    pub context: Option<Spanned<Payload>>,
+    /// The evaluation time, for schedules and datetime conditions. Default: the real time.
+    pub now: Option<Spanned<Timestamp>>,
+    /// Expected variant by flag key.
+    #[serde(default)]
+    pub variants: BTreeMap<Name, Name>,
+    /// Expected value by flag key.
+    #[serde(default)]
+    pub values: BTreeMap<Name, Spanned<Payload>>,
+}
+
+/// Evaluate one flag for many synthetic units and compare the share of each variant.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Distribution {
+    pub name: Name,
+    pub flag: Name,
+    pub env: Name,
+    /// Attributes shared by every unit; each unit gets its own targeting key (or `bucket_by`).
+    pub context: Option<Spanned<Payload>>,
+    pub now: Option<Spanned<Timestamp>>,
+    /// How many units to evaluate. Default: 10000.
+    #[schemars(range(min = 1, max = 1_000_000))]
+    pub units: Option<Spanned<u32>>,
+    /// Expected percentage of units per variant.
+    pub expect: Spanned<BTreeMap<Name, Spanned<f64>>>,
+    /// Allowed deviation in percentage points. Default: 1.
+    pub tolerance: Option<Spanned<f64>>,
+}
+
+/// A condition operand or allowed attribute value: a string, number, boolean or datetime.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Datetime(toml::value::Datetime),
+}
+
+impl Scalar {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Scalar::Bool(_) => "boolean",
+            Scalar::Int(_) | Scalar::Float(_) => "number",
+            Scalar::String(_) => "string",
+            Scalar::Datetime(_) => "datetime",
+        }
+    }
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::String(s) => write!(f, "{s:?}"),
+            Scalar::Datetime(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number, boolean or datetime")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                i64::try_from(v)
+                    .map(Scalar::Int)
+                    .map_err(|_| E::custom("integer is too large"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                if v.is_finite() {
+                    Ok(Scalar::Float(v))
+                } else {
+                    Err(E::custom("numbers must be finite"))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::String(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+                let datetime = toml::value::Datetime::deserialize(
+                    de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Scalar::Datetime(datetime))
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+impl JsonSchema for Scalar {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Scalar".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+/// A TOML date or date-time (or a string holding one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timestamp(pub toml::value::Datetime);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Scalar::deserialize(deserializer)? {
+            Scalar::Datetime(d) => Ok(Timestamp(d)),
+            Scalar::String(s) => s
+                .parse()
+                .map(Timestamp)
+                .map_err(|_| de::Error::custom(format!("{s:?} is not a TOML date or date-time"))),
+            other => Err(de::Error::custom(format!(
+                "expected a date or date-time, found a {}",
+                other.type_name()
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string" })
+    }
+}
+
+/// Any TOML value, held as JSON: variant values, test contexts and expected values.
+/// TOML datetimes become RFC 3339 strings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Payload(pub serde_json::Value);
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        toml_to_json(value).map(Payload).map_err(de::Error::custom)
+    }
+}
+
+fn toml_to_json(value: toml::Value) -> Result<serde_json::Value, &'static str> {
+    use serde_json::Value as J;
+    Ok(match value {
+        toml::Value::String(s) => J::String(s),
+        toml::Value::Integer(i) => J::from(i),
+        toml::Value::Float(f) => {
+            J::Number(serde_json::Number::from_f64(f).ok_or("numbers must be finite")?)
+        }
+        toml::Value::Boolean(b) => J::Bool(b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(
+            items
+                .into_iter()
+                .map(toml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => J::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| Ok((k, toml_to_json(v)?)))
+                .collect::<Result<_, &'static str>>()?,
+        ),
+    })
+}
+
+impl JsonSchema for Payload {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Payload".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!(true)
+    }
+}
+
+/// Deserializes `T` from one parsed file, keeping spans.
+pub fn from_tree<T: serde::de::DeserializeOwned>(
+    tree: toml::Spanned<toml::de::DeTable<'_>>,
+) -> Result<T, toml::de::Error> {
+    T::deserialize(tree.into_deserializer())
+}
