@@ -177,7 +177,7 @@ pub fn suggest<'a>(
         None => {
             let known: Vec<&str> = candidates.into_iter().take(8).collect();
             if known.is_empty() {
-                format!("no {what} is declared")
+                format!("no {what} are declared")
             } else {
                 format!("known {what}: {}", known.join(", "))
             }

@@ -12,10 +12,10 @@ pub mod check;
 pub mod cli;
 #[cfg(feature = "compiler")]
 pub mod diag;
+pub mod literal;
 #[cfg(feature = "compiler")]
 pub mod load;
 #[cfg(feature = "compiler")]
 pub mod model;
-pub mod literal;
 #[cfg(feature = "compiler")]
 pub mod schema;

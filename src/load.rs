@@ -19,6 +19,9 @@ pub const PROJECT_FILE: &str = "flagstone.toml";
 /// and every bundle an application loads stays small.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
+/// Syntax errors reported per file; past this, the file is unlikely to be TOML at all.
+const MAX_SYNTAX_ERRORS: usize = 20;
+
 /// A repository file's text, kept for locating and rendering diagnostics.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -359,7 +362,24 @@ fn parse<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     let (tree, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        diagnostics.extend(errors.iter().map(|e| syntax_diagnostic(path, text, e)));
+        let mut reported: Vec<Diagnostic> = Vec::new();
+        for error in &errors {
+            let diagnostic = syntax_diagnostic(path, text, error);
+            if !reported.contains(&diagnostic) {
+                reported.push(diagnostic);
+            }
+        }
+        if reported.len() > MAX_SYNTAX_ERRORS {
+            let hidden = reported.len() - MAX_SYNTAX_ERRORS;
+            reported.truncate(MAX_SYNTAX_ERRORS);
+            reported.push(Diagnostic::new(
+                Code::TomlSyntax,
+                path,
+                None,
+                format!("{hidden} more TOML syntax errors in this file are not shown"),
+            ));
+        }
+        diagnostics.extend(reported);
         return None;
     }
     // Unknown keys are the schema's to report; deserialization ignores them, so a file with
@@ -384,11 +404,13 @@ fn parse<T: serde::de::DeserializeOwned>(
 }
 
 fn syntax_diagnostic(path: &str, text: &str, error: &toml::de::Error) -> Diagnostic {
-    let span = error.span().map(|s| s.start.min(text.len())..s.end.min(text.len()));
+    let span = error
+        .span()
+        .map(|s| s.start.min(text.len())..s.end.min(text.len()));
     let message = error.message().trim_end();
     let help = if message.contains("duplicate key") {
         "each key may appear once per table; remove or rename one of them"
-    } else if message.contains("recursion limit") {
+    } else if message.contains("recurs") {
         "values may nest at most 80 levels deep"
     } else {
         "see https://toml.io for TOML syntax"

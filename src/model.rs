@@ -6,18 +6,34 @@
 //! part in comparisons: moving text is not a change.
 
 use std::borrow::Borrow;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, Range};
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, Visitor};
 
-/// A value with the byte range it was read from.
-#[derive(Clone, Debug)]
+/// A value with the byte range it was read from. Files are at most 1 MiB, so the range is
+/// stored as two `u32`s: the model holds many of these.
+#[derive(Clone, Debug, Default)]
 pub struct Spanned<T> {
     pub value: T,
-    pub span: Range<usize>,
+    start: u32,
+    end: u32,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Range<usize>) -> Self {
+        let clamp = |offset: usize| u32::try_from(offset).unwrap_or(u32::MAX);
+        Spanned {
+            value,
+            start: clamp(span.start),
+            end: clamp(span.end),
+        }
+    }
+
+    pub fn span(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 impl<T> Deref for Spanned<T> {
@@ -52,10 +68,8 @@ impl Borrow<str> for Spanned<String> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = toml::Spanned::<T>::deserialize(deserializer)?;
-        Ok(Spanned {
-            span: spanned.span(),
-            value: spanned.into_inner(),
-        })
+        let span = spanned.span();
+        Ok(Spanned::new(spanned.into_inner(), span))
     }
 }
 
@@ -73,6 +87,95 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
 
 pub type Name = Spanned<String>;
 
+/// A TOML table, held as its entries sorted by key. Flag files hold many small tables, for
+/// which a sorted vector is several times smaller than a `BTreeMap`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table<V>(Vec<(Name, V)>);
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Table(Vec::new())
+    }
+}
+
+impl<V> Table<V> {
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Name> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &V)> + ExactSizeIterator {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a Table<V> {
+    type Item = &'a (Name, V);
+    type IntoIter = std::slice::Iter<'a, (Name, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Table<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TableVisitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for TableVisitor<V> {
+            type Value = Table<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Table<V>, A::Error> {
+                let mut entries: Vec<(Name, V)> = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                // TOML forbids repeated keys, so sorting is all it takes to allow lookups.
+                entries.sort_by(|a, b| a.0.value.cmp(&b.0.value));
+                Ok(Table(entries))
+            }
+        }
+        deserializer.deserialize_map(TableVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<V: JsonSchema> JsonSchema for Table<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Table_of_{}", V::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
+    }
+}
+
 /// `flagstone.toml`: the project.
 #[derive(Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -86,10 +189,10 @@ pub struct ProjectFile {
     /// Context attributes that conditions may use, by name. Dotted names ("org.id") address
     /// nested context objects and must be quoted in TOML. `targeting_key` is built in.
     #[serde(default)]
-    pub attributes: BTreeMap<Name, AttributeDecl>,
+    pub attributes: Table<AttributeDecl>,
     /// Teams by name, each a list of members' logins. Owners refer to a team as "@name".
     #[serde(default)]
-    pub teams: BTreeMap<Name, Vec<Name>>,
+    pub teams: Table<Vec<Name>>,
 }
 
 /// A declared context attribute.
@@ -152,7 +255,7 @@ pub struct FlagFile {
     pub expires: Option<Spanned<Timestamp>>,
     /// Variant names and their values. Omitted: a boolean flag with `off = false`, `on = true`.
     /// Values are booleans, numbers, strings or tables (JSON payloads); all of one type.
-    pub variants: Option<Spanned<BTreeMap<Name, Spanned<Payload>>>>,
+    pub variants: Option<Spanned<Table<Spanned<Payload>>>>,
     /// The variant served when the flag is disabled in an environment that does not name one.
     /// Default: "off".
     pub off_variant: Option<Name>,
@@ -166,7 +269,7 @@ pub struct FlagFile {
     /// Per-environment targeting, by environment name. An environment without an entry
     /// serves the off variant.
     #[serde(default)]
-    pub env: BTreeMap<Name, Spanned<FlagEnv>>,
+    pub env: Table<Spanned<FlagEnv>>,
 }
 
 /// What a flag is for: release (gates a release, removed once rolled out), experiment (serves
@@ -232,7 +335,7 @@ pub struct Rule {
     /// The variant to serve. Exactly one of `serve` and `split`.
     pub serve: Option<Name>,
     /// Variant weights (percentages summing to 100) for a weighted split.
-    pub split: Option<Spanned<BTreeMap<Name, Spanned<f64>>>>,
+    pub split: Option<Spanned<Table<Spanned<f64>>>>,
     /// Timed changes to this rule's rollout, variant or split, in time order.
     #[serde(default)]
     pub schedule: Vec<Spanned<RuleStep>>,
@@ -246,7 +349,7 @@ pub struct RuleStep {
     pub at: Spanned<Timestamp>,
     pub rollout: Option<Spanned<f64>>,
     pub serve: Option<Name>,
-    pub split: Option<Spanned<BTreeMap<Name, Spanned<f64>>>>,
+    pub split: Option<Spanned<Table<Spanned<f64>>>>,
 }
 
 /// From `at` on, the environment uses the values given here.
@@ -440,15 +543,15 @@ pub struct TestCase {
     /// The environment to evaluate in.
     pub env: Name,
     /// The evaluation context, e.g. { targeting_key = "user-1", country = "US" }.
-    pub context: Option<Spanned<Payload>>,
+    pub context: Option<Spanned<Table<Spanned<Payload>>>>,
     /// The evaluation time, for schedules and datetime conditions. Default: the real time.
     pub now: Option<Spanned<Timestamp>>,
     /// Expected variant by flag key.
     #[serde(default)]
-    pub variants: BTreeMap<Name, Name>,
+    pub variants: Table<Name>,
     /// Expected value by flag key.
     #[serde(default)]
-    pub values: BTreeMap<Name, Spanned<Payload>>,
+    pub values: Table<Spanned<Payload>>,
 }
 
 /// Evaluate one flag for many synthetic units and compare the share of each variant.
@@ -459,13 +562,13 @@ pub struct Distribution {
     pub flag: Name,
     pub env: Name,
     /// Attributes shared by every unit; each unit gets its own targeting key (or `bucket_by`).
-    pub context: Option<Spanned<Payload>>,
+    pub context: Option<Spanned<Table<Spanned<Payload>>>>,
     pub now: Option<Spanned<Timestamp>>,
     /// How many units to evaluate. Default: 10000.
     #[schemars(range(min = 1, max = 1_000_000))]
     pub units: Option<Spanned<u32>>,
     /// Expected percentage of units per variant.
-    pub expect: Spanned<BTreeMap<Name, Spanned<f64>>>,
+    pub expect: Spanned<Table<Spanned<f64>>>,
     /// Allowed deviation in percentage points. Default: 1.
     pub tolerance: Option<Spanned<f64>>,
 }
@@ -533,9 +636,8 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar::String(v.to_owned()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
-                let datetime = toml::value::Datetime::deserialize(
-                    de::value::MapAccessDeserializer::new(map),
-                )?;
+                let datetime =
+                    toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(Scalar::Datetime(datetime))
             }
         }
@@ -583,7 +685,8 @@ impl JsonSchema for Timestamp {
         true
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "string" })
+        // TOML dates reach the schema as strings; the title names what to write.
+        json_schema!({ "type": "string", "title": "a TOML date or date-time" })
     }
 }
 

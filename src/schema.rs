@@ -116,8 +116,20 @@ impl Validator {
             .into_iter()
             .map(|(span, message)| Diagnostic::new(Code::InvalidValue, file, Some(span), message))
             .collect();
-        for error in self.validator.iter_errors(&instance) {
-            diagnostics.extend(self.diagnose(file, tree, &error));
+        let errors: Vec<_> = self.validator.iter_errors(&instance).collect();
+        // A table with an unknown key usually misses a required one through the same typo
+        // (`tpye` for `type`): the unknown key, with its suggestion, says it all.
+        let with_unknown_keys: Vec<&str> = errors
+            .iter()
+            .filter(|e| matches!(e.kind(), ValidationErrorKind::AdditionalProperties { .. }))
+            .map(|e| e.instance_path().as_str())
+            .collect();
+        for error in &errors {
+            let redundant = matches!(error.kind(), ValidationErrorKind::Required { .. })
+                && with_unknown_keys.contains(&error.instance_path().as_str());
+            if !redundant {
+                diagnostics.extend(self.diagnose(file, tree, error));
+            }
         }
         diagnostics
     }
@@ -172,7 +184,14 @@ impl Validator {
                 ]
             }
             ValidationErrorKind::Type { kind } => {
+                // Types the schema names in its `title` (dates) read better than "a string".
+                let titled = self
+                    .schema
+                    .pointer(error.schema_path().as_str().trim_end_matches("/type"))
+                    .and_then(|s| s.get("title"))
+                    .and_then(Value::as_str);
                 let expected = match kind {
+                    _ if titled.is_some() => titled.unwrap_or_default().to_owned(),
                     TypeKind::Single(t) => type_name(&t.to_string()).to_owned(),
                     TypeKind::Multiple(set) => set
                         .iter()
@@ -181,13 +200,26 @@ impl Validator {
                         .join(" or "),
                 };
                 let found = node.value.map_or("nothing", |v| v.type_str());
-                vec![Diagnostic::new(
-                    Code::WrongType,
-                    file,
-                    here,
-                    format!("{} must be {expected}, found {found}", subject(&at)),
-                )]
+                vec![
+                    Diagnostic::new(
+                        Code::WrongType,
+                        file,
+                        here,
+                        format!("{} must be {expected}, found {found}", subject(&at)),
+                    )
+                    .with_help("see docs/format.md for each key's type"),
+                ]
             }
+            ValidationErrorKind::MinItems { limit } => vec![Diagnostic::new(
+                Code::InvalidValue,
+                file,
+                here,
+                format!(
+                    "{} needs at least {limit} item{}",
+                    subject(&at),
+                    if *limit == 1 { "" } else { "s" }
+                ),
+            )],
             ValidationErrorKind::Enum { options } => {
                 let options: Vec<&str> = options
                     .as_array()
@@ -340,7 +372,10 @@ fn to_json(table: &DeTable<'_>, problems: &mut Vec<(Range<usize>, String)>) -> V
     )
 }
 
-fn value_to_json(value: &Spanned<DeValue<'_>>, problems: &mut Vec<(Range<usize>, String)>) -> Value {
+fn value_to_json(
+    value: &Spanned<DeValue<'_>>,
+    problems: &mut Vec<(Range<usize>, String)>,
+) -> Value {
     match value.get_ref() {
         DeValue::String(s) => Value::String(s.to_string()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
@@ -350,7 +385,12 @@ fn value_to_json(value: &Spanned<DeValue<'_>>, problems: &mut Vec<(Range<usize>,
                 Value::Null
             }
         },
-        DeValue::Float(f) => match f.as_str().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        DeValue::Float(f) => match f
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
             Some(n) => Value::Number(n),
             None => {
                 problems.push((value.span(), "numbers must be finite".into()));

@@ -1,4 +1,7 @@
 //! The integration tests, in one binary to save link time.
 
 mod support;
+mod test_bad_input;
+mod test_cli;
+mod test_fixtures;
 mod test_schema;

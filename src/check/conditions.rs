@@ -15,12 +15,16 @@ impl Scope<'_> {
 
     fn condition(&mut self, file: &str, condition: &Spanned<Condition>) {
         let c = &condition.value;
-        let subjects = [c.attr.is_some(), c.segment.is_some(), c.not_segment.is_some()];
+        let subjects = [
+            c.attr.is_some(),
+            c.segment.is_some(),
+            c.not_segment.is_some(),
+        ];
         if subjects.iter().filter(|s| **s).count() != 1 {
             self.push(
                 Code::BadCondition,
                 file,
-                condition.span.clone(),
+                condition.span(),
                 "a condition tests exactly one of `attr`, `segment` or `not_segment`".into(),
             )
             .help = Some(
@@ -31,10 +35,10 @@ impl Scope<'_> {
         }
         if let Some(segment) = c.segment.as_ref().or(c.not_segment.as_ref()) {
             if let Some(extra) = [
-                c.op.as_ref().map(|o| o.span.clone()),
-                c.value.as_ref().map(|v| v.span.clone()),
-                c.values.as_ref().map(|v| v.span.clone()),
-                c.ignore_case.as_ref().map(|v| v.span.clone()),
+                c.op.as_ref().map(|o| o.span()),
+                c.value.as_ref().map(|v| v.span()),
+                c.values.as_ref().map(|v| v.span()),
+                c.ignore_case.as_ref().map(|v| v.span()),
             ]
             .into_iter()
             .flatten()
@@ -56,19 +60,22 @@ impl Scope<'_> {
                 self.push(
                     Code::UnknownSegment,
                     file,
-                    segment.span.clone(),
+                    segment.span(),
                     format!("unknown segment `{}`", segment.value),
                 )
                 .help = Some(help);
             }
             return;
         }
-        let attr = c.attr.as_ref().expect("exactly one subject, and it is not a segment");
+        let attr = c
+            .attr
+            .as_ref()
+            .expect("exactly one subject, and it is not a segment");
         let Some(op) = &c.op else {
             self.push(
                 Code::BadCondition,
                 file,
-                condition.span.clone(),
+                condition.span(),
                 format!("the condition on `{}` has no `op`", attr.value),
             )
             .help = Some("add an operator, e.g. `op = \"in\"`".into());
@@ -80,7 +87,7 @@ impl Scope<'_> {
             self.push(
                 Code::BadCondition,
                 file,
-                ignore_case.span.clone(),
+                ignore_case.span(),
                 format!("`ignore_case` does not apply to `{}`", op.as_str()),
             )
             .help = Some(
@@ -99,12 +106,31 @@ impl Scope<'_> {
             }
             Lookup::Unchecked => return,
         };
+        if let Some(ignore_case) = &c.ignore_case
+            && op.takes_ignore_case()
+            && ty != AttrType::String
+        {
+            self.push(
+                Code::BadCondition,
+                file,
+                ignore_case.span(),
+                format!(
+                    "`ignore_case` needs a string attribute; `{}` is a {}",
+                    attr.value,
+                    ty.as_str()
+                ),
+            );
+        }
         if !op.accepts(ty) {
-            let valid: Vec<&str> = OPS.iter().filter(|o| o.accepts(ty)).map(|o| o.as_str()).collect();
+            let valid: Vec<&str> = OPS
+                .iter()
+                .filter(|o| o.accepts(ty))
+                .map(|o| o.as_str())
+                .collect();
             self.push(
                 Code::OperatorType,
                 file,
-                op.span.clone(),
+                op.span(),
                 format!(
                     "operator `{}` does not apply to `{}`, a {} attribute",
                     op.as_str(),
@@ -112,7 +138,11 @@ impl Scope<'_> {
                     ty.as_str()
                 ),
             )
-            .help = Some(format!("operators for {}: {}", ty.as_str(), valid.join(", ")));
+            .help = Some(format!(
+                "operators for {}: {}",
+                ty.as_str(),
+                valid.join(", ")
+            ));
             return;
         }
         let operands: Vec<&Spanned<Scalar>> = match (&c.value, &c.values) {
@@ -128,45 +158,52 @@ impl Scope<'_> {
     }
 
     /// Checks that the operator got `value`, `values` or neither, as it takes.
-    fn operand_shape(&mut self, file: &str, condition: &Spanned<Condition>, op: &Spanned<Op>) -> bool {
+    fn operand_shape(
+        &mut self,
+        file: &str,
+        condition: &Spanned<Condition>,
+        op: &Spanned<Op>,
+    ) -> bool {
         let c = &condition.value;
         let name = op.as_str();
         let (message, span) = match op.operand() {
             Operand::List => match (&c.value, &c.values) {
                 (Some(value), _) => (
                     format!("`{name}` takes a list: write `values = [...]`, not `value`"),
-                    value.span.clone(),
+                    value.span(),
                 ),
                 (None, Some(values)) if values.is_empty() => {
-                    (format!("`{name}` needs at least one value"), values.span.clone())
+                    (format!("`{name}` needs at least one value"), values.span())
                 }
                 (None, Some(_)) => return true,
-                (None, None) => (
-                    format!("`{name}` needs `values = [...]`"),
-                    condition.span.clone(),
-                ),
+                (None, None) => (format!("`{name}` needs `values = [...]`"), condition.span()),
             },
             Operand::Single => match (&c.value, &c.values) {
                 (_, Some(values)) => (
                     format!("`{name}` takes one operand: write `value = ...`, not `values`"),
-                    values.span.clone(),
+                    values.span(),
                 ),
                 (Some(_), None) => return true,
-                (None, None) => (format!("`{name}` needs `value = ...`"), condition.span.clone()),
+                (None, None) => (format!("`{name}` needs `value = ...`"), condition.span()),
             },
             Operand::None => match (&c.value, &c.values) {
                 (None, None) => return true,
-                (Some(v), _) => (format!("`{name}` takes no operand"), v.span.clone()),
-                (None, Some(v)) => (format!("`{name}` takes no operand"), v.span.clone()),
+                (Some(v), _) => (format!("`{name}` takes no operand"), v.span()),
+                (None, Some(v)) => (format!("`{name}` takes no operand"), v.span()),
             },
         };
-        self.push(Code::BadOperand, file, span, message);
+        let help = match op.operand() {
+            Operand::List => "e.g. `values = [\"US\", \"CA\"]`",
+            Operand::Single => "e.g. `value = \"2.0.0\"` or `value = 10`",
+            Operand::None => "remove `value` / `values`",
+        };
+        self.push(Code::BadOperand, file, span, message).help = Some(help.into());
         false
     }
 
     /// Checks one operand's type and literal syntax. Returns whether it is well-formed.
     fn operand(&mut self, file: &str, op: Op, ty: AttrType, operand: &Spanned<Scalar>) -> bool {
-        let span = operand.span.clone();
+        let span = operand.span();
         let text = match &operand.value {
             Scalar::String(s) => Some(s.as_str()),
             _ => None,
@@ -203,7 +240,8 @@ impl Scope<'_> {
                     operand.type_name(),
                     operand.value
                 ),
-            );
+            )
+            .help = Some(format!("write the operand as {expected}"));
             return false;
         }
         let problem = match op {
@@ -276,7 +314,11 @@ impl Scope<'_> {
             op,
             Op::In | Op::NotIn | Op::ContainsAny | Op::ContainsAll | Op::ContainsNone
         );
-        if !equality || allowed.iter().any(|a| same_scalar(&a.value, &operand.value)) {
+        if !equality
+            || allowed
+                .iter()
+                .any(|a| same_scalar(&a.value, &operand.value))
+        {
             return;
         }
         let names: Vec<String> = allowed.iter().map(|a| a.value.to_string()).collect();
@@ -298,7 +340,7 @@ impl Scope<'_> {
         self.push(
             Code::ValueNotAllowed,
             file,
-            operand.span.clone(),
+            operand.span(),
             format!("{} is not an allowed value of `{attr}`", operand.value),
         )
         .help = Some(help);
@@ -350,4 +392,3 @@ fn first_line(text: &str) -> &str {
         .find_map(|l| l.trim_start().strip_prefix("error: "))
         .unwrap_or_else(|| text.lines().next().unwrap_or(text))
 }
-

@@ -8,7 +8,7 @@ use crate::literal::{format_date, parse_date};
 use crate::model::{FlagEnv, FlagFile, Name, Spanned, Timestamp};
 
 use super::{Lookup, Scope, cycles, timestamp_millis, variant_names};
-use crate::model::{AttrType, Rule};
+use crate::model::{AttrType, Rule, Table};
 
 /// Flags expiring within this many days get a warning.
 const EXPIRY_WARNING_DAYS: i64 = 14;
@@ -35,7 +35,7 @@ impl Scope<'_> {
                     self.push(
                         Code::OperatorType,
                         file,
-                        bucket_by.span.clone(),
+                        bucket_by.span(),
                         format!(
                             "`bucket_by` needs a string or number attribute; `{}` is a {}",
                             bucket_by.value,
@@ -49,8 +49,13 @@ impl Scope<'_> {
         if let Some(salt) = &flag.salt
             && salt.is_empty()
         {
-            self.push(Code::InvalidValue, file, salt.span.clone(), "`salt` is empty".into())
-                .help = Some(format!("omit it to use the flag key `{key}`"));
+            self.push(
+                Code::InvalidValue,
+                file,
+                salt.span(),
+                "`salt` is empty".into(),
+            )
+            .help = Some(format!("omit it to use the flag key `{key}`"));
         }
         for prerequisite in &flag.prerequisites {
             let p = &prerequisite.value;
@@ -58,7 +63,7 @@ impl Scope<'_> {
                 self.push(
                     Code::PrerequisiteCycle,
                     file,
-                    p.flag.span.clone(),
+                    p.flag.span(),
                     format!("flag `{key}` cannot be its own prerequisite"),
                 );
             } else if self.known_flag(file, &p.flag)
@@ -75,6 +80,38 @@ impl Scope<'_> {
                 self.environment(file, key, flag, env_name, env);
             }
         }
+        self.off_variant_everywhere(file, key, flag);
+    }
+
+    /// Environments without an entry serve the flag-level off variant, so it must exist.
+    fn off_variant_everywhere(&mut self, file: &str, key: &str, flag: &FlagFile) {
+        let (Some(variants), None) = (&flag.variants, &flag.off_variant) else {
+            return;
+        };
+        let Some(environments) = &self.environments else {
+            return;
+        };
+        if variants.contains_key("off") {
+            return;
+        }
+        let uncovered: Vec<&str> = environments
+            .iter()
+            .copied()
+            .filter(|e| !flag.env.contains_key(e))
+            .collect();
+        if uncovered.is_empty() {
+            return;
+        }
+        self.push(
+            Code::NoOffVariant,
+            file,
+            variants.span(),
+            format!(
+                "flag `{key}` has no variant `off` and no `off_variant`, which environments without an entry ({}) serve",
+                uncovered.join(", ")
+            ),
+        )
+        .help = Some("add `off_variant = \"...\"` at the top of the flag file".into());
     }
 
     fn owners(&mut self, file: &str, flag: &FlagFile) {
@@ -88,10 +125,12 @@ impl Scope<'_> {
                 self.push(
                     Code::UnknownTeam,
                     file,
-                    owner.span.clone(),
+                    owner.span(),
                     format!("unknown team `{}`", owner.value),
                 )
-                .help = Some(format!("{help} (teams are declared in flagstone.toml [teams])"));
+                .help = Some(format!(
+                    "{help} (teams are declared in flagstone.toml [teams])"
+                ));
             }
         }
     }
@@ -103,10 +142,11 @@ impl Scope<'_> {
                 self.push(
                     Code::MissingExpiry,
                     file,
-                    flag.kind.span.clone(),
+                    flag.kind.span(),
                     format!("a {kind} flag must say when it expires"),
                 )
-                .help = Some("add `expires = YYYY-MM-DD`, the date by which it leaves the code".into());
+                .help =
+                    Some("add `expires = YYYY-MM-DD`, the date by which it leaves the code".into());
             }
             return;
         };
@@ -114,8 +154,11 @@ impl Scope<'_> {
             self.push(
                 Code::InvalidDatetime,
                 file,
-                expires.span.clone(),
-                format!("`expires` must be a date, found {}", expires.0),
+                expires.span(),
+                format!(
+                    "`expires` must be a date, not a date-time: found {}",
+                    expires.0
+                ),
             )
             .help = Some("write a TOML date such as 2027-02-01".into());
             return;
@@ -125,7 +168,7 @@ impl Scope<'_> {
             self.push(
                 Code::Expired,
                 file,
-                expires.span.clone(),
+                expires.span(),
                 format!("the flag expired on {}", format_date(day)),
             )
             .help = Some(
@@ -136,7 +179,7 @@ impl Scope<'_> {
             self.push(
                 Code::ExpiresSoon,
                 file,
-                expires.span.clone(),
+                expires.span(),
                 format!(
                     "the flag expires on {} ({} day{})",
                     format_date(day),
@@ -149,12 +192,14 @@ impl Scope<'_> {
     }
 
     fn variants(&mut self, file: &str, key: &str, flag: &FlagFile) {
-        let Some(variants) = &flag.variants else { return };
+        let Some(variants) = &flag.variants else {
+            return;
+        };
         if variants.is_empty() {
             self.push(
                 Code::InvalidValue,
                 file,
-                variants.span.clone(),
+                variants.span(),
                 format!("flag `{key}` declares no variants"),
             )
             .help = Some("omit `[variants]` for a boolean flag".into());
@@ -166,7 +211,7 @@ impl Scope<'_> {
                 self.push(
                     Code::InvalidName,
                     file,
-                    name.span.clone(),
+                    name.span(),
                     format!("`{}` is not a valid variant name", name.value),
                 )
                 .help = Some("use letters, digits, `_` and `-`".into());
@@ -178,7 +223,7 @@ impl Scope<'_> {
                     self.push(
                         Code::MixedVariantTypes,
                         file,
-                        value.span.clone(),
+                        value.span(),
                         format!(
                             "variant `{}` is {ty}, but `{}` is {first}",
                             name.value, first_name.value
@@ -194,7 +239,14 @@ impl Scope<'_> {
         }
     }
 
-    fn environment(&mut self, file: &str, key: &str, flag: &FlagFile, env_name: &Name, env: &Spanned<FlagEnv>) {
+    fn environment(
+        &mut self,
+        file: &str,
+        key: &str,
+        flag: &FlagFile,
+        env_name: &Name,
+        env: &Spanned<FlagEnv>,
+    ) {
         let off = env.off_variant.as_ref().or(flag.off_variant.as_ref());
         match off {
             Some(off) => {
@@ -204,7 +256,7 @@ impl Scope<'_> {
                 self.push(
                     Code::NoOffVariant,
                     file,
-                    env_name.span.clone(),
+                    env_name.span(),
                     format!(
                         "flag `{key}` has no variant `off`, so environment `{}` must name its off variant",
                         env_name.value
@@ -223,32 +275,37 @@ impl Scope<'_> {
         let mut catch_all: Option<&Name> = None;
         for rule in &env.rules {
             let r = &rule.value;
-            if let Some(first) = names.insert(r.name.as_str(), r.name.span.clone()) {
+            if let Some(first) = names.insert(r.name.as_str(), r.name.span()) {
                 let line = LineCol::of(self.text(file), first.start).line;
                 self.push(
                     Code::DuplicateRule,
                     file,
-                    r.name.span.clone(),
+                    r.name.span(),
                     format!(
                         "rule name `{}` is used twice in environment `{}`",
                         r.name.value, env_name.value
                     ),
                 )
-                .help = Some(format!("the first is on line {line}; rule names must be unique"));
+                .help = Some(format!(
+                    "the first is on line {line}; rule names must be unique"
+                ));
             }
             if let Some(earlier) = catch_all {
                 self.push(
                     Code::UnreachableRule,
                     file,
-                    r.name.span.clone(),
+                    r.name.span(),
                     format!(
                         "rule `{}` can never match: rule `{}` before it matches every unit",
                         r.name.value, earlier.value
                     ),
                 )
-                .help = Some("move this rule above it, or add conditions or a rollout to the earlier rule".into());
+                .help = Some(
+                    "move this rule above it, or add conditions or a rollout to the earlier rule"
+                        .into(),
+                );
             }
-            self.serve_or_split(file, key, flag, rule.span.clone(), &r.serve, &r.split);
+            self.serve_or_split(file, key, flag, rule.span(), &r.serve, &r.split);
             if let Some(rollout) = &r.rollout {
                 self.rollout(file, rollout);
             }
@@ -267,7 +324,7 @@ impl Scope<'_> {
                 self.push(
                     Code::InvalidValue,
                     file,
-                    step.span.clone(),
+                    step.span(),
                     "this schedule step changes nothing".into(),
                 )
                 .help = Some("give it `enabled` or `serve`".into());
@@ -286,13 +343,13 @@ impl Scope<'_> {
                 self.push(
                     Code::InvalidValue,
                     file,
-                    step.span.clone(),
+                    step.span(),
                     "this schedule step changes nothing".into(),
                 )
                 .help = Some("give it `rollout`, `serve` or `split`".into());
             }
             if step.serve.is_some() || step.split.is_some() {
-                self.serve_or_split(file, key, flag, step.span.clone(), &step.serve, &step.split);
+                self.serve_or_split(file, key, flag, step.span(), &step.serve, &step.split);
             }
             if let Some(rollout) = &step.rollout {
                 self.rollout(file, rollout);
@@ -309,17 +366,18 @@ impl Scope<'_> {
                 self.push(
                     Code::InvalidDatetime,
                     file,
-                    at.span.clone(),
+                    at.span(),
                     format!("schedule time {} has no time zone offset", at.0),
                 )
-                .help = Some("write a date-time with an offset, such as 2026-12-01T09:00:00Z".into());
+                .help =
+                    Some("write a date-time with an offset, such as 2026-12-01T09:00:00Z".into());
                 return;
             };
             if previous.is_some_and(|p| millis <= p) {
                 self.push(
                     Code::ScheduleOrder,
                     file,
-                    at.span.clone(),
+                    at.span(),
                     format!("schedule step at {} is not after the step before it", at.0),
                 )
                 .help = Some("list steps in increasing time order".into());
@@ -332,7 +390,7 @@ impl Scope<'_> {
             self.push(
                 Code::SchedulePast,
                 file,
-                at.span.clone(),
+                at.span(),
                 "every step of this schedule is in the past".into(),
             )
             .help = Some("fold the final step into the rule and remove the schedule".into());
@@ -346,20 +404,30 @@ impl Scope<'_> {
         flag: &FlagFile,
         span: Range<usize>,
         serve: &Option<Name>,
-        split: &Option<Spanned<BTreeMap<Name, Spanned<f64>>>>,
+        split: &Option<Spanned<Table<Spanned<f64>>>>,
     ) {
         match (serve, split) {
             (Some(_), Some(split)) => {
                 self.push(
                     Code::ServeOrSplit,
                     file,
-                    split.span.clone(),
+                    split.span(),
                     "give either `serve` or `split`, not both".into(),
+                )
+                .help = Some(
+                    "`serve` gives every unit one variant; `split` divides units by weight".into(),
                 );
             }
             (None, None) => {
-                self.push(Code::ServeOrSplit, file, span, "give `serve` or `split`".into())
-                    .help = Some("e.g. `serve = \"on\"` or `split = { control = 50, treatment = 50 }`".into());
+                self.push(
+                    Code::ServeOrSplit,
+                    file,
+                    span,
+                    "give `serve` or `split`".into(),
+                )
+                .help = Some(
+                    "e.g. `serve = \"on\"` or `split = { control = 50, treatment = 50 }`".into(),
+                );
             }
             (Some(serve), None) => {
                 self.known_variant(file, key, flag, serve);
@@ -376,7 +444,7 @@ impl Scope<'_> {
                     self.push(
                         Code::SplitSum,
                         file,
-                        split.span.clone(),
+                        split.span(),
                         format!("split weights add up to {}, not 100", round3(total)),
                     )
                     .help = Some("weights are percentages of the units the rule serves".into());
@@ -396,7 +464,7 @@ impl Scope<'_> {
             self.push(
                 Code::BadRollout,
                 file,
-                value.span.clone(),
+                value.span(),
                 format!("{what} {v} is outside 0–100"),
             )
             .help = Some("percentages run from 0 to 100".into());
@@ -406,7 +474,7 @@ impl Scope<'_> {
             self.push(
                 Code::BadRollout,
                 file,
-                value.span.clone(),
+                value.span(),
                 format!("{what} {v} has more than 3 decimals"),
             )
             .help = Some(format!("bucketing resolves 0.001%; use {}", round3(v)));
@@ -439,7 +507,7 @@ impl Scope<'_> {
                 .prerequisites
                 .iter()
                 .find(|p| p.flag.as_str() == second)
-                .map(|p| p.flag.span.clone())
+                .map(|p| p.flag.span())
                 .expect("the cycle follows a prerequisite");
             self.push(
                 Code::PrerequisiteCycle,
@@ -452,10 +520,12 @@ impl Scope<'_> {
     }
 }
 
-/// The day an `expires` value names: a date, or the date part of a date-time.
+/// The day an `expires` value names; `None` unless it is a plain date.
 fn expiry_day(expires: &Timestamp) -> Option<i64> {
-    let date = expires.0.date?;
-    parse_date(&date.to_string())
+    if expires.0.time.is_some() {
+        return None;
+    }
+    parse_date(&expires.0.date?.to_string())
 }
 
 fn json_type(value: &serde_json::Value) -> &'static str {
@@ -471,4 +541,3 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
-

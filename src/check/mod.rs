@@ -56,10 +56,18 @@ pub fn check(repo: &Repo, options: &Options) -> Vec<Diagnostic> {
     scope.segments();
     scope.flags();
     scope.tests();
+    // Files in the loader's order (project, flags, segments, tests), then by position.
+    let order: BTreeMap<&str, usize> = repo
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
     let mut out = scope.out;
-    out.sort_by(|a, b| {
-        let start = |d: &Diagnostic| d.span.as_ref().map_or(0, |s| s.start);
-        (&a.file, start(a), a.code).cmp(&(&b.file, start(b), b.code))
+    out.sort_by_key(|d| {
+        let file = order.get(d.file.as_str()).copied();
+        let start = d.span.as_ref().map_or(0, |s| s.start);
+        (file, d.file.clone(), start, d.code)
     });
     out
 }
@@ -82,8 +90,15 @@ struct Scope<'r> {
 }
 
 impl<'r> Scope<'r> {
-    fn push(&mut self, code: Code, file: &str, span: Range<usize>, message: String) -> &mut Diagnostic {
-        self.out.push(Diagnostic::new(code, file, Some(span), message));
+    fn push(
+        &mut self,
+        code: Code,
+        file: &str,
+        span: Range<usize>,
+        message: String,
+    ) -> &mut Diagnostic {
+        self.out
+            .push(Diagnostic::new(code, file, Some(span), message));
         self.out.last_mut().expect("just pushed")
     }
 
@@ -117,10 +132,12 @@ impl<'r> Scope<'r> {
         self.push(
             Code::UnknownAttribute,
             file,
-            name.span.clone(),
+            name.span(),
             format!("unknown attribute `{}`", name.value),
         )
-        .help = Some(format!("{help} (attributes are declared in flagstone.toml [attributes])"));
+        .help = Some(format!(
+            "{help} (attributes are declared in flagstone.toml [attributes])"
+        ));
     }
 
     /// Reports `env` unless the project declares it.
@@ -135,8 +152,11 @@ impl<'r> Scope<'r> {
         self.push(
             Code::UnknownEnvironment,
             file,
-            env.span.clone(),
-            format!("environment `{}` is not declared in flagstone.toml", env.value),
+            env.span(),
+            format!(
+                "environment `{}` is not declared in flagstone.toml",
+                env.value
+            ),
         )
         .help = Some(help);
         false
@@ -155,7 +175,7 @@ impl<'r> Scope<'r> {
         self.push(
             Code::UnknownFlag,
             file,
-            key.span.clone(),
+            key.span(),
             format!("unknown flag `{}`", key.value),
         )
         .help = Some(help);
@@ -163,7 +183,13 @@ impl<'r> Scope<'r> {
     }
 
     /// Reports `variant` unless the flag has it.
-    fn known_variant(&mut self, file: &str, flag_key: &str, flag: &FlagFile, variant: &Name) -> bool {
+    fn known_variant(
+        &mut self,
+        file: &str,
+        flag_key: &str,
+        flag: &FlagFile,
+        variant: &Name,
+    ) -> bool {
         let variants = variant_names(flag);
         if variants.contains(&variant.as_str()) {
             return true;
@@ -172,7 +198,7 @@ impl<'r> Scope<'r> {
         self.push(
             Code::UnknownVariant,
             file,
-            variant.span.clone(),
+            variant.span(),
             format!("flag `{flag_key}` has no variant `{}`", variant.value),
         )
         .help = Some(help);
@@ -180,24 +206,28 @@ impl<'r> Scope<'r> {
     }
 
     fn project(&mut self, file: &str, project: &ProjectFile) {
-        let mut seen = BTreeMap::new();
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for env in project.environments.iter() {
             if !crate::load::valid_key_segment(env) {
                 self.push(
                     Code::InvalidName,
                     file,
-                    env.span.clone(),
+                    env.span(),
                     format!("`{}` is not a valid environment name", env.value),
                 )
                 .help = Some("use letters, digits, `_` and `-`".into());
             }
-            if seen.insert(env.as_str(), ()).is_some() {
+            if let Some(first) = seen.insert(env.as_str(), env.span().start) {
+                let column = crate::diag::LineCol::of(self.text(file), first).column;
                 self.push(
                     Code::Duplicate,
                     file,
-                    env.span.clone(),
+                    env.span(),
                     format!("environment `{}` is declared twice", env.value),
-                );
+                )
+                .help = Some(format!(
+                    "it is first declared at column {column}; remove one"
+                ));
             }
         }
         for (name, decl) in &project.attributes {
@@ -205,7 +235,7 @@ impl<'r> Scope<'r> {
                 self.push(
                     Code::InvalidName,
                     file,
-                    name.span.clone(),
+                    name.span(),
                     format!("`{TARGETING_KEY}` is built in and cannot be declared"),
                 )
                 .help = Some("it is always a string: the unit's key".into());
@@ -213,7 +243,7 @@ impl<'r> Scope<'r> {
                 self.push(
                     Code::InvalidName,
                     file,
-                    name.span.clone(),
+                    name.span(),
                     format!("`{}` is not a valid attribute name", name.value),
                 )
                 .help = Some(
@@ -221,12 +251,33 @@ impl<'r> Scope<'r> {
                         .into(),
                 );
             }
+            let listable = matches!(
+                *decl.ty,
+                AttrType::String | AttrType::Number | AttrType::StringList
+            );
+            if let (Some(values), false) = (&decl.values, listable) {
+                if let Some(first) = values.first() {
+                    self.push(
+                        Code::InvalidValue,
+                        file,
+                        first.span(),
+                        format!(
+                            "a {} attribute cannot list allowed values",
+                            decl.ty.as_str()
+                        ),
+                    )
+                    .help = Some(
+                        "`values` applies to string, number and string_list attributes".into(),
+                    );
+                }
+                continue;
+            }
             for value in decl.values.iter().flatten() {
                 if !scalar_fits(&value.value, *decl.ty) {
                     self.push(
                         Code::InvalidValue,
                         file,
-                        value.span.clone(),
+                        value.span(),
                         format!(
                             "allowed value {} is not a {} like attribute `{}`",
                             value.value,
@@ -242,7 +293,7 @@ impl<'r> Scope<'r> {
                 self.push(
                     Code::InvalidName,
                     file,
-                    team.span.clone(),
+                    team.span(),
                     format!("`{}` is not a valid team name", team.value),
                 );
             }
@@ -250,10 +301,11 @@ impl<'r> Scope<'r> {
                 self.push(
                     Code::InvalidValue,
                     file,
-                    team.span.clone(),
+                    team.span(),
                     format!("team `{}` has no members", team.value),
                 )
-                .help = Some("a team that cannot approve anything blocks every review it owns".into());
+                .help =
+                    Some("a team that cannot approve anything blocks every review it owns".into());
             }
         }
     }
@@ -271,7 +323,9 @@ pub fn variant_names(flag: &FlagFile) -> Vec<&str> {
 fn valid_attribute_name(name: &str) -> bool {
     name.split('.').all(|part| {
         let mut chars = part.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     })
 }
@@ -323,7 +377,10 @@ fn cycles<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Vec<Vec<&'a str>> {
                         stack.push((target, 0));
                     }
                     Some(State::Visiting) => {
-                        let from = stack.iter().position(|(n, _)| *n == target).expect("on stack");
+                        let from = stack
+                            .iter()
+                            .position(|(n, _)| *n == target)
+                            .expect("on stack");
                         let mut cycle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
                         cycle.push(target);
                         found.push(cycle);

@@ -18,22 +18,32 @@ impl Scope<'_> {
                 self.push(
                     Code::EmptySegment,
                     file,
-                    segment.description.span.clone(),
-                    format!("segment `{name}` has neither `include` nor `if`, so it matches nobody"),
+                    0..0,
+                    format!(
+                        "segment `{name}` has neither `include` nor `if`, so it matches nobody"
+                    ),
                 )
                 .help = Some("list units in `include`, or add conditions in `if`".into());
             }
-            let mut seen = BTreeMap::new();
-            for unit in segment.include.iter().chain(&segment.exclude) {
-                if seen.insert(unit.as_str(), ()).is_some() {
-                    self.push(
-                        Code::Duplicate,
-                        file,
-                        unit.span.clone(),
-                        format!("unit `{}` is listed twice in `include` and `exclude`", unit.value),
+            let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+            let listed = (segment.include.iter().map(|u| (u, "include")))
+                .chain(segment.exclude.iter().map(|u| (u, "exclude")));
+            for (unit, list) in listed {
+                let Some(first) = seen.insert(unit.as_str(), list) else {
+                    continue;
+                };
+                let (message, help) = if first == list {
+                    (
+                        format!("unit `{}` is listed twice in `{list}`", unit.value),
+                        "list each unit once",
                     )
-                    .help = Some("exclusion wins; list each unit once".into());
-                }
+                } else {
+                    (
+                        format!("unit `{}` is in both `include` and `exclude`", unit.value),
+                        "exclusion wins, so the unit is not in the segment; remove it from one list",
+                    )
+                };
+                self.push(Code::Duplicate, file, unit.span(), message).help = Some(help.into());
             }
         }
         self.segment_cycles();
@@ -46,17 +56,22 @@ impl Scope<'_> {
             .iter()
             .filter_map(|(name, loaded)| {
                 let segment = loaded.doc.as_ref()?;
-                let targets = referenced(&segment.conditions).map(|s| s.as_str()).collect();
+                let targets = referenced(&segment.conditions)
+                    .map(|s| s.as_str())
+                    .collect();
                 Some((name.as_str(), targets))
             })
             .collect();
         for cycle in cycles(&edges) {
             let (first, second) = (cycle[0], cycle[1]);
             let loaded = &repo.segments[first];
-            let segment = loaded.doc.as_ref().expect("only loaded segments have edges");
+            let segment = loaded
+                .doc
+                .as_ref()
+                .expect("only loaded segments have edges");
             let span = referenced(&segment.conditions)
                 .find(|s| s.as_str() == second)
-                .map(|s| s.span.clone())
+                .map(|s| s.span())
                 .expect("the cycle follows a reference");
             self.push(
                 Code::SegmentCycle,

@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use crate::diag::Code;
 use crate::literal::parse_timestamp;
-use crate::model::{AttrType, Name, Payload, Spanned, Timestamp};
+use std::ops::Range;
+
+use crate::model::{AttrType, Payload, Scalar, Spanned, Table, Timestamp};
 
 use super::{Lookup, Scope, TARGETING_KEY, timestamp_millis};
 
@@ -16,8 +18,13 @@ impl Scope<'_> {
             let Some(tests) = &loaded.doc else { continue };
             let file = repo.path(loaded.file);
             if tests.cases.is_empty() && tests.distributions.is_empty() {
-                self.push(Code::BadTest, file, 0..0, "the test file has no cases".into())
-                    .help = Some("add `[[cases]]` or `[[distributions]]`".into());
+                self.push(
+                    Code::BadTest,
+                    file,
+                    0..0,
+                    "the test file has no cases".into(),
+                )
+                .help = Some("add `[[cases]]` or `[[distributions]]`".into());
             }
             for case in &tests.cases {
                 let c = &case.value;
@@ -28,10 +35,12 @@ impl Scope<'_> {
                     self.push(
                         Code::BadTest,
                         file,
-                        c.name.span.clone(),
+                        c.name.span(),
                         format!("case `{}` expects nothing", c.name.value),
                     )
-                    .help = Some("add `variants = { \"flag\" = \"variant\" }` or `values = {...}`".into());
+                    .help = Some(
+                        "add `variants = { \"flag\" = \"variant\" }` or `values = {...}`".into(),
+                    );
                 }
                 for (flag_key, variant) in &c.variants {
                     if self.known_flag(file, flag_key)
@@ -54,6 +63,18 @@ impl Scope<'_> {
                 } else {
                     None
                 };
+                if d.expect.is_empty() {
+                    self.push(
+                        Code::BadTest,
+                        file,
+                        d.expect.span(),
+                        format!("distribution `{}` expects nothing", d.name.value),
+                    )
+                    .help = Some(
+                        "give the expected percentage of each variant, e.g. `expect = { on = 25 }`"
+                            .into(),
+                    );
+                }
                 let mut total = 0.0;
                 for (variant, share) in d.expect.iter() {
                     if let Some(flag) = flag {
@@ -63,7 +84,7 @@ impl Scope<'_> {
                         self.push(
                             Code::BadTest,
                             file,
-                            share.span.clone(),
+                            share.span(),
                             format!("expected share {} is outside 0–100", share.value),
                         );
                     }
@@ -73,7 +94,7 @@ impl Scope<'_> {
                     self.push(
                         Code::BadTest,
                         file,
-                        d.expect.span.clone(),
+                        d.expect.span(),
                         format!("expected shares add up to {total}, more than 100"),
                     );
                 }
@@ -83,8 +104,11 @@ impl Scope<'_> {
                     self.push(
                         Code::BadTest,
                         file,
-                        tolerance.span.clone(),
-                        format!("tolerance {} must be above 0 and at most 100", tolerance.value),
+                        tolerance.span(),
+                        format!(
+                            "tolerance {} must be above 0 and at most 100",
+                            tolerance.value
+                        ),
                     );
                 }
             }
@@ -98,61 +122,101 @@ impl Scope<'_> {
             self.push(
                 Code::InvalidDatetime,
                 file,
-                now.span.clone(),
+                now.span(),
                 format!("`now` must be a date-time with an offset, found {}", now.0),
             )
             .help = Some("e.g. now = 2026-12-01T09:00:00Z".into());
         }
     }
 
-    /// Checks that every attribute in a context is declared and has its declared type.
-    /// Nested tables address dotted attributes: `org = { id = "o1" }` sets `org.id`.
-    fn context(&mut self, file: &str, context: Option<&Spanned<Payload>>) {
+    /// Checks that every attribute in a context is declared and has its declared type and
+    /// an allowed value. Nested tables address dotted attributes: `org = { id = "o1" }` sets
+    /// `org.id`. Values inside nested tables are located at their top-level entry.
+    fn context(&mut self, file: &str, context: Option<&Spanned<Table<Spanned<Payload>>>>) {
         let Some(context) = context else { return };
-        let Value::Object(map) = &context.0 else {
-            self.push(
-                Code::BadContextValue,
-                file,
-                context.span.clone(),
-                "the context must be a table".into(),
-            );
-            return;
-        };
-        let mut pending: Vec<(String, &Value)> =
-            map.iter().map(|(k, v)| (k.clone(), v)).collect();
-        while let Some((path, value)) = pending.pop() {
-            let name = Name {
-                value: path,
-                span: context.span.clone(),
-            };
+        // (attribute path, where its last key starts in the path, key span, value span, value)
+        let mut pending: Vec<(String, usize, Range<usize>, Range<usize>, &Value)> = context
+            .iter()
+            .map(|(key, value)| (key.value.clone(), 0, key.span(), value.span(), &value.0))
+            .rev()
+            .collect();
+        while let Some((path, key_start, key_span, value_span, value)) = pending.pop() {
+            let key = &path[key_start..];
+            if key.is_empty() || key.contains('.') {
+                self.push(
+                    Code::BadContextValue,
+                    file,
+                    key_span,
+                    format!("context key `{path}` is not an attribute name"),
+                )
+                .help = Some("write dotted attributes as nested tables: `org = { id = \"o-1\" }` for `org.id`".into());
+                continue;
+            }
+            let name = Spanned::new(path, key_span.clone());
             match self.attribute(&name) {
                 Lookup::Unchecked => {}
                 // A unit's key may also be an integer, bucketed by its decimal form.
                 Lookup::Declared(..) if name.as_str() == TARGETING_KEY && value.is_i64() => {}
-                Lookup::Declared(ty, _) => {
+                Lookup::Declared(ty, allowed) => {
                     if !json_fits(value, ty) {
                         self.push(
                             Code::BadContextValue,
                             file,
-                            context.span.clone(),
+                            value_span,
                             format!(
                                 "context attribute `{}` is declared {}, but its value is {value}",
                                 name.value,
                                 ty.as_str()
                             ),
-                        );
+                        )
+                        .help = Some(format!(
+                            "give a {} value, as declared in flagstone.toml",
+                            ty.as_str()
+                        ));
+                    } else if let Some(allowed) = allowed {
+                        let items = match value {
+                            Value::Array(items) => items.iter().collect(),
+                            single => vec![single],
+                        };
+                        if let Some(bad) = items
+                            .into_iter()
+                            .find(|item| !allowed.iter().any(|a| scalar_is(&a.value, item)))
+                        {
+                            let names: Vec<String> =
+                                allowed.iter().map(|a| a.value.to_string()).collect();
+                            self.push(
+                                Code::ValueNotAllowed,
+                                file,
+                                value_span,
+                                format!("{bad} is not an allowed value of `{}`", name.value),
+                            )
+                            .help = Some(format!("allowed values: {}", names.join(", ")));
+                        }
                     }
                 }
                 Lookup::Unknown => match value {
-                    Value::Object(inner) => pending.extend(
-                        inner
-                            .iter()
-                            .map(|(k, v)| (format!("{}.{k}", name.value), v)),
-                    ),
+                    Value::Object(inner) => {
+                        let key_start = name.value.len() + 1;
+                        pending.extend(inner.iter().rev().map(|(k, v)| {
+                            let path = format!("{}.{k}", name.value);
+                            (path, key_start, key_span.clone(), value_span.clone(), v)
+                        }))
+                    }
                     _ => self.unknown_attribute(file, &name),
                 },
             }
         }
+    }
+}
+
+/// Whether a context value equals an allowed value.
+fn scalar_is(allowed: &Scalar, value: &Value) -> bool {
+    match (allowed, value) {
+        (Scalar::String(a), Value::String(v)) => a == v,
+        (Scalar::Bool(a), Value::Bool(v)) => a == v,
+        (Scalar::Int(a), Value::Number(v)) => v.as_f64() == Some(*a as f64),
+        (Scalar::Float(a), Value::Number(v)) => v.as_f64() == Some(*a),
+        _ => false,
     }
 }
 

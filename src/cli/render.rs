@@ -25,7 +25,10 @@ pub fn diagnostics(
             github(out, dir, repo, diagnostics)?;
             match std::env::var_os("GITHUB_STEP_SUMMARY") {
                 Some(path) => {
-                    let mut summary = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
+                    let mut summary = std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(path)?;
                     markdown_summary(&mut summary, dir, repo, diagnostics)
                 }
                 None => Ok(()),
@@ -81,10 +84,16 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_links(false).with_width(100);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100);
     for diagnostic in diagnostics {
         let mut report = MietteDiagnostic::new(diagnostic.message.clone())
-            .with_code(format!("{}({})", diagnostic.code.as_str(), diagnostic.code.name()))
+            .with_code(format!(
+                "{}({})",
+                diagnostic.code.as_str(),
+                diagnostic.code.name()
+            ))
             .with_severity(match diagnostic.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
@@ -197,7 +206,12 @@ fn workspace_path(dir: &Path, file: &str) -> String {
 }
 
 /// GitHub workflow commands: `::error file=…,line=…,col=…::message`.
-pub fn github(out: &mut dyn Write, dir: &Path, repo: &Repo, diagnostics: &[Diagnostic]) -> io::Result<()> {
+pub fn github(
+    out: &mut dyn Write,
+    dir: &Path,
+    repo: &Repo,
+    diagnostics: &[Diagnostic],
+) -> io::Result<()> {
     for d in diagnostics {
         let p = position(repo, d);
         let level = match d.severity {
@@ -212,9 +226,15 @@ pub fn github(out: &mut dyn Write, dir: &Path, repo: &Repo, diagnostics: &[Diagn
         );
         // GitHub ignores columns on annotations spanning lines.
         if p.start.line == p.end.line {
-            properties.push_str(&format!(",col={},endColumn={}", p.start.column, p.end.column));
+            properties.push_str(&format!(
+                ",col={},endColumn={}",
+                p.start.column, p.end.column
+            ));
         }
-        properties.push_str(&format!(",title={}", escape_property(&format!("{} {}", d.code.as_str(), d.code.name()))));
+        properties.push_str(&format!(
+            ",title={}",
+            escape_property(&format!("{} {}", d.code.as_str(), d.code.name()))
+        ));
         let mut message = d.message.clone();
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
@@ -227,9 +247,19 @@ pub fn github(out: &mut dyn Write, dir: &Path, repo: &Repo, diagnostics: &[Diagn
 
 /// A Markdown table of every finding, for `$GITHUB_STEP_SUMMARY` (GitHub shows only a few
 /// annotations per step).
-pub fn markdown_summary(out: &mut dyn Write, dir: &Path, repo: &Repo, diagnostics: &[Diagnostic]) -> io::Result<()> {
+pub fn markdown_summary(
+    out: &mut dyn Write,
+    dir: &Path,
+    repo: &Repo,
+    diagnostics: &[Diagnostic],
+) -> io::Result<()> {
     let (errors, warnings) = counts(diagnostics);
-    writeln!(out, "### flagstone check: {}, {}\n", plural(errors, "error"), plural(warnings, "warning"))?;
+    writeln!(
+        out,
+        "### flagstone check: {}, {}\n",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )?;
     if diagnostics.is_empty() {
         return writeln!(out, "No problems found.");
     }
@@ -256,7 +286,9 @@ pub fn markdown_summary(out: &mut dyn Write, dir: &Path, repo: &Repo, diagnostic
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

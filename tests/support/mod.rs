@@ -19,8 +19,12 @@ pub fn assert_file(path: &Path, actual: &str) {
         std::fs::write(path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with FLAGSTONE_UPDATE=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with FLAGSTONE_UPDATE=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
         panic!(
             "{} differs from what the code produces; run `FLAGSTONE_UPDATE=1 cargo test` and review the diff\n--- expected\n{expected}\n--- actual\n{actual}",
@@ -28,3 +32,68 @@ pub fn assert_file(path: &Path, actual: &str) {
         );
     }
 }
+
+/// The fixed "now" of the tests: 2026-11-26T12:00:00Z.
+pub fn options() -> flagstone::check::Options {
+    let now_millis = flagstone::literal::parse_timestamp("2026-11-26T12:00:00Z").unwrap();
+    flagstone::check::Options {
+        today: now_millis.div_euclid(86_400_000),
+        now_millis,
+    }
+}
+
+/// Checks the repository at `dir` and lists its findings as `CODE file:line:column`.
+pub fn findings(dir: &Path) -> Vec<String> {
+    let repo = flagstone::load::load(dir).unwrap();
+    flagstone::check::check(&repo, &options())
+        .iter()
+        .map(|d| {
+            let p = flagstone::cli::render::position(&repo, d);
+            format!(
+                "{} {}:{}:{}",
+                d.code.as_str(),
+                d.file,
+                p.start.line,
+                p.start.column
+            )
+        })
+        .collect()
+}
+
+/// Runs the `flagstone` binary and returns (exit code, stdout, stderr).
+pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("the flagstone binary runs");
+    (
+        output
+            .status
+            .code()
+            .expect("exited, not killed by a signal"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// Writes `files` (path → content) under a new temporary directory.
+pub fn repo(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+/// A minimal valid project file.
+pub const PROJECT: &[u8] = b"name = \"acme\"
+environments = [\"staging\", \"production\"]
+
+[attributes]
+country = { type = \"string\", values = [\"US\", \"CA\"] }
+";
