@@ -44,6 +44,14 @@ fn digits(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
+/// The day number of a calendar date, if the date exists.
+pub fn civil_day(year: i64, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
 /// Parses `YYYY-MM-DD` into a day number.
 pub fn parse_date(s: &str) -> Option<i64> {
     let (year, rest) = s.split_once('-')?;
@@ -51,11 +59,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
     if year.len() != 4 || month.len() != 2 || day.len() != 2 {
         return None;
     }
-    let (year, month, day) = (i64::from(digits(year)?), digits(month)?, digits(day)?);
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
+    civil_day(i64::from(digits(year)?), digits(month)?, digits(day)?)
 }
 
 /// Parses an RFC 3339 date-time with an offset ("2026-12-01T09:00:00Z",

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diag::{Code, Diagnostic};
 use crate::model::{self, FlagFile, ProjectFile, SegmentFile, TestFile};
@@ -115,7 +116,9 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
     if !has_project && !root.join("flags").is_dir() {
         return Err(LoadError::NotARepository(root.to_owned()));
     }
+
     let (entries, mut diagnostics) = discover(root)?;
+
     let outcomes = load_all(root, &entries);
 
     let mut repo = Repo::default();
@@ -260,24 +263,38 @@ fn load_all(root: &Path, entries: &[Entry]) -> Vec<Outcome> {
             .expect("a validator exists for every kind present")
             .1
     };
+    // Workers take the next file as they free up, which balances files of uneven size on a
+    // busy machine; the results are put back in the entries' order.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(entry) = entries.get(i) else {
+                break done;
+            };
+            done.push((i, load_file(root, entry, validator(entry.kind))));
+        }
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = entries.len().div_ceil(threads).max(64);
+    let threads = threads.min(entries.len().div_ceil(64)).max(1);
+    let mut slots: Vec<Option<Outcome>> = std::iter::repeat_with(|| None)
+        .take(entries.len())
+        .collect();
     std::thread::scope(|scope| {
-        let workers: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|e| load_file(root, e, validator(e.kind)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mine = work();
+        let theirs = helpers
             .into_iter()
-            .flat_map(|w| w.join().expect("loading a file does not panic"))
-            .collect()
-    })
+            .flat_map(|h| h.join().expect("loading a file does not panic"));
+        for (i, outcome) in mine.into_iter().chain(theirs) {
+            slots[i] = Some(outcome);
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.expect("every entry was loaded"))
+        .collect()
 }
 
 fn load_file(root: &Path, entry: &Entry, validator: &Validator) -> Outcome {

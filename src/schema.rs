@@ -6,8 +6,12 @@
 
 use std::ops::Range;
 
+use std::borrow::Cow;
+
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::json::{Array, Json, JsonNumber, Node, NodeIdentity, Object};
 use jsonschema::paths::LocationSegment;
+use jsonschema::types::JsonType;
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
 use toml::Spanned;
@@ -98,25 +102,27 @@ fn tidy(schema: &mut Value) {
 /// A compiled schema for one kind of file.
 pub struct Validator {
     schema: Value,
-    validator: jsonschema::Validator,
+    validator: jsonschema::Validator<TomlJson>,
 }
 
 impl Validator {
     pub fn new(kind: FileKind) -> Validator {
         let schema = generate(kind);
-        let validator = jsonschema::draft7::new(&schema).expect("generated schemas are valid");
+        let validator = jsonschema::options_for::<TomlJson>()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&schema)
+            .expect("generated schemas are valid");
         Validator { schema, validator }
     }
 
     /// Validates a parsed file, reporting each schema error at the span it concerns.
     pub fn validate(&self, file: &str, tree: &Spanned<DeTable<'_>>) -> Vec<Diagnostic> {
-        let mut problems = Vec::new();
-        let instance = to_json(tree.get_ref(), &mut problems);
-        let mut diagnostics: Vec<Diagnostic> = problems
-            .into_iter()
-            .map(|(span, message)| Diagnostic::new(Code::InvalidValue, file, Some(span), message))
-            .collect();
-        let errors: Vec<_> = self.validator.iter_errors(&instance).collect();
+        let root = TomlNode::Table(tree.get_ref());
+        if self.validator.is_valid(root) {
+            return Vec::new();
+        }
+        let mut diagnostics = Vec::new();
+        let errors: Vec<_> = self.validator.iter_errors(root).collect();
         // A table with an unknown key usually misses a required one through the same typo
         // (`tpye` for `type`): the unknown key, with its suggestion, says it all.
         let with_unknown_keys: Vec<&str> = errors
@@ -326,15 +332,15 @@ fn subject(at: &str) -> String {
 }
 
 /// What an instance path points at in the spanned tree.
-struct Node<'t, 'i> {
+struct Located<'t, 'i> {
     key_span: Option<Range<usize>>,
     value_span: Range<usize>,
     value: Option<&'t DeValue<'i>>,
     table: Option<&'t DeTable<'i>>,
 }
 
-fn locate<'t, 'i>(tree: &'t Spanned<DeTable<'i>>, path: &[LocationSegment<'_>]) -> Node<'t, 'i> {
-    let mut node = Node {
+fn locate<'t, 'i>(tree: &'t Spanned<DeTable<'i>>, path: &[LocationSegment<'_>]) -> Located<'t, 'i> {
+    let mut node = Located {
         key_span: None,
         value_span: tree.span(),
         value: None,
@@ -351,7 +357,7 @@ fn locate<'t, 'i>(tree: &'t Spanned<DeTable<'i>>, path: &[LocationSegment<'_>]) 
             _ => None,
         };
         let Some((key_span, value)) = next else { break };
-        node = Node {
+        node = Located {
             key_span: key_span.or(node.key_span),
             value_span: value.span(),
             value: Some(value.get_ref()),
@@ -361,47 +367,219 @@ fn locate<'t, 'i>(tree: &'t Spanned<DeTable<'i>>, path: &[LocationSegment<'_>]) 
     node
 }
 
-/// The JSON form of a parsed file, for schema validation. TOML datetimes become strings;
-/// a float JSON cannot hold (nan, inf) is reported and becomes null.
-fn to_json(table: &DeTable<'_>, problems: &mut Vec<(Range<usize>, String)>) -> Value {
+/// The JSON form of a parsed value, for the messages of schema errors.
+fn to_json(value: &DeValue<'_>) -> Value {
+    match value {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(_) | DeValue::Float(_) => {
+            number(value).map_or(Value::Null, |n| Value::Number(n.to_number().into_owned()))
+        }
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::String(d.to_string()),
+        DeValue::Array(items) => Value::Array(items.iter().map(|v| to_json(v.get_ref())).collect()),
+        DeValue::Table(table) => table_to_json(table),
+    }
+}
+
+fn table_to_json(table: &DeTable<'_>) -> Value {
     Value::Object(
         table
             .iter()
-            .map(|(k, v)| (k.get_ref().to_string(), value_to_json(v, problems)))
+            .map(|(k, v)| (k.get_ref().to_string(), to_json(v.get_ref())))
             .collect(),
     )
 }
 
-fn value_to_json(
-    value: &Spanned<DeValue<'_>>,
-    problems: &mut Vec<(Range<usize>, String)>,
-) -> Value {
-    match value.get_ref() {
-        DeValue::String(s) => Value::String(s.to_string()),
+/// The spanned TOML tree as a JSON representation the validator reads directly, so no JSON
+/// copy of each file is built. TOML datetimes read as strings.
+pub struct TomlJson;
+
+#[derive(Clone, Copy)]
+pub enum TomlNode<'a> {
+    Table(&'a DeTable<'a>),
+    Value(&'a DeValue<'a>),
+}
+
+#[derive(Clone, Copy)]
+pub enum TomlNumber {
+    Int(i64),
+    Float(f64),
+}
+
+fn number(value: &DeValue<'_>) -> Option<TomlNumber> {
+    match value {
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
-            Ok(n) => Value::from(n),
-            Err(_) => {
-                problems.push((value.span(), "integer does not fit in 64 bits".into()));
-                Value::Null
-            }
+            Ok(n) => Some(TomlNumber::Int(n)),
+            // Beyond 64 bits: the model rejects it; the schema sees its magnitude.
+            Err(_) => Some(TomlNumber::Float(i.as_str().parse().unwrap_or(f64::MAX))),
         },
-        DeValue::Float(f) => match f
-            .as_str()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-        {
-            Some(n) => Value::Number(n),
-            None => {
-                problems.push((value.span(), "numbers must be finite".into()));
-                Value::Null
-            }
-        },
-        DeValue::Boolean(b) => Value::Bool(*b),
-        DeValue::Datetime(d) => Value::String(d.to_string()),
-        DeValue::Array(items) => {
-            Value::Array(items.iter().map(|v| value_to_json(v, problems)).collect())
+        DeValue::Float(f) => Some(TomlNumber::Float(f.as_str().parse().unwrap_or(f64::NAN))),
+        _ => None,
+    }
+}
+
+impl JsonNumber for TomlNumber {
+    fn as_u64(&self) -> Option<u64> {
+        match *self {
+            TomlNumber::Int(n) => u64::try_from(n).ok(),
+            TomlNumber::Float(_) => None,
         }
-        DeValue::Table(table) => to_json(table, problems),
+    }
+    fn as_i64(&self) -> Option<i64> {
+        match *self {
+            TomlNumber::Int(n) => Some(n),
+            TomlNumber::Float(_) => None,
+        }
+    }
+    fn as_f64(&self) -> Option<f64> {
+        Some(match *self {
+            TomlNumber::Int(n) => n as f64,
+            TomlNumber::Float(x) => x,
+        })
+    }
+    fn as_str(&self) -> Cow<'_, str> {
+        match *self {
+            TomlNumber::Int(n) => n.to_string().into(),
+            TomlNumber::Float(x) => x.to_string().into(),
+        }
+    }
+    fn to_number(&self) -> Cow<'_, serde_json::Number> {
+        Cow::Owned(match *self {
+            TomlNumber::Int(n) => n.into(),
+            // JSON has no nan or inf; the model reports them, the schema sees zero.
+            TomlNumber::Float(x) => {
+                serde_json::Number::from_f64(x).unwrap_or_else(|| serde_json::Number::from(0))
+            }
+        })
+    }
+    fn is_integer(&self) -> bool {
+        match *self {
+            TomlNumber::Int(_) => true,
+            TomlNumber::Float(x) => x.is_finite() && x.fract() == 0.0,
+        }
+    }
+}
+
+impl Json for TomlJson {
+    type Node<'a> = TomlNode<'a>;
+    type PreparedKey = String;
+    type StringBuffer = ();
+
+    const ACYCLIC: bool = true;
+
+    fn prepare_key(key: &str) -> String {
+        key.to_owned()
+    }
+
+    fn with_string_node<T>((): &mut (), string: &str, f: impl FnOnce(TomlNode<'_>) -> T) -> T {
+        f(TomlNode::Value(&DeValue::String(Cow::Borrowed(string))))
+    }
+}
+
+impl<'a> Node<'a, TomlJson> for TomlNode<'a> {
+    type Object = &'a DeTable<'a>;
+    type Array = &'a [Spanned<DeValue<'a>>];
+    type Number = TomlNumber;
+
+    fn as_object(&self) -> Option<&'a DeTable<'a>> {
+        match *self {
+            TomlNode::Table(table) | TomlNode::Value(DeValue::Table(table)) => Some(table),
+            TomlNode::Value(_) => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&'a [Spanned<DeValue<'a>>]> {
+        match *self {
+            TomlNode::Value(DeValue::Array(items)) => Some(&items[..]),
+            _ => None,
+        }
+    }
+
+    fn as_string(&self) -> Option<Cow<'a, str>> {
+        match *self {
+            TomlNode::Value(DeValue::String(s)) => Some(Cow::Borrowed(s.as_ref())),
+            TomlNode::Value(DeValue::Datetime(d)) => Some(Cow::Owned(d.to_string())),
+            _ => None,
+        }
+    }
+
+    fn as_number(&self) -> Option<TomlNumber> {
+        match *self {
+            TomlNode::Value(value) => number(value),
+            TomlNode::Table(_) => None,
+        }
+    }
+
+    fn as_boolean(&self) -> Option<bool> {
+        match *self {
+            TomlNode::Value(DeValue::Boolean(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        false
+    }
+
+    fn json_type(&self) -> JsonType {
+        match *self {
+            TomlNode::Table(_) | TomlNode::Value(DeValue::Table(_)) => JsonType::Object,
+            TomlNode::Value(DeValue::Array(_)) => JsonType::Array,
+            TomlNode::Value(DeValue::String(_) | DeValue::Datetime(_)) => JsonType::String,
+            TomlNode::Value(DeValue::Integer(_) | DeValue::Float(_)) => JsonType::Number,
+            TomlNode::Value(DeValue::Boolean(_)) => JsonType::Boolean,
+        }
+    }
+
+    fn to_value(&self) -> Cow<'a, Value> {
+        Cow::Owned(match *self {
+            TomlNode::Table(table) => table_to_json(table),
+            TomlNode::Value(value) => to_json(value),
+        })
+    }
+
+    fn identity(&self) -> Option<NodeIdentity> {
+        let address = match *self {
+            TomlNode::Table(table) => std::ptr::from_ref(table) as usize,
+            TomlNode::Value(value) => std::ptr::from_ref(value) as usize,
+        };
+        Some(NodeIdentity::new(address))
+    }
+}
+
+impl<'a> Object<'a, TomlJson> for &'a DeTable<'a> {
+    type Node = TomlNode<'a>;
+    type MemberName = &'a str;
+    type MembersIter = Box<dyn Iterator<Item = (&'a str, TomlNode<'a>)> + 'a>;
+
+    fn len(&self) -> usize {
+        DeTable::len(self)
+    }
+
+    fn get(&self, key: &String) -> Option<TomlNode<'a>> {
+        DeTable::get(self, key.as_str()).map(|v| TomlNode::Value(v.get_ref()))
+    }
+
+    fn members(&self) -> Self::MembersIter {
+        Box::new(
+            self.iter()
+                .map(|(k, v)| (k.get_ref().as_ref(), TomlNode::Value(v.get_ref()))),
+        )
+    }
+}
+
+impl<'a> Array<'a, TomlJson> for &'a [Spanned<DeValue<'a>>] {
+    type Node = TomlNode<'a>;
+    type ElementsIter = std::iter::Map<
+        std::slice::Iter<'a, Spanned<DeValue<'a>>>,
+        fn(&'a Spanned<DeValue<'a>>) -> TomlNode<'a>,
+    >;
+
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+
+    fn elements(&self) -> Self::ElementsIter {
+        self.iter().map(|v| TomlNode::Value(v.get_ref()))
     }
 }

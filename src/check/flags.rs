@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::diag::{Code, LineCol};
-use crate::literal::{format_date, parse_date};
+use crate::literal::{civil_day, format_date};
 use crate::model::{FlagEnv, FlagFile, Name, Spanned, Timestamp};
 
-use super::{Lookup, Scope, cycles, timestamp_millis, variant_names};
+use super::{Lookup, Scope, cycles, has_variant, timestamp_millis};
 use crate::model::{AttrType, Rule, Table};
 
 /// Flags expiring within this many days get a warning.
@@ -252,7 +252,7 @@ impl Scope<'_> {
             Some(off) => {
                 self.known_variant(file, key, flag, off);
             }
-            None if !variant_names(flag).contains(&"off") => {
+            None if !has_variant(flag, "off") => {
                 self.push(
                     Code::NoOffVariant,
                     file,
@@ -271,12 +271,12 @@ impl Scope<'_> {
         if let Some(serve) = &env.serve {
             self.known_variant(file, key, flag, serve);
         }
-        let mut names: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+        let mut names: Vec<&Name> = Vec::with_capacity(env.rules.len());
         let mut catch_all: Option<&Name> = None;
         for rule in &env.rules {
             let r = &rule.value;
-            if let Some(first) = names.insert(r.name.as_str(), r.name.span()) {
-                let line = LineCol::of(self.text(file), first.start).line;
+            if let Some(first) = names.iter().find(|n| n.value == r.name.value) {
+                let line = LineCol::of(self.text(file), first.span().start).line;
                 self.push(
                     Code::DuplicateRule,
                     file,
@@ -290,6 +290,7 @@ impl Scope<'_> {
                     "the first is on line {line}; rule names must be unique"
                 ));
             }
+            names.push(&r.name);
             if let Some(earlier) = catch_all {
                 self.push(
                     Code::UnreachableRule,
@@ -522,10 +523,18 @@ impl Scope<'_> {
 
 /// The day an `expires` value names; `None` unless it is a plain date.
 fn expiry_day(expires: &Timestamp) -> Option<i64> {
-    if expires.0.time.is_some() {
-        return None;
+    match expires.0 {
+        toml::value::Datetime {
+            date: Some(date),
+            time: None,
+            offset: None,
+        } => civil_day(
+            i64::from(date.year),
+            u32::from(date.month),
+            u32::from(date.day),
+        ),
+        _ => None,
     }
-    parse_date(&expires.0.date?.to_string())
 }
 
 fn json_type(value: &serde_json::Value) -> &'static str {

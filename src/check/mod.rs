@@ -190,10 +190,10 @@ impl<'r> Scope<'r> {
         flag: &FlagFile,
         variant: &Name,
     ) -> bool {
-        let variants = variant_names(flag);
-        if variants.contains(&variant.as_str()) {
+        if has_variant(flag, variant) {
             return true;
         }
+        let variants = variant_names(flag);
         let help = suggest(variant, variants.iter().copied(), "variants");
         self.push(
             Code::UnknownVariant,
@@ -308,6 +308,14 @@ impl<'r> Scope<'r> {
                     Some("a team that cannot approve anything blocks every review it owns".into());
             }
         }
+    }
+}
+
+/// Whether the flag has a variant of this name.
+pub fn has_variant(flag: &FlagFile, name: &str) -> bool {
+    match &flag.variants {
+        Some(variants) => variants.contains_key(name),
+        None => matches!(name, "off" | "on"),
     }
 }
 

@@ -134,72 +134,44 @@ impl Scope<'_> {
     /// `org.id`. Values inside nested tables are located at their top-level entry.
     fn context(&mut self, file: &str, context: Option<&Spanned<Table<Spanned<Payload>>>>) {
         let Some(context) = context else { return };
-        // (attribute path, where its last key starts in the path, key span, value span, value)
-        let mut pending: Vec<(String, usize, Range<usize>, Range<usize>, &Value)> = context
+        let mut pending: Vec<ContextEntry<'_>> = context
             .iter()
-            .map(|(key, value)| (key.value.clone(), 0, key.span(), value.span(), &value.0))
             .rev()
+            .map(|(key, value)| ContextEntry {
+                path: key.value.clone(),
+                key_start: 0,
+                key_span: key.span(),
+                value_span: value.span(),
+                value: &value.0,
+            })
             .collect();
-        while let Some((path, key_start, key_span, value_span, value)) = pending.pop() {
-            let key = &path[key_start..];
+        while let Some(entry) = pending.pop() {
+            let key = &entry.path[entry.key_start..];
             if key.is_empty() || key.contains('.') {
                 self.push(
                     Code::BadContextValue,
                     file,
-                    key_span,
-                    format!("context key `{path}` is not an attribute name"),
+                    entry.key_span,
+                    format!("context key `{}` is not an attribute name", entry.path),
                 )
-                .help = Some("write dotted attributes as nested tables: `org = { id = \"o-1\" }` for `org.id`".into());
+                .help = Some(
+                    "write dotted attributes as nested tables: `org = { id = \"o-1\" }` for `org.id`"
+                        .into(),
+                );
                 continue;
             }
-            let name = Spanned::new(path, key_span.clone());
+            let name = Spanned::new(entry.path.clone(), entry.key_span.clone());
             match self.attribute(&name) {
                 Lookup::Unchecked => {}
-                // A unit's key may also be an integer, bucketed by its decimal form.
-                Lookup::Declared(..) if name.as_str() == TARGETING_KEY && value.is_i64() => {}
-                Lookup::Declared(ty, allowed) => {
-                    if !json_fits(value, ty) {
-                        self.push(
-                            Code::BadContextValue,
-                            file,
-                            value_span,
-                            format!(
-                                "context attribute `{}` is declared {}, but its value is {value}",
-                                name.value,
-                                ty.as_str()
-                            ),
-                        )
-                        .help = Some(format!(
-                            "give a {} value, as declared in flagstone.toml",
-                            ty.as_str()
-                        ));
-                    } else if let Some(allowed) = allowed {
-                        let items = match value {
-                            Value::Array(items) => items.iter().collect(),
-                            single => vec![single],
-                        };
-                        if let Some(bad) = items
-                            .into_iter()
-                            .find(|item| !allowed.iter().any(|a| scalar_is(&a.value, item)))
-                        {
-                            let names: Vec<String> =
-                                allowed.iter().map(|a| a.value.to_string()).collect();
-                            self.push(
-                                Code::ValueNotAllowed,
-                                file,
-                                value_span,
-                                format!("{bad} is not an allowed value of `{}`", name.value),
-                            )
-                            .help = Some(format!("allowed values: {}", names.join(", ")));
-                        }
-                    }
-                }
-                Lookup::Unknown => match value {
+                Lookup::Declared(ty, allowed) => self.context_value(file, &entry, ty, allowed),
+                Lookup::Unknown => match entry.value {
                     Value::Object(inner) => {
-                        let key_start = name.value.len() + 1;
-                        pending.extend(inner.iter().rev().map(|(k, v)| {
-                            let path = format!("{}.{k}", name.value);
-                            (path, key_start, key_span.clone(), value_span.clone(), v)
+                        pending.extend(inner.iter().rev().map(|(k, v)| ContextEntry {
+                            path: format!("{}.{k}", entry.path),
+                            key_start: entry.path.len() + 1,
+                            key_span: entry.key_span.clone(),
+                            value_span: entry.value_span.clone(),
+                            value: v,
                         }))
                     }
                     _ => self.unknown_attribute(file, &name),
@@ -207,6 +179,66 @@ impl Scope<'_> {
             }
         }
     }
+
+    /// Checks a context value against its attribute's declaration.
+    fn context_value(
+        &mut self,
+        file: &str,
+        entry: &ContextEntry<'_>,
+        ty: AttrType,
+        allowed: Option<&[Spanned<Scalar>]>,
+    ) {
+        let (name, value) = (entry.path.as_str(), entry.value);
+        // A unit's key may also be an integer, bucketed by its decimal form.
+        if name == TARGETING_KEY && value.is_i64() {
+            return;
+        }
+        if !json_fits(value, ty) {
+            self.push(
+                Code::BadContextValue,
+                file,
+                entry.value_span.clone(),
+                format!(
+                    "context attribute `{name}` is declared {}, but its value is {value}",
+                    ty.as_str()
+                ),
+            )
+            .help = Some(format!(
+                "give a {} value, as declared in flagstone.toml",
+                ty.as_str()
+            ));
+            return;
+        }
+        let Some(allowed) = allowed else { return };
+        let items = match value {
+            Value::Array(items) => items.iter().collect(),
+            single => vec![single],
+        };
+        if let Some(bad) = items
+            .into_iter()
+            .find(|item| !allowed.iter().any(|a| scalar_is(&a.value, item)))
+        {
+            let names: Vec<String> = allowed.iter().map(|a| a.value.to_string()).collect();
+            self.push(
+                Code::ValueNotAllowed,
+                file,
+                entry.value_span.clone(),
+                format!("{bad} is not an allowed value of `{name}`"),
+            )
+            .help = Some(format!("allowed values: {}", names.join(", ")));
+        }
+    }
+}
+
+/// One attribute of a test context, on its way to being checked.
+struct ContextEntry<'a> {
+    /// The attribute path, e.g. "org.id".
+    path: String,
+    /// Where the path's last key starts.
+    key_start: usize,
+    key_span: Range<usize>,
+    value_span: Range<usize>,
+    value: &'a Value,
 }
 
 /// Whether a context value equals an allowed value.
