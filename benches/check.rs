@@ -24,10 +24,7 @@ fn repository(flags: usize) -> PathBuf {
 
 fn options() -> flagstone::check::Options {
     let now_millis = flagstone::literal::parse_timestamp("2026-11-26T12:00:00Z").unwrap();
-    flagstone::check::Options {
-        today: now_millis.div_euclid(86_400_000),
-        now_millis,
-    }
+    flagstone::check::Options { now_millis }
 }
 
 /// Load (walk, read, parse, schema-validate, deserialize) and check a whole repository.

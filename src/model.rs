@@ -428,6 +428,36 @@ pub enum Operand {
 }
 
 impl Op {
+    pub const ALL: &[Op] = &[
+        Op::In,
+        Op::NotIn,
+        Op::StartsWith,
+        Op::NotStartsWith,
+        Op::EndsWith,
+        Op::NotEndsWith,
+        Op::Contains,
+        Op::NotContains,
+        Op::Matches,
+        Op::NotMatches,
+        Op::Gt,
+        Op::Gte,
+        Op::Lt,
+        Op::Lte,
+        Op::SemverEq,
+        Op::SemverGt,
+        Op::SemverGte,
+        Op::SemverLt,
+        Op::SemverLte,
+        Op::Before,
+        Op::After,
+        Op::Exists,
+        Op::NotExists,
+        Op::ContainsAny,
+        Op::ContainsAll,
+        Op::ContainsNone,
+        Op::InCidr,
+    ];
+
     pub fn as_str(self) -> &'static str {
         use Op::*;
         match self {

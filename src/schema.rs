@@ -117,11 +117,12 @@ impl Validator {
 
     /// Validates a parsed file, reporting each schema error at the span it concerns.
     pub fn validate(&self, file: &str, tree: &Spanned<DeTable<'_>>) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        unrepresentable_numbers(file, tree.get_ref(), &mut diagnostics);
         let root = TomlNode::Table(tree.get_ref());
         if self.validator.is_valid(root) {
-            return Vec::new();
+            return diagnostics;
         }
-        let mut diagnostics = Vec::new();
         let errors: Vec<_> = self.validator.iter_errors(root).collect();
         // A table with an unknown key usually misses a required one through the same typo
         // (`tpye` for `type`): the unknown key, with its suggestion, says it all.
@@ -365,6 +366,36 @@ fn locate<'t, 'i>(tree: &'t Spanned<DeTable<'i>>, path: &[LocationSegment<'_>]) 
         };
     }
     node
+}
+
+/// Reports numbers JSON cannot carry: integers beyond 64 bits, nan and infinities.
+fn unrepresentable_numbers(file: &str, table: &DeTable<'_>, out: &mut Vec<Diagnostic>) {
+    let mut pending: Vec<&Spanned<DeValue<'_>>> = table.values().collect();
+    while let Some(value) = pending.pop() {
+        let problem = match value.get_ref() {
+            DeValue::Integer(i) if i64::from_str_radix(i.as_str(), i.radix()).is_err() => {
+                "integers must fit in 64 bits"
+            }
+            DeValue::Float(f) if !f.as_str().parse::<f64>().is_ok_and(f64::is_finite) => {
+                "numbers must be finite: nan and inf have no JSON form"
+            }
+            DeValue::Array(items) => {
+                pending.extend(items.iter());
+                continue;
+            }
+            DeValue::Table(inner) => {
+                pending.extend(inner.values());
+                continue;
+            }
+            _ => continue,
+        };
+        out.push(Diagnostic::new(
+            Code::InvalidValue,
+            file,
+            Some(value.span()),
+            problem.to_owned(),
+        ));
+    }
 }
 
 /// The JSON form of a parsed value, for the messages of schema errors.

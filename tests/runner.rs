@@ -3,5 +3,8 @@
 mod support;
 mod test_bad_input;
 mod test_cli;
+mod test_docs;
 mod test_fixtures;
+mod test_mutations;
+mod test_readme;
 mod test_schema;

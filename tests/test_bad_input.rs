@@ -131,3 +131,46 @@ fn bad_arguments_are_usage_errors() {
         assert!(!stderr.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn numbers_json_cannot_carry_are_each_located() {
+    let flag = b"description = \"d\"
+owners = [\"a\"]
+kind = \"config\"
+[variants]
+off = 1.5
+on = inf
+[[env.production.rules]]
+name = \"r\"
+rollout = nan
+serve = \"on\"
+[[env.production.rules]]
+name = \"s\"
+rollout = 99999999999999999999
+serve = \"on\"
+";
+    let dir = repo(&[("flagstone.toml", PROJECT), ("flags/n.toml", flag)]);
+    assert_eq!(
+        findings(dir.path()),
+        [
+            "FS013 flags/n.toml:6:6",
+            "FS013 flags/n.toml:9:11",
+            "FS013 flags/n.toml:13:11"
+        ]
+    );
+}
+
+#[test]
+fn line_endings_do_not_move_findings() {
+    let unix = String::from_utf8(GOOD_FLAG_WITH_TYPO.to_vec()).unwrap();
+    let windows = unix.replace('\n', "\r\n");
+    let found = |text: &str| {
+        let dir = repo(&[
+            ("flagstone.toml", PROJECT),
+            ("flags/f.toml", text.as_bytes()),
+        ]);
+        findings(dir.path())
+    };
+    assert_eq!(found(&unix), ["FS020 flags/f.toml:7:16"]);
+    assert_eq!(found(&windows), found(&unix));
+}

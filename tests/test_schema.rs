@@ -12,3 +12,48 @@ fn committed_schemas_match_the_model() {
         assert_file(&root().join("schema").join(kind.schema_file()), &text);
     }
 }
+
+#[test]
+fn the_schema_command_writes_the_committed_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = crate::support::run(&["schema", "--out", "out"], dir.path());
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().count(), 4);
+    for kind in FileKind::ALL {
+        let written = std::fs::read(dir.path().join("out").join(kind.schema_file())).unwrap();
+        let committed = std::fs::read(root().join("schema").join(kind.schema_file())).unwrap();
+        assert_eq!(written, committed, "{}", kind.schema_file());
+    }
+    // Nothing but the schemas is left behind.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+        4
+    );
+    // An output path that is a file is an I/O error.
+    std::fs::write(dir.path().join("file"), "x").unwrap();
+    let (code, _, stderr) = crate::support::run(&["schema", "--out", "file"], dir.path());
+    assert_eq!(code, 2);
+    assert!(stderr.starts_with("error: cannot create file"), "{stderr}");
+}
+
+#[test]
+fn every_example_file_names_its_schema() {
+    let example = root().join("flags.example");
+    for entry in walkdir::WalkDir::new(&example) {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_none_or(|x| x != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let first = text.lines().next().unwrap_or_default();
+        let target = first
+            .strip_prefix("#:schema ")
+            .unwrap_or_else(|| panic!("{} does not start with #:schema", entry.path().display()));
+        let schema = entry.path().parent().unwrap().join(target);
+        assert!(
+            schema.is_file(),
+            "{}: {target} does not exist",
+            entry.path().display()
+        );
+    }
+}

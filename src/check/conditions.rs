@@ -122,7 +122,7 @@ impl Scope<'_> {
             );
         }
         if !op.accepts(ty) {
-            let valid: Vec<&str> = OPS
+            let valid: Vec<&str> = Op::ALL
                 .iter()
                 .filter(|o| o.accepts(ty))
                 .map(|o| o.as_str())
@@ -346,37 +346,6 @@ impl Scope<'_> {
         .help = Some(help);
     }
 }
-
-/// Every operator, for listing the ones a type accepts.
-const OPS: &[Op] = &[
-    Op::In,
-    Op::NotIn,
-    Op::StartsWith,
-    Op::NotStartsWith,
-    Op::EndsWith,
-    Op::NotEndsWith,
-    Op::Contains,
-    Op::NotContains,
-    Op::Matches,
-    Op::NotMatches,
-    Op::Gt,
-    Op::Gte,
-    Op::Lt,
-    Op::Lte,
-    Op::SemverEq,
-    Op::SemverGt,
-    Op::SemverGte,
-    Op::SemverLt,
-    Op::SemverLte,
-    Op::Before,
-    Op::After,
-    Op::Exists,
-    Op::NotExists,
-    Op::ContainsAny,
-    Op::ContainsAll,
-    Op::ContainsNone,
-    Op::InCidr,
-];
 
 /// Equality of literals, with integers and floats compared as numbers.
 fn same_scalar(a: &Scalar, b: &Scalar) -> bool {

@@ -5,10 +5,9 @@ use std::ops::Range;
 
 use crate::diag::{Code, LineCol};
 use crate::literal::{civil_day, format_date};
-use crate::model::{FlagEnv, FlagFile, Name, Spanned, Timestamp};
+use crate::model::{AttrType, FlagEnv, FlagFile, Name, Rule, Spanned, Table, Timestamp};
 
 use super::{Lookup, Scope, cycles, has_variant, timestamp_millis};
-use crate::model::{AttrType, Rule, Table};
 
 /// Flags expiring within this many days get a warning.
 const EXPIRY_WARNING_DAYS: i64 = 14;
@@ -163,7 +162,7 @@ impl Scope<'_> {
             .help = Some("write a TOML date such as 2027-02-01".into());
             return;
         };
-        let today = self.options.today;
+        let today = self.options.today();
         if day < today {
             self.push(
                 Code::Expired,

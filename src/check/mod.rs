@@ -19,12 +19,16 @@ use crate::model::{AttrType, AttributeDecl, FlagFile, Name, ProjectFile, Scalar,
 /// What the checks need besides the repository.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Today, as days since 1970-01-01 (see [`crate::literal::days_from_civil`]): flags expire
-    /// relative to it.
-    pub today: i64,
-    /// Now, in milliseconds since the Unix epoch: schedules whose every step lies before it
-    /// are reported.
+    /// Now, in milliseconds since the Unix epoch: flags expire relative to its (UTC) date,
+    /// and schedules whose every step lies before it are reported.
     pub now_millis: i64,
+}
+
+impl Options {
+    /// Today, as days since 1970-01-01 (see [`crate::literal::days_from_civil`]).
+    pub fn today(&self) -> i64 {
+        self.now_millis.div_euclid(86_400_000)
+    }
 }
 
 /// The built-in attribute holding the unit's key.

@@ -31,10 +31,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             .as_millis()
             .try_into()?,
     };
-    let options = Options {
-        today: now_millis.div_euclid(86_400_000),
-        now_millis,
-    };
+    let options = Options { now_millis };
     let repo = crate::load::load(&args.dir)?;
 
     let diagnostics = crate::check::check(&repo, &options);

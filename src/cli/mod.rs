@@ -5,6 +5,7 @@
 
 mod check;
 pub mod render;
+mod schema;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(check::Args),
+    Schema(schema::Args),
 }
 
 /// Output formats for findings.
@@ -55,6 +57,7 @@ pub fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match cli.command {
         Command::Check(args) => check::run(args, &mut out),
+        Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
     match result {
@@ -69,3 +72,28 @@ pub fn main() -> ExitCode {
 
 /// An error that stops a command before it can report findings (exit status 2).
 pub type Error = Box<dyn std::error::Error>;
+
+/// Writes a file so that readers see the old content or the new, never a part: the bytes go
+/// to a temporary file in the same directory, which then replaces the target.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&temp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(format!("cannot write {}: {e}", path.display()).into());
+    }
+    Ok(())
+}

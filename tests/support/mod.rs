@@ -36,10 +36,7 @@ pub fn assert_file(path: &Path, actual: &str) {
 /// The fixed "now" of the tests: 2026-11-26T12:00:00Z.
 pub fn options() -> flagstone::check::Options {
     let now_millis = flagstone::literal::parse_timestamp("2026-11-26T12:00:00Z").unwrap();
-    flagstone::check::Options {
-        today: now_millis.div_euclid(86_400_000),
-        now_millis,
-    }
+    flagstone::check::Options { now_millis }
 }
 
 /// Checks the repository at `dir` and lists its findings as `CODE file:line:column`.

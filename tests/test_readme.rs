@@ -1,0 +1,70 @@
+//! The README's commands and examples do what it says.
+
+use crate::support::{repo, root, run};
+
+fn readme() -> String {
+    std::fs::read_to_string(root().join("README.md")).unwrap()
+}
+
+/// The body of the first fenced block of `kind` after `heading`.
+fn block_after(text: &str, heading: &str, kind: &str) -> String {
+    let start = text.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    let fence = format!("```{kind}\n");
+    let body = start + text[start..].find(&fence).unwrap() + fence.len();
+    let end = body + text[body..].find("```").unwrap();
+    text[body..end].to_owned()
+}
+
+#[test]
+fn the_quickstart_commands_are_the_ones_tested_here() {
+    let commands: Vec<String> = block_after(&readme(), "## Quickstart", "sh")
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim().to_owned())
+        .collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- check flags.example", "cargo test"]
+    );
+    // `cargo test` is this run; the main job is `check flags.example`.
+    let (code, stdout, stderr) = run(&["check", "flags.example"], &root());
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert_eq!(
+        stdout,
+        "✓ 20 flags, 6 segments, 3 test files checked: no problems\n"
+    );
+}
+
+#[test]
+fn the_readme_flag_checks_clean() {
+    let flag = block_after(&readme(), "## A flag is one small file", "toml");
+    let dir = repo(&[
+        (
+            "flagstone.toml",
+            b"name = \"acme\"\nenvironments = [\"production\"]\n[attributes]\ncountry = { type = \"string\" }\nemail = { type = \"string\" }\n[teams]\npayments = [\"alice\"]\n",
+        ),
+        ("segments/staff.toml", b"description = \"Staff\"\nif = [{ attr = \"email\", op = \"ends_with\", values = [\"@acme.com\"] }]\n"),
+        ("flags/checkout/one-page.toml", flag.as_bytes()),
+    ]);
+    let (code, stdout, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.ends_with("no problems\n"), "{stdout}");
+}
+
+#[test]
+fn the_readme_diagnostic_is_real_output() {
+    let shown = block_after(&readme(), "## `flagstone check [DIR]`", "text");
+    let flag = b"description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\n\n[[env.production.rules]]\nname = \"us\"\nif = [{ attr = \"contry\", op = \"in\", values = [\"US\"] }]\nserve = \"on\"\n";
+    let dir = repo(&[
+        (
+            "flagstone.toml",
+            b"name = \"acme\"\nenvironments = [\"production\"]\n[attributes]\ncountry = { type = \"string\" }\n",
+        ),
+        ("flags/checkout/one-page.toml", flag),
+    ]);
+    let (code, stdout, _) = run(&["check"], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with(&shown),
+        "README shows:\n{shown}\nbinary prints:\n{stdout}"
+    );
+}
