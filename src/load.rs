@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -119,7 +120,7 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
 
     let (entries, mut diagnostics) = discover(root)?;
 
-    let outcomes = load_all(root, &entries);
+    let outcomes = load_all(root, &entries)?;
 
     let mut repo = Repo::default();
     if !has_project {
@@ -186,21 +187,34 @@ fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<Diagnostic>), LoadError> {
                 let path = e.path().unwrap_or(&base).to_owned();
                 LoadError::Io(path, e.into())
             })?;
-            let is_toml = item.path().extension().is_some_and(|x| x == "toml");
-            if !item.file_type().is_file() || !is_toml {
-                continue;
-            }
             let relative = item
                 .path()
                 .strip_prefix(&base)
                 .expect("walked paths are below the base");
+            let path = format!("{dir}/{}", relative.to_string_lossy().replace('\\', "/"));
+            if item.path_is_symlink() {
+                // A link may leave the repository, and git-based reviews see only the link.
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadFileName,
+                        &path,
+                        None,
+                        "symbolic links are not followed, so this one is not read".to_owned(),
+                    )
+                    .with_help("keep flags, segments and tests as regular files"),
+                );
+                continue;
+            }
+            let is_toml = item.path().extension().is_some_and(|x| x == "toml");
+            if !item.file_type().is_file() || !is_toml {
+                continue;
+            }
             let components: Vec<String> = relative
                 .with_extension("")
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
             let key = components.join("/");
-            let path = format!("{dir}/{}", relative.to_string_lossy().replace('\\', "/"));
             if let Some(bad) = components.iter().find(|c| !valid_key_segment(c)) {
                 diagnostics.push(
                     Diagnostic::new(
@@ -209,9 +223,7 @@ fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<Diagnostic>), LoadError> {
                         None,
                         format!("`{bad}` is not a valid name for a {}", kind_noun(kind)),
                     )
-                    .with_help(
-                        "names use letters, digits, `_` and `-`, and start with a letter or digit",
-                    ),
+                    .with_help(crate::check::NAME_HELP),
                 );
                 continue;
             }
@@ -250,7 +262,7 @@ pub fn valid_key_segment(name: &str) -> bool {
 }
 
 /// Loads every entry, spread over the available cores, keeping the entries' order.
-fn load_all(root: &Path, entries: &[Entry]) -> Vec<Outcome> {
+fn load_all(root: &Path, entries: &[Entry]) -> Result<Vec<Outcome>, LoadError> {
     let validators: Vec<(FileKind, Validator)> = FileKind::ALL
         .into_iter()
         .filter(|kind| entries.iter().any(|e| e.kind == *kind))
@@ -278,7 +290,7 @@ fn load_all(root: &Path, entries: &[Entry]) -> Vec<Outcome> {
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = threads.min(entries.len().div_ceil(64)).max(1);
-    let mut slots: Vec<Option<Outcome>> = std::iter::repeat_with(|| None)
+    let mut slots: Vec<Option<Result<Outcome, LoadError>>> = std::iter::repeat_with(|| None)
         .take(entries.len())
         .collect();
     std::thread::scope(|scope| {
@@ -297,11 +309,14 @@ fn load_all(root: &Path, entries: &[Entry]) -> Vec<Outcome> {
         .collect()
 }
 
-fn load_file(root: &Path, entry: &Entry, validator: &Validator) -> Outcome {
+fn load_file(root: &Path, entry: &Entry, validator: &Validator) -> Result<Outcome, LoadError> {
     let path = entry.path.as_str();
     let mut diagnostics = Vec::new();
-    let text = read_text(root, path, &mut diagnostics);
-    let parseable = text.as_deref().ok();
+    let content = read(root, path, &mut diagnostics)?;
+    let parseable = match &content {
+        Content::Text(text) => Some(text.as_str()),
+        Content::Unparseable(_) => None,
+    };
     let d = &mut diagnostics;
     let doc = match entry.kind {
         FileKind::Project => Doc::Project(parseable.and_then(|t| parse(path, t, validator, d))),
@@ -309,49 +324,53 @@ fn load_file(root: &Path, entry: &Entry, validator: &Validator) -> Outcome {
         FileKind::Segment => Doc::Segment(parseable.and_then(|t| parse(path, t, validator, d))),
         FileKind::Test => Doc::Test(parseable.and_then(|t| parse(path, t, validator, d))),
     };
-    Outcome {
+    let text = match content {
+        Content::Text(text) | Content::Unparseable(text) => text,
+    };
+    Ok(Outcome {
         source: SourceFile {
             path: path.to_owned(),
-            text: text.unwrap_or_else(|unparsed| unparsed),
+            text,
         },
         doc,
         diagnostics,
-    }
+    })
 }
 
-/// Reads a file as UTF-8 text to parse. A file that cannot be parsed yields `Err` with the
-/// text kept for locating its diagnostic: the valid prefix of a file that is not UTF-8, so the
-/// finding points at the first bad byte; nothing for one that is too large or unreadable.
-fn read_text(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<String, String> {
-    let bytes = match std::fs::read(root.join(path)) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            diagnostics.push(Diagnostic::new(
-                Code::NotUtf8,
-                path,
-                None,
-                format!("cannot read the file: {e}"),
-            ));
-            return Err(String::new());
-        }
-    };
+/// A file's content as read.
+enum Content {
+    /// UTF-8 text, to parse.
+    Text(String),
+    /// Not to be parsed; holds the text kept for locating its finding: the valid prefix of a
+    /// file that is not UTF-8 (so the finding points at the first bad byte), or nothing.
+    Unparseable(String),
+}
+
+/// Reads a file, reporting one too large or not UTF-8. Failing to read it at all is an I/O
+/// error, not a finding: the repository cannot be checked.
+fn read(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<Content, LoadError> {
+    let full = root.join(path);
+    let io = |e| LoadError::Io(full.clone(), e);
+    let file = std::fs::File::open(&full).map_err(io)?;
+    // Read one byte past the limit, so an oversized file is never read whole.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() > MAX_FILE_BYTES {
         diagnostics.push(
             Diagnostic::new(
                 Code::FileTooLarge,
                 path,
                 None,
-                format!(
-                    "the file is {} bytes; files may be at most {MAX_FILE_BYTES} bytes",
-                    bytes.len()
-                ),
+                format!("the file is larger than {MAX_FILE_BYTES} bytes"),
             )
             .with_help("split it, or move large payloads out of the flags repository"),
         );
-        return Err(String::new());
+        return Ok(Content::Unparseable(String::new()));
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(text),
+        Ok(text) => Ok(Content::Text(text)),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let mut bytes = e.into_bytes();
@@ -365,7 +384,8 @@ fn read_text(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Resu
                 )
                 .with_help("TOML files must be UTF-8 text; is this a binary file?"),
             );
-            Err(String::from_utf8(bytes).expect("the prefix is valid UTF-8"))
+            let prefix = String::from_utf8(bytes).expect("the prefix is valid UTF-8");
+            Ok(Content::Unparseable(prefix))
         }
     }
 }

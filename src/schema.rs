@@ -359,7 +359,7 @@ fn locate<'t, 'i>(tree: &'t Spanned<DeTable<'i>>, path: &[LocationSegment<'_>]) 
         };
         let Some((key_span, value)) = next else { break };
         node = Located {
-            key_span: key_span.or(node.key_span),
+            key_span,
             value_span: value.span(),
             value: Some(value.get_ref()),
             table: value.get_ref().as_table(),

@@ -2,6 +2,7 @@
 
 mod support;
 mod test_bad_input;
+mod test_checks;
 mod test_cli;
 mod test_docs;
 mod test_fixtures;

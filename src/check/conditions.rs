@@ -150,9 +150,10 @@ impl Scope<'_> {
             (_, Some(values)) => values.iter().collect(),
             _ => Vec::new(),
         };
+        let ignore_case = c.ignore_case.as_ref().is_some_and(|i| i.value);
         for operand in operands {
             if self.operand(file, op.value, ty, operand) {
-                self.allowed(file, attr.as_str(), op.value, allowed, operand);
+                self.allowed(file, attr.as_str(), op.value, allowed, operand, ignore_case);
             }
         }
     }
@@ -308,17 +309,20 @@ impl Scope<'_> {
         op: Op,
         allowed: Option<&[Spanned<Scalar>]>,
         operand: &Spanned<Scalar>,
+        ignore_case: bool,
     ) {
         let Some(allowed) = allowed else { return };
         let equality = matches!(
             op,
             Op::In | Op::NotIn | Op::ContainsAny | Op::ContainsAll | Op::ContainsNone
         );
-        if !equality
-            || allowed
-                .iter()
-                .any(|a| same_scalar(&a.value, &operand.value))
-        {
+        let same = |a: &Scalar| match (a, &operand.value) {
+            (Scalar::String(a), Scalar::String(b)) if ignore_case => {
+                a.to_lowercase() == b.to_lowercase()
+            }
+            (a, b) => same_scalar(a, b),
+        };
+        if !equality || allowed.iter().any(|a| same(&a.value)) {
             return;
         }
         let names: Vec<String> = allowed.iter().map(|a| a.value.to_string()).collect();

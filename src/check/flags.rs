@@ -40,6 +40,10 @@ impl Scope<'_> {
                             bucket_by.value,
                             ty.as_str()
                         ),
+                    )
+                    .help = Some(
+                        "units are bucketed by a string, or an integer in decimal; choose such an attribute"
+                            .into(),
                     );
                 }
                 Lookup::Unknown => self.unknown_attribute(file, bucket_by),
@@ -64,7 +68,8 @@ impl Scope<'_> {
                     file,
                     p.flag.span(),
                     format!("flag `{key}` cannot be its own prerequisite"),
-                );
+                )
+                .help = Some("remove this prerequisite".into());
             } else if self.known_flag(file, &p.flag)
                 && let Some(other) = self.flag(&p.flag)
             {
@@ -213,7 +218,7 @@ impl Scope<'_> {
                     name.span(),
                     format!("`{}` is not a valid variant name", name.value),
                 )
-                .help = Some("use letters, digits, `_` and `-`".into());
+                .help = Some(super::NAME_HELP.into());
             }
             let ty = json_type(&value.0);
             match first_type {
@@ -246,12 +251,12 @@ impl Scope<'_> {
         env_name: &Name,
         env: &Spanned<FlagEnv>,
     ) {
-        let off = env.off_variant.as_ref().or(flag.off_variant.as_ref());
-        match off {
-            Some(off) => {
+        // A flag-level off variant is checked once, with the flag.
+        match (&env.off_variant, &flag.off_variant) {
+            (Some(off), _) => {
                 self.known_variant(file, key, flag, off);
             }
-            None if !has_variant(flag, "off") => {
+            (None, None) if !has_variant(flag, "off") => {
                 self.push(
                     Code::NoOffVariant,
                     file,
@@ -265,7 +270,7 @@ impl Scope<'_> {
                     "add `off_variant = \"...\"` here or at the top of the flag file".into(),
                 );
             }
-            None => {}
+            _ => {}
         }
         if let Some(serve) = &env.serve {
             self.known_variant(file, key, flag, serve);
@@ -361,6 +366,9 @@ impl Scope<'_> {
     /// not all of them are over.
     fn schedule_times(&mut self, file: &str, steps: &[&Spanned<Timestamp>]) {
         let mut previous: Option<i64> = None;
+        // The latest step, and whether every step has a usable time.
+        let mut latest: Option<(i64, &Spanned<Timestamp>)> = None;
+        let mut all_valid = true;
         for at in steps {
             let Some(millis) = timestamp_millis(&at.0) else {
                 self.push(
@@ -371,8 +379,12 @@ impl Scope<'_> {
                 )
                 .help =
                     Some("write a date-time with an offset, such as 2026-12-01T09:00:00Z".into());
-                return;
+                all_valid = false;
+                continue;
             };
+            if latest.is_none_or(|(l, _)| millis > l) {
+                latest = Some((millis, at));
+            }
             if previous.is_some_and(|p| millis <= p) {
                 self.push(
                     Code::ScheduleOrder,
@@ -384,7 +396,8 @@ impl Scope<'_> {
             }
             previous = Some(millis);
         }
-        if let (Some(last), Some(at)) = (previous, steps.last())
+        if let Some((last, at)) = latest
+            && all_valid
             && last <= self.options.now_millis
         {
             self.push(

@@ -219,10 +219,10 @@ impl<'r> Scope<'r> {
                     env.span(),
                     format!("`{}` is not a valid environment name", env.value),
                 )
-                .help = Some("use letters, digits, `_` and `-`".into());
+                .help = Some(NAME_HELP.into());
             }
             if let Some(first) = seen.insert(env.as_str(), env.span().start) {
-                let column = crate::diag::LineCol::of(self.text(file), first).column;
+                let at = crate::diag::LineCol::of(self.text(file), first);
                 self.push(
                     Code::Duplicate,
                     file,
@@ -230,7 +230,8 @@ impl<'r> Scope<'r> {
                     format!("environment `{}` is declared twice", env.value),
                 )
                 .help = Some(format!(
-                    "it is first declared at column {column}; remove one"
+                    "it is first declared at {}:{}; remove one",
+                    at.line, at.column
                 ));
             }
         }
@@ -242,7 +243,7 @@ impl<'r> Scope<'r> {
                     name.span(),
                     format!("`{TARGETING_KEY}` is built in and cannot be declared"),
                 )
-                .help = Some("it is always a string: the unit's key".into());
+                .help = Some("it is always present: the unit's key, a string or an integer".into());
             } else if !valid_attribute_name(name) {
                 self.push(
                     Code::InvalidName,
@@ -251,7 +252,7 @@ impl<'r> Scope<'r> {
                     format!("`{}` is not a valid attribute name", name.value),
                 )
                 .help = Some(
-                    "names are identifiers (letters, digits, `_`, `-`) joined by dots, e.g. `org.id`"
+                    "names are identifiers joined by dots, e.g. `org.id`: each starts with an ASCII letter or `_` and continues with letters, digits, `_` or `-`"
                         .into(),
                 );
             }
@@ -292,24 +293,15 @@ impl<'r> Scope<'r> {
                 }
             }
         }
-        for (team, members) in &project.teams {
+        for team in project.teams.keys() {
             if !crate::load::valid_key_segment(team) {
                 self.push(
                     Code::InvalidName,
                     file,
                     team.span(),
                     format!("`{}` is not a valid team name", team.value),
-                );
-            }
-            if members.is_empty() {
-                self.push(
-                    Code::InvalidValue,
-                    file,
-                    team.span(),
-                    format!("team `{}` has no members", team.value),
                 )
-                .help =
-                    Some("a team that cannot approve anything blocks every review it owns".into());
+                .help = Some(NAME_HELP.into());
             }
         }
     }
@@ -322,6 +314,10 @@ pub fn has_variant(flag: &FlagFile, name: &str) -> bool {
         None => matches!(name, "off" | "on"),
     }
 }
+
+/// How environment, team, variant, flag and segment names are made.
+pub(crate) const NAME_HELP: &str =
+    "names use ASCII letters, digits, `_` and `-`, and start with a letter or digit";
 
 /// The variant names of a flag; a flag without `[variants]` is boolean: off and on.
 pub fn variant_names(flag: &FlagFile) -> Vec<&str> {

@@ -84,9 +84,12 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
     } else {
         GraphicalTheme::unicode_nocolor()
     };
+    // miette counts columns in bytes; the header names the position itself, in characters,
+    // as every other format does.
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_links(false)
-        .with_width(100);
+        .with_width(100)
+        .without_primary_span_start();
     for diagnostic in diagnostics {
         let mut report = MietteDiagnostic::new(diagnostic.message.clone())
             .with_code(format!(
@@ -102,27 +105,27 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
             report = report.with_help(help.clone());
         }
         let text = source_text(repo, &diagnostic.file);
-        let rendered = match &diagnostic.span {
+        let mut rendered = String::new();
+        match &diagnostic.span {
             Some(span) if !text.is_empty() => {
+                let start = position(repo, diagnostic).start;
+                let name = format!("{}:{}:{}", diagnostic.file, start.line, start.column);
                 let report = report.with_label(LabeledSpan::underline(span.clone()));
                 let report = miette::Report::new(report).with_source_code(
-                    NamedSource::new(&diagnostic.file, text.to_owned()).with_language("toml"),
+                    NamedSource::new(name, text.to_owned()).with_language("toml"),
                 );
-                let mut buffer = String::new();
                 handler
-                    .render_report(&mut buffer, report.as_ref())
+                    .render_report(&mut rendered, report.as_ref())
                     .map_err(io::Error::other)?;
-                buffer
             }
             _ => {
-                let mut buffer = String::new();
-                let report = report.with_url(diagnostic.file.clone());
+                // A finding about a whole file names the file in its message.
+                report.message = format!("{}: {}", diagnostic.file, report.message);
                 handler
-                    .render_report(&mut buffer, &report)
+                    .render_report(&mut rendered, &report)
                     .map_err(io::Error::other)?;
-                format!("{}: {}", diagnostic.file, buffer.trim_start())
             }
-        };
+        }
         writeln!(out, "{rendered}")?;
     }
     let (errors, warnings) = counts(diagnostics);

@@ -1,0 +1,105 @@
+//! Semantic checks at their edges, beyond the one fixture per code.
+
+use crate::support::{PROJECT, findings, repo};
+
+fn flag_repo(flag: &str) -> tempfile::TempDir {
+    repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", flag.as_bytes()),
+    ])
+}
+
+const HEAD: &str = "description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\n";
+
+#[test]
+fn an_inherited_off_variant_is_reported_once() {
+    let flag = format!(
+        "{HEAD}off_variant = \"of\"\n[env.staging]\nserve = \"on\"\n[env.production]\nserve = \"on\"\n"
+    );
+    assert_eq!(
+        findings(flag_repo(&flag).path()),
+        ["FS032 flags/f.toml:4:15"]
+    );
+}
+
+#[test]
+fn a_schedule_is_past_only_when_its_latest_step_is() {
+    // Out of order, but one step is still ahead: no FS054.
+    let flag = format!(
+        "{HEAD}[[env.production.rules]]\nname = \"r\"\nserve = \"on\"\nrollout = 5\nschedule = [\n  {{ at = 2026-12-08T00:00:00Z, rollout = 50 }},\n  {{ at = 2026-11-01T00:00:00Z, rollout = 25 }},\n]\n"
+    );
+    assert_eq!(
+        findings(flag_repo(&flag).path()),
+        ["FS053 flags/f.toml:10:10"]
+    );
+    // A step without an offset does not stop the others from being checked.
+    let flag = format!(
+        "{HEAD}[[env.production.rules]]\nname = \"r\"\nserve = \"on\"\nschedule = [\n  {{ at = 2026-12-08T00:00:00, rollout = 50 }},\n  {{ at = 2026-11-01T00:00:00Z, rollout = 25 }},\n  {{ at = 2026-10-01T00:00:00Z, rollout = 75 }},\n]\n"
+    );
+    assert_eq!(
+        findings(flag_repo(&flag).path()),
+        ["FS026 flags/f.toml:8:10", "FS053 flags/f.toml:10:10"]
+    );
+}
+
+#[test]
+fn allowed_values_respect_ignore_case() {
+    let rule = |extra: &str| {
+        format!(
+            "{HEAD}[[env.production.rules]]\nname = \"r\"\nserve = \"on\"\nif = [{{ attr = \"country\", op = \"in\", values = [\"us\"]{extra} }}]\n"
+        )
+    };
+    assert_eq!(
+        findings(flag_repo(&rule("")).path()),
+        ["FS022 flags/f.toml:7:48"]
+    );
+    assert!(findings(flag_repo(&rule(", ignore_case = true")).path()).is_empty());
+}
+
+#[test]
+fn a_missing_key_is_reported_at_its_own_table() {
+    let flag = format!(
+        "{HEAD}\n[[env.production.rules]]\nname = \"a\"\nserve = \"on\"\n\n[[env.production.rules]]\nserve = \"on\"\n"
+    );
+    assert_eq!(
+        findings(flag_repo(&flag).path()),
+        ["FS011 flags/f.toml:9:1"]
+    );
+}
+
+#[test]
+fn symbolic_links_are_reported_not_followed() {
+    let dir = flag_repo(HEAD);
+    std::os::unix::fs::symlink(
+        dir.path().join("flags/f.toml"),
+        dir.path().join("flags/link.toml"),
+    )
+    .unwrap();
+    assert_eq!(findings(dir.path()), ["FS005 flags/link.toml:1:1"]);
+}
+
+#[test]
+fn test_contexts_are_checked_entry_by_entry() {
+    let tests = b"[[cases]]
+name = \"c\"
+env = \"production\"
+context = { targeting_key = 42, country = \"DE\", org = { id = 7 }, \"a.b\" = 1, colour = \"red\" }
+variants = { \"f\" = \"on\" }
+";
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", HEAD.as_bytes()),
+        ("tests/t.toml", tests),
+    ]);
+    // An integer key is fine; "DE" is not allowed; org.id and colour are not declared; a
+    // dotted key is not an attribute name.
+    assert_eq!(
+        findings(dir.path()),
+        [
+            "FS022 tests/t.toml:4:43",
+            "FS020 tests/t.toml:4:49",
+            "FS029 tests/t.toml:4:67",
+            "FS020 tests/t.toml:4:78",
+        ]
+    );
+}
