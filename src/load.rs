@@ -119,9 +119,7 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
     }
 
     let (entries, mut diagnostics) = discover(root)?;
-
     let outcomes = load_all(root, &entries)?;
-
     let mut repo = Repo::default();
     if !has_project {
         diagnostics.push(
@@ -129,7 +127,7 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
                 Code::MissingProject,
                 PROJECT_FILE,
                 None,
-                format!("{PROJECT_FILE} is missing"),
+                "the project file is missing".to_owned(),
             )
             .with_help("create it with `name`, `environments` and the `[attributes]` flags use"),
         );
@@ -353,10 +351,10 @@ fn read(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<Co
     let io = |e| LoadError::Io(full.clone(), e);
     let file = std::fs::File::open(&full).map_err(io)?;
     // Read one byte past the limit, so an oversized file is never read whole.
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
+    let limit = MAX_FILE_BYTES as u64 + 1;
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.take(limit).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() > MAX_FILE_BYTES {
         diagnostics.push(
             Diagnostic::new(

@@ -81,7 +81,10 @@ fn a_missing_project_file_is_reported_and_flags_still_checked() {
     );
     let (code, stdout, _) = run(&["check"], dir.path());
     assert_eq!(code, 1);
-    assert!(stdout.contains("flagstone.toml is missing"), "{stdout}");
+    assert!(
+        stdout.contains("flagstone.toml: the project file is missing"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -406,7 +406,10 @@ impl Scope<'_> {
                 at.span(),
                 "every step of this schedule is in the past".into(),
             )
-            .help = Some("fold the final step into the rule and remove the schedule".into());
+            .help = Some(
+                "fold the latest step's values into the rule or environment, and remove the schedule"
+                    .into(),
+            );
         }
     }
 

@@ -94,3 +94,53 @@ environments = [\"staging\", \"production\"]
 [attributes]
 country = { type = \"string\", values = [\"US\", \"CA\"] }
 ";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A fixture repository ready to check: the fixture itself, or, when it has a `GENERATE`
+/// file (`path size` lines for files too large to commit), a copy with those files made.
+pub fn fixture_repo(dir: &Path) -> FixtureRepo {
+    let Ok(spec) = std::fs::read_to_string(dir.join("GENERATE")) else {
+        return FixtureRepo::Committed(dir.to_owned());
+    };
+    let temp = tempfile::tempdir().unwrap();
+    copy_dir(dir, temp.path());
+    for line in spec.lines().filter(|l| !l.trim().is_empty()) {
+        let (path, size) = line
+            .split_once(' ')
+            .expect("GENERATE lines are `path size`");
+        let size: usize = size.trim().parse().unwrap();
+        let mut content = "# generated filler\n".repeat(size / 19 + 1);
+        content.truncate(size);
+        let path = temp.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    FixtureRepo::Generated(temp)
+}
+
+pub enum FixtureRepo {
+    Committed(PathBuf),
+    Generated(tempfile::TempDir),
+}
+
+impl std::ops::Deref for FixtureRepo {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        match self {
+            FixtureRepo::Committed(path) => path,
+            FixtureRepo::Generated(dir) => dir.path(),
+        }
+    }
+}
