@@ -110,7 +110,7 @@ impl<V> Table<V> {
         self.get(key).is_some()
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &Name> {
+    pub fn keys(&self) -> impl Iterator<Item = &Name> + Clone {
         self.0.iter().map(|(k, _)| k)
     }
 

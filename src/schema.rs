@@ -4,9 +4,8 @@
 //! The committed files in `schema/` are what editors (taplo, Even Better TOML) read; a test
 //! fails when they differ from what [`generate`] produces.
 
-use std::ops::Range;
-
 use std::borrow::Cow;
+use std::ops::Range;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::json::{Array, Json, JsonNumber, Node, NodeIdentity, Object};
@@ -197,10 +196,10 @@ impl Validator {
                     .pointer(error.schema_path().as_str().trim_end_matches("/type"))
                     .and_then(|s| s.get("title"))
                     .and_then(Value::as_str);
-                let expected = match kind {
-                    _ if titled.is_some() => titled.unwrap_or_default().to_owned(),
-                    TypeKind::Single(t) => type_name(&t.to_string()).to_owned(),
-                    TypeKind::Multiple(set) => set
+                let expected = match (titled, kind) {
+                    (Some(title), _) => title.to_owned(),
+                    (None, TypeKind::Single(t)) => type_name(&t.to_string()).to_owned(),
+                    (None, TypeKind::Multiple(set)) => set
                         .iter()
                         .map(|t| type_name(&t.to_string()).to_owned())
                         .collect::<Vec<_>>()

@@ -123,9 +123,9 @@ impl Scope<'_> {
             let Some(team) = owner.strip_prefix('@') else {
                 continue;
             };
-            let Some(teams) = &self.teams else { return };
-            if !teams.contains(team) {
-                let help = crate::diag::suggest(team, teams.iter().copied(), "teams");
+            let Some(teams) = self.teams else { return };
+            if !teams.contains_key(team) {
+                let help = crate::diag::suggest(team, teams.keys().map(|t| t.as_str()), "teams");
                 self.push(
                     Code::UnknownTeam,
                     file,

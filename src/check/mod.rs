@@ -9,12 +9,12 @@ mod flags;
 mod segments;
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::diag::{Code, Diagnostic, suggest};
 use crate::load::Repo;
-use crate::model::{AttrType, AttributeDecl, FlagFile, Name, ProjectFile, Scalar, Spanned};
+use crate::model::{AttrType, AttributeDecl, FlagFile, Name, ProjectFile, Scalar, Spanned, Table};
 
 /// What the checks need besides the repository.
 #[derive(Clone, Copy, Debug)]
@@ -44,14 +44,9 @@ pub fn check(repo: &Repo, options: &Options) -> Vec<Diagnostic> {
     let mut scope = Scope {
         repo,
         options,
-        attributes: project.map(|(_, p)| {
-            p.attributes
-                .iter()
-                .map(|(name, decl)| (name.as_str(), decl))
-                .collect()
-        }),
+        attributes: project.map(|(_, p)| &p.attributes),
         environments: project.map(|(_, p)| p.environments.iter().map(|e| e.as_str()).collect()),
-        teams: project.map(|(_, p)| p.teams.keys().map(|t| t.as_str()).collect()),
+        teams: project.map(|(_, p)| &p.teams),
         out: repo.diagnostics.clone(),
     };
     if let Some((file, project)) = project {
@@ -87,9 +82,9 @@ enum Lookup<'r> {
 struct Scope<'r> {
     repo: &'r Repo,
     options: &'r Options,
-    attributes: Option<BTreeMap<&'r str, &'r AttributeDecl>>,
+    attributes: Option<&'r Table<AttributeDecl>>,
     environments: Option<Vec<&'r str>>,
-    teams: Option<BTreeSet<&'r str>>,
+    teams: Option<&'r Table<Vec<Name>>>,
     out: Vec<Diagnostic>,
 }
 
@@ -119,7 +114,7 @@ impl<'r> Scope<'r> {
         if name == TARGETING_KEY {
             return Lookup::Declared(AttrType::String, None);
         }
-        match &self.attributes {
+        match self.attributes {
             None => Lookup::Unchecked,
             Some(attributes) => match attributes.get(name) {
                 Some(decl) => Lookup::Declared(*decl.ty, decl.values.as_deref()),
@@ -130,7 +125,11 @@ impl<'r> Scope<'r> {
 
     fn unknown_attribute(&mut self, file: &str, name: &Name) {
         let known: Vec<&str> = std::iter::once(TARGETING_KEY)
-            .chain(self.attributes.iter().flat_map(|a| a.keys().copied()))
+            .chain(
+                self.attributes
+                    .iter()
+                    .flat_map(|a| a.keys().map(|k| k.as_str())),
+            )
             .collect();
         let help = suggest(name, known.iter().copied(), "attributes");
         self.push(
