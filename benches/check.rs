@@ -34,7 +34,7 @@ fn check(bencher: divan::Bencher, flags: usize) {
     let options = options();
     bencher.bench(|| {
         let repo = flagstone::load::load(&dir).unwrap();
-        let diagnostics = flagstone::check::check(&repo, &options);
+        let diagnostics = flagstone::check::check(&repo, &options).diagnostics;
         assert!(diagnostics.is_empty(), "{:?}", diagnostics.first());
         diagnostics.len()
     });

@@ -6,16 +6,23 @@
 //! the `flagstone` binary renders.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "eval")]
+pub mod bundle;
 #[cfg(feature = "compiler")]
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "compiler")]
 pub mod diag;
+#[cfg(feature = "eval")]
+pub mod eval;
 pub mod literal;
 #[cfg(feature = "compiler")]
 pub mod load;
 #[cfg(feature = "compiler")]
 pub mod model;
+pub mod op;
 #[cfg(feature = "compiler")]
 pub mod schema;
+#[cfg(feature = "compiler")]
+pub mod suite;

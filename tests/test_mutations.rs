@@ -129,7 +129,7 @@ fn damaged_files_never_panic_and_findings_stay_inside_their_files() {
             std::fs::write(&files[i], mutate(&originals[i], &mut random)).unwrap();
         }
         let repo = flagstone::load::load(dir.path()).unwrap();
-        let diagnostics = flagstone::check::check(&repo, &options());
+        let diagnostics = flagstone::check::check(&repo, &options()).diagnostics;
         for d in &diagnostics {
             let text = repo
                 .files

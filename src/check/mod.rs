@@ -31,12 +31,46 @@ impl Options {
     }
 }
 
-/// The built-in attribute holding the unit's key.
-pub const TARGETING_KEY: &str = "targeting_key";
+pub use crate::bundle::TARGETING_KEY;
 
-/// Runs every check. Returns the loader's findings and the checks' findings together, sorted
-/// by file and position.
-pub fn check(repo: &Repo, options: &Options) -> Vec<Diagnostic> {
+/// The findings of a check: the loader's and the checks' together, sorted by file and
+/// position.
+#[derive(Debug)]
+pub struct Report<'r> {
+    pub diagnostics: Vec<Diagnostic>,
+    repo: &'r Repo,
+}
+
+impl<'r> Report<'r> {
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The repository, if it has no errors: what bundles are built from.
+    pub fn checked(&self) -> Option<Checked<'r>> {
+        (!self.has_errors()).then_some(Checked { repo: self.repo })
+    }
+}
+
+/// A repository that `check` found free of errors. Only [`Report::checked`] makes one, so
+/// code that takes it may rely on everything the checks verify.
+#[derive(Clone, Copy, Debug)]
+pub struct Checked<'r> {
+    repo: &'r Repo,
+}
+
+impl<'r> Checked<'r> {
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
+    }
+}
+
+/// Runs every check.
+pub fn check<'r>(repo: &'r Repo, options: &Options) -> Report<'r> {
     let project = repo
         .project
         .as_ref()
@@ -68,7 +102,10 @@ pub fn check(repo: &Repo, options: &Options) -> Vec<Diagnostic> {
         let start = d.span.as_ref().map_or(0, |s| s.start);
         (file, d.file.clone(), start, d.code)
     });
-    out
+    Report {
+        diagnostics: out,
+        repo,
+    }
 }
 
 /// An attribute's declaration as conditions see it.

@@ -3,11 +3,15 @@
 //! Exit status: 0 success (warnings allowed), 1 findings with errors, 2 usage or I/O error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod build;
 mod check;
+mod eval;
 pub mod render;
 mod schema;
+mod test;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -23,6 +27,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(check::Args),
+    Build(build::Args),
+    Eval(eval::Args),
+    Test(test::Args),
     Schema(schema::Args),
 }
 
@@ -57,6 +64,9 @@ pub fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match cli.command {
         Command::Check(args) => check::run(args, &mut out),
+        Command::Build(args) => build::run(args, &mut out),
+        Command::Eval(args) => eval::run(args, &mut out),
+        Command::Test(args) => test::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
@@ -72,6 +82,61 @@ pub fn main() -> ExitCode {
 
 /// An error that stops a command before it can report findings (exit status 2).
 pub type Error = Box<dyn std::error::Error>;
+
+/// The repository and time options shared by the commands that read a repository.
+#[derive(Debug, clap::Args)]
+pub struct RepoArgs {
+    /// The flags repository (the directory holding flagstone.toml).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The current time: an RFC 3339 date-time, or a date (its midnight UTC). It decides
+    /// expiry, schedules and datetime conditions. Default: the system clock.
+    #[arg(long, value_parser = parse_now)]
+    now: Option<i64>,
+}
+
+impl RepoArgs {
+    pub fn options(&self) -> Result<crate::check::Options, Error> {
+        Ok(crate::check::Options {
+            now_millis: self.now_millis()?,
+        })
+    }
+
+    pub fn now_millis(&self) -> Result<i64, Error> {
+        now_or_clock(self.now)
+    }
+}
+
+/// `--now`, or the system clock, in milliseconds since the Unix epoch.
+fn now_or_clock(now: Option<i64>) -> Result<i64, Error> {
+    match now {
+        Some(now) => Ok(now),
+        None => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+            .try_into()?),
+    }
+}
+
+/// Parses `--now`: an RFC 3339 date-time, or a date meaning its midnight UTC.
+fn parse_now(s: &str) -> Result<i64, String> {
+    crate::literal::parse_timestamp(s)
+        .or_else(|| crate::literal::parse_date(s).map(|days| days * 86_400_000))
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 date-time or a YYYY-MM-DD date"))
+}
+
+/// The checked repository, or, when the check found errors, `None` after rendering them.
+fn checked<'r>(
+    report: &crate::check::Report<'r>,
+    dir: &std::path::Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Option<crate::check::Checked<'r>>, Error> {
+    if report.has_errors() {
+        render::diagnostics(out, format, dir, report.repo(), &report.diagnostics)?;
+    }
+    Ok(report.checked())
+}
 
 /// Writes a file so that readers see the old content or the new, never a part: the bytes go
 /// to a temporary file in the same directory, which then replaces the target.

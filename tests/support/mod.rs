@@ -43,6 +43,7 @@ pub fn options() -> flagstone::check::Options {
 pub fn findings(dir: &Path) -> Vec<String> {
     let repo = flagstone::load::load(dir).unwrap();
     flagstone::check::check(&repo, &options())
+        .diagnostics
         .iter()
         .map(|d| {
             let p = flagstone::cli::render::position(&repo, d);

@@ -1,0 +1,228 @@
+//! Resolving a checked repository into one environment's bundle.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{
+    Bundle, Condition, FORMAT, FULL, Flag, FlagStep, Prerequisite, Rule, RuleStep, Segment, Serve,
+    Weight,
+};
+use crate::check::{Checked, TARGETING_KEY};
+use crate::load::Repo;
+use crate::model::{self, Name, Scalar, Spanned, Table};
+use crate::op::Op;
+
+/// Builds the bundle of every environment, in the project's order.
+pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
+    let repo = checked.repo();
+    let project = doc(&repo
+        .project
+        .as_ref()
+        .expect("checked repositories have a project")
+        .doc);
+    project
+        .environments
+        .iter()
+        .map(|env| build_environment(repo, project, env))
+        .collect()
+}
+
+/// A document of a checked repository: every file loaded.
+fn doc<T>(doc: &Option<T>) -> &T {
+    doc.as_ref()
+        .expect("every file of a checked repository loads")
+}
+
+fn build_environment(repo: &Repo, project: &model::ProjectFile, environment: &str) -> Bundle {
+    let mut flags = BTreeMap::new();
+    for (key, loaded) in &repo.flags {
+        flags.insert(
+            key.clone(),
+            resolve_flag(key, doc(&loaded.doc), environment),
+        );
+    }
+    let mut segments = BTreeMap::new();
+    for (name, loaded) in &repo.segments {
+        let segment = doc(&loaded.doc);
+        segments.insert(
+            name.clone(),
+            Segment {
+                include: sorted_names(&segment.include),
+                exclude: sorted_names(&segment.exclude),
+                conditions: conditions(&segment.conditions),
+            },
+        );
+    }
+    Bundle {
+        format: FORMAT,
+        project: project.name.value.clone(),
+        environment: environment.to_owned(),
+        attributes: project
+            .attributes
+            .iter()
+            .map(|(name, decl)| (name.value.clone(), decl.ty.value))
+            .collect(),
+        flags,
+        segments,
+    }
+}
+
+fn resolve_flag(key: &str, flag: &model::FlagFile, environment: &str) -> Flag {
+    let variants = match &flag.variants {
+        Some(variants) => variants
+            .iter()
+            .map(|(name, value)| (name.value.clone(), value.0.clone()))
+            .collect(),
+        None => BTreeMap::from([
+            ("off".to_owned(), Value::Bool(false)),
+            ("on".to_owned(), Value::Bool(true)),
+        ]),
+    };
+    let flag_off = flag.off_variant.as_ref().map_or("off", |v| v.as_str());
+    let mut prerequisites: Vec<Prerequisite> = flag
+        .prerequisites
+        .iter()
+        .map(|p| Prerequisite {
+            flag: p.flag.value.clone(),
+            variant: p.variant.value.clone(),
+        })
+        .collect();
+    prerequisites.sort_by(|a, b| (&a.flag, &a.variant).cmp(&(&b.flag, &b.variant)));
+    let mut resolved = Flag {
+        variants,
+        enabled: false,
+        off_variant: flag_off.to_owned(),
+        fallthrough: flag_off.to_owned(),
+        bucket_by: flag
+            .bucket_by
+            .as_ref()
+            .map_or(TARGETING_KEY, |b| b.as_str())
+            .to_owned(),
+        salt: flag.salt.as_ref().map_or(key, |s| s.as_str()).to_owned(),
+        prerequisites,
+        rules: Vec::new(),
+        schedule: Vec::new(),
+    };
+    // An environment without an entry serves the off variant.
+    let Some(env) = flag.env.get(environment) else {
+        return resolved;
+    };
+    let off = env.off_variant.as_ref().map_or(flag_off, |v| v.as_str());
+    resolved.enabled = env.enabled.as_ref().is_none_or(|e| e.value);
+    resolved.off_variant = off.to_owned();
+    resolved.fallthrough = env.serve.as_ref().map_or(off, |v| v.as_str()).to_owned();
+    resolved.rules = env.rules.iter().map(|r| rule(&r.value)).collect();
+    resolved.schedule = env
+        .schedule
+        .iter()
+        .map(|step| FlagStep {
+            at: millis(&step.at.value),
+            enabled: step.enabled.as_ref().map(|e| e.value),
+            fallthrough: step.serve.as_ref().map(|v| v.value.clone()),
+        })
+        .collect();
+    resolved.schedule.sort_by_key(|s| s.at);
+    resolved
+}
+
+fn rule(rule: &model::Rule) -> Rule {
+    let mut schedule: Vec<RuleStep> = rule
+        .schedule
+        .iter()
+        .map(|step| RuleStep {
+            at: millis(&step.at.value),
+            rollout: step.rollout.as_ref().map(|r| thousandths(r.value)),
+            serve: serve(&step.serve, &step.split),
+        })
+        .collect();
+    schedule.sort_by_key(|s| s.at);
+    Rule {
+        name: rule.name.value.clone(),
+        conditions: conditions(&rule.conditions),
+        rollout: rule.rollout.as_ref().map_or(FULL, |r| thousandths(r.value)),
+        serve: serve(&rule.serve, &rule.split).expect("checked rules serve a variant or a split"),
+        schedule,
+    }
+}
+
+fn serve(variant: &Option<Name>, split: &Option<Spanned<Table<Spanned<f64>>>>) -> Option<Serve> {
+    match (variant, split) {
+        (Some(variant), _) => Some(Serve::Variant(variant.value.clone())),
+        (None, Some(split)) => Some(Serve::Split(
+            // Table entries are sorted by name: the bucketing order.
+            split
+                .iter()
+                .map(|(variant, weight)| Weight {
+                    variant: variant.value.clone(),
+                    weight: thousandths(weight.value),
+                })
+                .collect(),
+        )),
+        (None, None) => None,
+    }
+}
+
+fn conditions(conditions: &[Spanned<model::Condition>]) -> Vec<Condition> {
+    conditions.iter().map(|c| condition(&c.value)).collect()
+}
+
+fn condition(c: &model::Condition) -> Condition {
+    if let Some(segment) = c.segment.as_ref().or(c.not_segment.as_ref()) {
+        return Condition {
+            attr: None,
+            op: None,
+            values: Vec::new(),
+            ignore_case: false,
+            segment: Some(segment.value.clone()),
+            negate: c.not_segment.is_some(),
+        };
+    }
+    let op = c.op.as_ref().map(|o| o.value);
+    let operands = c.value.iter().chain(c.values.iter().flat_map(|v| v.iter()));
+    Condition {
+        attr: c.attr.as_ref().map(|a| a.value.clone()),
+        op,
+        values: operands.map(|o| operand(op, &o.value)).collect(),
+        ignore_case: c.ignore_case.as_ref().is_some_and(|i| i.value),
+        segment: None,
+        negate: false,
+    }
+}
+
+/// An operand as the evaluator reads it: numbers as floats (so `1` and `1.0` are one
+/// value), date-times as milliseconds since the epoch.
+fn operand(op: Option<Op>, value: &Scalar) -> Value {
+    match (op, value) {
+        (Some(Op::Before | Op::After), Scalar::Datetime(d)) => Value::from(datetime_millis(d)),
+        (Some(Op::Before | Op::After), Scalar::String(s)) => {
+            Value::from(crate::literal::parse_timestamp(s).expect("checked date-times parse"))
+        }
+        (_, Scalar::Bool(b)) => Value::Bool(*b),
+        (_, Scalar::Int(i)) => Value::from(*i as f64),
+        (_, Scalar::Float(f)) => Value::from(*f),
+        (_, Scalar::String(s)) => Value::String(s.clone()),
+        (_, Scalar::Datetime(d)) => Value::String(d.to_string()),
+    }
+}
+
+fn millis(at: &model::Timestamp) -> i64 {
+    datetime_millis(&at.0)
+}
+
+fn datetime_millis(datetime: &toml::value::Datetime) -> i64 {
+    crate::literal::parse_timestamp(&datetime.to_string())
+        .expect("checked schedule times are date-times with offsets")
+}
+
+/// A checked percentage (0–100, at most 3 decimals) in thousandths.
+fn thousandths(percent: f64) -> u32 {
+    (percent * 1000.0).round() as u32
+}
+
+fn sorted_names(names: &[Name]) -> Vec<String> {
+    let mut names: Vec<String> = names.iter().map(|n| n.value.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}

@@ -1,0 +1,235 @@
+//! Bundles: one environment of a flags repository, resolved into what evaluation needs and
+//! nothing else, as canonical JSON named by its content hash.
+//!
+//! The format is specified in docs/bundle-format.md and schema/bundle.schema.json. Every
+//! default is made explicit and every order that carries no meaning is sorted, so the bytes
+//! (and the hash) depend on the flags' behaviour only: reformatting or reordering the TOML,
+//! or moving a flag between files, changes nothing.
+
+#[cfg(feature = "compiler")]
+mod build;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::op::{AttrType, Op};
+
+#[cfg(feature = "compiler")]
+pub use build::build;
+
+/// The bundle format's version; readers refuse others.
+pub const FORMAT: u32 = 1;
+
+/// blake3 key-derivation context of the content hash: versioned, so a future format can
+/// never collide with this one.
+pub const HASH_CONTEXT: &str = "flagstone 2026-11 bundle v1";
+
+/// The context attribute holding the unit's key: built in, a string or an integer.
+pub const TARGETING_KEY: &str = "targeting_key";
+
+/// Percentages are held in thousandths of a percent: 100% is this many.
+pub const FULL: u32 = 100_000;
+
+/// One environment's flags and segments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// Always 1.
+    pub format: u32,
+    pub project: String,
+    pub environment: String,
+    /// The declared context attributes' types, by name. A value of another type counts as
+    /// missing.
+    pub attributes: BTreeMap<String, AttrType>,
+    /// Flags by key.
+    pub flags: BTreeMap<String, Flag>,
+    /// Segments by name.
+    pub segments: BTreeMap<String, Segment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Flag {
+    /// Variant values by name.
+    pub variants: BTreeMap<String, Value>,
+    /// false: every unit gets `off_variant` (also for flags the environment does not list).
+    pub enabled: bool,
+    pub off_variant: String,
+    /// Served when no rule matches.
+    pub fallthrough: String,
+    /// The attribute path whose value is the bucketing unit.
+    pub bucket_by: String,
+    pub salt: String,
+    /// Sorted by flag key.
+    pub prerequisites: Vec<Prerequisite>,
+    pub rules: Vec<Rule>,
+    /// Sorted by time.
+    pub schedule: Vec<FlagStep>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Prerequisite {
+    pub flag: String,
+    pub variant: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    /// All must hold.
+    pub conditions: Vec<Condition>,
+    /// Thousandths of a percent of matching units, 0–100000.
+    pub rollout: u32,
+    pub serve: Serve,
+    /// Sorted by time.
+    pub schedule: Vec<RuleStep>,
+}
+
+/// A variant, or a weighted split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Serve {
+    Variant(String),
+    /// Sorted by variant name; weights in thousandths of a percent, summing to 100000.
+    Split(Vec<Weight>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Weight {
+    pub variant: String,
+    pub weight: u32,
+}
+
+/// From `at` (milliseconds since the Unix epoch) on, the rule uses the values given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleStep {
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<Serve>,
+}
+
+/// From `at` (milliseconds since the Unix epoch) on, the flag uses the values given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FlagStep {
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallthrough: Option<String>,
+}
+
+/// A test of an attribute (`attr`, `op`, `values`) or of segment membership (`segment`,
+/// `negate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// The attribute path, e.g. "org.id".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<Op>,
+    /// Operands: one for comparisons, none for exists / not_exists. Date-times are
+    /// milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<Value>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_case: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// With `segment`: holds when the unit is not in it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub negate: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Sorted, without repeats.
+    pub include: Vec<String>,
+    /// Sorted, without repeats.
+    pub exclude: Vec<String>,
+    pub conditions: Vec<Condition>,
+}
+
+impl Bundle {
+    /// The canonical bytes: JSON with keys sorted and no whitespace.
+    pub fn to_canonical_json(&self) -> Vec<u8> {
+        let value = serde_json::to_value(self).expect("bundles serialize");
+        let mut out = String::new();
+        write_canonical(&mut out, &value);
+        out.into_bytes()
+    }
+}
+
+/// The content hash of bundle bytes: blake3 in key-derivation mode with [`HASH_CONTEXT`],
+/// as 64 lowercase hex digits.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut hasher = blake3::Hasher::new_derive_key(HASH_CONTEXT);
+    hasher.update(bytes);
+    hasher.finalize().to_hex().to_string()
+}
+
+/// Writes JSON with object keys in byte order and no whitespace. Keys are sorted here rather
+/// than trusting the map type, whose order depends on serde_json's features.
+fn write_canonical(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, key);
+                out.push(':');
+                write_canonical(out, value);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+}

@@ -1,0 +1,251 @@
+//! `flagstone eval FLAG --env ENV --context JSON`: what a unit gets, and why — from the
+//! repository (compiled in memory) or from a built bundle.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::eval::{Evaluation, Evaluator, Explanation, Reason, RuleTrace};
+
+use super::{Error, Outcome, checked};
+
+/// Evaluate flags for a context, from the repository or a bundle.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The flag's key; omit it with --all.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    flag: Option<String>,
+    /// Evaluate every flag.
+    #[arg(long)]
+    all: bool,
+    /// The environment. Required unless --bundle is given.
+    #[arg(long, required_unless_present = "bundle")]
+    env: Option<String>,
+    /// The context: a JSON object, or @FILE to read one.
+    #[arg(long, default_value = "{}")]
+    context: String,
+    /// Also show every rule considered and why it did or did not match.
+    #[arg(long)]
+    explain: bool,
+    /// Evaluate a built bundle instead of the repository. Its content hash is checked: it is
+    /// the file name (as `build` writes it), or given with --hash.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// The bundle's expected content hash.
+    #[arg(long, requires = "bundle")]
+    hash: Option<String>,
+    /// The flags repository to compile in memory (ignored with --bundle).
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// The evaluation time, for schedules and datetime conditions: an RFC 3339 date-time or a
+    /// date. Default: the system clock.
+    #[arg(long, value_parser = super::parse_now)]
+    now: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Human)]
+    format: EvalFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EvalFormat {
+    Human,
+    Json,
+}
+
+/// One flag's result, as printed.
+#[derive(Serialize)]
+struct Printed<'a> {
+    flag: &'a str,
+    env: &'a str,
+    bundle: &'a str,
+    #[serde(flatten)]
+    evaluation: &'a Evaluation<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<&'a [RuleTrace]>,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let context = read_context(&args.context)?;
+    let now = super::now_or_clock(args.now)?;
+    let options = crate::check::Options { now_millis: now };
+    let evaluator = match &args.bundle {
+        Some(path) => {
+            let evaluator = load_bundle(path, args.hash.as_deref())?;
+            if let Some(env) = &args.env
+                && env != evaluator.environment()
+            {
+                return Err(format!(
+                    "{} is the bundle of `{}`, not `{env}`",
+                    path.display(),
+                    evaluator.environment()
+                )
+                .into());
+            }
+            evaluator
+        }
+        None => {
+            let env = args
+                .env
+                .as_deref()
+                .expect("clap requires --env without --bundle");
+            let repo = crate::load::load(&args.dir)?;
+            let report = crate::check::check(&repo, &options);
+            let Some(checked) = checked(&report, &args.dir, super::Format::Human, out)? else {
+                return Ok(Outcome::Failure);
+            };
+            let bundle = crate::bundle::build(checked)
+                .into_iter()
+                .find(|b| b.environment == env)
+                .ok_or_else(|| {
+                    let known: Vec<String> = repo
+                        .project
+                        .iter()
+                        .flat_map(|p| p.doc.iter())
+                        .flat_map(|p| p.environments.iter().map(|e| e.value.clone()))
+                        .collect();
+                    format!("unknown environment `{env}` (known: {})", known.join(", "))
+                })?;
+            Evaluator::from_bundle(bundle)?
+        }
+    };
+    let keys: Vec<String> = match &args.flag {
+        Some(flag) => vec![flag.clone()],
+        None => evaluator.flag_keys().map(str::to_owned).collect(),
+    };
+    let mut results = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let explanation = evaluator.explain(key, &context, now).map_err(|e| {
+            let known: Vec<&str> = evaluator.flag_keys().collect();
+            match crate::diag::did_you_mean(key, known.iter().copied()) {
+                Some(best) => format!("{e}; did you mean `{best}`?"),
+                None => e.to_string(),
+            }
+        })?;
+        results.push((key, explanation));
+    }
+    match args.format {
+        EvalFormat::Json => {
+            let printed: Vec<Printed<'_>> = results
+                .iter()
+                .map(|(key, e)| Printed {
+                    flag: key,
+                    env: evaluator.environment(),
+                    bundle: evaluator.hash(),
+                    evaluation: &e.evaluation,
+                    trace: args.explain.then_some(e.trace.as_slice()),
+                })
+                .collect();
+            if args.all {
+                serde_json::to_writer_pretty(&mut *out, &printed)?;
+            } else {
+                serde_json::to_writer_pretty(&mut *out, &printed[0])?;
+            }
+            writeln!(out)?;
+        }
+        EvalFormat::Human => {
+            for (key, explanation) in &results {
+                human(out, key, explanation, args.explain)?;
+            }
+            writeln!(
+                out,
+                "({} bundle {})",
+                evaluator.environment(),
+                &evaluator.hash()[..12]
+            )?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn read_context(argument: &str) -> Result<Value, Error> {
+    let (text, source) = match argument.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?,
+            path.to_owned(),
+        ),
+        None => (argument.to_owned(), "--context".to_owned()),
+    };
+    let context: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{source} is not valid JSON: {e}"))?;
+    if !context.is_object() {
+        return Err(format!(
+            "{source} must be a JSON object, like {{\"targeting_key\": \"user-1\"}}"
+        )
+        .into());
+    }
+    Ok(context)
+}
+
+/// Loads a bundle file, checking it against the expected hash: given, or the file's name.
+fn load_bundle(path: &Path, hash: Option<&str>) -> Result<Evaluator, Error> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let expected = match (hash, stem) {
+        (Some(hash), _) => hash.to_owned(),
+        (None, Some(stem)) if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            stem
+        }
+        _ => {
+            return Err(format!(
+                "cannot verify {}: its name is not its content hash; pass --hash",
+                path.display()
+            )
+            .into());
+        }
+    };
+    Ok(Evaluator::load(&bytes, &expected)?)
+}
+
+fn human(
+    out: &mut dyn Write,
+    key: &str,
+    explanation: &Explanation<'_>,
+    explain: bool,
+) -> std::io::Result<()> {
+    let e = &explanation.evaluation;
+    let reason = match &e.reason {
+        Reason::Disabled => "disabled".to_owned(),
+        Reason::Rule {
+            rule_index,
+            rule_name,
+        } => format!("rule {rule_index} \"{rule_name}\""),
+        Reason::Fallthrough => "fallthrough".to_owned(),
+        Reason::PrerequisiteFailed { prerequisite } => {
+            format!("prerequisite `{prerequisite}` not met")
+        }
+        Reason::Error { message } => format!("error: {message}"),
+    };
+    writeln!(
+        out,
+        "{key} = {}  (variant {}; {reason})",
+        e.value, e.variant
+    )?;
+    if explain {
+        for rule in &explanation.trace {
+            let why = if rule.matched {
+                match (rule.bucket, rule.threshold) {
+                    (Some(bucket), Some(threshold)) => {
+                        format!("matched: bucket {bucket} < {threshold}")
+                    }
+                    _ => "matched".to_owned(),
+                }
+            } else if let Some(condition) = rule.failed_condition {
+                format!("condition {condition} does not hold")
+            } else if let (Some(bucket), Some(threshold)) = (rule.bucket, rule.threshold) {
+                format!("outside the rollout: bucket {bucket} ≥ {threshold}")
+            } else if let Some(attribute) = &rule.missing_unit {
+                format!("no bucketing unit: the context has no `{attribute}`")
+            } else {
+                "did not match".to_owned()
+            };
+            writeln!(
+                out,
+                "  rule {} \"{}\": {why}",
+                rule.rule_index, rule.rule_name
+            )?;
+        }
+    }
+    Ok(())
+}

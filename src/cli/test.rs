@@ -1,0 +1,85 @@
+//! `flagstone test [DIR]`: run the repository's tests/*.toml against its bundles.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::suite::{self, Outcome as TestOutcome};
+
+use super::{Error, Format, Outcome, RepoArgs, checked};
+
+/// Run the evaluation tests in tests/*.toml.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// Output format (github: findings of a failed check as annotations).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let repo = crate::load::load(&args.repo.dir)?;
+    let report = crate::check::check(&repo, &args.repo.options()?);
+    let Some(checked) = checked(&report, &args.repo.dir, args.format, out)? else {
+        return Ok(Outcome::Failure);
+    };
+    let outcomes = suite::run(checked, args.repo.now_millis()?);
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    match args.format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Document<'a> {
+                passed: usize,
+                failed: usize,
+                tests: &'a [TestOutcome],
+            }
+            let document = Document {
+                passed: outcomes.len() - failed,
+                failed,
+                tests: &outcomes,
+            };
+            serde_json::to_writer_pretty(&mut *out, &document)?;
+            writeln!(out)?;
+        }
+        Format::Human | Format::Github => human(out, &outcomes)?,
+    }
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+fn human(out: &mut dyn Write, outcomes: &[TestOutcome]) -> std::io::Result<()> {
+    for outcome in outcomes.iter().filter(|o| !o.passed) {
+        writeln!(
+            out,
+            "FAIL {}:{} {}",
+            outcome.file, outcome.line, outcome.name
+        )?;
+        for failure in &outcome.failures {
+            writeln!(out, "  {}: expected {}", failure.flag, failure.expected)?;
+            writeln!(
+                out,
+                "  {}  actual   {}",
+                " ".repeat(failure.flag.len()),
+                failure.actual
+            )?;
+            if let Some(reason) = &failure.reason {
+                writeln!(out, "    reason {reason}")?;
+            }
+            for rule in &failure.trace {
+                writeln!(
+                    out,
+                    "    rule {} \"{}\": {}",
+                    rule.rule_index,
+                    rule.rule_name,
+                    serde_json::to_string(rule).unwrap_or_default()
+                )?;
+            }
+        }
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    writeln!(out, "{} passed, {} failed", outcomes.len() - failed, failed)
+}

@@ -1,0 +1,321 @@
+//! Conditions compiled for evaluation: operands parsed once at load, tests that allocate
+//! nothing.
+//!
+//! The missing-attribute rule: a condition on an attribute the context does not have — or
+//! has with a value of another type than declared — is false, for every operator, negated
+//! ones included; only `not_exists` is true then.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use crate::literal::{Cidr, parse_timestamp};
+use crate::op::{AttrType, Op};
+
+/// A dotted attribute path ("org.id"), looked up through nested objects.
+#[derive(Debug)]
+pub struct Path(Vec<Box<str>>);
+
+impl Path {
+    pub fn new(path: &str) -> Path {
+        Path(path.split('.').map(Into::into).collect())
+    }
+
+    pub fn lookup<'c>(&self, context: &'c Value) -> Option<&'c Value> {
+        let mut value = context;
+        for key in &self.0 {
+            value = value.as_object()?.get(&**key)?;
+        }
+        (!value.is_null()).then_some(value)
+    }
+}
+
+/// An attribute test, ready to run.
+#[derive(Debug)]
+pub struct AttributeTest {
+    pub path: Path,
+    /// The declared type; a value of another type counts as missing.
+    ty: AttrType,
+    test: Test,
+}
+
+#[derive(Debug)]
+enum Test {
+    /// Equality against any of the values (`in`, `not_in`).
+    Equals {
+        values: Vec<Value>,
+        ignore_case: bool,
+        negate: bool,
+    },
+    Text {
+        kind: TextOp,
+        values: Vec<String>,
+        ignore_case: bool,
+        negate: bool,
+    },
+    Matches {
+        regex: regex::Regex,
+        negate: bool,
+    },
+    Number {
+        op: Op,
+        value: f64,
+    },
+    Semver {
+        op: Op,
+        version: semver::Version,
+    },
+    Time {
+        after: bool,
+        millis: i64,
+    },
+    Exists {
+        negate: bool,
+    },
+    List {
+        op: Op,
+        values: Vec<String>,
+    },
+    Cidr(Vec<Cidr>),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum TextOp {
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+impl AttributeTest {
+    /// Compiles a bundle condition; the error says what is malformed.
+    pub fn compile(
+        attr: &str,
+        ty: AttrType,
+        op: Op,
+        values: &[Value],
+        ignore_case: bool,
+    ) -> Result<AttributeTest, String> {
+        let strings = || -> Result<Vec<String>, String> {
+            values
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("operand {v} of `{}` is not a string", op.as_str()))
+                })
+                .collect()
+        };
+        let single = || {
+            values
+                .first()
+                .filter(|_| values.len() == 1)
+                .ok_or_else(|| format!("`{}` takes exactly one operand", op.as_str()))
+        };
+        let text = |kind, negate| -> Result<Test, String> {
+            Ok(Test::Text {
+                kind,
+                values: strings()?,
+                ignore_case,
+                negate,
+            })
+        };
+        let test = match op {
+            Op::In | Op::NotIn => Test::Equals {
+                values: values.to_vec(),
+                ignore_case,
+                negate: op == Op::NotIn,
+            },
+            Op::StartsWith => text(TextOp::StartsWith, false)?,
+            Op::NotStartsWith => text(TextOp::StartsWith, true)?,
+            Op::EndsWith => text(TextOp::EndsWith, false)?,
+            Op::NotEndsWith => text(TextOp::EndsWith, true)?,
+            Op::Contains => text(TextOp::Contains, false)?,
+            Op::NotContains => text(TextOp::Contains, true)?,
+            Op::Matches | Op::NotMatches => {
+                let pattern = single()?
+                    .as_str()
+                    .ok_or("a regex operand must be a string")?;
+                let regex = regex::RegexBuilder::new(pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("invalid regex {pattern:?}: {e}"))?;
+                Test::Matches {
+                    regex,
+                    negate: op == Op::NotMatches,
+                }
+            }
+            Op::Gt | Op::Gte | Op::Lt | Op::Lte => Test::Number {
+                op,
+                value: single()?
+                    .as_f64()
+                    .ok_or("a comparison operand must be a number")?,
+            },
+            Op::SemverEq | Op::SemverGt | Op::SemverGte | Op::SemverLt | Op::SemverLte => {
+                let text = single()?
+                    .as_str()
+                    .ok_or("a semver operand must be a string")?;
+                let version = semver::Version::parse(text)
+                    .map_err(|e| format!("invalid semantic version {text:?}: {e}"))?;
+                Test::Semver { op, version }
+            }
+            Op::Before | Op::After => Test::Time {
+                after: op == Op::After,
+                millis: single()?
+                    .as_i64()
+                    .ok_or("a date-time operand must be milliseconds")?,
+            },
+            Op::Exists | Op::NotExists => Test::Exists {
+                negate: op == Op::NotExists,
+            },
+            Op::ContainsAny | Op::ContainsAll | Op::ContainsNone => Test::List {
+                op,
+                values: strings()?,
+            },
+            Op::InCidr => Test::Cidr(
+                strings()?
+                    .iter()
+                    .map(|s| Cidr::parse(s).ok_or_else(|| format!("invalid network {s:?}")))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        Ok(AttributeTest {
+            path: Path::new(attr),
+            ty,
+            test,
+        })
+    }
+
+    /// Whether the condition holds for the context.
+    pub fn holds(&self, context: &Value) -> bool {
+        let value = self.path.lookup(context).filter(|v| has_type(v, self.ty));
+        let Some(value) = value else {
+            return matches!(self.test, Test::Exists { negate: true });
+        };
+        match &self.test {
+            Test::Equals {
+                values,
+                ignore_case,
+                negate,
+            } => values.iter().any(|v| equal(v, value, *ignore_case)) != *negate,
+            Test::Text {
+                kind,
+                values,
+                ignore_case,
+                negate,
+            } => {
+                let Some(text) = value.as_str() else {
+                    return false;
+                };
+                values
+                    .iter()
+                    .any(|v| text_test(*kind, text, v, *ignore_case))
+                    != *negate
+            }
+            Test::Matches { regex, negate } => value
+                .as_str()
+                .is_some_and(|text| regex.is_match(text) != *negate),
+            Test::Number { op, value: operand } => value.as_f64().is_some_and(|x| match op {
+                Op::Gt => x > *operand,
+                Op::Gte => x >= *operand,
+                Op::Lt => x < *operand,
+                _ => x <= *operand,
+            }),
+            Test::Semver { op, version } => value
+                .as_str()
+                .and_then(|text| semver::Version::parse(text).ok())
+                .is_some_and(|v| match op {
+                    Op::SemverEq => v == *version,
+                    Op::SemverGt => v > *version,
+                    Op::SemverGte => v >= *version,
+                    Op::SemverLt => v < *version,
+                    _ => v <= *version,
+                }),
+            Test::Time { after, millis } => value
+                .as_str()
+                .and_then(parse_timestamp)
+                .is_some_and(|t| if *after { t > *millis } else { t < *millis }),
+            Test::Exists { negate } => !*negate,
+            Test::List { op, values } => {
+                let Some(items) = value.as_array() else {
+                    return false;
+                };
+                let has =
+                    |wanted: &String| items.iter().any(|i| i.as_str() == Some(wanted.as_str()));
+                match op {
+                    Op::ContainsAny => values.iter().any(has),
+                    Op::ContainsAll => values.iter().all(has),
+                    _ => !values.iter().any(has),
+                }
+            }
+            Test::Cidr(networks) => value
+                .as_str()
+                .and_then(|text| text.parse::<IpAddr>().ok())
+                .is_some_and(|ip| networks.iter().any(|n| n.contains(ip))),
+        }
+    }
+}
+
+/// Whether a context value has the declared type.
+fn has_type(value: &Value, ty: AttrType) -> bool {
+    match ty {
+        AttrType::String | AttrType::Semver | AttrType::Datetime | AttrType::Ip => {
+            value.is_string()
+        }
+        AttrType::Number => value.is_number(),
+        AttrType::Boolean => value.is_boolean(),
+        AttrType::StringList => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string)),
+    }
+}
+
+fn equal(operand: &Value, value: &Value, ignore_case: bool) -> bool {
+    match (operand, value) {
+        (Value::String(a), Value::String(b)) if ignore_case => eq_ignore_case(a, b),
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        _ => operand == value,
+    }
+}
+
+fn text_test(kind: TextOp, text: &str, operand: &str, ignore_case: bool) -> bool {
+    if !ignore_case {
+        return match kind {
+            TextOp::StartsWith => text.starts_with(operand),
+            TextOp::EndsWith => text.ends_with(operand),
+            TextOp::Contains => text.contains(operand),
+        };
+    }
+    if text.is_ascii() && operand.is_ascii() {
+        let (t, o) = (text.as_bytes(), operand.as_bytes());
+        return match kind {
+            TextOp::StartsWith => t.len() >= o.len() && t[..o.len()].eq_ignore_ascii_case(o),
+            TextOp::EndsWith => {
+                t.len() >= o.len() && t[t.len() - o.len()..].eq_ignore_ascii_case(o)
+            }
+            TextOp::Contains => {
+                o.is_empty() || t.windows(o.len()).any(|w| w.eq_ignore_ascii_case(o))
+            }
+        };
+    }
+    // Unicode case folding can change lengths, so compare lower-cased character streams.
+    let lower = |s: &str| {
+        s.chars()
+            .flat_map(char::to_lowercase)
+            .collect::<Vec<char>>()
+    };
+    let (t, o) = (lower(text), lower(operand));
+    match kind {
+        TextOp::StartsWith => t.starts_with(&o),
+        TextOp::EndsWith => t.ends_with(&o),
+        TextOp::Contains => o.is_empty() || t.windows(o.len()).any(|w| w == o.as_slice()),
+    }
+}
+
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}

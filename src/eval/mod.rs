@@ -1,0 +1,710 @@
+//! The evaluator: load a bundle, verifying its content hash, and evaluate flags for a context
+//! in process. Evaluation is pure and allocates nothing unless asked to explain itself.
+//!
+//! ```
+//! # fn demo(bytes: &[u8], hash: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! use flagstone::eval::Evaluator;
+//! let flags = Evaluator::load(bytes, hash)?;
+//! let context = serde_json::json!({"targeting_key": "user-1", "country": "US"});
+//! let result = flags.evaluate("checkout/one-page", &context, 1_780_000_000_000)?;
+//! println!("{} = {} ({:?})", result.variant, result.value, result.reason);
+//! # Ok(()) }
+//! ```
+
+pub mod bucket;
+mod condition;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::bundle::{self, Bundle, FULL, Serve};
+use crate::op::AttrType;
+use bucket::Unit;
+use condition::{AttributeTest, Path};
+
+/// Why a bundle was refused.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The bytes do not hash to the expected content hash.
+    HashMismatch { expected: String, actual: String },
+    /// The bytes are not a bundle of a format this evaluator reads.
+    Invalid(String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::HashMismatch { expected, actual } => write!(
+                f,
+                "the bundle's content hash is {actual}, not the expected {expected}: it was altered or truncated"
+            ),
+            LoadError::Invalid(why) => write!(f, "not a valid bundle: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The flag asked for is not in the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFlag(pub String);
+
+impl fmt::Display for UnknownFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown flag `{}`", self.0)
+    }
+}
+
+impl std::error::Error for UnknownFlag {}
+
+/// A flag's evaluation: the variant served, its value, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation<'b> {
+    pub variant: &'b str,
+    pub value: &'b Value,
+    pub reason: Reason<'b>,
+}
+
+/// Why a variant was served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason<'b> {
+    /// The flag is off in this environment: the off variant.
+    Disabled,
+    /// A rule matched.
+    Rule {
+        rule_index: usize,
+        rule_name: &'b str,
+    },
+    /// No rule matched: the fallthrough variant.
+    Fallthrough,
+    /// A prerequisite flag did not serve its required variant: the off variant.
+    PrerequisiteFailed { prerequisite: &'b str },
+    /// The context is not a JSON object: the off variant.
+    Error { message: &'static str },
+}
+
+/// What happened to one rule, for `--explain`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleTrace {
+    pub rule_index: usize,
+    pub rule_name: String,
+    pub matched: bool,
+    /// The index of the first condition that did not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_condition: Option<usize>,
+    /// The unit's rollout bucket (0–99,999) and the threshold it must be under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
+    /// Set when the rule needed a bucketing unit and the context had none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_unit: Option<String>,
+}
+
+/// An evaluation with the trace of every rule considered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation<'b> {
+    #[serde(flatten)]
+    pub evaluation: Evaluation<'b>,
+    pub trace: Vec<RuleTrace>,
+}
+
+/// A loaded, verified bundle.
+#[derive(Debug)]
+pub struct Evaluator {
+    hash: String,
+    project: String,
+    environment: String,
+    flags: Vec<Flag>,
+    index: HashMap<String, usize>,
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug)]
+struct Flag {
+    key: String,
+    variants: Vec<(String, Value)>,
+    off: usize,
+    bucket_by: Path,
+    bucket_by_name: String,
+    salt: String,
+    prerequisites: Vec<(usize, usize)>,
+    rules: Vec<Rule>,
+    /// The flag's state from each schedule step on; before the first, the base state.
+    base: FlagState,
+    steps: Vec<(i64, FlagState)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FlagState {
+    enabled: bool,
+    fallthrough: usize,
+}
+
+#[derive(Debug)]
+struct Rule {
+    name: String,
+    conditions: Vec<Condition>,
+    base: RuleState,
+    steps: Vec<(i64, RuleState)>,
+}
+
+#[derive(Debug, Clone)]
+struct RuleState {
+    rollout: u32,
+    serve: Served,
+}
+
+#[derive(Debug, Clone)]
+enum Served {
+    Variant(usize),
+    /// (variant, cumulative weight), and the total weight.
+    Split(Vec<(usize, u32)>, u32),
+}
+
+#[derive(Debug)]
+enum Condition {
+    Attribute(AttributeTest),
+    Segment { index: usize, negate: bool },
+}
+
+#[derive(Debug)]
+struct Segment {
+    include: Vec<String>,
+    exclude: Vec<String>,
+    conditions: Vec<Condition>,
+}
+
+/// What a rule did for a unit.
+enum RuleOutcome {
+    /// With the unit's rollout bucket (for a partial rollout) and split bucket (for a split).
+    Matched {
+        rollout: Option<u32>,
+        split: Option<u32>,
+    },
+    ConditionFailed(usize),
+    OutOfRollout {
+        bucket: u32,
+    },
+    NoUnit,
+}
+
+impl Evaluator {
+    /// Loads bundle bytes, refusing them unless they hash to `expected_hash`.
+    pub fn load(bytes: &[u8], expected_hash: &str) -> Result<Evaluator, LoadError> {
+        let actual = bundle::content_hash(bytes);
+        if !actual.eq_ignore_ascii_case(expected_hash) {
+            return Err(LoadError::HashMismatch {
+                expected: expected_hash.to_owned(),
+                actual,
+            });
+        }
+        let bundle: Bundle =
+            serde_json::from_slice(bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
+        Self::compile(bundle, actual).map_err(LoadError::Invalid)
+    }
+
+    /// Compiles a bundle already in memory (for instance one just built); its hash is
+    /// computed from its canonical bytes.
+    pub fn from_bundle(bundle: Bundle) -> Result<Evaluator, LoadError> {
+        let hash = bundle::content_hash(&bundle.to_canonical_json());
+        Self::compile(bundle, hash).map_err(LoadError::Invalid)
+    }
+
+    fn compile(bundle: Bundle, hash: String) -> Result<Evaluator, String> {
+        if bundle.format != bundle::FORMAT {
+            return Err(format!(
+                "format {} is not the supported format {}",
+                bundle.format,
+                bundle::FORMAT
+            ));
+        }
+        let index: HashMap<String, usize> = bundle
+            .flags
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let segment_index: HashMap<&str, usize> = bundle
+            .segments
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        let compiler = Compiler {
+            attributes: &bundle.attributes,
+            segments: &segment_index,
+            flags: &bundle.flags,
+            flag_index: &index,
+        };
+        let segments = bundle
+            .segments
+            .iter()
+            .map(|(name, s)| {
+                Ok(Segment {
+                    include: s.include.clone(),
+                    exclude: s.exclude.clone(),
+                    conditions: compiler
+                        .conditions(&s.conditions)
+                        .map_err(|e| format!("segment `{name}`: {e}"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let flags = bundle
+            .flags
+            .iter()
+            .map(|(key, f)| {
+                compiler
+                    .flag(key, f)
+                    .map_err(|e| format!("flag `{key}`: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let evaluator = Evaluator {
+            hash,
+            project: bundle.project,
+            environment: bundle.environment,
+            flags,
+            index,
+            segments,
+        };
+        evaluator.refuse_cycles()?;
+        Ok(evaluator)
+    }
+
+    /// A bundle not built by flagstone might loop; refuse it rather than recurse forever.
+    fn refuse_cycles(&self) -> Result<(), String> {
+        fn visit(edges: &dyn Fn(usize) -> Vec<usize>, node: usize, state: &mut [u8]) -> bool {
+            match state[node] {
+                1 => return false,
+                2 => return true,
+                _ => {}
+            }
+            state[node] = 1;
+            let ok = edges(node)
+                .into_iter()
+                .all(|next| visit(edges, next, state));
+            state[node] = 2;
+            ok
+        }
+        let flag_edges = |i: usize| self.flags[i].prerequisites.iter().map(|p| p.0).collect();
+        let mut state = vec![0u8; self.flags.len()];
+        if !(0..self.flags.len()).all(|i| visit(&flag_edges, i, &mut state)) {
+            return Err("prerequisites form a cycle".into());
+        }
+        let segment_edges = |i: usize| {
+            self.segments[i]
+                .conditions
+                .iter()
+                .filter_map(|c| match c {
+                    Condition::Segment { index, .. } => Some(*index),
+                    Condition::Attribute(_) => None,
+                })
+                .collect()
+        };
+        let mut state = vec![0u8; self.segments.len()];
+        if !(0..self.segments.len()).all(|i| visit(&segment_edges, i, &mut state)) {
+            return Err("segments form a cycle".into());
+        }
+        Ok(())
+    }
+
+    /// The bundle's content hash.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// The flag keys, sorted.
+    pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
+        self.flags.iter().map(|f| f.key.as_str())
+    }
+
+    /// The variant names of a flag.
+    pub fn variants(&self, flag: &str) -> Option<impl Iterator<Item = &str>> {
+        let flag = &self.flags[*self.index.get(flag)?];
+        Some(flag.variants.iter().map(|(name, _)| name.as_str()))
+    }
+
+    /// The attribute that gives a flag's bucketing unit.
+    pub fn bucket_by(&self, flag: &str) -> Option<&str> {
+        Some(&self.flags[*self.index.get(flag)?].bucket_by_name)
+    }
+
+    /// Evaluates `flag` for `context` (a JSON object) at `now_millis` (milliseconds since the
+    /// Unix epoch, for schedules).
+    pub fn evaluate(
+        &self,
+        flag: &str,
+        context: &Value,
+        now_millis: i64,
+    ) -> Result<Evaluation<'_>, UnknownFlag> {
+        let index = *self
+            .index
+            .get(flag)
+            .ok_or_else(|| UnknownFlag(flag.to_owned()))?;
+        Ok(self.evaluate_index(index, context, now_millis, &mut None))
+    }
+
+    /// Evaluates `flag` and records what every rule did.
+    pub fn explain(
+        &self,
+        flag: &str,
+        context: &Value,
+        now_millis: i64,
+    ) -> Result<Explanation<'_>, UnknownFlag> {
+        let index = *self
+            .index
+            .get(flag)
+            .ok_or_else(|| UnknownFlag(flag.to_owned()))?;
+        let mut trace = Some(Vec::new());
+        let evaluation = self.evaluate_index(index, context, now_millis, &mut trace);
+        Ok(Explanation {
+            evaluation,
+            trace: trace.unwrap_or_default(),
+        })
+    }
+
+    fn evaluate_index(
+        &self,
+        index: usize,
+        context: &Value,
+        now: i64,
+        trace: &mut Option<Vec<RuleTrace>>,
+    ) -> Evaluation<'_> {
+        let flag = &self.flags[index];
+        let serve = |variant: usize, reason| Evaluation {
+            variant: &flag.variants[variant].0,
+            value: &flag.variants[variant].1,
+            reason,
+        };
+        if !context.is_object() {
+            let message = "the context is not a JSON object";
+            return serve(flag.off, Reason::Error { message });
+        }
+        let state = current(&flag.base, &flag.steps, now);
+        if !state.enabled {
+            return serve(flag.off, Reason::Disabled);
+        }
+        for &(prerequisite, variant) in &flag.prerequisites {
+            let served = self
+                .evaluate_index(prerequisite, context, now, &mut None)
+                .variant;
+            if served != self.flags[prerequisite].variants[variant].0 {
+                let prerequisite = &self.flags[prerequisite].key;
+                return serve(flag.off, Reason::PrerequisiteFailed { prerequisite });
+            }
+        }
+        let unit = flag.bucket_by.lookup(context).and_then(Unit::of);
+        for (rule_index, rule) in flag.rules.iter().enumerate() {
+            let rule_state = current(&rule.base, &rule.steps, now);
+            let outcome = self.rule(flag, rule, rule_state, context, unit.as_ref());
+            if let Some(trace) = trace {
+                trace.push(rule_trace(flag, rule_index, rule, rule_state, &outcome));
+            }
+            if let RuleOutcome::Matched { split, .. } = outcome {
+                let variant = match &rule_state.serve {
+                    Served::Variant(v) => *v,
+                    Served::Split(weights, _) => {
+                        let bucket = split.expect("splits are bucketed");
+                        weights
+                            .iter()
+                            .find(|(_, cumulative)| bucket < *cumulative)
+                            .map_or(weights[weights.len() - 1].0, |(v, _)| *v)
+                    }
+                };
+                let rule_name = &rule.name;
+                return serve(
+                    variant,
+                    Reason::Rule {
+                        rule_index,
+                        rule_name,
+                    },
+                );
+            }
+        }
+        serve(state.fallthrough, Reason::Fallthrough)
+    }
+
+    fn rule(
+        &self,
+        flag: &Flag,
+        rule: &Rule,
+        state: &RuleState,
+        context: &Value,
+        unit: Option<&Unit<'_>>,
+    ) -> RuleOutcome {
+        if let Some(failed) = rule
+            .conditions
+            .iter()
+            .position(|c| !self.condition(c, context))
+        {
+            return RuleOutcome::ConditionFailed(failed);
+        }
+        let split_total = match &state.serve {
+            Served::Split(_, total) => Some(*total),
+            Served::Variant(_) => None,
+        };
+        if state.rollout >= FULL && split_total.is_none() {
+            return RuleOutcome::Matched {
+                rollout: None,
+                split: None,
+            };
+        }
+        let Some(unit) = unit else {
+            return RuleOutcome::NoUnit;
+        };
+        let salt = flag.salt.as_bytes();
+        let rollout = (state.rollout < FULL)
+            .then(|| bucket::bucket(&[salt, b"/rollout/", unit.bytes()], FULL));
+        if let Some(bucket) = rollout
+            && bucket >= state.rollout
+        {
+            return RuleOutcome::OutOfRollout { bucket };
+        }
+        let split =
+            split_total.map(|total| bucket::bucket(&[salt, b"/split/", unit.bytes()], total));
+        RuleOutcome::Matched { rollout, split }
+    }
+
+    fn condition(&self, condition: &Condition, context: &Value) -> bool {
+        match condition {
+            Condition::Attribute(test) => test.holds(context),
+            Condition::Segment { index, negate } => self.in_segment(*index, context) != *negate,
+        }
+    }
+
+    /// A unit is in a segment when not excluded, and included or meeting every condition
+    /// (when there is at least one).
+    fn in_segment(&self, index: usize, context: &Value) -> bool {
+        let segment = &self.segments[index];
+        let unit = context.get(crate::bundle::TARGETING_KEY).and_then(Unit::of);
+        let listed = |list: &[String]| {
+            unit.as_ref().is_some_and(|u| {
+                list.binary_search_by(|item| item.as_bytes().cmp(u.bytes()))
+                    .is_ok()
+            })
+        };
+        if listed(&segment.exclude) {
+            return false;
+        }
+        listed(&segment.include)
+            || (!segment.conditions.is_empty()
+                && segment
+                    .conditions
+                    .iter()
+                    .all(|c| self.condition(c, context)))
+    }
+}
+
+/// The state in force at `now`: the last step at or before it, or the base.
+fn current<'s, T>(base: &'s T, steps: &'s [(i64, T)], now: i64) -> &'s T {
+    let reached = steps.partition_point(|(at, _)| *at <= now);
+    match reached {
+        0 => base,
+        n => &steps[n - 1].1,
+    }
+}
+
+fn rule_trace(
+    flag: &Flag,
+    rule_index: usize,
+    rule: &Rule,
+    state: &RuleState,
+    outcome: &RuleOutcome,
+) -> RuleTrace {
+    let mut trace = RuleTrace {
+        rule_index,
+        rule_name: rule.name.clone(),
+        matched: false,
+        failed_condition: None,
+        bucket: None,
+        threshold: None,
+        missing_unit: None,
+    };
+    let threshold = (state.rollout < FULL).then_some(state.rollout);
+    match outcome {
+        RuleOutcome::Matched { rollout, .. } => {
+            trace.matched = true;
+            trace.bucket = *rollout;
+            trace.threshold = threshold;
+        }
+        RuleOutcome::ConditionFailed(i) => trace.failed_condition = Some(*i),
+        RuleOutcome::OutOfRollout { bucket } => {
+            trace.bucket = Some(*bucket);
+            trace.threshold = threshold;
+        }
+        RuleOutcome::NoUnit => trace.missing_unit = Some(flag.bucket_by_name.clone()),
+    }
+    trace
+}
+
+/// Turns bundle data into evaluation structures, resolving names to indices.
+struct Compiler<'a> {
+    attributes: &'a BTreeMap<String, AttrType>,
+    segments: &'a HashMap<&'a str, usize>,
+    flags: &'a BTreeMap<String, bundle::Flag>,
+    flag_index: &'a HashMap<String, usize>,
+}
+
+impl Compiler<'_> {
+    fn flag(&self, key: &str, flag: &bundle::Flag) -> Result<Flag, String> {
+        let variants: Vec<(String, Value)> = flag
+            .variants
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let variant = |name: &str| {
+            variants
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(|| format!("no variant `{name}`"))
+        };
+        // Variants are held in name order, as the bundle's map lists them.
+        let prerequisites = flag
+            .prerequisites
+            .iter()
+            .map(|p| {
+                let unknown = || format!("unknown prerequisite `{}` = `{}`", p.flag, p.variant);
+                let index = *self.flag_index.get(&p.flag).ok_or_else(unknown)?;
+                let variant = self.flags[&p.flag]
+                    .variants
+                    .keys()
+                    .position(|v| *v == p.variant)
+                    .ok_or_else(unknown)?;
+                Ok((index, variant))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut rules = Vec::with_capacity(flag.rules.len());
+        for rule in &flag.rules {
+            let serve = |serve: &Serve| self.serve(serve, &variant);
+            let base = RuleState {
+                rollout: check_share(rule.rollout)?,
+                serve: serve(&rule.serve)?,
+            };
+            let mut steps = Vec::with_capacity(rule.schedule.len());
+            let mut state = base.clone();
+            for step in &rule.schedule {
+                if let Some(rollout) = step.rollout {
+                    state.rollout = check_share(rollout)?;
+                }
+                if let Some(s) = &step.serve {
+                    state.serve = serve(s)?;
+                }
+                steps.push((step.at, state.clone()));
+            }
+            rules.push(Rule {
+                name: rule.name.clone(),
+                conditions: self.conditions(&rule.conditions)?,
+                base,
+                steps,
+            });
+        }
+        let base = FlagState {
+            enabled: flag.enabled,
+            fallthrough: variant(&flag.fallthrough)?,
+        };
+        let mut steps = Vec::with_capacity(flag.schedule.len());
+        let mut state = base;
+        for step in &flag.schedule {
+            if let Some(enabled) = step.enabled {
+                state.enabled = enabled;
+            }
+            if let Some(fallthrough) = &step.fallthrough {
+                state.fallthrough = variant(fallthrough)?;
+            }
+            steps.push((step.at, state));
+        }
+        if !steps.windows(2).all(|w| w[0].0 <= w[1].0)
+            || !rules
+                .iter()
+                .all(|r| r.steps.windows(2).all(|w| w[0].0 <= w[1].0))
+        {
+            return Err("schedule steps are not in time order".into());
+        }
+        let off = variant(&flag.off_variant)?;
+        Ok(Flag {
+            key: key.to_owned(),
+            off,
+            bucket_by: Path::new(&flag.bucket_by),
+            bucket_by_name: flag.bucket_by.clone(),
+            salt: flag.salt.clone(),
+            prerequisites,
+            rules,
+            base,
+            steps,
+            variants,
+        })
+    }
+
+    fn serve(
+        &self,
+        serve: &Serve,
+        variant: &dyn Fn(&str) -> Result<usize, String>,
+    ) -> Result<Served, String> {
+        match serve {
+            Serve::Variant(name) => Ok(Served::Variant(variant(name)?)),
+            Serve::Split(weights) => {
+                let mut cumulative = 0u32;
+                let mut out = Vec::with_capacity(weights.len());
+                for w in weights {
+                    cumulative = cumulative
+                        .checked_add(w.weight)
+                        .ok_or("split weights overflow")?;
+                    out.push((variant(&w.variant)?, cumulative));
+                }
+                if cumulative == 0 {
+                    return Err("a split needs a positive total weight".into());
+                }
+                Ok(Served::Split(out, cumulative))
+            }
+        }
+    }
+
+    fn conditions(&self, conditions: &[bundle::Condition]) -> Result<Vec<Condition>, String> {
+        conditions.iter().map(|c| self.condition(c)).collect()
+    }
+
+    fn condition(&self, c: &bundle::Condition) -> Result<Condition, String> {
+        match (&c.segment, &c.attr, c.op) {
+            (Some(segment), None, None) => Ok(Condition::Segment {
+                index: *self
+                    .segments
+                    .get(segment.as_str())
+                    .ok_or_else(|| format!("unknown segment `{segment}`"))?,
+                negate: c.negate,
+            }),
+            (None, Some(attr), Some(op)) => {
+                let ty = if attr == crate::bundle::TARGETING_KEY {
+                    AttrType::String
+                } else {
+                    *self
+                        .attributes
+                        .get(attr)
+                        .ok_or_else(|| format!("undeclared attribute `{attr}`"))?
+                };
+                AttributeTest::compile(attr, ty, op, &c.values, c.ignore_case)
+                    .map(Condition::Attribute)
+            }
+            _ => Err("a condition has either `segment`, or `attr` and `op`".into()),
+        }
+    }
+}
+
+fn check_share(thousandths: u32) -> Result<u32, String> {
+    if thousandths > FULL {
+        return Err(format!("rollout {thousandths} exceeds {FULL}"));
+    }
+    Ok(thousandths)
+}

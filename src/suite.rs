@@ -1,0 +1,215 @@
+//! Running a repository's tests (`tests/*.toml`) against its freshly built bundles.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::check::Checked;
+use crate::eval::{Evaluator, RuleTrace};
+use crate::model::{Distribution, Payload, Spanned, Table, TestCase, Timestamp};
+
+/// How many units a distribution evaluates when it does not say.
+pub const DEFAULT_UNITS: u32 = 10_000;
+/// A distribution's default tolerance, in percentage points.
+pub const DEFAULT_TOLERANCE: f64 = 1.0;
+
+/// The outcome of one case or distribution.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    /// The test file, repo-relative.
+    pub file: String,
+    /// 1-based line of the case or distribution.
+    pub line: usize,
+    pub name: String,
+    pub passed: bool,
+    /// Every comparison that failed.
+    pub failures: Vec<Failure>,
+}
+
+/// One expectation that did not hold.
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub flag: String,
+    /// What was expected and what happened, as text ("variant on", "value {...}", "25% on").
+    pub expected: String,
+    pub actual: String,
+    /// For a case: what every rule of the flag did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<RuleTrace>,
+    /// Why the variant was served, as the evaluator reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Value>,
+}
+
+/// Runs every test of a checked repository. `now_millis` is the time for cases and
+/// distributions that do not set `now`.
+pub fn run(checked: Checked<'_>, now_millis: i64) -> Vec<Outcome> {
+    let repo = checked.repo();
+    let evaluators: BTreeMap<String, Evaluator> = crate::bundle::build(checked)
+        .into_iter()
+        .map(|bundle| {
+            let env = bundle.environment.clone();
+            let evaluator = Evaluator::from_bundle(bundle).expect("built bundles load");
+            (env, evaluator)
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for loaded in &repo.tests {
+        let file = &repo.files[loaded.file];
+        let tests = loaded.doc.as_ref().expect("checked test files load");
+        let line =
+            |span: std::ops::Range<usize>| crate::diag::LineCol::of(&file.text, span.start).line;
+        for case in &tests.cases {
+            let evaluator = &evaluators[case.env.as_str()];
+            outcomes.push(Outcome {
+                file: file.path.clone(),
+                line: line(case.span()),
+                name: case.name.value.clone(),
+                failures: run_case(evaluator, case, now_millis),
+                passed: false,
+            });
+        }
+        for distribution in &tests.distributions {
+            let evaluator = &evaluators[distribution.env.as_str()];
+            outcomes.push(Outcome {
+                file: file.path.clone(),
+                line: line(distribution.span()),
+                name: distribution.name.value.clone(),
+                failures: run_distribution(evaluator, distribution, now_millis),
+                passed: false,
+            });
+        }
+    }
+    for outcome in &mut outcomes {
+        outcome.passed = outcome.failures.is_empty();
+    }
+    outcomes
+}
+
+fn context(context: &Option<Spanned<Table<Spanned<Payload>>>>) -> Value {
+    let entries = context.iter().flat_map(|c| c.iter());
+    Value::Object(
+        entries
+            .map(|(k, v)| (k.value.clone(), v.0.clone()))
+            .collect(),
+    )
+}
+
+fn time(now: &Option<Spanned<Timestamp>>, default: i64) -> i64 {
+    now.as_ref()
+        .and_then(|t| crate::literal::parse_timestamp(&t.0.to_string()))
+        .unwrap_or(default)
+}
+
+fn run_case(evaluator: &Evaluator, case: &TestCase, default_now: i64) -> Vec<Failure> {
+    let context = context(&case.context);
+    let now = time(&case.now, default_now);
+    let mut failures = Vec::new();
+    let flags = case.variants.keys().chain(case.values.keys());
+    let mut seen = std::collections::BTreeSet::new();
+    for flag in flags.filter(|f| seen.insert(f.as_str())) {
+        let explanation = evaluator
+            .explain(flag, &context, now)
+            .expect("checked tests name existing flags");
+        let result = &explanation.evaluation;
+        let mut mismatch = |expected: String, actual: String| {
+            failures.push(Failure {
+                flag: flag.value.clone(),
+                expected,
+                actual,
+                trace: explanation.trace.clone(),
+                reason: serde_json::to_value(&result.reason).ok(),
+            })
+        };
+        if let Some(variant) = case.variants.get(flag)
+            && variant.as_str() != result.variant
+        {
+            mismatch(
+                format!("variant {}", variant.value),
+                format!("variant {}", result.variant),
+            );
+        }
+        if let Some(value) = case.values.get(flag)
+            && !same_json(&value.0, result.value)
+        {
+            mismatch(
+                format!("value {}", value.0),
+                format!("value {}", result.value),
+            );
+        }
+    }
+    failures
+}
+
+/// JSON equality with numbers compared by value (`1` equals `1.0`).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn run_distribution(evaluator: &Evaluator, d: &Distribution, default_now: i64) -> Vec<Failure> {
+    let now = time(&d.now, default_now);
+    let units = d.units.as_ref().map_or(DEFAULT_UNITS, |u| u.value);
+    let tolerance = d.tolerance.as_ref().map_or(DEFAULT_TOLERANCE, |t| t.value);
+    let bucket_by = evaluator
+        .bucket_by(&d.flag)
+        .expect("checked tests name existing flags");
+    let mut context = context(&d.context);
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    for i in 0..units {
+        let unit = Value::String(format!("unit-{i}"));
+        set_path(&mut context, bucket_by, unit.clone());
+        // Segments recognise units by their targeting key: give every unit its own.
+        set_path(&mut context, crate::bundle::TARGETING_KEY, unit);
+        let result = evaluator
+            .evaluate(&d.flag, &context, now)
+            .expect("the flag exists");
+        *counts.entry(result.variant.to_owned()).or_default() += 1;
+    }
+    let share = |variant: &str| {
+        f64::from(counts.get(variant).copied().unwrap_or(0)) * 100.0 / f64::from(units)
+    };
+    let observed = counts
+        .keys()
+        .map(|v| format!("{v} {:.2}%", share(v)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    d.expect
+        .iter()
+        .filter(|(variant, expected)| (share(variant) - expected.value).abs() > tolerance)
+        .map(|(variant, expected)| Failure {
+            flag: d.flag.value.clone(),
+            expected: format!("{} {}% ± {tolerance}", variant.value, expected.value),
+            actual: observed.clone(),
+            trace: Vec::new(),
+            reason: None,
+        })
+        .collect()
+}
+
+/// Sets a dotted attribute path in a context object, creating nested objects.
+fn set_path(context: &mut Value, path: &str, value: Value) {
+    let mut target = context;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        let Value::Object(map) = target else { return };
+        if keys.peek().is_none() {
+            map.insert(key.to_owned(), value);
+            return;
+        }
+        target = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
