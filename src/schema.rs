@@ -47,6 +47,20 @@ impl FileKind {
     }
 }
 
+/// The file name of the bundle format's schema in `schema/`.
+pub const BUNDLE_SCHEMA_FILE: &str = "bundle.schema.json";
+
+/// The JSON Schema (draft 7) of bundles, for consumers in other languages.
+pub fn generate_bundle() -> Value {
+    let settings = SchemaSettings::draft07().with(|s| s.inline_subschemas = true);
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<crate::bundle::Bundle>()
+        .to_value();
+    tidy(&mut schema);
+    schema
+}
+
 /// The JSON Schema (draft 7, every subschema inlined) of one kind of file.
 pub fn generate(kind: FileKind) -> Value {
     let settings = SchemaSettings::draft07().with(|s| s.inline_subschemas = true);

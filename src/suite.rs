@@ -39,7 +39,7 @@ pub struct Failure {
     pub trace: Vec<RuleTrace>,
     /// Why the variant was served, as the evaluator reported it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Value>,
+    pub reason: Option<String>,
 }
 
 /// Runs every test of a checked repository. `now_millis` is the time for cases and
@@ -119,7 +119,7 @@ fn run_case(evaluator: &Evaluator, case: &TestCase, default_now: i64) -> Vec<Fai
                 expected,
                 actual,
                 trace: explanation.trace.clone(),
-                reason: serde_json::to_value(&result.reason).ok(),
+                reason: Some(result.reason.to_string()),
             })
         };
         if let Some(variant) = case.variants.get(flag)

@@ -23,14 +23,36 @@ fn the_quickstart_commands_are_the_ones_tested_here() {
         .collect();
     assert_eq!(
         commands,
-        ["cargo run --release -- check flags.example", "cargo test"]
+        [
+            "cargo run --release -- build flags.example --out bundles",
+            "cargo test"
+        ]
     );
-    // `cargo test` is this run; the main job is `check flags.example`.
-    let (code, stdout, stderr) = run(&["check", "flags.example"], &root());
+    // `cargo test` is this run; the main job is `build flags.example`.
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let (code, stdout, stderr) = run(&["build", "flags.example", "--out", out_dir], &root());
     assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(out.path().join("manifest.json").is_file());
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+}
+
+#[test]
+fn the_readme_eval_example_is_real_output() {
+    let text = readme();
+    let command = block_after(&text, "Then ask what a user gets", "sh");
+    // One JSON argument without spaces keeps the command splittable on whitespace.
+    let argv: Vec<&str> = command
+        .split_whitespace()
+        .filter(|word| *word != "\\")
+        .skip_while(|word| *word != "eval")
+        .map(|word| word.trim_matches('\''))
+        .collect();
+    let (code, stdout, stderr) = run(&argv, &root());
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
-        "✓ 20 flags, 6 segments, 3 test files checked: no problems\n"
+        block_after(&text, "Then ask what a user gets", "text")
     );
 }
 

@@ -1,6 +1,6 @@
 //! The committed JSON Schemas are exactly what the model generates.
 
-use flagstone::schema::{FileKind, generate};
+use flagstone::schema::{BUNDLE_SCHEMA_FILE, FileKind, generate, generate_bundle};
 
 use crate::support::{assert_file, root};
 
@@ -11,6 +11,36 @@ fn committed_schemas_match_the_model() {
         text.push('\n');
         assert_file(&root().join("schema").join(kind.schema_file()), &text);
     }
+    let mut text = serde_json::to_string_pretty(&generate_bundle()).unwrap();
+    text.push('\n');
+    assert_file(&root().join("schema").join(BUNDLE_SCHEMA_FILE), &text);
+}
+
+#[test]
+fn built_bundles_follow_the_bundle_schema() {
+    let schema = generate_bundle();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let (code, _, stderr) =
+        crate::support::run(&["build", "flags.example", "--out", out_dir], &root());
+    assert_eq!(code, 0, "{stderr}");
+    let mut bundles = 0;
+    for entry in std::fs::read_dir(out.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() == "manifest.json" {
+            continue;
+        }
+        let bundle: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&bundle)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+        bundles += 1;
+    }
+    assert_eq!(bundles, 3);
 }
 
 #[test]
@@ -18,16 +48,17 @@ fn the_schema_command_writes_the_committed_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, _) = crate::support::run(&["schema", "--out", "out"], dir.path());
     assert_eq!(code, 0);
-    assert_eq!(stdout.lines().count(), 4);
-    for kind in FileKind::ALL {
-        let written = std::fs::read(dir.path().join("out").join(kind.schema_file())).unwrap();
-        let committed = std::fs::read(root().join("schema").join(kind.schema_file())).unwrap();
-        assert_eq!(written, committed, "{}", kind.schema_file());
+    assert_eq!(stdout.lines().count(), 5);
+    let files = FileKind::ALL.map(FileKind::schema_file);
+    for file in files.iter().chain([&BUNDLE_SCHEMA_FILE]) {
+        let written = std::fs::read(dir.path().join("out").join(file)).unwrap();
+        let committed = std::fs::read(root().join("schema").join(file)).unwrap();
+        assert_eq!(written, committed, "{file}");
     }
     // Nothing but the schemas is left behind.
     assert_eq!(
         std::fs::read_dir(dir.path().join("out")).unwrap().count(),
-        4
+        5
     );
     // An output path that is a file is an I/O error.
     std::fs::write(dir.path().join("file"), "x").unwrap();

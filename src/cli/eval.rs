@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::eval::{Evaluation, Evaluator, Explanation, Reason, RuleTrace};
+use crate::eval::{Evaluation, Evaluator, Explanation, RuleTrace};
 
 use super::{Error, Outcome, checked};
 
@@ -205,46 +205,14 @@ fn human(
     explain: bool,
 ) -> std::io::Result<()> {
     let e = &explanation.evaluation;
-    let reason = match &e.reason {
-        Reason::Disabled => "disabled".to_owned(),
-        Reason::Rule {
-            rule_index,
-            rule_name,
-        } => format!("rule {rule_index} \"{rule_name}\""),
-        Reason::Fallthrough => "fallthrough".to_owned(),
-        Reason::PrerequisiteFailed { prerequisite } => {
-            format!("prerequisite `{prerequisite}` not met")
-        }
-        Reason::Error { message } => format!("error: {message}"),
-    };
     writeln!(
         out,
-        "{key} = {}  (variant {}; {reason})",
-        e.value, e.variant
+        "{key} = {}  (variant {}; {})",
+        e.value, e.variant, e.reason
     )?;
     if explain {
         for rule in &explanation.trace {
-            let why = if rule.matched {
-                match (rule.bucket, rule.threshold) {
-                    (Some(bucket), Some(threshold)) => {
-                        format!("matched: bucket {bucket} < {threshold}")
-                    }
-                    _ => "matched".to_owned(),
-                }
-            } else if let Some(condition) = rule.failed_condition {
-                format!("condition {condition} does not hold")
-            } else if let (Some(bucket), Some(threshold)) = (rule.bucket, rule.threshold) {
-                format!("outside the rollout: bucket {bucket} ≥ {threshold}")
-            } else if let Some(attribute) = &rule.missing_unit {
-                format!("no bucketing unit: the context has no `{attribute}`")
-            } else {
-                "did not match".to_owned()
-            };
-            writeln!(
-                out,
-                "  rule {} \"{}\": {why}",
-                rule.rule_index, rule.rule_name
-            )?;
+            writeln!(out, "  {rule}")?;
         }
     }
     Ok(())

@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::schema::{FileKind, generate};
+use crate::schema::{BUNDLE_SCHEMA_FILE, FileKind, generate, generate_bundle};
 
 use super::{Error, Outcome, write_atomic};
 
-/// Write the JSON Schemas of flagstone.toml, flags, segments and tests.
+/// Write the JSON Schemas of flagstone.toml, flags, segments, tests and bundles.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The directory to write them to (created if missing).
@@ -19,10 +19,14 @@ pub struct Args {
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    for kind in FileKind::ALL {
-        let mut text = serde_json::to_string_pretty(&generate(kind))?;
+    let schemas = FileKind::ALL
+        .into_iter()
+        .map(|kind| (kind.schema_file(), generate(kind)))
+        .chain([(BUNDLE_SCHEMA_FILE, generate_bundle())]);
+    for (file, schema) in schemas {
+        let mut text = serde_json::to_string_pretty(&schema)?;
         text.push('\n');
-        let path = args.out.join(kind.schema_file());
+        let path = args.out.join(file);
         write_atomic(&path, text.as_bytes())?;
         writeln!(out, "wrote {}", path.display())?;
     }

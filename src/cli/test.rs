@@ -67,16 +67,10 @@ fn human(out: &mut dyn Write, outcomes: &[TestOutcome]) -> std::io::Result<()> {
                 failure.actual
             )?;
             if let Some(reason) = &failure.reason {
-                writeln!(out, "    reason {reason}")?;
+                writeln!(out, "    reason: {reason}")?;
             }
             for rule in &failure.trace {
-                writeln!(
-                    out,
-                    "    rule {} \"{}\": {}",
-                    rule.rule_index,
-                    rule.rule_name,
-                    serde_json::to_string(rule).unwrap_or_default()
-                )?;
+                writeln!(out, "    {rule}")?;
             }
         }
     }

@@ -87,6 +87,23 @@ pub enum Reason<'b> {
     Error { message: &'static str },
 }
 
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Disabled => f.write_str("disabled"),
+            Reason::Rule {
+                rule_index,
+                rule_name,
+            } => write!(f, "rule {rule_index} \"{rule_name}\""),
+            Reason::Fallthrough => f.write_str("fallthrough"),
+            Reason::PrerequisiteFailed { prerequisite } => {
+                write!(f, "prerequisite `{prerequisite}` not met")
+            }
+            Reason::Error { message } => write!(f, "error: {message}"),
+        }
+    }
+}
+
 /// What happened to one rule, for `--explain`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleTrace {
@@ -104,6 +121,28 @@ pub struct RuleTrace {
     /// Set when the rule needed a bucketing unit and the context had none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_unit: Option<String>,
+}
+
+impl fmt::Display for RuleTrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule {} \"{}\": ", self.rule_index, self.rule_name)?;
+        match (self.matched, self.bucket, self.threshold) {
+            (true, Some(bucket), Some(threshold)) => {
+                write!(f, "matched: bucket {bucket} < {threshold}")
+            }
+            (true, _, _) => f.write_str("matched"),
+            (false, Some(bucket), Some(threshold)) => {
+                write!(f, "outside the rollout: bucket {bucket} ≥ {threshold}")
+            }
+            (false, _, _) => match (&self.failed_condition, &self.missing_unit) {
+                (Some(condition), _) => write!(f, "condition {condition} does not hold"),
+                (None, Some(attribute)) => {
+                    write!(f, "no bucketing unit: the context has no `{attribute}`")
+                }
+                (None, None) => f.write_str("did not match"),
+            },
+        }
+    }
 }
 
 /// An evaluation with the trace of every rule considered.

@@ -1,0 +1,300 @@
+//! `build`, `eval` and `test` end to end.
+
+use crate::support::{PROJECT, repo, root, run};
+
+const FLAG: &[u8] = b"description = \"d\"
+owners = [\"alice\"]
+kind = \"ops\"
+
+[env.production]
+serve = \"off\"
+
+[[env.production.rules]]
+name = \"canada\"
+if = [{ attr = \"country\", op = \"in\", values = [\"CA\"] }]
+serve = \"on\"
+
+[[env.production.rules]]
+name = \"half\"
+rollout = 50
+serve = \"on\"
+schedule = [{ at = 2027-01-01T00:00:00Z, rollout = 100 }]
+";
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn build_writes_nothing_when_the_check_fails() {
+    let broken = String::from_utf8(FLAG.to_vec())
+        .unwrap()
+        .replace("\"CA\"", "\"XX\"");
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", broken.as_bytes()),
+    ]);
+    let (code, stdout, _) = run(
+        &["build", "--out", "out", "--now", "2026-11-26"],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(stdout.contains("FS022"), "{stdout}");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn build_is_repeatable_and_names_bundles_by_hash() {
+    let dir = repo(&[("flagstone.toml", PROJECT), ("flags/f.toml", FLAG)]);
+    let (code, _, stderr) = run(&["build", "--out", "a", "--format", "json"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = run(&["build", "--out", "b"], dir.path());
+    assert_eq!(code, 0);
+    let a = std::fs::read_to_string(dir.path().join("a/manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&a).unwrap();
+    let envs = manifest["environments"].as_array().unwrap();
+    assert_eq!(envs.len(), 2);
+    assert_eq!(envs[0]["name"], "staging");
+    assert_eq!(
+        manifest.get("commit"),
+        None,
+        "a temporary directory is not a git repository"
+    );
+    for env in envs {
+        let file = env["file"].as_str().unwrap();
+        assert_eq!(file, format!("{}.json", env["hash"].as_str().unwrap()));
+        let bytes = std::fs::read(dir.path().join("a").join(file)).unwrap();
+        assert_eq!(
+            bytes,
+            std::fs::read(dir.path().join("b").join(file)).unwrap()
+        );
+        assert_eq!(
+            flagstone::bundle::content_hash(&bytes),
+            env["hash"].as_str().unwrap()
+        );
+    }
+    // Only the bundles and the manifest: no temporary files are left behind.
+    assert_eq!(files(&dir.path().join("a")).len(), 3);
+}
+
+/// Builds FLAG's repository and returns (repo dir, production bundle path).
+fn built() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = repo(&[("flagstone.toml", PROJECT), ("flags/f.toml", FLAG)]);
+    let (code, _, stderr) = run(&["build", "--out", "out"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let file = manifest["environments"][1]["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = dir.path().join("out").join(file);
+    (dir, path)
+}
+
+#[test]
+fn eval_reports_value_variant_and_reason_as_json() {
+    let (dir, _) = built();
+    let eval = |context: &str, now: &str| {
+        let (code, stdout, stderr) = run(
+            &[
+                "eval",
+                "f",
+                "--env",
+                "production",
+                "--context",
+                context,
+                "--now",
+                now,
+                "--format",
+                "json",
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let mut json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        json.as_object_mut().unwrap().remove("bundle");
+        json
+    };
+    assert_eq!(
+        eval(r#"{"targeting_key": "u1", "country": "CA"}"#, "2026-11-26"),
+        serde_json::json!({
+            "flag": "f", "env": "production", "value": true, "variant": "on",
+            "reason": {"kind": "rule", "rule_index": 0, "rule_name": "canada"}
+        })
+    );
+    // No unit: the 50% rollout cannot apply, so the fallthrough serves.
+    assert_eq!(
+        eval(r#"{"country": "US"}"#, "2026-11-26")["reason"],
+        serde_json::json!({"kind": "fallthrough"})
+    );
+    // After the schedule's step the rollout is 100%: every unit matches.
+    assert_eq!(
+        eval(r#"{"targeting_key": "u1"}"#, "2027-01-02")["reason"],
+        serde_json::json!({"kind": "rule", "rule_index": 1, "rule_name": "half"})
+    );
+}
+
+#[test]
+fn eval_explains_rollouts_with_bucket_and_threshold() {
+    let (dir, _) = built();
+    let (code, stdout, _) = run(
+        &[
+            "eval",
+            "f",
+            "--env",
+            "production",
+            "--context",
+            r#"{"targeting_key": "u1"}"#,
+            "--now",
+            "2026-11-26",
+            "--explain",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let trace = json["trace"].as_array().unwrap();
+    assert_eq!(trace[0]["failed_condition"], 0);
+    assert_eq!(trace[1]["threshold"], 50_000);
+    let bucket = trace[1]["bucket"].as_u64().unwrap();
+    let expected = flagstone::eval::bucket::bucket(&[b"f/rollout/u1"], 100_000);
+    assert_eq!(bucket, u64::from(expected));
+    assert_eq!(trace[1]["matched"], bucket < 50_000);
+}
+
+#[test]
+fn eval_refuses_an_altered_bundle() {
+    let (dir, bundle) = built();
+    let context = ["--context", r#"{"targeting_key": "u1"}"#];
+    let bundle_arg = bundle.to_str().unwrap();
+    let (code, _, stderr) = run(
+        &[&["eval", "f", "--bundle", bundle_arg][..], &context].concat(),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes.iter().position(|b| *b == b'5').unwrap();
+    bytes[at] = b'6';
+    std::fs::write(&bundle, &bytes).unwrap();
+    let (code, stdout, stderr) = run(
+        &[&["eval", "f", "--bundle", bundle_arg][..], &context].concat(),
+        dir.path(),
+    );
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(stderr.contains("it was altered or truncated"), "{stderr}");
+    // A bundle whose name is not its hash cannot be verified without --hash.
+    let renamed = dir.path().join("bundle.json");
+    std::fs::copy(&bundle, &renamed).unwrap();
+    let (code, _, stderr) = run(&["eval", "f", "--bundle", "bundle.json"], dir.path());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("pass --hash"), "{stderr}");
+}
+
+#[test]
+fn eval_rejects_bad_arguments_clearly() {
+    let (dir, bundle) = built();
+    for (args, message) in [
+        (
+            vec!["eval", "f", "--env", "production", "--context", "{"],
+            "is not valid JSON",
+        ),
+        (
+            vec!["eval", "f", "--env", "production", "--context", "[1]"],
+            "must be a JSON object",
+        ),
+        (
+            vec!["eval", "f", "--env", "prod"],
+            "unknown environment `prod`",
+        ),
+        (vec!["eval", "g", "--env", "production"], "unknown flag `g`"),
+        (
+            vec![
+                "eval",
+                "f",
+                "--env",
+                "production",
+                "--context",
+                "@missing.json",
+            ],
+            "cannot read missing.json",
+        ),
+        (
+            vec![
+                "eval",
+                "f",
+                "--env",
+                "staging",
+                "--bundle",
+                bundle.to_str().unwrap(),
+            ],
+            "not `staging`",
+        ),
+        (
+            vec!["eval", "f", "--env", "production", "--now", "soon"],
+            "is not an RFC 3339",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(&args, dir.path());
+        assert_eq!((code, stdout.as_str()), (2, ""), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn test_reports_failures_with_expected_actual_and_trace() {
+    let tests = b"[[cases]]
+name = \"canadians get it\"
+env = \"production\"
+context = { targeting_key = \"u1\", country = \"CA\" }
+variants = { f = \"on\" }
+
+[[cases]]
+name = \"a wrong expectation\"
+env = \"production\"
+context = { targeting_key = \"u1\", country = \"CA\" }
+now = 2026-11-26T00:00:00Z
+values = { f = false }
+
+[[distributions]]
+name = \"half the units\"
+flag = \"f\"
+env = \"production\"
+now = 2026-11-26T00:00:00Z
+expect = { on = 50, off = 50 }
+";
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", FLAG),
+        ("tests/t.toml", tests),
+    ]);
+    let (code, stdout, _) = run(&["test", "--now", "2026-11-26"], dir.path());
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("FAIL tests/t.toml:7 a wrong expectation\n  f: expected value false\n     actual   value true\n"), "{stdout}");
+    assert!(stdout.contains("rule 0 \"canada\": matched"), "{stdout}");
+    assert!(stdout.ends_with("2 passed, 1 failed\n"), "{stdout}");
+    let fixed = String::from_utf8(tests.to_vec())
+        .unwrap()
+        .replace("values = { f = false }", "values = { f = true }");
+    std::fs::write(dir.path().join("tests/t.toml"), fixed).unwrap();
+    let (code, stdout, _) = run(&["test", "--now", "2026-11-26"], dir.path());
+    assert_eq!((code, stdout.as_str()), (0, "3 passed, 0 failed\n"));
+}
+
+#[test]
+fn the_example_repository_passes_its_own_tests() {
+    let (code, stdout, stderr) = run(&["test", "flags.example", "--now", "2026-11-26"], &root());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, "97 passed, 0 failed\n");
+}
