@@ -564,6 +564,38 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Milliseconds since the Unix epoch, for a date-time with an offset.
+    pub fn millis(&self) -> Option<i64> {
+        datetime_millis(&self.0)
+    }
+}
+
+/// Milliseconds since the Unix epoch of a TOML date-time with an offset (seconds may be
+/// left out, as TOML 1.1 allows); `None` for local dates and times.
+pub fn datetime_millis(datetime: &toml::value::Datetime) -> Option<i64> {
+    let (date, time, offset) = (datetime.date?, datetime.time?, datetime.offset?);
+    let day = crate::literal::civil_day(
+        i64::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?;
+    let second = time.second.unwrap_or(0);
+    if time.hour > 23 || time.minute > 59 || second > 60 {
+        return None;
+    }
+    let offset_minutes = match offset {
+        toml::value::Offset::Z => 0,
+        toml::value::Offset::Custom { minutes } => i64::from(minutes),
+    };
+    let seconds = day * 86_400
+        + i64::from(time.hour) * 3600
+        + i64::from(time.minute) * 60
+        + i64::from(second)
+        - offset_minutes * 60;
+    Some(seconds * 1000 + i64::from(time.nanosecond.unwrap_or(0) / 1_000_000))
+}
+
 impl JsonSchema for Timestamp {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Timestamp".into()

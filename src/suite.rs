@@ -97,9 +97,7 @@ fn context(context: &Option<Spanned<Table<Spanned<Payload>>>>) -> Value {
 }
 
 fn time(now: &Option<Spanned<Timestamp>>, default: i64) -> i64 {
-    now.as_ref()
-        .and_then(|t| crate::literal::parse_timestamp(&t.0.to_string()))
-        .unwrap_or(default)
+    now.as_ref().and_then(|t| t.millis()).unwrap_or(default)
 }
 
 fn run_case(evaluator: &Evaluator, case: &TestCase, default_now: i64) -> Vec<Failure> {

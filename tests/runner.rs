@@ -2,10 +2,13 @@
 
 mod support;
 mod test_bad_input;
+mod test_bucketing;
+mod test_build_eval;
 mod test_checks;
 mod test_cli;
 mod test_docs;
 mod test_fixtures;
 mod test_mutations;
+mod test_properties;
 mod test_readme;
 mod test_schema;

@@ -298,3 +298,50 @@ fn the_example_repository_passes_its_own_tests() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(stdout, "97 passed, 0 failed\n");
 }
+
+/// JSON written with object keys sorted by their bytes and no whitespace, independently of
+/// how the bundle types serialize: the oracle for canonical bytes.
+fn sorted_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(key).unwrap());
+                out.push(':');
+                sorted_json(value, out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                sorted_json(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[test]
+fn bundles_are_canonical_json() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let (code, _, _) = run(&["build", "flags.example", "--out", out_dir], &root());
+    assert_eq!(code, 0);
+    for name in files(out.path()).iter().filter(|f| *f != "manifest.json") {
+        let bytes = std::fs::read(out.path().join(name)).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let mut canonical = String::new();
+        sorted_json(&value, &mut canonical);
+        assert_eq!(String::from_utf8(bytes).unwrap(), canonical, "{name}");
+    }
+}

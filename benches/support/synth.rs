@@ -70,3 +70,22 @@ fn flag(f: usize) -> String {
     }
     out
 }
+
+// Only the eval benchmark writes tests; the other includers of this file do not.
+#[allow(dead_code)]
+/// Writes `tests/bench.toml` with `cases` cases over the first flags of a repository written
+/// by [`write_repo`]: each unit is in its flag's production segment, so it gets "on".
+pub fn write_tests(dir: &Path, flags: usize, cases: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("tests"))?;
+    let mut out = String::new();
+    for c in 0..cases {
+        let f = c % flags;
+        let segment = (f + 2) % SEGMENTS;
+        let _ = write!(
+            out,
+            "[[cases]]\nname = \"case {c}\"\nenv = \"production\"\ncontext = {{ targeting_key = \"unit-{segment}\", country = \"DE\" }}\nvariants = {{ \"area-{:02}/flag-{f:05}\" = \"on\" }}\n\n",
+            f % 100
+        );
+    }
+    std::fs::write(dir.join("tests/bench.toml"), out)
+}

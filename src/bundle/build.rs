@@ -11,7 +11,7 @@ use super::{
 use crate::check::{Checked, TARGETING_KEY};
 use crate::load::Repo;
 use crate::model::{self, Name, Scalar, Spanned, Table};
-use crate::op::Op;
+use crate::op::{Op, Operand};
 
 /// Builds the bundle of every environment, in the project's order.
 pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
@@ -180,10 +180,16 @@ fn condition(c: &model::Condition) -> Condition {
     }
     let op = c.op.as_ref().map(|o| o.value);
     let operands = c.value.iter().chain(c.values.iter().flat_map(|v| v.iter()));
+    let mut values: Vec<Value> = operands.map(|o| operand(op, &o.value)).collect();
+    // A list operand is a set (any of, all of, none of): its order and repeats mean nothing.
+    if op.is_some_and(|op| op.operand() == Operand::List) {
+        values.sort_by_cached_key(|v| v.to_string());
+        values.dedup();
+    }
     Condition {
         attr: c.attr.as_ref().map(|a| a.value.clone()),
         op,
-        values: operands.map(|o| operand(op, &o.value)).collect(),
+        values,
         ignore_case: c.ignore_case.as_ref().is_some_and(|i| i.value),
         segment: None,
         negate: false,
@@ -207,12 +213,12 @@ fn operand(op: Option<Op>, value: &Scalar) -> Value {
 }
 
 fn millis(at: &model::Timestamp) -> i64 {
-    datetime_millis(&at.0)
+    at.millis()
+        .expect("checked schedule times are date-times with offsets")
 }
 
 fn datetime_millis(datetime: &toml::value::Datetime) -> i64 {
-    crate::literal::parse_timestamp(&datetime.to_string())
-        .expect("checked schedule times are date-times with offsets")
+    model::datetime_millis(datetime).expect("checked operands are date-times with offsets")
 }
 
 /// A checked percentage (0–100, at most 3 decimals) in thousandths.

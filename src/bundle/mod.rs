@@ -10,7 +10,6 @@
 mod build;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,15 +37,15 @@ pub const FULL: u32 = 100_000;
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
-    /// Always 1.
-    pub format: u32,
-    pub project: String,
-    pub environment: String,
     /// The declared context attributes' types, by name. A value of another type counts as
     /// missing.
     pub attributes: BTreeMap<String, AttrType>,
+    pub environment: String,
     /// Flags by key.
     pub flags: BTreeMap<String, Flag>,
+    /// Always 1.
+    pub format: u32,
+    pub project: String,
     /// Segments by name.
     pub segments: BTreeMap<String, Segment>,
 }
@@ -55,21 +54,21 @@ pub struct Bundle {
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Flag {
-    /// Variant values by name.
-    pub variants: BTreeMap<String, Value>,
-    /// false: every unit gets `off_variant` (also for flags the environment does not list).
-    pub enabled: bool,
-    pub off_variant: String,
-    /// Served when no rule matches.
-    pub fallthrough: String,
     /// The attribute path whose value is the bucketing unit.
     pub bucket_by: String,
-    pub salt: String,
+    /// false: every unit gets `off_variant` (also for flags the environment does not list).
+    pub enabled: bool,
+    /// Served when no rule matches.
+    pub fallthrough: String,
+    pub off_variant: String,
     /// Sorted by flag key.
     pub prerequisites: Vec<Prerequisite>,
     pub rules: Vec<Rule>,
+    pub salt: String,
     /// Sorted by time.
     pub schedule: Vec<FlagStep>,
+    /// Variant values by name.
+    pub variants: BTreeMap<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,14 +83,14 @@ pub struct Prerequisite {
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
-    pub name: String,
     /// All must hold.
     pub conditions: Vec<Condition>,
+    pub name: String,
     /// Thousandths of a percent of matching units, 0–100000.
     pub rollout: u32,
-    pub serve: Serve,
     /// Sorted by time.
     pub schedule: Vec<RuleStep>,
+    pub serve: Serve,
 }
 
 /// A variant, or a weighted split.
@@ -145,19 +144,19 @@ pub struct Condition {
     /// The attribute path, e.g. "org.id".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attr: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_case: bool,
+    /// With `segment`: holds when the unit is not in it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub negate: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op: Option<Op>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
     /// Operands: one for comparisons, none for exists / not_exists. Date-times are
     /// milliseconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<Value>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub ignore_case: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub segment: Option<String>,
-    /// With `segment`: holds when the unit is not in it.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub negate: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -168,20 +167,21 @@ fn is_false(b: &bool) -> bool {
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
-    /// Sorted, without repeats.
-    pub include: Vec<String>,
+    pub conditions: Vec<Condition>,
     /// Sorted, without repeats.
     pub exclude: Vec<String>,
-    pub conditions: Vec<Condition>,
+    /// Sorted, without repeats.
+    pub include: Vec<String>,
 }
 
 impl Bundle {
-    /// The canonical bytes: JSON with keys sorted and no whitespace.
+    /// The canonical bytes: JSON with object keys in byte order and no whitespace.
+    ///
+    /// serde writes struct fields in declaration order, so every struct here declares its
+    /// fields in byte order, and maps are sorted (`BTreeMap`, and serde_json's `Map` without
+    /// its `preserve_order` feature). A test re-sorts built bundles to hold this to account.
     pub fn to_canonical_json(&self) -> Vec<u8> {
-        let value = serde_json::to_value(self).expect("bundles serialize");
-        let mut out = String::new();
-        write_canonical(&mut out, &value);
-        out.into_bytes()
+        serde_json::to_vec(self).expect("bundles serialize")
     }
 }
 
@@ -191,45 +191,4 @@ pub fn content_hash(bytes: &[u8]) -> String {
     let mut hasher = blake3::Hasher::new_derive_key(HASH_CONTEXT);
     hasher.update(bytes);
     hasher.finalize().to_hex().to_string()
-}
-
-/// Writes JSON with object keys in byte order and no whitespace. Keys are sorted here rather
-/// than trusting the map type, whose order depends on serde_json's features.
-fn write_canonical(out: &mut String, value: &Value) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(out, key);
-                out.push(':');
-                write_canonical(out, value);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(']');
-        }
-        Value::String(s) => write_string(out, s),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Null => out.push_str("null"),
-    }
-}
-
-fn write_string(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).expect("strings serialize"));
 }

@@ -14,6 +14,7 @@ use std::ops::Range;
 
 use crate::diag::{Code, Diagnostic, suggest};
 use crate::load::Repo;
+use crate::model::datetime_millis as timestamp_millis;
 use crate::model::{AttrType, AttributeDecl, FlagFile, Name, ProjectFile, Scalar, Spanned, Table};
 
 /// What the checks need besides the repository.
@@ -386,12 +387,6 @@ fn scalar_fits(value: &Scalar, ty: AttrType) -> bool {
         (Scalar::Datetime(d), AttrType::Datetime) => timestamp_millis(d).is_some(),
         _ => false,
     }
-}
-
-/// Milliseconds since the epoch of a TOML offset date-time; `None` for local dates and times.
-fn timestamp_millis(datetime: &toml::value::Datetime) -> Option<i64> {
-    datetime.offset?;
-    crate::literal::parse_timestamp(&datetime.to_string())
 }
 
 /// Finds cycles in a graph given as node → edges, reporting each cycle once, as the path

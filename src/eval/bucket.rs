@@ -8,15 +8,52 @@
 //! Keys are `"{salt}/rollout/{unit}"` and `"{salt}/split/{unit}"`; they are hashed from their
 //! parts without being assembled, so bucketing allocates nothing.
 
+const C1: u32 = 0xcc9e_2d51;
+const C2: u32 = 0x1b87_3593;
+
+fn mix(k: u32) -> u32 {
+    k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2)
+}
+
+fn step(h: u32, block: u32) -> u32 {
+    (h ^ mix(block))
+        .rotate_left(13)
+        .wrapping_mul(5)
+        .wrapping_add(0xe654_6b64)
+}
+
+fn finish(mut h: u32, tail: &[u8], length: usize) -> u32 {
+    if !tail.is_empty() {
+        let mut k = 0u32;
+        for (i, byte) in tail.iter().enumerate() {
+            k |= u32::from(*byte) << (8 * i);
+        }
+        h ^= mix(k);
+    }
+    // The reference implementation mixes in the length as a 32-bit value.
+    h ^= length as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// MurmurHash3, x86 32-bit variant, of one byte string.
+pub fn murmur3_x86_32_bytes(bytes: &[u8], seed: u32) -> u32 {
+    let mut blocks = bytes.chunks_exact(4);
+    let mut h = seed;
+    for block in &mut blocks {
+        h = step(
+            h,
+            u32::from_le_bytes([block[0], block[1], block[2], block[3]]),
+        );
+    }
+    finish(h, blocks.remainder(), bytes.len())
+}
+
 /// MurmurHash3, x86 32-bit variant, of the concatenation of `parts`.
 pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
-    const C1: u32 = 0xcc9e_2d51;
-    const C2: u32 = 0x1b87_3593;
-    let mix = |mut k: u32| {
-        k = k.wrapping_mul(C1);
-        k = k.rotate_left(15);
-        k.wrapping_mul(C2)
-    };
     let mut h = seed;
     let mut length: usize = 0;
     // Bytes carried over between parts, to assemble 4-byte blocks across boundaries.
@@ -33,37 +70,38 @@ pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
             if carried < 4 {
                 continue;
             }
-            h ^= mix(u32::from_le_bytes(carry));
-            h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+            h = step(h, u32::from_le_bytes(carry));
         }
         let mut blocks = bytes.chunks_exact(4);
         for block in &mut blocks {
-            h ^= mix(u32::from_le_bytes([block[0], block[1], block[2], block[3]]));
-            h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+            h = step(
+                h,
+                u32::from_le_bytes([block[0], block[1], block[2], block[3]]),
+            );
         }
         let tail = blocks.remainder();
         carry[..tail.len()].copy_from_slice(tail);
         carried = tail.len();
     }
-    if carried > 0 {
-        let mut k = 0u32;
-        for (i, byte) in carry[..carried].iter().enumerate() {
-            k |= u32::from(*byte) << (8 * i);
-        }
-        h ^= mix(k);
-    }
-    // The reference implementation mixes in the length as a 32-bit value.
-    h ^= length as u32;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^ (h >> 16)
+    finish(h, &carry[..carried], length)
 }
 
 /// The bucket of a key among `total`, in `[0, total)`.
 pub fn bucket(parts: &[&[u8]], total: u32) -> u32 {
-    let hash = murmur3_x86_32(parts, 0);
+    // Typical keys fit on the stack, where hashing one slice beats stitching blocks across
+    // parts; longer ones are hashed part by part.
+    let mut buffer = [0u8; 128];
+    let length: usize = parts.iter().map(|p| p.len()).sum();
+    let hash = if length <= buffer.len() {
+        let mut at = 0;
+        for part in parts {
+            buffer[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        murmur3_x86_32_bytes(&buffer[..length], 0)
+    } else {
+        murmur3_x86_32(parts, 0)
+    };
     ((u64::from(hash) * u64::from(total)) >> 32) as u32
 }
 

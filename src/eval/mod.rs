@@ -14,8 +14,10 @@
 pub mod bucket;
 mod condition;
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -160,8 +162,34 @@ pub struct Evaluator {
     project: String,
     environment: String,
     flags: Vec<Flag>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     segments: Vec<Segment>,
+}
+
+/// A hash map with a fast, non-keyed hash. The keys are the bundle's own names, fixed at
+/// load, so there is no untrusted insertion to defend against.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The multiply-rotate hash of rustc's FxHasher: a few cycles for short keys.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[derive(Debug)]
@@ -263,50 +291,61 @@ impl Evaluator {
                 bundle::FORMAT
             ));
         }
-        let index: HashMap<String, usize> = bundle
-            .flags
+        let Bundle {
+            attributes,
+            environment,
+            flags,
+            project,
+            segments,
+            ..
+        } = bundle;
+        let index: FastMap<String, usize> = flags
             .keys()
             .enumerate()
             .map(|(i, k)| (k.clone(), i))
             .collect();
-        let segment_index: HashMap<&str, usize> = bundle
-            .segments
+        let segment_index: FastMap<String, usize> = segments
             .keys()
             .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
+            .map(|(i, k)| (k.clone(), i))
             .collect();
-        let compiler = Compiler {
-            attributes: &bundle.attributes,
-            segments: &segment_index,
-            flags: &bundle.flags,
-            flag_index: &index,
-        };
-        let segments = bundle
-            .segments
+        // Prerequisites name variants of other flags: resolve them while all are at hand.
+        let prerequisites = flags
             .iter()
+            .map(|(key, flag)| {
+                prerequisites(flag, &flags, &index).map_err(|e| format!("flag `{key}`: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let compiler = Compiler {
+            attributes: &attributes,
+            segments: &segment_index,
+        };
+        let segments = segments
+            .into_iter()
             .map(|(name, s)| {
                 Ok(Segment {
-                    include: s.include.clone(),
-                    exclude: s.exclude.clone(),
                     conditions: compiler
-                        .conditions(&s.conditions)
+                        .conditions(s.conditions)
                         .map_err(|e| format!("segment `{name}`: {e}"))?,
+                    include: s.include,
+                    exclude: s.exclude,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let flags = bundle
-            .flags
-            .iter()
-            .map(|(key, f)| {
+        let flags = flags
+            .into_iter()
+            .zip(prerequisites)
+            .map(|((key, flag), prerequisites)| {
+                let context = format!("flag `{key}`");
                 compiler
-                    .flag(key, f)
-                    .map_err(|e| format!("flag `{key}`: {e}"))
+                    .flag(key, flag, prerequisites)
+                    .map_err(|e| format!("{context}: {e}"))
             })
             .collect::<Result<Vec<_>, String>>()?;
         let evaluator = Evaluator {
             hash,
-            project: bundle.project,
-            environment: bundle.environment,
+            project,
+            environment,
             flags,
             index,
             segments,
@@ -445,10 +484,11 @@ impl Evaluator {
                 return serve(flag.off, Reason::PrerequisiteFailed { prerequisite });
             }
         }
-        let unit = flag.bucket_by.lookup(context).and_then(Unit::of);
+        // Looked up once, and only if a rule buckets.
+        let unit = OnceCell::new();
         for (rule_index, rule) in flag.rules.iter().enumerate() {
             let rule_state = current(&rule.base, &rule.steps, now);
-            let outcome = self.rule(flag, rule, rule_state, context, unit.as_ref());
+            let outcome = self.rule(flag, rule, rule_state, context, &unit);
             if let Some(trace) = trace {
                 trace.push(rule_trace(flag, rule_index, rule, rule_state, &outcome));
             }
@@ -476,13 +516,13 @@ impl Evaluator {
         serve(state.fallthrough, Reason::Fallthrough)
     }
 
-    fn rule(
+    fn rule<'c>(
         &self,
         flag: &Flag,
         rule: &Rule,
         state: &RuleState,
-        context: &Value,
-        unit: Option<&Unit<'_>>,
+        context: &'c Value,
+        unit: &OnceCell<Option<Unit<'c>>>,
     ) -> RuleOutcome {
         if let Some(failed) = rule
             .conditions
@@ -501,6 +541,7 @@ impl Evaluator {
                 split: None,
             };
         }
+        let unit = unit.get_or_init(|| flag.bucket_by.lookup(context).and_then(Unit::of));
         let Some(unit) = unit else {
             return RuleOutcome::NoUnit;
         };
@@ -589,44 +630,50 @@ fn rule_trace(
     trace
 }
 
+/// Resolves a flag's prerequisites to (flag index, variant index). Variants are held in name
+/// order, as the bundle's map lists them.
+fn prerequisites(
+    flag: &bundle::Flag,
+    flags: &BTreeMap<String, bundle::Flag>,
+    index: &FastMap<String, usize>,
+) -> Result<Vec<(usize, usize)>, String> {
+    flag.prerequisites
+        .iter()
+        .map(|p| {
+            let unknown = || format!("unknown prerequisite `{}` = `{}`", p.flag, p.variant);
+            let flag_index = *index.get(&p.flag).ok_or_else(unknown)?;
+            let variant = flags[&p.flag]
+                .variants
+                .keys()
+                .position(|v| *v == p.variant)
+                .ok_or_else(unknown)?;
+            Ok((flag_index, variant))
+        })
+        .collect()
+}
+
 /// Turns bundle data into evaluation structures, resolving names to indices.
 struct Compiler<'a> {
     attributes: &'a BTreeMap<String, AttrType>,
-    segments: &'a HashMap<&'a str, usize>,
-    flags: &'a BTreeMap<String, bundle::Flag>,
-    flag_index: &'a HashMap<String, usize>,
+    segments: &'a FastMap<String, usize>,
 }
 
 impl Compiler<'_> {
-    fn flag(&self, key: &str, flag: &bundle::Flag) -> Result<Flag, String> {
-        let variants: Vec<(String, Value)> = flag
-            .variants
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+    fn flag(
+        &self,
+        key: String,
+        flag: bundle::Flag,
+        prerequisites: Vec<(usize, usize)>,
+    ) -> Result<Flag, String> {
+        let variants: Vec<(String, Value)> = flag.variants.into_iter().collect();
         let variant = |name: &str| {
             variants
                 .iter()
                 .position(|(n, _)| n == name)
                 .ok_or_else(|| format!("no variant `{name}`"))
         };
-        // Variants are held in name order, as the bundle's map lists them.
-        let prerequisites = flag
-            .prerequisites
-            .iter()
-            .map(|p| {
-                let unknown = || format!("unknown prerequisite `{}` = `{}`", p.flag, p.variant);
-                let index = *self.flag_index.get(&p.flag).ok_or_else(unknown)?;
-                let variant = self.flags[&p.flag]
-                    .variants
-                    .keys()
-                    .position(|v| *v == p.variant)
-                    .ok_or_else(unknown)?;
-                Ok((index, variant))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
         let mut rules = Vec::with_capacity(flag.rules.len());
-        for rule in &flag.rules {
+        for rule in flag.rules {
             let serve = |serve: &Serve| self.serve(serve, &variant);
             let base = RuleState {
                 rollout: check_share(rule.rollout)?,
@@ -644,8 +691,8 @@ impl Compiler<'_> {
                 steps.push((step.at, state.clone()));
             }
             rules.push(Rule {
-                name: rule.name.clone(),
-                conditions: self.conditions(&rule.conditions)?,
+                name: rule.name,
+                conditions: self.conditions(rule.conditions)?,
                 base,
                 steps,
             });
@@ -674,11 +721,11 @@ impl Compiler<'_> {
         }
         let off = variant(&flag.off_variant)?;
         Ok(Flag {
-            key: key.to_owned(),
+            key,
             off,
             bucket_by: Path::new(&flag.bucket_by),
-            bucket_by_name: flag.bucket_by.clone(),
-            salt: flag.salt.clone(),
+            bucket_by_name: flag.bucket_by,
+            salt: flag.salt,
             prerequisites,
             rules,
             base,
@@ -711,16 +758,16 @@ impl Compiler<'_> {
         }
     }
 
-    fn conditions(&self, conditions: &[bundle::Condition]) -> Result<Vec<Condition>, String> {
-        conditions.iter().map(|c| self.condition(c)).collect()
+    fn conditions(&self, conditions: Vec<bundle::Condition>) -> Result<Vec<Condition>, String> {
+        conditions.into_iter().map(|c| self.condition(c)).collect()
     }
 
-    fn condition(&self, c: &bundle::Condition) -> Result<Condition, String> {
-        match (&c.segment, &c.attr, c.op) {
+    fn condition(&self, c: bundle::Condition) -> Result<Condition, String> {
+        match (c.segment, c.attr, c.op) {
             (Some(segment), None, None) => Ok(Condition::Segment {
                 index: *self
                     .segments
-                    .get(segment.as_str())
+                    .get(&segment)
                     .ok_or_else(|| format!("unknown segment `{segment}`"))?,
                 negate: c.negate,
             }),
@@ -730,10 +777,10 @@ impl Compiler<'_> {
                 } else {
                     *self
                         .attributes
-                        .get(attr)
+                        .get(&attr)
                         .ok_or_else(|| format!("undeclared attribute `{attr}`"))?
                 };
-                AttributeTest::compile(attr, ty, op, &c.values, c.ignore_case)
+                AttributeTest::compile(&attr, ty, op, c.values, c.ignore_case)
                     .map(Condition::Attribute)
             }
             _ => Err("a condition has either `segment`, or `attr` and `op`".into()),
