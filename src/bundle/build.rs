@@ -21,11 +21,18 @@ pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
         .as_ref()
         .expect("checked repositories have a project")
         .doc);
-    project
-        .environments
-        .iter()
-        .map(|env| build_environment(repo, project, env))
-        .collect()
+    // Environments are independent: one thread each.
+    std::thread::scope(|scope| {
+        let builders: Vec<_> = project
+            .environments
+            .iter()
+            .map(|env| scope.spawn(|| build_environment(repo, project, env)))
+            .collect();
+        builders
+            .into_iter()
+            .map(|b| b.join().expect("building a bundle does not panic"))
+            .collect()
+    })
 }
 
 /// A document of a checked repository: every file loaded.

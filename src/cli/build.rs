@@ -58,6 +58,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let bundles = bundle::build(checked);
     let (commit, dirty) = provenance(&args.repo.dir);
     let manifest = write(&args.out, &bundles, commit, dirty)?;
+    // The process ends next: freeing the bundles value by value would only delay it.
+    std::mem::forget(bundles);
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &manifest)?;
@@ -86,21 +88,18 @@ fn write(
     dirty: Option<bool>,
 ) -> Result<Manifest, Error> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let mut environments = Vec::with_capacity(bundles.len());
-    for bundle in bundles {
-        let bytes = bundle.to_canonical_json();
-        let hash = bundle::content_hash(&bytes);
-        let file = format!("{hash}.json");
-        write_atomic(&out.join(&file), &bytes)?;
-        environments.push(ManifestEntry {
-            name: bundle.environment.clone(),
-            hash,
-            file,
-            flags: bundle.flags.len(),
-            segments: bundle.segments.len(),
-            bytes: bytes.len(),
-        });
-    }
+    // Serializing, hashing and writing each bundle is independent work: one thread each.
+    let written: Vec<Result<ManifestEntry, String>> = std::thread::scope(|scope| {
+        let writers: Vec<_> = bundles
+            .iter()
+            .map(|bundle| scope.spawn(move || write_bundle(out, bundle)))
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| w.join().expect("writing a bundle does not panic"))
+            .collect()
+    });
+    let environments = written.into_iter().collect::<Result<Vec<_>, String>>()?;
     let manifest = Manifest {
         format: bundle::FORMAT,
         project: bundles
@@ -115,6 +114,21 @@ fn write(
     text.push('\n');
     write_atomic(&out.join("manifest.json"), text.as_bytes())?;
     Ok(manifest)
+}
+
+fn write_bundle(out: &Path, bundle: &Bundle) -> Result<ManifestEntry, String> {
+    let bytes = bundle.to_canonical_json();
+    let hash = bundle::content_hash(&bytes);
+    let file = format!("{hash}.json");
+    write_atomic(&out.join(&file), &bytes).map_err(|e| e.to_string())?;
+    Ok(ManifestEntry {
+        name: bundle.environment.clone(),
+        hash,
+        file,
+        flags: bundle.flags.len(),
+        segments: bundle.segments.len(),
+        bytes: bytes.len(),
+    })
 }
 
 /// The commit HEAD points at in the git repository holding `dir`, and whether any file

@@ -21,6 +21,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::bundle::{self, Bundle, FULL, Serve};
 use crate::op::AttrType;
@@ -271,87 +272,36 @@ impl Evaluator {
                 actual,
             });
         }
-        let bundle: Bundle =
+        // Flags stay raw JSON here, to be parsed and compiled in parallel.
+        let raw: RawBundle<'_> =
             serde_json::from_slice(bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
-        Self::compile(bundle, actual).map_err(LoadError::Invalid)
+        let parts = Parts {
+            format: raw.format,
+            project: raw.project,
+            environment: raw.environment,
+            attributes: raw.attributes,
+            segments: raw.segments,
+            flags: raw.flags.into_iter().collect(),
+        };
+        compile(parts, actual, |raw: &RawValue| {
+            serde_json::from_str(raw.get()).map_err(|e| e.to_string())
+        })
+        .map_err(LoadError::Invalid)
     }
 
     /// Compiles a bundle already in memory (for instance one just built); its hash is
     /// computed from its canonical bytes.
     pub fn from_bundle(bundle: Bundle) -> Result<Evaluator, LoadError> {
         let hash = bundle::content_hash(&bundle.to_canonical_json());
-        Self::compile(bundle, hash).map_err(LoadError::Invalid)
-    }
-
-    fn compile(bundle: Bundle, hash: String) -> Result<Evaluator, String> {
-        if bundle.format != bundle::FORMAT {
-            return Err(format!(
-                "format {} is not the supported format {}",
-                bundle.format,
-                bundle::FORMAT
-            ));
-        }
-        let Bundle {
-            attributes,
-            environment,
-            flags,
-            project,
-            segments,
-            ..
-        } = bundle;
-        let index: FastMap<String, usize> = flags
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i))
-            .collect();
-        let segment_index: FastMap<String, usize> = segments
-            .keys()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i))
-            .collect();
-        // Prerequisites name variants of other flags: resolve them while all are at hand.
-        let prerequisites = flags
-            .iter()
-            .map(|(key, flag)| {
-                prerequisites(flag, &flags, &index).map_err(|e| format!("flag `{key}`: {e}"))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let compiler = Compiler {
-            attributes: &attributes,
-            segments: &segment_index,
+        let parts = Parts {
+            format: bundle.format,
+            project: bundle.project,
+            environment: bundle.environment,
+            attributes: bundle.attributes,
+            segments: bundle.segments,
+            flags: bundle.flags.into_iter().collect(),
         };
-        let segments = segments
-            .into_iter()
-            .map(|(name, s)| {
-                Ok(Segment {
-                    conditions: compiler
-                        .conditions(s.conditions)
-                        .map_err(|e| format!("segment `{name}`: {e}"))?,
-                    include: s.include,
-                    exclude: s.exclude,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let flags = flags
-            .into_iter()
-            .zip(prerequisites)
-            .map(|((key, flag), prerequisites)| {
-                let context = format!("flag `{key}`");
-                compiler
-                    .flag(key, flag, prerequisites)
-                    .map_err(|e| format!("{context}: {e}"))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let evaluator = Evaluator {
-            hash,
-            project,
-            environment,
-            flags,
-            index,
-            segments,
-        };
-        evaluator.refuse_cycles()?;
-        Ok(evaluator)
+        compile(parts, hash, Ok).map_err(LoadError::Invalid)
     }
 
     /// A bundle not built by flagstone might loop; refuse it rather than recurse forever.
@@ -588,6 +538,148 @@ impl Evaluator {
     }
 }
 
+/// A compiled flag, and its prerequisites still to resolve.
+type CompiledFlag = (Flag, Vec<bundle::Prerequisite>);
+
+/// A bundle with its flags still to compile: typed, or raw JSON still to parse.
+struct Parts<F> {
+    format: u32,
+    project: String,
+    environment: String,
+    attributes: BTreeMap<String, AttrType>,
+    segments: BTreeMap<String, bundle::Segment>,
+    /// In key order.
+    flags: Vec<(String, F)>,
+}
+
+/// A bundle whose flags are left unparsed, so they can be parsed in parallel.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBundle<'a> {
+    attributes: BTreeMap<String, AttrType>,
+    environment: String,
+    #[serde(borrow)]
+    flags: BTreeMap<String, &'a RawValue>,
+    format: u32,
+    project: String,
+    segments: BTreeMap<String, bundle::Segment>,
+}
+
+/// Compiles a bundle's parts, parsing (`parse`) and compiling flags on every core.
+fn compile<F: Send>(
+    parts: Parts<F>,
+    hash: String,
+    parse: impl Fn(F) -> Result<bundle::Flag, String> + Sync,
+) -> Result<Evaluator, String> {
+    if parts.format != bundle::FORMAT {
+        return Err(format!(
+            "format {} is not the supported format {}",
+            parts.format,
+            bundle::FORMAT
+        ));
+    }
+    let index: FastMap<String, usize> = parts
+        .flags
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.clone(), i))
+        .collect();
+    let segment_index: FastMap<String, usize> = parts
+        .segments
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i))
+        .collect();
+    let compiler = Compiler {
+        attributes: &parts.attributes,
+        segments: &segment_index,
+    };
+    let segments = parts
+        .segments
+        .into_iter()
+        .map(|(name, s)| {
+            Ok(Segment {
+                conditions: compiler
+                    .conditions(s.conditions)
+                    .map_err(|e| format!("segment `{name}`: {e}"))?,
+                include: s.include,
+                exclude: s.exclude,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = parts.flags.len().div_ceil(threads).max(256);
+    let mut chunks: Vec<Vec<(String, F)>> = Vec::new();
+    let mut flags = parts.flags.into_iter().peekable();
+    while flags.peek().is_some() {
+        chunks.push(flags.by_ref().take(chunk).collect());
+    }
+    let compiled: Vec<Result<Vec<CompiledFlag>, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (compiler, parse) = (&compiler, &parse);
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(key, raw)| {
+                            let context = format!("flag `{key}`");
+                            parse(raw)
+                                .and_then(|flag| compiler.flag(key, flag))
+                                .map_err(|e| format!("{context}: {e}"))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("compiling a flag does not panic"))
+            .collect()
+    });
+    let mut flags = Vec::with_capacity(index.len());
+    let mut pending = Vec::with_capacity(index.len());
+    for chunk in compiled {
+        for (flag, prerequisites) in chunk? {
+            flags.push(flag);
+            pending.push(prerequisites);
+        }
+    }
+    // Prerequisites name variants of other flags: resolve them now that all are compiled.
+    for (i, prerequisites) in pending.into_iter().enumerate() {
+        let resolved = prerequisites
+            .iter()
+            .map(|p| {
+                let unknown = || {
+                    let key = &flags[i].key;
+                    format!(
+                        "flag `{key}`: unknown prerequisite `{}` = `{}`",
+                        p.flag, p.variant
+                    )
+                };
+                let flag = *index.get(&p.flag).ok_or_else(unknown)?;
+                let variant = flags[flag]
+                    .variants
+                    .iter()
+                    .position(|(name, _)| *name == p.variant)
+                    .ok_or_else(unknown)?;
+                Ok((flag, variant))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        flags[i].prerequisites = resolved;
+    }
+    let evaluator = Evaluator {
+        hash,
+        project: parts.project,
+        environment: parts.environment,
+        flags,
+        index,
+        segments,
+    };
+    evaluator.refuse_cycles()?;
+    Ok(evaluator)
+}
+
 /// The state in force at `now`: the last step at or before it, or the base.
 fn current<'s, T>(base: &'s T, steps: &'s [(i64, T)], now: i64) -> &'s T {
     let reached = steps.partition_point(|(at, _)| *at <= now);
@@ -630,28 +722,6 @@ fn rule_trace(
     trace
 }
 
-/// Resolves a flag's prerequisites to (flag index, variant index). Variants are held in name
-/// order, as the bundle's map lists them.
-fn prerequisites(
-    flag: &bundle::Flag,
-    flags: &BTreeMap<String, bundle::Flag>,
-    index: &FastMap<String, usize>,
-) -> Result<Vec<(usize, usize)>, String> {
-    flag.prerequisites
-        .iter()
-        .map(|p| {
-            let unknown = || format!("unknown prerequisite `{}` = `{}`", p.flag, p.variant);
-            let flag_index = *index.get(&p.flag).ok_or_else(unknown)?;
-            let variant = flags[&p.flag]
-                .variants
-                .keys()
-                .position(|v| *v == p.variant)
-                .ok_or_else(unknown)?;
-            Ok((flag_index, variant))
-        })
-        .collect()
-}
-
 /// Turns bundle data into evaluation structures, resolving names to indices.
 struct Compiler<'a> {
     attributes: &'a BTreeMap<String, AttrType>,
@@ -659,12 +729,8 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn flag(
-        &self,
-        key: String,
-        flag: bundle::Flag,
-        prerequisites: Vec<(usize, usize)>,
-    ) -> Result<Flag, String> {
+    /// Compiles a flag; its prerequisites are returned to be resolved once every flag is.
+    fn flag(&self, key: String, flag: bundle::Flag) -> Result<CompiledFlag, String> {
         let variants: Vec<(String, Value)> = flag.variants.into_iter().collect();
         let variant = |name: &str| {
             variants
@@ -720,18 +786,19 @@ impl Compiler<'_> {
             return Err("schedule steps are not in time order".into());
         }
         let off = variant(&flag.off_variant)?;
-        Ok(Flag {
+        let compiled = Flag {
             key,
             off,
             bucket_by: Path::new(&flag.bucket_by),
             bucket_by_name: flag.bucket_by,
             salt: flag.salt,
-            prerequisites,
+            prerequisites: Vec::new(),
             rules,
             base,
             steps,
             variants,
-        })
+        };
+        Ok((compiled, flag.prerequisites))
     }
 
     fn serve(
