@@ -85,25 +85,31 @@ fn b_in_rule_then_split(bencher: Bencher) {
 }
 
 /// (c) Ten rules of three conditions (string equality, number gt, semver gte); only the
-/// last matches.
+/// last matches. The first nine fail on their last condition, so all thirty are evaluated.
 #[divan::bench(sample_count = 100, sample_size = 500)]
 fn c_ten_rules_last_matches(bencher: Bencher) {
     let rules: Vec<Value> = (0..10)
         .map(|i| {
-            let plan = if i == 9 { "pro" } else { "enterprise" };
+            let minimum = if i == 9 { "2.0.0" } else { "9.0.0" };
             json!({
                 "name": format!("r{i}"), "rollout": 100_000, "schedule": [], "serve": {"variant": "on"},
                 "conditions": [
-                    condition("plan", "in", json!(plan)),
+                    condition("plan", "in", json!("pro")),
                     condition("seats", "gt", json!(10.0)),
-                    condition("app_version", "semver_gte", json!("2.0.0")),
+                    condition("app_version", "semver_gte", json!(minimum)),
                 ]
             })
         })
         .collect();
     let flags = bundle(json!({"f": flag(json!(rules))}));
     let context = context();
-    assert_eq!(flags.evaluate("f", &context, NOW).unwrap().variant, "on");
+    let result = flags.explain("f", &context, NOW).unwrap();
+    assert_eq!(result.evaluation.reason.to_string(), "rule 9 \"r9\"");
+    assert!(
+        result.trace[..9]
+            .iter()
+            .all(|r| r.failed_condition == Some(2))
+    );
     bencher.bench(|| {
         black_box(
             flags

@@ -86,6 +86,67 @@ pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
     finish(h, &carry[..carried], length)
 }
 
+/// MurmurHash3 partly done: the state after a key's fixed prefix (such as
+/// `"{salt}/rollout/"`), so evaluations hash only the unit.
+#[derive(Clone, Debug)]
+pub struct Prefix {
+    /// The state after the prefix's whole 4-byte blocks.
+    h: u32,
+    /// The prefix's last bytes, short of a block.
+    tail: [u8; 3],
+    tail_len: usize,
+    len: usize,
+}
+
+impl Prefix {
+    pub fn new(prefix: &[u8]) -> Prefix {
+        let mut blocks = prefix.chunks_exact(4);
+        let mut h = 0; // the seed
+        for block in &mut blocks {
+            h = step(
+                h,
+                u32::from_le_bytes([block[0], block[1], block[2], block[3]]),
+            );
+        }
+        let rest = blocks.remainder();
+        let mut tail = [0u8; 3];
+        tail[..rest.len()].copy_from_slice(rest);
+        Prefix {
+            h,
+            tail,
+            tail_len: rest.len(),
+            len: prefix.len(),
+        }
+    }
+
+    /// The bucket of the prefix followed by `unit` among `total`.
+    pub fn bucket(&self, unit: &[u8], total: u32) -> u32 {
+        // Complete the prefix's partial block with the unit's first bytes, then go on.
+        let mut h = self.h;
+        let mut block = [0u8; 4];
+        block[..self.tail_len].copy_from_slice(&self.tail[..self.tail_len]);
+        let take = (4 - self.tail_len).min(unit.len());
+        block[self.tail_len..self.tail_len + take].copy_from_slice(&unit[..take]);
+        let filled = self.tail_len + take;
+        let rest = &unit[take..];
+        let hash = if filled < 4 {
+            finish(h, &block[..filled], self.len + unit.len())
+        } else {
+            h = step(h, u32::from_le_bytes(block));
+            let mut blocks = rest.chunks_exact(4);
+            for b in &mut blocks {
+                h = step(h, u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            }
+            finish(h, blocks.remainder(), self.len + unit.len())
+        };
+        scale(hash, total)
+    }
+}
+
+fn scale(hash: u32, total: u32) -> u32 {
+    ((u64::from(hash) * u64::from(total)) >> 32) as u32
+}
+
 /// The bucket of a key among `total`, in `[0, total)`.
 pub fn bucket(parts: &[&[u8]], total: u32) -> u32 {
     // Typical keys fit on the stack, where hashing one slice beats stitching blocks across
@@ -102,7 +163,7 @@ pub fn bucket(parts: &[&[u8]], total: u32) -> u32 {
     } else {
         murmur3_x86_32(parts, 0)
     };
-    ((u64::from(hash) * u64::from(total)) >> 32) as u32
+    scale(hash, total)
 }
 
 /// A bucketing unit's bytes: a string as is, an integer in decimal, held without allocating.
@@ -181,6 +242,39 @@ mod tests {
             for b in a..key.len() {
                 let parts: [&[u8]; 3] = [&key[..a], &key[a..b], &key[b..]];
                 assert_eq!(murmur3_x86_32(&parts, 0), whole, "split at {a} and {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn prefixes_bucket_like_whole_keys() {
+        for prefix in [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "checkout/one-page/rollout/",
+            "s/split/",
+        ] {
+            let state = Prefix::new(prefix.as_bytes());
+            for unit in [
+                "",
+                "u",
+                "us",
+                "use",
+                "user",
+                "user-1",
+                "user-123456789",
+                "é😀",
+            ] {
+                for total in [1, 3, 100, 100_000] {
+                    assert_eq!(
+                        state.bucket(unit.as_bytes(), total),
+                        bucket(&[prefix.as_bytes(), unit.as_bytes()], total),
+                        "{prefix:?} {unit:?} {total}"
+                    );
+                }
             }
         }
     }

@@ -14,16 +14,26 @@ use crate::op::{AttrType, Op};
 
 /// A dotted attribute path ("org.id"), looked up through nested objects.
 #[derive(Debug)]
-pub struct Path(Vec<Box<str>>);
+pub struct Path {
+    name: Box<str>,
+    keys: Vec<Box<str>>,
+}
 
 impl Path {
     pub fn new(path: &str) -> Path {
-        Path(path.split('.').map(Into::into).collect())
+        Path {
+            name: path.into(),
+            keys: path.split('.').map(Into::into).collect(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn lookup<'c>(&self, context: &'c Value) -> Option<&'c Value> {
         let mut value = context;
-        for key in &self.0 {
+        for key in &self.keys {
             value = member(value.as_object()?, key)?;
         }
         (!value.is_null()).then_some(value)
@@ -46,6 +56,9 @@ fn member<'c>(object: &'c serde_json::Map<String, Value>, key: &str) -> Option<&
 #[derive(Debug)]
 pub struct AttributeTest {
     pub path: Path,
+    /// Where the flag keeps this attribute's value during an evaluation, so that rules
+    /// testing the same attribute look it up once.
+    pub slot: Option<usize>,
     /// The declared type; a value of another type counts as missing.
     ty: AttrType,
     test: Test,
@@ -76,6 +89,8 @@ enum Test {
     Semver {
         op: Op,
         version: semver::Version,
+        /// The version as (major, minor, patch) when it has no pre-release part.
+        plain: Option<(u64, u64, u64)>,
     },
     Time {
         after: bool,
@@ -168,7 +183,12 @@ impl AttributeTest {
                     .ok_or("a semver operand must be a string")?;
                 let version = semver::Version::parse(text)
                     .map_err(|e| format!("invalid semantic version {text:?}: {e}"))?;
-                Test::Semver { op, version }
+                let plain =
+                    version
+                        .pre
+                        .is_empty()
+                        .then_some((version.major, version.minor, version.patch));
+                Test::Semver { op, version, plain }
             }
             Op::Before | Op::After => Test::Time {
                 after: op == Op::After,
@@ -192,14 +212,15 @@ impl AttributeTest {
         };
         Ok(AttributeTest {
             path: Path::new(attr),
+            slot: None,
             ty,
             test,
         })
     }
 
-    /// Whether the condition holds for the context.
-    pub fn holds(&self, context: &Value) -> bool {
-        let value = self.path.lookup(context).filter(|v| has_type(v, self.ty));
+    /// Whether the condition holds, given the attribute's value in the context.
+    pub fn holds(&self, value: Option<&Value>) -> bool {
+        let value = value.filter(|v| has_type(v, self.ty));
         let Some(value) = value else {
             return matches!(self.test, Test::Exists { negate: true });
         };
@@ -232,16 +253,26 @@ impl AttributeTest {
                 Op::Lt => x < *operand,
                 _ => x <= *operand,
             }),
-            Test::Semver { op, version } => value
-                .as_str()
-                .and_then(|text| semver::Version::parse(text).ok())
-                .is_some_and(|v| match op {
-                    Op::SemverEq => v == *version,
-                    Op::SemverGt => v > *version,
-                    Op::SemverGte => v >= *version,
-                    Op::SemverLt => v < *version,
-                    _ => v <= *version,
-                }),
+            Test::Semver { op, version, plain } => {
+                let Some(text) = value.as_str() else {
+                    return false;
+                };
+                // Precedence, as SemVer defines it: build metadata does not count.
+                let order = match (plain_version(text), plain) {
+                    (Some(v), Some(operand)) => v.cmp(operand),
+                    _ => match semver::Version::parse(text) {
+                        Ok(v) => v.cmp_precedence(version),
+                        Err(_) => return false,
+                    },
+                };
+                match op {
+                    Op::SemverEq => order.is_eq(),
+                    Op::SemverGt => order.is_gt(),
+                    Op::SemverGte => order.is_ge(),
+                    Op::SemverLt => order.is_lt(),
+                    _ => order.is_le(),
+                }
+            }
             Test::Time { after, millis } => value
                 .as_str()
                 .and_then(parse_timestamp)
@@ -265,6 +296,34 @@ impl AttributeTest {
                 .is_some_and(|ip| networks.iter().any(|n| n.contains(ip))),
         }
     }
+}
+
+/// A plain `MAJOR.MINOR.PATCH` version, read without the full parser: most versions in
+/// contexts are plain. `None` for anything else (pre-releases, build metadata, leading zeros,
+/// invalid text), which the full parser then decides.
+fn plain_version(text: &str) -> Option<(u64, u64, u64)> {
+    let mut bytes = text.as_bytes();
+    let mut number = |last: bool| -> Option<u64> {
+        let end = if last {
+            bytes.len()
+        } else {
+            bytes.iter().position(|b| *b == b'.')?
+        };
+        let (digits, rest) = bytes.split_at(end);
+        if digits.is_empty() || digits.len() > 19 || (digits.len() > 1 && digits[0] == b'0') {
+            return None;
+        }
+        let mut value = 0u64;
+        for digit in digits {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u64::from(digit - b'0');
+        }
+        bytes = rest.get(1..).unwrap_or_default();
+        Some(value)
+    };
+    Some((number(false)?, number(false)?, number(true)?))
 }
 
 /// Whether a context value has the declared type.
@@ -330,4 +389,58 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.chars()
         .flat_map(char::to_lowercase)
         .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn semver(op: Op, operand: &str, value: &str) -> bool {
+        let test =
+            AttributeTest::compile("v", AttrType::Semver, op, vec![Value::from(operand)], false)
+                .unwrap();
+        test.holds(Some(&Value::from(value)))
+    }
+
+    #[test]
+    fn plain_versions_are_read_exactly() {
+        assert_eq!(plain_version("2.3.10"), Some((2, 3, 10)));
+        assert_eq!(plain_version("0.0.0"), Some((0, 0, 0)));
+        for not_plain in [
+            "2.3",
+            "2.3.4.5",
+            "02.3.4",
+            "2.3.4-rc.1",
+            "2.3.4+b",
+            "2..3",
+            "v2.3.4",
+            "",
+        ] {
+            assert_eq!(plain_version(not_plain), None, "{not_plain}");
+        }
+    }
+
+    #[test]
+    fn semver_compares_by_precedence() {
+        assert!(semver(Op::SemverGte, "2.0.0", "2.3.0"));
+        assert!(
+            semver(Op::SemverLt, "2.0.0", "2.0.0-rc.1"),
+            "a pre-release precedes"
+        );
+        assert!(semver(Op::SemverGt, "2.0.0-rc.1", "2.0.0"));
+        assert!(semver(Op::SemverGt, "2.0.0-rc.2", "2.0.0-rc.10"));
+        assert!(
+            semver(Op::SemverEq, "2.0.0", "2.0.0+build.5"),
+            "build metadata is ignored"
+        );
+        assert!(semver(Op::SemverEq, "2.0.0+a", "2.0.0+b"));
+        assert!(
+            !semver(Op::SemverEq, "2.0.0", "02.0.0"),
+            "not a version: missing"
+        );
+        assert!(
+            !semver(Op::SemverLte, "2.0.0", "2.0"),
+            "not a version: missing"
+        );
+    }
 }

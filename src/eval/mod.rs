@@ -14,7 +14,7 @@
 pub mod bucket;
 mod condition;
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -200,7 +200,11 @@ struct Flag {
     off: usize,
     bucket_by: Path,
     bucket_by_name: String,
-    salt: String,
+    /// The attributes its rules test, by slot (see [`Attributes`]).
+    paths: Vec<Path>,
+    /// The bucketing keys' prefixes: `"{salt}/rollout/"` and `"{salt}/split/"`.
+    rollout_prefix: bucket::Prefix,
+    split_prefix: bucket::Prefix,
     prerequisites: Vec<(usize, usize)>,
     rules: Vec<Rule>,
     /// The flag's state from each schedule step on; before the first, the base state.
@@ -436,9 +440,10 @@ impl Evaluator {
         }
         // Looked up once, and only if a rule buckets.
         let unit = OnceCell::new();
+        let attributes = Attributes::new(context, &flag.paths);
         for (rule_index, rule) in flag.rules.iter().enumerate() {
             let rule_state = current(&rule.base, &rule.steps, now);
-            let outcome = self.rule(flag, rule, rule_state, context, &unit);
+            let outcome = self.rule(flag, rule, rule_state, &attributes, &unit);
             if let Some(trace) = trace {
                 trace.push(rule_trace(flag, rule_index, rule, rule_state, &outcome));
             }
@@ -471,13 +476,14 @@ impl Evaluator {
         flag: &Flag,
         rule: &Rule,
         state: &RuleState,
-        context: &'c Value,
+        attributes: &Attributes<'_, 'c>,
         unit: &OnceCell<Option<Unit<'c>>>,
     ) -> RuleOutcome {
+        let context = attributes.context;
         if let Some(failed) = rule
             .conditions
             .iter()
-            .position(|c| !self.condition(c, context))
+            .position(|c| !self.condition(c, attributes))
         {
             return RuleOutcome::ConditionFailed(failed);
         }
@@ -495,23 +501,23 @@ impl Evaluator {
         let Some(unit) = unit else {
             return RuleOutcome::NoUnit;
         };
-        let salt = flag.salt.as_bytes();
-        let rollout = (state.rollout < FULL)
-            .then(|| bucket::bucket(&[salt, b"/rollout/", unit.bytes()], FULL));
+        let rollout =
+            (state.rollout < FULL).then(|| flag.rollout_prefix.bucket(unit.bytes(), FULL));
         if let Some(bucket) = rollout
             && bucket >= state.rollout
         {
             return RuleOutcome::OutOfRollout { bucket };
         }
-        let split =
-            split_total.map(|total| bucket::bucket(&[salt, b"/split/", unit.bytes()], total));
+        let split = split_total.map(|total| flag.split_prefix.bucket(unit.bytes(), total));
         RuleOutcome::Matched { rollout, split }
     }
 
-    fn condition(&self, condition: &Condition, context: &Value) -> bool {
+    fn condition(&self, condition: &Condition, attributes: &Attributes<'_, '_>) -> bool {
         match condition {
-            Condition::Attribute(test) => test.holds(context),
-            Condition::Segment { index, negate } => self.in_segment(*index, context) != *negate,
+            Condition::Attribute(test) => test.holds(attributes.get(test)),
+            Condition::Segment { index, negate } => {
+                self.in_segment(*index, attributes.context) != *negate
+            }
         }
     }
 
@@ -529,12 +535,13 @@ impl Evaluator {
         if listed(&segment.exclude) {
             return false;
         }
+        let attributes = Attributes::new(context, &[]);
         listed(&segment.include)
             || (!segment.conditions.is_empty()
                 && segment
                     .conditions
                     .iter()
-                    .all(|c| self.condition(c, context)))
+                    .all(|c| self.condition(c, &attributes)))
     }
 }
 
@@ -680,6 +687,42 @@ fn compile<F: Send>(
     Ok(evaluator)
 }
 
+/// How many distinct attributes of a flag's rules are looked up once per evaluation; any
+/// beyond are looked up at each use.
+const SLOTS: usize = 8;
+
+/// A context's attribute values, each looked up at most once per evaluation.
+struct Attributes<'f, 'c> {
+    context: &'c Value,
+    paths: &'f [Path],
+    values: [Cell<Option<&'c Value>>; SLOTS],
+    /// Bit `i` is set once `values[i]` holds the lookup's result.
+    known: Cell<u8>,
+}
+
+impl<'f, 'c> Attributes<'f, 'c> {
+    fn new(context: &'c Value, paths: &'f [Path]) -> Self {
+        Attributes {
+            context,
+            paths,
+            values: Default::default(),
+            known: Cell::new(0),
+        }
+    }
+
+    fn get(&self, test: &AttributeTest) -> Option<&'c Value> {
+        let Some(slot) = test.slot else {
+            return test.path.lookup(self.context);
+        };
+        let bit = 1u8 << slot;
+        if self.known.get() & bit == 0 {
+            self.values[slot].set(self.paths[slot].lookup(self.context));
+            self.known.set(self.known.get() | bit);
+        }
+        self.values[slot].get()
+    }
+}
+
 /// The state in force at `now`: the last step at or before it, or the base.
 fn current<'s, T>(base: &'s T, steps: &'s [(i64, T)], now: i64) -> &'s T {
     let reached = steps.partition_point(|(at, _)| *at <= now);
@@ -785,14 +828,17 @@ impl Compiler<'_> {
         {
             return Err("schedule steps are not in time order".into());
         }
+        let paths = assign_slots(&mut rules);
         let off = variant(&flag.off_variant)?;
         let compiled = Flag {
             key,
             off,
             bucket_by: Path::new(&flag.bucket_by),
             bucket_by_name: flag.bucket_by,
-            salt: flag.salt,
+            rollout_prefix: bucket::Prefix::new(format!("{}/rollout/", flag.salt).as_bytes()),
+            split_prefix: bucket::Prefix::new(format!("{}/split/", flag.salt).as_bytes()),
             prerequisites: Vec::new(),
+            paths,
             rules,
             base,
             steps,
@@ -853,6 +899,29 @@ impl Compiler<'_> {
             _ => Err("a condition has either `segment`, or `attr` and `op`".into()),
         }
     }
+}
+
+/// Gives each attribute that the rules test more than once a slot, up to [`SLOTS`], so it is
+/// looked up once per evaluation; returns the slots' paths.
+fn assign_slots(rules: &mut [Rule]) -> Vec<Path> {
+    let mut uses: BTreeMap<String, usize> = BTreeMap::new();
+    for condition in rules.iter().flat_map(|r| &r.conditions) {
+        if let Condition::Attribute(test) = condition {
+            *uses.entry(test.path.name().to_owned()).or_default() += 1;
+        }
+    }
+    let shared: Vec<&str> = uses
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(name, _)| name.as_str())
+        .take(SLOTS)
+        .collect();
+    for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
+        if let Condition::Attribute(test) = condition {
+            test.slot = shared.iter().position(|name| *name == test.path.name());
+        }
+    }
+    shared.into_iter().map(Path::new).collect()
 }
 
 fn check_share(thousandths: u32) -> Result<u32, String> {
