@@ -1,5 +1,6 @@
 //! Writes a synthetic flags repository for benchmarks:
-//! `cargo run --release --example synth_repo -- 10000 /tmp/synth-10000`
+//! `cargo run --release --example synth_repo -- 10000 /tmp/synth-10000 [CASES]`
+//! With CASES, also tests/bench.toml with that many test cases.
 
 #[path = "../benches/support/synth.rs"]
 mod synth;
@@ -14,7 +15,20 @@ fn main() {
         eprintln!("FLAGS must be a number, not {flags:?}");
         std::process::exit(2);
     };
-    if let Err(e) = synth::write_repo(std::path::Path::new(&dir), flags) {
+    let cases: usize = match args.next().map(|c| c.parse()) {
+        None => 0,
+        Some(Ok(cases)) => cases,
+        Some(Err(_)) => {
+            eprintln!("CASES must be a number");
+            std::process::exit(2);
+        }
+    };
+    let path = std::path::Path::new(&dir);
+    let written = synth::write_repo(path, flags).and_then(|()| match cases {
+        0 => Ok(()),
+        _ => synth::write_tests(path, flags, cases),
+    });
+    if let Err(e) = written {
         eprintln!("cannot write {dir}: {e}");
         std::process::exit(2);
     }

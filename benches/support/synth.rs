@@ -71,7 +71,7 @@ fn flag(f: usize) -> String {
     out
 }
 
-// Only the eval benchmark writes tests; the other includers of this file do not.
+// The check benchmark includes this file too, and writes no tests.
 #[allow(dead_code)]
 /// Writes `tests/bench.toml` with `cases` cases over the first flags of a repository written
 /// by [`write_repo`]: each unit is in its flag's production segment, so it gets "on".

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# End to end: the release binary's `check` and `build` on synthetic repositories of 1,000 and
+# 10,000 flags, and `test` with 500 cases on 5,000 flags. Median and fastest wall time and
+# median peak memory (maximum resident set size) over RUNS runs.
+#   benches/commands.sh [RUNS]      (from the repository root)
+set -euo pipefail
+runs=${1:-11}
+cargo build --release --quiet --bin flagstone --example synth_repo
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+target/release/examples/synth_repo 1000 "$work/1000"
+target/release/examples/synth_repo 10000 "$work/10000"
+target/release/examples/synth_repo 5000 "$work/5000" 500
+
+median() { sed -n "$(( ($(wc -l <<<"$1") + 1) / 2 ))p" <<<"$1"; }
+measure() {
+  local label=$1
+  shift
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null
+    cat "$work/time"
+  done >"$work/runs"
+  local wall peak
+  wall=$(cut -d' ' -f1 "$work/runs" | sort -n)
+  peak=$(cut -d' ' -f2 "$work/runs" | sort -n)
+  printf '%-28s %10s %10s %16s\n' "$label" "$(median "$wall")" "$(head -1 <<<"$wall")" \
+    "$(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(median "$peak")")"
+}
+
+printf '%-28s %10s %10s %16s\n' command "median s" "min s" "median peak MB"
+for flags in 1000 10000; do
+  measure "check, $flags flags" target/release/flagstone check "$work/$flags" --now 2026-11-26
+done
+measure "build, 10000 flags x 3 envs" \
+  target/release/flagstone build "$work/10000" --out "$work/out" --now 2026-11-26
+measure "test, 500 cases, 5000 flags" \
+  target/release/flagstone test "$work/5000" --now 2026-11-26

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Summarize divan outputs of `cargo bench --bench compare` (one file per run).
+
+    python3 summarize.py run1.txt run2.txt run3.txt
+
+Prints, per benchmark, each run's median and the median of those medians (ns), then the
+table of scenarios with ratios peer / flagstone.
+"""
+import re
+import statistics
+import sys
+
+UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
+ROW = re.compile(r"^[\s│├╰─]*([a-z0-9_]+)\s+([0-9.]+ \S+)\s+│\s+([0-9.]+ \S+)\s+│\s+([0-9.]+ \S+)\s+│")
+
+
+def ns(text):
+    value, unit = text.split()
+    return float(value) * UNITS[unit]
+
+
+def parse(path):
+    """{"group::bench" or "group/subgroup::bench": median ns} from one divan output."""
+    medians, headers = {}, []  # headers: (column, name) of the enclosing groups
+    for line in open(path, encoding="utf-8"):
+        name = re.match(r"^[\s│├╰─]*([a-z0-9_]+)\s", line)
+        if not name or not ("│" in line or line.startswith("compare")):
+            continue
+        column = name.start(1)
+        headers = [(c, n) for c, n in headers if c < column]
+        m = ROW.match(line)
+        if m:
+            groups = "/".join(n for c, n in headers if c > 0)
+            medians[f"{groups}::{m.group(1)}"] = ns(m.group(4))
+        else:
+            headers.append((column, name.group(1)))
+    return medians
+
+
+def main():
+    runs = [parse(p) for p in sys.argv[1:]]
+    keys = list(runs[0])
+    med = {}
+    print(f"{'benchmark':<60} " + " ".join(f"{'run' + str(i + 1):>10}" for i in range(len(runs))) + f" {'median':>10}")
+    for k in keys:
+        vals = [r[k] for r in runs if k in r]
+        med[k] = statistics.median(vals)
+        print(f"{k:<60} " + " ".join(f"{v:>10.1f}" for v in vals) + f" {med[k]:>10.1f}")
+    print()
+    print("| scenario | flagstone | yggdrasil | ratio | LaunchDarkly | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, g, yg in [
+        ("(a) no rules", "a_no_rules", "yggdrasil"),
+        ("(a) no rules, yggdrasil get_variant", "a_no_rules", "yggdrasil_get_variant"),
+        ("(b) rule + 50/50 split", "b_rule_split", "yggdrasil"),
+        ("(c) 10 rules x 3 conditions, all 30 run", "c_ten_rules", "yggdrasil"),
+        ("(c) same, yggdrasil get_variant", "c_ten_rules", "yggdrasil_get_variant"),
+        ("(c-early) 10 rules, 12 conditions run", "c_early_exit", "yggdrasil"),
+    ]:
+        f, y, l = med[f"{g}::flagstone"], med[f"{g}::{yg}"], med[f"{g}::launchdarkly"]
+        print(f"| {label} | {f:.1f} ns | {y:.1f} ns | {y / f:.2f}x | {l:.1f} ns | {l / f:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
