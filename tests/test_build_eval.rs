@@ -345,3 +345,25 @@ fn bundles_are_canonical_json() {
         assert_eq!(String::from_utf8(bytes).unwrap(), canonical, "{name}");
     }
 }
+
+#[test]
+fn the_example_tests_cover_every_flag() {
+    let repo = flagstone::load::load(&root().join("flags.example")).unwrap();
+    let mut tested = std::collections::BTreeSet::new();
+    for tests in repo.tests.iter().filter_map(|t| t.doc.as_ref()) {
+        for case in &tests.cases {
+            tested.extend(
+                case.variants
+                    .keys()
+                    .chain(case.values.keys())
+                    .map(|k| k.value.clone()),
+            );
+        }
+        tested.extend(tests.distributions.iter().map(|d| d.flag.value.clone()));
+    }
+    let untested: Vec<&String> = repo.flags.keys().filter(|k| !tested.contains(*k)).collect();
+    assert!(
+        untested.is_empty(),
+        "flags.example/tests never evaluate {untested:?}"
+    );
+}

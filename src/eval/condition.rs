@@ -402,6 +402,263 @@ mod tests {
         test.holds(Some(&Value::from(value)))
     }
 
+    /// Whether `op` with `operands` holds for the attribute `a` (declared `ty`) in `context`.
+    fn holds(ty: AttrType, op: Op, operands: Value, ignore_case: bool, context: Value) -> bool {
+        let operands = operands.as_array().cloned().unwrap_or_default();
+        let test = AttributeTest::compile("a", ty, op, operands, ignore_case).unwrap();
+        test.holds(test.path.lookup(&context))
+    }
+
+    #[test]
+    fn every_operator_on_present_values() {
+        use AttrType::*;
+        use serde_json::json;
+        let cases: &[(AttrType, Op, Value, bool, Value, bool)] = &[
+            (
+                String,
+                Op::In,
+                json!(["US", "CA"]),
+                false,
+                json!("CA"),
+                true,
+            ),
+            (String, Op::In, json!(["US"]), false, json!("us"), false),
+            (String, Op::In, json!(["US"]), true, json!("us"), true),
+            (String, Op::NotIn, json!(["US"]), false, json!("DE"), true),
+            (Number, Op::In, json!([1.0, 2.0]), false, json!(2), true),
+            (Boolean, Op::In, json!([true]), false, json!(false), false),
+            (
+                String,
+                Op::StartsWith,
+                json!(["ab", "x"]),
+                false,
+                json!("abc"),
+                true,
+            ),
+            (
+                String,
+                Op::NotStartsWith,
+                json!(["ab"]),
+                false,
+                json!("abc"),
+                false,
+            ),
+            (
+                String,
+                Op::EndsWith,
+                json!(["@ACME.COM"]),
+                true,
+                json!("ana@acme.com"),
+                true,
+            ),
+            (
+                String,
+                Op::NotEndsWith,
+                json!(["c"]),
+                false,
+                json!("abc"),
+                false,
+            ),
+            (
+                String,
+                Op::Contains,
+                json!(["Ü"]),
+                true,
+                json!("grüße"),
+                true,
+            ),
+            (
+                String,
+                Op::NotContains,
+                json!(["z"]),
+                false,
+                json!("abc"),
+                true,
+            ),
+            (
+                String,
+                Op::Matches,
+                json!(["^a.c$"]),
+                false,
+                json!("abc"),
+                true,
+            ),
+            (
+                String,
+                Op::NotMatches,
+                json!(["^a"]),
+                false,
+                json!("abc"),
+                false,
+            ),
+            (Number, Op::Gt, json!([10.0]), false, json!(10.5), true),
+            (Number, Op::Gte, json!([10.0]), false, json!(10), true),
+            (Number, Op::Lt, json!([10.0]), false, json!(10), false),
+            (Number, Op::Lte, json!([10.0]), false, json!(10), true),
+            (
+                Semver,
+                Op::SemverEq,
+                json!(["1.2.3"]),
+                false,
+                json!("1.2.3"),
+                true,
+            ),
+            (
+                Semver,
+                Op::SemverGt,
+                json!(["1.2.3"]),
+                false,
+                json!("1.10.0"),
+                true,
+            ),
+            (
+                Semver,
+                Op::SemverGte,
+                json!(["1.2.3"]),
+                false,
+                json!("1.2.3"),
+                true,
+            ),
+            (
+                Semver,
+                Op::SemverLt,
+                json!(["1.2.3"]),
+                false,
+                json!("1.2.3-rc.1"),
+                true,
+            ),
+            (
+                Semver,
+                Op::SemverLte,
+                json!(["1.2.3"]),
+                false,
+                json!("1.2.4"),
+                false,
+            ),
+            (
+                Datetime,
+                Op::Before,
+                json!([1_000_000]),
+                false,
+                json!("1970-01-01T00:00:01Z"),
+                true,
+            ),
+            (
+                Datetime,
+                Op::After,
+                json!([1_000_000]),
+                false,
+                json!("1970-01-01T00:16:41Z"),
+                true,
+            ),
+            (
+                Datetime,
+                Op::After,
+                json!([1_000_000]),
+                false,
+                json!("1970-01-01T00:16:40Z"),
+                false,
+            ),
+            (String, Op::Exists, json!([]), false, json!(""), true),
+            (String, Op::NotExists, json!([]), false, json!("x"), false),
+            (
+                StringList,
+                Op::ContainsAny,
+                json!(["a", "z"]),
+                false,
+                json!(["a", "b"]),
+                true,
+            ),
+            (
+                StringList,
+                Op::ContainsAll,
+                json!(["a", "z"]),
+                false,
+                json!(["a", "b"]),
+                false,
+            ),
+            (
+                StringList,
+                Op::ContainsNone,
+                json!(["z"]),
+                false,
+                json!(["a", "b"]),
+                true,
+            ),
+            (
+                Ip,
+                Op::InCidr,
+                json!(["10.0.0.0/8"]),
+                false,
+                json!("10.1.2.3"),
+                true,
+            ),
+            (
+                Ip,
+                Op::InCidr,
+                json!(["10.0.0.0/8"]),
+                false,
+                json!("11.1.2.3"),
+                false,
+            ),
+            (
+                Ip,
+                Op::InCidr,
+                json!(["2001:db8::/32"]),
+                false,
+                json!("2001:db8::1"),
+                true,
+            ),
+        ];
+        for (ty, op, operands, ignore_case, value, expected) in cases {
+            let context = json!({ "a": value });
+            assert_eq!(
+                holds(*ty, *op, operands.clone(), *ignore_case, context),
+                *expected,
+                "{op:?} {operands} on {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_or_mistyped_attributes_fail_every_operator_but_not_exists() {
+        use serde_json::json;
+        for &op in Op::ALL {
+            let ty = match op {
+                Op::Gt | Op::Gte | Op::Lt | Op::Lte => AttrType::Number,
+                Op::SemverEq | Op::SemverGt | Op::SemverGte | Op::SemverLt | Op::SemverLte => {
+                    AttrType::Semver
+                }
+                Op::Before | Op::After => AttrType::Datetime,
+                Op::ContainsAny | Op::ContainsAll | Op::ContainsNone => AttrType::StringList,
+                Op::InCidr => AttrType::Ip,
+                _ => AttrType::String,
+            };
+            let operands = match (op.operand(), ty) {
+                (crate::op::Operand::None, _) => json!([]),
+                (_, AttrType::Number) => json!([1.0]),
+                (_, AttrType::Semver) => json!(["1.0.0"]),
+                (_, AttrType::Datetime) => json!([0]),
+                (_, AttrType::Ip) => json!(["10.0.0.0/8"]),
+                _ => json!(["x"]),
+            };
+            let expected = op == Op::NotExists;
+            for context in [
+                json!({}),
+                json!({"a": null}),
+                json!({"a": {"b": 1}}),
+                json!({"a": [1]}),
+            ] {
+                // A list of numbers is mistyped even for a string_list attribute.
+                assert_eq!(
+                    holds(ty, op, operands.clone(), false, context.clone()),
+                    expected,
+                    "{op:?} on {context}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn plain_versions_are_read_exactly() {
         assert_eq!(plain_version("2.3.10"), Some((2, 3, 10)));
