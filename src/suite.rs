@@ -58,31 +58,21 @@ pub fn run(checked: Checked<'_>, now_millis: i64) -> Vec<Outcome> {
     for loaded in &repo.tests {
         let file = &repo.files[loaded.file];
         let tests = loaded.doc.as_ref().expect("checked test files load");
-        let line =
-            |span: std::ops::Range<usize>| crate::diag::LineCol::of(&file.text, span.start).line;
+        let outcome = |span: std::ops::Range<usize>, name: &str, failures: Vec<Failure>| Outcome {
+            file: file.path.clone(),
+            line: crate::diag::LineCol::of(&file.text, span.start).line,
+            name: name.to_owned(),
+            passed: failures.is_empty(),
+            failures,
+        };
         for case in &tests.cases {
-            let evaluator = &evaluators[case.env.as_str()];
-            outcomes.push(Outcome {
-                file: file.path.clone(),
-                line: line(case.span()),
-                name: case.name.value.clone(),
-                failures: run_case(evaluator, case, now_millis),
-                passed: false,
-            });
+            let failures = run_case(&evaluators[case.env.as_str()], case, now_millis);
+            outcomes.push(outcome(case.span(), &case.name, failures));
         }
-        for distribution in &tests.distributions {
-            let evaluator = &evaluators[distribution.env.as_str()];
-            outcomes.push(Outcome {
-                file: file.path.clone(),
-                line: line(distribution.span()),
-                name: distribution.name.value.clone(),
-                failures: run_distribution(evaluator, distribution, now_millis),
-                passed: false,
-            });
+        for d in &tests.distributions {
+            let failures = run_distribution(&evaluators[d.env.as_str()], d, now_millis);
+            outcomes.push(outcome(d.span(), &d.name, failures));
         }
-    }
-    for outcome in &mut outcomes {
-        outcome.passed = outcome.failures.is_empty();
     }
     outcomes
 }
