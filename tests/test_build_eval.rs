@@ -367,3 +367,26 @@ fn the_example_tests_cover_every_flag() {
         "flags.example/tests never evaluate {untested:?}"
     );
 }
+
+#[test]
+fn build_shows_warnings_on_standard_error_and_still_builds() {
+    let expiring =
+        b"description = \"d\"\nowners = [\"alice\"]\nkind = \"release\"\nexpires = 2026-12-01\n";
+    let dir = repo(&[("flagstone.toml", PROJECT), ("flags/soon.toml", expiring)]);
+    let (code, stdout, stderr) = run(
+        &[
+            "build",
+            "--out",
+            "out",
+            "--now",
+            "2026-11-26",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("FS052"), "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(manifest["environments"].as_array().unwrap().len(), 2);
+}

@@ -126,6 +126,7 @@ fn parse_now(s: &str) -> Result<i64, String> {
 }
 
 /// The checked repository, or, when the check found errors, `None` after rendering them.
+/// Warnings alone go to standard error, leaving standard output to the command's result.
 fn checked<'r>(
     report: &crate::check::Report<'r>,
     dir: &std::path::Path,
@@ -134,6 +135,8 @@ fn checked<'r>(
 ) -> Result<Option<crate::check::Checked<'r>>, Error> {
     if report.has_errors() {
         render::diagnostics(out, format, dir, report.repo(), &report.diagnostics)?;
+    } else if !report.diagnostics.is_empty() {
+        render::human(&mut std::io::stderr(), report.repo(), &report.diagnostics)?;
     }
     Ok(report.checked())
 }
