@@ -390,3 +390,21 @@ fn build_shows_warnings_on_standard_error_and_still_builds() {
     let manifest: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(manifest["environments"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn eval_on_a_broken_repository_reports_findings_in_the_requested_format() {
+    let broken = String::from_utf8(FLAG.to_vec())
+        .unwrap()
+        .replace("\"CA\"", "\"XX\"");
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", broken.as_bytes()),
+    ]);
+    let (code, stdout, _) = run(
+        &["eval", "f", "--env", "production", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["diagnostics"][0]["code"], "FS022");
+}

@@ -92,7 +92,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
                 .expect("clap requires --env without --bundle");
             let repo = crate::load::load(&args.dir)?;
             let report = crate::check::check(&repo, &options);
-            let Some(checked) = checked(&report, &args.dir, super::Format::Human, out)? else {
+            // Findings keep the requested format, so JSON consumers get JSON either way.
+            let format = match args.format {
+                EvalFormat::Human => super::Format::Human,
+                EvalFormat::Json => super::Format::Json,
+            };
+            let Some(checked) = checked(&report, &args.dir, format, out)? else {
                 return Ok(Outcome::Failure);
             };
             let bundle = crate::bundle::build(checked)
