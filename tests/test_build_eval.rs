@@ -408,3 +408,50 @@ fn eval_on_a_broken_repository_reports_findings_in_the_requested_format() {
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["diagnostics"][0]["code"], "FS022");
 }
+
+/// Commits every file of `dir` to a new git repository there, with a fixed identity.
+fn commit_all(dir: &std::path::Path) -> String {
+    let repository = git2::Repository::init(dir).unwrap();
+    let mut index = repository.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
+    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
+    let id = repository
+        .commit(Some("HEAD"), &author, &author, "flags", &tree, &[])
+        .unwrap();
+    id.to_string()
+}
+
+#[test]
+fn the_manifest_names_the_source_commit_and_whether_files_differ() {
+    let dir = repo(&[
+        ("flags-repo/flagstone.toml", PROJECT),
+        ("flags-repo/flags/f.toml", FLAG),
+    ]);
+    let head = commit_all(dir.path());
+    let manifest = |out: &str| {
+        let (code, stdout, stderr) = run(
+            &["build", "flags-repo", "--out", out, "--format", "json"],
+            dir.path(),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    // The output directory lies outside the flags directory, so it does not make it dirty.
+    let clean = manifest("out-1");
+    assert_eq!(clean["commit"], head.as_str());
+    assert_eq!(clean["dirty"], false);
+    std::fs::write(
+        dir.path().join("flags-repo/flags/f.toml"),
+        [FLAG, b"\n# edited\n"].concat(),
+    )
+    .unwrap();
+    let edited = manifest("out-2");
+    assert_eq!(edited["commit"], head.as_str());
+    assert_eq!(edited["dirty"], true);
+    // A comment changes no bundle.
+    assert_eq!(clean["environments"], edited["environments"]);
+}
