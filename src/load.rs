@@ -67,6 +67,8 @@ pub enum LoadError {
     NotADirectory(PathBuf),
     NotARepository(PathBuf),
     Io(PathBuf, std::io::Error),
+    /// A git revision that cannot be read (for instance a commit a shallow clone lacks).
+    Revision(String, String),
 }
 
 impl fmt::Display for LoadError {
@@ -79,6 +81,10 @@ impl fmt::Display for LoadError {
                 p.display()
             ),
             LoadError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            LoadError::Revision(rev, why) => write!(
+                f,
+                "cannot read revision `{rev}`: {why} (in a shallow clone, fetch the commit first)"
+            ),
         }
     }
 }
@@ -117,9 +123,92 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
     if !has_project && !root.join("flags").is_dir() {
         return Err(LoadError::NotARepository(root.to_owned()));
     }
+    let (entries, diagnostics) = classify(list_dir(root)?);
+    let read = |path: &str| {
+        let full = root.join(path);
+        read_limited(&full).map_err(|e| LoadError::Io(full, e))
+    };
+    let outcomes = load_all(&entries, &read)?;
+    Ok(assemble(entries, outcomes, diagnostics, has_project))
+}
 
-    let (entries, mut diagnostics) = discover(root)?;
-    let outcomes = load_all(root, &entries)?;
+/// Loads the repository as it is at revision `rev` of the git repository `repository`, in its
+/// directory `dir` (relative to the work tree's root; empty for the root), reading git
+/// objects only: no checkout.
+pub fn load_revision(
+    repository: &git2::Repository,
+    rev: &str,
+    dir: &Path,
+) -> Result<Repo, LoadError> {
+    let missing = |e: git2::Error| LoadError::Revision(rev.to_owned(), e.message().to_owned());
+    let commit = repository
+        .revparse_single(rev)
+        .and_then(|object| object.peel_to_commit())
+        .map_err(missing)?;
+    let root = commit.tree().map_err(missing)?;
+    let tree = if dir.as_os_str().is_empty() {
+        root
+    } else {
+        let entry = root.get_path(dir).map_err(|_| {
+            LoadError::NotARepository(PathBuf::from(format!("{rev}:{}", dir.display())))
+        })?;
+        entry
+            .to_object(repository)
+            .and_then(|o| o.peel_to_tree())
+            .map_err(missing)?
+    };
+    let mut found = Vec::new();
+    let mut blobs = BTreeMap::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+        let name = entry.name().unwrap_or_default();
+        let path = format!("{parent}{name}");
+        let top = path.split('/').next().unwrap_or_default();
+        if entry.kind() == Some(git2::ObjectType::Tree) {
+            // The same directories as on disk: flags/ and segments/ whole, tests/ one level.
+            let descend =
+                !name.starts_with('.') && (matches!(top, "flags" | "segments") || path == "tests");
+            return if descend {
+                git2::TreeWalkResult::Ok
+            } else {
+                git2::TreeWalkResult::Skip
+            };
+        }
+        let wanted = path == PROJECT_FILE
+            || (matches!(top, "flags" | "segments" | "tests") && path.contains('/'));
+        if wanted && !name.starts_with('.') {
+            let symlink = entry.filemode() == i32::from(git2::FileMode::Link);
+            blobs.insert(path.clone(), entry.id());
+            found.push(Found { path, symlink });
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .map_err(missing)?;
+    let has_project = blobs.contains_key(PROJECT_FILE);
+    if !has_project && tree.get_name("flags").is_none() {
+        return Err(LoadError::NotARepository(PathBuf::from(format!(
+            "{rev}:{}",
+            dir.display()
+        ))));
+    }
+    let (entries, diagnostics) = classify(found);
+    // git2 objects are not shared across threads: read every blob first.
+    let mut contents = BTreeMap::new();
+    for entry in &entries {
+        let blob = repository.find_blob(blobs[&entry.path]).map_err(missing)?;
+        contents.insert(entry.path.clone(), blob.content().to_vec());
+    }
+    let read = |path: &str| Ok(contents.get(path).cloned().unwrap_or_default());
+    let outcomes = load_all(&entries, &read)?;
+    Ok(assemble(entries, outcomes, diagnostics, has_project))
+}
+
+/// The repository from its files' outcomes, in the entries' order.
+fn assemble(
+    entries: Vec<Entry>,
+    outcomes: Vec<Outcome>,
+    mut diagnostics: Vec<Diagnostic>,
+    has_project: bool,
+) -> Repo {
     let mut repo = Repo::default();
     if !has_project {
         diagnostics.push(
@@ -148,36 +237,36 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
         }
     }
     repo.diagnostics = diagnostics;
-    Ok(repo)
+    repo
 }
 
-/// Lists the repository's files in a fixed order (project, flags, segments, tests; each
-/// sorted by path) and checks their names.
-fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<Diagnostic>), LoadError> {
-    let mut entries = Vec::new();
-    let mut diagnostics = Vec::new();
+/// A file found in a repository, by repo-relative `/`-separated path.
+struct Found {
+    path: String,
+    symlink: bool,
+}
+
+/// Lists the project file and the files below flags/, segments/ (recursively) and tests/
+/// (one level), skipping hidden names.
+fn list_dir(root: &Path) -> Result<Vec<Found>, LoadError> {
+    let mut found = Vec::new();
     if root.join(PROJECT_FILE).is_file() {
-        entries.push(Entry {
-            kind: FileKind::Project,
+        found.push(Found {
             path: PROJECT_FILE.to_owned(),
-            key: String::new(),
+            symlink: false,
         });
     }
-    for (kind, dir, nested) in [
-        (FileKind::Flag, "flags", true),
-        (FileKind::Segment, "segments", true),
-        (FileKind::Test, "tests", false),
+    for (dir, depth) in [
+        ("flags", usize::MAX),
+        ("segments", usize::MAX),
+        ("tests", 1),
     ] {
         let base = root.join(dir);
         if !base.is_dir() {
             continue;
         }
-        // Lower-cased keys seen so far: two keys that differ only in case collide on
-        // case-insensitive file systems.
-        let mut seen: BTreeMap<String, String> = BTreeMap::new();
         let walk = walkdir::WalkDir::new(&base)
-            .max_depth(if nested { usize::MAX } else { 1 })
-            .sort_by_file_name()
+            .max_depth(depth)
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
         for item in walk {
@@ -185,62 +274,98 @@ fn discover(root: &Path) -> Result<(Vec<Entry>, Vec<Diagnostic>), LoadError> {
                 let path = e.path().unwrap_or(&base).to_owned();
                 LoadError::Io(path, e.into())
             })?;
+            if item.depth() == 0 || item.file_type().is_dir() {
+                continue;
+            }
             let relative = item
                 .path()
-                .strip_prefix(&base)
-                .expect("walked paths are below the base");
-            let path = format!("{dir}/{}", relative.to_string_lossy().replace('\\', "/"));
-            if item.path_is_symlink() {
-                // A link may leave the repository, and git-based reviews see only the link.
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::BadFileName,
-                        &path,
-                        None,
-                        "symbolic links are not followed, so this one is not read".to_owned(),
-                    )
-                    .with_help("keep flags, segments and tests as regular files"),
-                );
-                continue;
-            }
-            let is_toml = item.path().extension().is_some_and(|x| x == "toml");
-            if !item.file_type().is_file() || !is_toml {
-                continue;
-            }
-            let components: Vec<String> = relative
-                .with_extension("")
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            let key = components.join("/");
-            if let Some(bad) = components.iter().find(|c| !valid_key_segment(c)) {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::BadFileName,
-                        &path,
-                        None,
-                        format!("`{bad}` is not a valid name for a {}", kind_noun(kind)),
-                    )
-                    .with_help(crate::check::NAME_HELP),
-                );
-                continue;
-            }
-            if let Some(other) = seen.insert(key.to_lowercase(), path.clone()) {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::BadFileName,
-                        &path,
-                        None,
-                        format!("`{key}` differs from {other} only in letter case"),
-                    )
-                    .with_help("keys must stay distinct on case-insensitive file systems"),
-                );
-                continue;
-            }
-            entries.push(Entry { kind, path, key });
+                .strip_prefix(root)
+                .expect("walked paths are below the root");
+            found.push(Found {
+                path: relative.to_string_lossy().replace('\\', "/"),
+                symlink: item.path_is_symlink(),
+            });
         }
     }
-    Ok((entries, diagnostics))
+    Ok(found)
+}
+
+/// Turns found files into the entries to load, in a fixed order (project, flags, segments,
+/// tests; each sorted by path), and checks their names.
+fn classify(mut found: Vec<Found>) -> (Vec<Entry>, Vec<Diagnostic>) {
+    let rank = |path: &str| match path.split('/').next() {
+        Some("flags") => 1,
+        Some("segments") => 2,
+        Some("tests") => 3,
+        _ => 0,
+    };
+    found.sort_by(|a, b| (rank(&a.path), &a.path).cmp(&(rank(&b.path), &b.path)));
+    let mut entries = Vec::new();
+    let mut diagnostics = Vec::new();
+    // Lower-cased keys seen so far, per kind: two keys that differ only in case collide on
+    // case-insensitive file systems.
+    let mut seen: BTreeMap<(FileKind, String), String> = BTreeMap::new();
+    for Found { path, symlink } in found {
+        if symlink {
+            // A link may leave the repository, and git-based reviews see only the link.
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::BadFileName,
+                    &path,
+                    None,
+                    "symbolic links are not followed, so this one is not read".to_owned(),
+                )
+                .with_help("keep flags, segments and tests as regular files"),
+            );
+            continue;
+        }
+        if path == PROJECT_FILE {
+            entries.push(Entry {
+                kind: FileKind::Project,
+                path,
+                key: String::new(),
+            });
+            continue;
+        }
+        let Some(relative) = path.strip_suffix(".toml") else {
+            continue;
+        };
+        let (dir, key) = relative
+            .split_once('/')
+            .expect("found files are in a directory");
+        let kind = match dir {
+            "flags" => FileKind::Flag,
+            "segments" => FileKind::Segment,
+            _ => FileKind::Test,
+        };
+        if let Some(bad) = key.split('/').find(|c| !valid_key_segment(c)) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::BadFileName,
+                    &path,
+                    None,
+                    format!("`{bad}` is not a valid name for a {}", kind_noun(kind)),
+                )
+                .with_help(crate::check::NAME_HELP),
+            );
+            continue;
+        }
+        if let Some(other) = seen.insert((kind, key.to_lowercase()), path.clone()) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::BadFileName,
+                    &path,
+                    None,
+                    format!("`{key}` differs from {other} only in letter case"),
+                )
+                .with_help("keys must stay distinct on case-insensitive file systems"),
+            );
+            continue;
+        }
+        let key = key.to_owned();
+        entries.push(Entry { kind, path, key });
+    }
+    (entries, diagnostics)
 }
 
 fn kind_noun(kind: FileKind) -> &'static str {
@@ -260,7 +385,10 @@ pub fn valid_key_segment(name: &str) -> bool {
 }
 
 /// Loads every entry, spread over the available cores, keeping the entries' order.
-fn load_all(root: &Path, entries: &[Entry]) -> Result<Vec<Outcome>, LoadError> {
+/// Reads a repository file's bytes, given its repo-relative path.
+type Reader<'a> = &'a (dyn Fn(&str) -> Result<Vec<u8>, LoadError> + Sync);
+
+fn load_all(entries: &[Entry], read: Reader<'_>) -> Result<Vec<Outcome>, LoadError> {
     let validators: Vec<(FileKind, Validator)> = FileKind::ALL
         .into_iter()
         .filter(|kind| entries.iter().any(|e| e.kind == *kind))
@@ -283,7 +411,7 @@ fn load_all(root: &Path, entries: &[Entry]) -> Result<Vec<Outcome>, LoadError> {
             let Some(entry) = entries.get(i) else {
                 break done;
             };
-            done.push((i, load_file(root, entry, validator(entry.kind))));
+            done.push((i, load_file(entry, validator(entry.kind), read)));
         }
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -307,10 +435,10 @@ fn load_all(root: &Path, entries: &[Entry]) -> Result<Vec<Outcome>, LoadError> {
         .collect()
 }
 
-fn load_file(root: &Path, entry: &Entry, validator: &Validator) -> Result<Outcome, LoadError> {
+fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<Outcome, LoadError> {
     let path = entry.path.as_str();
     let mut diagnostics = Vec::new();
-    let content = read(root, path, &mut diagnostics)?;
+    let content = content(path, read(path)?, &mut diagnostics);
     let parseable = match &content {
         Content::Text(text) => Some(text.as_str()),
         Content::Unparseable(_) => None,
@@ -344,17 +472,18 @@ enum Content {
     Unparseable(String),
 }
 
-/// Reads a file, reporting one too large or not UTF-8. Failing to read it at all is an I/O
-/// error, not a finding: the repository cannot be checked.
-fn read(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<Content, LoadError> {
-    let full = root.join(path);
-    let io = |e| LoadError::Io(full.clone(), e);
-    let file = std::fs::File::open(&full).map_err(io)?;
-    // Read one byte past the limit, so an oversized file is never read whole.
+/// Reads at most one byte past the size limit, so an oversized file is never read whole.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
     let limit = MAX_FILE_BYTES as u64 + 1;
     let size = file.metadata().map_or(0, |m| m.len()).min(limit);
     let mut bytes = Vec::with_capacity(size as usize + 1);
-    file.take(limit).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A file's bytes as text to parse, reporting a file too large or not UTF-8.
+fn content(path: &str, bytes: Vec<u8>, diagnostics: &mut Vec<Diagnostic>) -> Content {
     if bytes.len() > MAX_FILE_BYTES {
         diagnostics.push(
             Diagnostic::new(
@@ -365,10 +494,10 @@ fn read(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<Co
             )
             .with_help("split it, or move large payloads out of the flags repository"),
         );
-        return Ok(Content::Unparseable(String::new()));
+        return Content::Unparseable(String::new());
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Content::Text(text)),
+        Ok(text) => Content::Text(text),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let mut bytes = e.into_bytes();
@@ -382,8 +511,7 @@ fn read(root: &Path, path: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<Co
                 )
                 .with_help("TOML files must be UTF-8 text; is this a binary file?"),
             );
-            let prefix = String::from_utf8(bytes).expect("the prefix is valid UTF-8");
-            Ok(Content::Unparseable(prefix))
+            Content::Unparseable(String::from_utf8(bytes).expect("the prefix is valid UTF-8"))
         }
     }
 }

@@ -8,6 +8,7 @@ mod test_checks;
 mod test_cli;
 mod test_docs;
 mod test_fixtures;
+mod test_git;
 mod test_mutations;
 mod test_properties;
 mod test_readme;

@@ -1,0 +1,119 @@
+//! Loading a repository straight from git objects, without a checkout.
+
+use std::path::Path;
+
+use crate::support::{options, root};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Commits the work tree of `repository` with a fixed identity and returns the commit id.
+fn commit(repository: &git2::Repository, message: &str) -> git2::Oid {
+    let mut index = repository.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
+    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
+    let parents: Vec<git2::Commit<'_>> = repository
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    repository
+        .commit(Some("HEAD"), &author, &author, message, &tree, &parents)
+        .unwrap()
+}
+
+fn hashes(repo: &flagstone::load::Repo) -> Vec<String> {
+    let report = flagstone::check::check(repo, &options());
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    flagstone::bundle::build(report.checked().unwrap())
+        .iter()
+        .map(|b| flagstone::bundle::content_hash(&b.to_canonical_json()))
+        .collect()
+}
+
+#[test]
+fn a_revision_loads_like_its_checkout() {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(
+        &root().join("flags.example"),
+        &work.path().join("config/flags-repo"),
+    );
+    let repository = git2::Repository::init(work.path()).unwrap();
+    let first = commit(&repository, "flags");
+    let from_disk = flagstone::load::load(&work.path().join("config/flags-repo")).unwrap();
+    let dir = Path::new("config/flags-repo");
+    let from_git = flagstone::load::load_revision(&repository, "HEAD", dir).unwrap();
+    assert_eq!(hashes(&from_git), hashes(&from_disk));
+    assert_eq!(from_git.files.len(), from_disk.files.len());
+
+    // A later commit changes one rollout; the first commit still reads as it was.
+    let flag = work
+        .path()
+        .join("config/flags-repo/flags/checkout/one-page.toml");
+    let text = std::fs::read_to_string(&flag).unwrap();
+    std::fs::write(&flag, text.replacen("rollout = 25", "rollout = 30", 1)).unwrap();
+    commit(&repository, "raise the rollout");
+    let before = flagstone::load::load_revision(&repository, &first.to_string(), dir).unwrap();
+    let after = flagstone::load::load_revision(&repository, "HEAD", dir).unwrap();
+    assert_eq!(hashes(&before), hashes(&from_disk));
+    let (before, after) = (hashes(&before), hashes(&after));
+    assert_eq!(before[0], after[0], "development is unchanged");
+    assert_ne!(before[2], after[2], "production changed");
+}
+
+#[test]
+fn a_missing_revision_is_named() {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("flags.example"), work.path());
+    let repository = git2::Repository::init(work.path()).unwrap();
+    commit(&repository, "flags");
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let error = flagstone::load::load_revision(&repository, missing, Path::new("")).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("cannot read revision `{missing}`")),
+        "{message}"
+    );
+    assert!(message.contains("shallow clone"), "{message}");
+    let error =
+        flagstone::load::load_revision(&repository, "HEAD", Path::new("nowhere")).unwrap_err();
+    assert!(
+        error.to_string().contains("is not a flags repository"),
+        "{error}"
+    );
+}
+
+#[test]
+fn symbolic_links_in_a_revision_are_reported() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("flags")).unwrap();
+    std::fs::write(work.path().join("flagstone.toml"), crate::support::PROJECT).unwrap();
+    std::fs::write(work.path().join("other.toml"), "description = \"d\"\n").unwrap();
+    std::os::unix::fs::symlink("../other.toml", work.path().join("flags/link.toml")).unwrap();
+    let repository = git2::Repository::init(work.path()).unwrap();
+    commit(&repository, "flags");
+    let repo = flagstone::load::load_revision(&repository, "HEAD", Path::new("")).unwrap();
+    let report = flagstone::check::check(&repo, &options());
+    let codes: Vec<(&str, &str)> = report
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.as_str(), d.file.as_str()))
+        .collect();
+    assert_eq!(codes, [("FS005", "flags/link.toml")]);
+}
