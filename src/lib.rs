@@ -14,6 +14,8 @@ pub mod check;
 pub mod cli;
 #[cfg(feature = "compiler")]
 pub mod diag;
+#[cfg(feature = "compiler")]
+pub mod diff;
 #[cfg(feature = "eval")]
 pub mod eval;
 pub mod literal;

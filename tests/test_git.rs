@@ -2,41 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{options, root};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// Commits the work tree of `repository` with a fixed identity and returns the commit id.
-fn commit(repository: &git2::Repository, message: &str) -> git2::Oid {
-    let mut index = repository.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
-    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
-    let parents: Vec<git2::Commit<'_>> = repository
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
-        .collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repository
-        .commit(Some("HEAD"), &author, &author, message, &tree, &parents)
-        .unwrap()
-}
+use crate::support::{commit, copy_dir, options, root};
 
 fn hashes(repo: &flagstone::load::Repo) -> Vec<String> {
     let report = flagstone::check::check(repo, &options());

@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod diff;
 mod eval;
 pub mod render;
 mod schema;
@@ -30,6 +31,7 @@ enum Command {
     Build(build::Args),
     Eval(eval::Args),
     Test(test::Args),
+    Diff(diff::Args),
     Schema(schema::Args),
 }
 
@@ -67,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
+        Command::Diff(args) => diff::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();

@@ -96,7 +96,7 @@ environments = [\"staging\", \"production\"]
 country = { type = \"string\", values = [\"US\", \"CA\"] }
 ";
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -144,4 +144,25 @@ impl std::ops::Deref for FixtureRepo {
             FixtureRepo::Generated(dir) => dir.path(),
         }
     }
+}
+
+/// Commits the work tree of `repository` with a fixed identity and returns the commit id.
+pub fn commit(repository: &git2::Repository, message: &str) -> git2::Oid {
+    let mut index = repository.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
+    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
+    let parents: Vec<git2::Commit<'_>> = repository
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    repository
+        .commit(Some("HEAD"), &author, &author, message, &tree, &parents)
+        .unwrap()
 }

@@ -1,0 +1,185 @@
+//! `flagstone diff [DIR] [--base REV] [--head REV]`: what a change does, flag by flag and
+//! environment by environment, with its blast radius. Both sides are read from git objects
+//! (the head defaults to the work tree).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::diff::{Diff, Status};
+
+use super::{Error, Format, Outcome, checked};
+
+/// Show the semantic changes between two revisions of a flags repository.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The flags repository (the directory holding flagstone.toml), inside a git repository.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The base revision.
+    #[arg(long, default_value = "HEAD")]
+    base: String,
+    /// The head revision. Default: the work tree as it is.
+    #[arg(long)]
+    head: Option<String>,
+    /// The time schedules are evaluated at (RFC 3339 or a date). Default: the system clock.
+    #[arg(long, value_parser = super::parse_now)]
+    now: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    format: DiffFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let now = super::now_or_clock(args.now)?;
+    let repository = git2::Repository::discover(&args.dir)
+        .map_err(|_| format!("{} is not inside a git repository", args.dir.display()))?;
+    let relative = relative_dir(&repository, &args.dir)?;
+    let base = crate::load::load_revision(&repository, &args.base, &relative)?;
+    let head = match &args.head {
+        Some(rev) => crate::load::load_revision(&repository, rev, &relative)?,
+        None => crate::load::load(&args.dir)?,
+    };
+    let options = crate::check::Options { now_millis: now };
+    let findings_format = match args.format {
+        DiffFormat::Json => Format::Json,
+        _ => Format::Human,
+    };
+    let (base_report, head_report) = (
+        crate::check::check(&base, &options),
+        crate::check::check(&head, &options),
+    );
+    let Some(base_checked) = checked(&base_report, &args.dir, findings_format, out)? else {
+        return Err(format!("the base revision `{}` has errors (above)", args.base).into());
+    };
+    let Some(head_checked) = checked(&head_report, &args.dir, findings_format, out)? else {
+        return Ok(Outcome::Failure);
+    };
+    let diff = crate::diff::diff(
+        &crate::bundle::build(base_checked),
+        &crate::bundle::build(head_checked),
+        now,
+    );
+    match args.format {
+        DiffFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &diff)?;
+            writeln!(out)?;
+        }
+        DiffFormat::Human => human(out, &diff)?,
+        DiffFormat::Markdown => markdown(out, &diff)?,
+    }
+    Ok(Outcome::Success)
+}
+
+/// `dir` relative to the repository's work tree.
+fn relative_dir(repository: &git2::Repository, dir: &Path) -> Result<PathBuf, Error> {
+    let workdir = repository
+        .workdir()
+        .ok_or("a bare git repository has no work tree")?
+        .canonicalize()?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    Ok(dir.strip_prefix(&workdir)?.to_owned())
+}
+
+fn status(status: Status) -> &'static str {
+    match status {
+        Status::Added => "added",
+        Status::Removed => "removed",
+        Status::Changed => "changed",
+    }
+}
+
+fn radius(r: &crate::diff::BlastRadius) -> String {
+    let how = if r.exact { "exact" } else { "estimated" };
+    format!("{:.1}% ({how}) of {}", r.percent, r.of)
+}
+
+fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
+    for line in &diff.project {
+        writeln!(out, "project: {line}")?;
+    }
+    for segment in &diff.segments {
+        writeln!(
+            out,
+            "segment {} ({}): affects {}",
+            segment.segment,
+            status(segment.status),
+            if segment.affected_flags.is_empty() {
+                "no flag".to_owned()
+            } else {
+                segment.affected_flags.join(", ")
+            }
+        )?;
+    }
+    for flag in &diff.flags {
+        writeln!(out, "{} ({})", flag.flag, status(flag.status))?;
+        for env in &flag.environments {
+            writeln!(out, "  {}:", env.environment)?;
+            for change in &env.changes {
+                for (i, line) in change.lines().enumerate() {
+                    let indent = if i == 0 { "    - " } else { "      " };
+                    writeln!(out, "{indent}{line}")?;
+                }
+            }
+            writeln!(out, "    blast radius: {}", radius(&env.blast_radius))?;
+        }
+    }
+    let changed = diff.flags.len();
+    writeln!(
+        out,
+        "{changed} flag{} changed",
+        if changed == 1 { "" } else { "s" }
+    )
+}
+
+fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "### flagstone diff: {} flags changed\n",
+        diff.flags.len()
+    )?;
+    for line in &diff.project {
+        writeln!(out, "- **project**: {line}")?;
+    }
+    for segment in &diff.segments {
+        writeln!(
+            out,
+            "- **segment `{}`** {}: affects {}",
+            segment.segment,
+            status(segment.status),
+            segment.affected_flags.join(", ")
+        )?;
+    }
+    if diff.flags.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\n| flag | environment | changes | blast radius |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for flag in &diff.flags {
+        for env in &flag.environments {
+            let changes: Vec<String> = env
+                .changes
+                .iter()
+                .map(|c| c.lines().next().unwrap_or_default().replace('|', "\\|"))
+                .collect();
+            writeln!(
+                out,
+                "| `{}` ({}) | {} | {} | {} |",
+                flag.flag,
+                status(flag.status),
+                env.environment,
+                changes.join("<br>"),
+                radius(&env.blast_radius).replace('|', "\\|")
+            )?;
+        }
+    }
+    Ok(())
+}

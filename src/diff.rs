@@ -1,0 +1,533 @@
+//! Semantic differences between two versions of a repository, per flag and environment, with
+//! the blast radius of each changed flag: the share of units whose served variant changes.
+//!
+//! Both sides are compared as bundles, which hold behaviour only: reformatting, reordering or
+//! moving text is no change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::bundle::{self, Bundle, FULL, Serve};
+use crate::eval::Evaluator;
+use crate::op::AttrType;
+
+/// Units sampled to estimate a blast radius that bucket arithmetic does not give.
+pub const SAMPLE_UNITS: u32 = 2_000;
+
+/// Everything that differs between two versions.
+#[derive(Debug, Serialize)]
+pub struct Diff {
+    /// Changed flags, by key.
+    pub flags: Vec<FlagDiff>,
+    /// Changed segments, with the flags whose evaluation they affect.
+    pub segments: Vec<SegmentDiff>,
+    /// Changed environments and declared attributes.
+    pub project: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlagDiff {
+    pub flag: String,
+    pub status: Status,
+    /// Environments whose behaviour changed, in the project's order.
+    pub environments: Vec<EnvironmentDiff>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Added,
+    Removed,
+    Changed,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvironmentDiff {
+    pub environment: String,
+    /// What changed, one line each.
+    pub changes: Vec<String>,
+    pub blast_radius: BlastRadius,
+}
+
+/// The share of units whose served variant changes.
+#[derive(Debug, Serialize)]
+pub struct BlastRadius {
+    /// Percent, 0–100.
+    pub percent: f64,
+    /// true: exact, from bucket arithmetic; false: estimated by sampling.
+    pub exact: bool,
+    /// Of which units the share is taken, in words.
+    pub of: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SegmentDiff {
+    pub segment: String,
+    pub status: Status,
+    /// Flags with a rule or segment condition on it, directly or through another segment.
+    pub affected_flags: Vec<String>,
+}
+
+/// Compares the bundles of two versions, environment by environment (in `head`'s order).
+/// `now` is the time schedules are evaluated at for blast radius estimates.
+pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
+    let base_by_env: BTreeMap<&str, &Bundle> =
+        base.iter().map(|b| (b.environment.as_str(), b)).collect();
+    let head_by_env: BTreeMap<&str, &Bundle> =
+        head.iter().map(|b| (b.environment.as_str(), b)).collect();
+    let mut project = Vec::new();
+    for env in base_by_env.keys().filter(|e| !head_by_env.contains_key(*e)) {
+        project.push(format!("environment `{env}` removed"));
+    }
+    for env in head_by_env.keys().filter(|e| !base_by_env.contains_key(*e)) {
+        project.push(format!("environment `{env}` added"));
+    }
+    if let (Some(b), Some(h)) = (base.first(), head.first())
+        && b.attributes != h.attributes
+    {
+        project.push(describe_attributes(&b.attributes, &h.attributes));
+    }
+
+    // Compiled once per environment and side, for estimating blast radii.
+    let compile = |bundles: &[Bundle]| -> BTreeMap<String, Evaluator> {
+        bundles
+            .iter()
+            .filter_map(|b| {
+                Some((
+                    b.environment.clone(),
+                    Evaluator::from_bundle(b.clone()).ok()?,
+                ))
+            })
+            .collect()
+    };
+    let (base_evaluators, head_evaluators) = (compile(base), compile(head));
+    let values = attribute_values(base.iter().chain(head));
+    let keys: BTreeSet<&str> = base
+        .iter()
+        .chain(head)
+        .flat_map(|b| b.flags.keys().map(String::as_str))
+        .collect();
+    let mut flags = Vec::new();
+    for key in keys {
+        let mut environments = Vec::new();
+        let mut in_base = false;
+        let mut in_head = false;
+        for h in head {
+            let b = base_by_env.get(h.environment.as_str());
+            let before = b.and_then(|b| b.flags.get(key));
+            let after = h.flags.get(key);
+            in_base |= before.is_some();
+            in_head |= after.is_some();
+            let sides = Sides {
+                before: base_evaluators.get(&h.environment),
+                after: head_evaluators.get(&h.environment),
+                attributes: &h.attributes,
+                values: &values,
+            };
+            if let Some(env) = compare_flag(key, &h.environment, before, after, &sides, now) {
+                environments.push(env);
+            }
+        }
+        in_base |= base.iter().any(|b| b.flags.contains_key(key));
+        let status = match (in_base, in_head) {
+            (false, _) => Status::Added,
+            (_, false) => Status::Removed,
+            _ => Status::Changed,
+        };
+        if !environments.is_empty() || status != Status::Changed {
+            flags.push(FlagDiff {
+                flag: key.to_owned(),
+                status,
+                environments,
+            });
+        }
+    }
+    Diff {
+        flags,
+        segments: segments(base, head),
+        project,
+    }
+}
+
+fn describe_attributes(
+    before: &BTreeMap<String, AttrType>,
+    after: &BTreeMap<String, AttrType>,
+) -> String {
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let changed: Vec<String> = names
+        .into_iter()
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| match (before.get(n), after.get(n)) {
+            (None, Some(t)) => format!("+{n} ({})", t.as_str()),
+            (Some(_), None) => format!("-{n}"),
+            (_, t) => format!("{n} → {}", t.map_or("?", |t| t.as_str())),
+        })
+        .collect();
+    format!("attributes: {}", changed.join(", "))
+}
+
+/// One environment's evaluators on both sides, and what synthetic units are made of.
+struct Sides<'a> {
+    before: Option<&'a Evaluator>,
+    after: Option<&'a Evaluator>,
+    attributes: &'a BTreeMap<String, AttrType>,
+    values: &'a BTreeMap<String, Vec<Value>>,
+}
+
+/// The changes to one flag in one environment, or `None` when it behaves the same.
+fn compare_flag(
+    key: &str,
+    environment: &str,
+    before: Option<&bundle::Flag>,
+    after: Option<&bundle::Flag>,
+    sides: &Sides<'_>,
+    now: i64,
+) -> Option<EnvironmentDiff> {
+    let changes = match (before, after) {
+        (None, None) => return None,
+        (None, Some(_)) => vec!["added".to_owned()],
+        (Some(_), None) => vec!["removed".to_owned()],
+        (Some(b), Some(a)) if b == a => return None,
+        (Some(b), Some(a)) => flag_changes(b, a),
+    };
+    let blast_radius = match (before, after) {
+        (Some(b), Some(a)) => exact_radius(b, a),
+        _ => None,
+    }
+    .unwrap_or_else(|| estimate_radius(key, sides, now));
+    Some(EnvironmentDiff {
+        environment: environment.to_owned(),
+        changes,
+        blast_radius,
+    })
+}
+
+fn flag_changes(b: &bundle::Flag, a: &bundle::Flag) -> Vec<String> {
+    let mut changes = Vec::new();
+    match (b.enabled, a.enabled) {
+        (true, false) => changes.push("killed: every unit gets the off variant".to_owned()),
+        (false, true) => changes.push("enabled".to_owned()),
+        _ => {}
+    }
+    let mut same = |what: &str, before: &dyn std::fmt::Debug, after: &dyn std::fmt::Debug| {
+        let (before, after) = (format!("{before:?}"), format!("{after:?}"));
+        if before != after {
+            changes.push(format!("{what}: {before} → {after}"));
+        }
+    };
+    same("off variant", &b.off_variant, &a.off_variant);
+    same("fallthrough", &b.fallthrough, &a.fallthrough);
+    same("bucket_by", &b.bucket_by, &a.bucket_by);
+    same("salt (units re-randomised)", &b.salt, &a.salt);
+    same("prerequisites", &prerequisites(b), &prerequisites(a));
+    same("flag schedule", &b.schedule, &a.schedule);
+    for (name, value) in &a.variants {
+        match b.variants.get(name) {
+            None => changes.push(format!("variant `{name}` added")),
+            Some(old) if old != value => changes.push(format!(
+                "variant `{name}` value:\n{}",
+                line_diff(old, value)
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in b.variants.keys().filter(|n| !a.variants.contains_key(*n)) {
+        changes.push(format!("variant `{name}` removed"));
+    }
+    changes.extend(rule_changes(&b.rules, &a.rules));
+    changes
+}
+
+fn prerequisites(flag: &bundle::Flag) -> Vec<String> {
+    flag.prerequisites
+        .iter()
+        .map(|p| format!("{} = {}", p.flag, p.variant))
+        .collect()
+}
+
+/// A unified line diff of two JSON values, pretty-printed.
+fn line_diff(before: &Value, after: &Value) -> String {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+    let (before, after) = (pretty(before), pretty(after));
+    similar::TextDiff::from_lines(&before, &after)
+        .unified_diff()
+        .context_radius(2)
+        .to_string()
+}
+
+fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule]) -> Vec<String> {
+    let mut changes = Vec::new();
+    let names =
+        |rules: &[bundle::Rule]| -> Vec<String> { rules.iter().map(|r| r.name.clone()).collect() };
+    let (old, new) = (names(before), names(after));
+    for rule in after {
+        let Some(prior) = before.iter().find(|r| r.name == rule.name) else {
+            changes.push(format!("rule `{}` added", rule.name));
+            continue;
+        };
+        if prior.rollout != rule.rollout {
+            changes.push(format!(
+                "rule `{}` rollout {} → {}",
+                rule.name,
+                percent(prior.rollout),
+                percent(rule.rollout)
+            ));
+        }
+        if prior.serve != rule.serve {
+            changes.push(format!(
+                "rule `{}` serves {} → {}",
+                rule.name,
+                serve(&prior.serve),
+                serve(&rule.serve)
+            ));
+        }
+        if prior.conditions != rule.conditions {
+            changes.push(format!("rule `{}` conditions changed", rule.name));
+        }
+        if prior.schedule != rule.schedule {
+            changes.push(format!("rule `{}` schedule changed", rule.name));
+        }
+    }
+    for name in old.iter().filter(|n| !new.contains(n)) {
+        changes.push(format!("rule `{name}` removed"));
+    }
+    let kept_old: Vec<&String> = old.iter().filter(|n| new.contains(n)).collect();
+    let kept_new: Vec<&String> = new.iter().filter(|n| old.contains(n)).collect();
+    if kept_old != kept_new {
+        changes.push(format!(
+            "rules reordered: {} → {}",
+            join(&kept_old),
+            join(&kept_new)
+        ));
+    }
+    changes
+}
+
+fn join(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn percent(thousandths: u32) -> String {
+    format!("{}%", f64::from(thousandths) / 1000.0)
+}
+
+fn serve(serve: &Serve) -> String {
+    match serve {
+        Serve::Variant(v) => format!("`{v}`"),
+        Serve::Split(weights) => {
+            let parts: Vec<String> = weights
+                .iter()
+                .map(|w| format!("{} {}", w.variant, percent(w.weight)))
+                .collect();
+            format!("split ({})", parts.join(", "))
+        }
+    }
+}
+
+/// The exact blast radius when the only change is one rule's rollout moving over a single
+/// served variant: the units between the two thresholds, of those that match the rule.
+fn exact_radius(before: &bundle::Flag, after: &bundle::Flag) -> Option<BlastRadius> {
+    if before.rules.len() != after.rules.len() {
+        return None;
+    }
+    let differing: Vec<usize> = (0..before.rules.len())
+        .filter(|&i| before.rules[i] != after.rules[i])
+        .collect();
+    let [i] = differing[..] else { return None };
+    let (b, a) = (&before.rules[i], &after.rules[i]);
+    let mut patched = before.clone();
+    patched.rules[i] = a.clone();
+    let only_rollout = patched == *after
+        && b.name == a.name
+        && b.conditions == a.conditions
+        && b.serve == a.serve
+        && b.schedule.is_empty()
+        && a.schedule.is_empty();
+    if !only_rollout {
+        return None;
+    }
+    let moved = b.rollout.abs_diff(a.rollout);
+    Some(BlastRadius {
+        percent: f64::from(moved) / f64::from(FULL) * 100.0,
+        exact: true,
+        of: format!(
+            "units that reach rule `{}` and match its conditions; they move between it and the rules after it",
+            a.name
+        ),
+    })
+}
+
+/// Estimates the blast radius by evaluating both versions for synthetic units whose
+/// attributes are drawn from the values the flags and the declarations mention.
+fn estimate_radius<'a>(key: &str, sides: &Sides<'a>, now: i64) -> BlastRadius {
+    let mut random = Random(0x9E37_79B9_7F4A_7C15 ^ key.len() as u64);
+    let mut differ = 0;
+    for i in 0..SAMPLE_UNITS {
+        let context = synthetic_context(i, sides.attributes, sides.values, &mut random);
+        let variant = |e: Option<&'a Evaluator>| -> Option<&'a str> {
+            e.and_then(|e| e.evaluate(key, &context, now).ok())
+                .map(|r| r.variant)
+        };
+        if variant(sides.before) != variant(sides.after) {
+            differ += 1;
+        }
+    }
+    BlastRadius {
+        percent: f64::from(differ) * 100.0 / f64::from(SAMPLE_UNITS),
+        exact: false,
+        of: format!(
+            "{SAMPLE_UNITS} synthetic units with attribute values drawn from the declarations and conditions"
+        ),
+    }
+}
+
+/// Every operand the bundles' conditions compare each attribute with.
+fn attribute_values<'b>(bundles: impl Iterator<Item = &'b Bundle>) -> BTreeMap<String, Vec<Value>> {
+    let mut values: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for bundle in bundles {
+        let conditions = bundle
+            .flags
+            .values()
+            .flat_map(|f| f.rules.iter().flat_map(|r| &r.conditions))
+            .chain(bundle.segments.values().flat_map(|s| &s.conditions));
+        for condition in conditions {
+            if let Some(attr) = &condition.attr {
+                let known = values.entry(attr.clone()).or_default();
+                for v in &condition.values {
+                    if !known.contains(v) {
+                        known.push(v.clone());
+                    }
+                }
+            }
+        }
+    }
+    values
+}
+
+/// xorshift64*: fixed, so estimates are reproducible.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'v>(&mut self, values: &'v [Value]) -> Option<&'v Value> {
+        (!values.is_empty()).then(|| &values[(self.next() % values.len() as u64) as usize])
+    }
+}
+
+fn synthetic_context(
+    unit: u32,
+    attributes: &BTreeMap<String, AttrType>,
+    values: &BTreeMap<String, Vec<Value>>,
+    random: &mut Random,
+) -> Value {
+    let mut context = json!({ bundle::TARGETING_KEY: format!("unit-{unit}") });
+    for (name, ty) in attributes {
+        // Sometimes absent, as real contexts often are.
+        if random.next() % 5 == 0 {
+            continue;
+        }
+        let known = values.get(name).map(Vec::as_slice).unwrap_or_default();
+        let value = match ty {
+            AttrType::Boolean => Value::Bool(random.next() % 2 == 0),
+            AttrType::Number => match random.pick(known).and_then(Value::as_f64) {
+                Some(x) => json!(x + (random.next() % 3) as f64 - 1.0),
+                None => json!(random.next() % 1000),
+            },
+            AttrType::StringList => {
+                let items: Vec<Value> = known
+                    .iter()
+                    .filter(|_| random.next() % 2 == 0)
+                    .cloned()
+                    .collect();
+                Value::Array(items)
+            }
+            AttrType::Datetime => json!("2026-01-01T00:00:00Z"),
+            _ => random
+                .pick(known)
+                .cloned()
+                .unwrap_or_else(|| json!(format!("value-{}", random.next() % 100))),
+        };
+        set_path(&mut context, name, value);
+    }
+    context
+}
+
+fn set_path(context: &mut Value, path: &str, value: Value) {
+    let mut target = context;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        let Value::Object(map) = target else { return };
+        if keys.peek().is_none() {
+            map.insert(key.to_owned(), value);
+            return;
+        }
+        target = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+}
+
+/// Segments that changed, with the flags that test them directly or through other segments.
+fn segments(base: &[Bundle], head: &[Bundle]) -> Vec<SegmentDiff> {
+    let (Some(b), Some(h)) = (base.last(), head.last()) else {
+        return Vec::new();
+    };
+    let names: BTreeSet<&String> = b.segments.keys().chain(h.segments.keys()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let status = match (b.segments.get(name), h.segments.get(name)) {
+            (None, Some(_)) => Status::Added,
+            (Some(_), None) => Status::Removed,
+            (Some(x), Some(y)) if x != y => Status::Changed,
+            _ => continue,
+        };
+        out.push(SegmentDiff {
+            segment: name.clone(),
+            status,
+            affected_flags: flags_using(h, name),
+        });
+    }
+    out
+}
+
+fn flags_using(bundle: &Bundle, segment: &str) -> Vec<String> {
+    // Segments that contain `segment`, transitively.
+    let mut reach: BTreeSet<&str> = BTreeSet::from([segment]);
+    loop {
+        let before = reach.len();
+        for (name, s) in &bundle.segments {
+            if s.conditions
+                .iter()
+                .any(|c| c.segment.as_deref().is_some_and(|x| reach.contains(x)))
+            {
+                reach.insert(name);
+            }
+        }
+        if reach.len() == before {
+            break;
+        }
+    }
+    bundle
+        .flags
+        .iter()
+        .filter(|(_, f)| {
+            f.rules
+                .iter()
+                .flat_map(|r| &r.conditions)
+                .any(|c| c.segment.as_deref().is_some_and(|s| reach.contains(s)))
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}

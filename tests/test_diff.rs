@@ -1,0 +1,171 @@
+//! `flagstone diff` between git revisions: semantic changes and blast radius.
+
+use crate::support::{commit, copy_dir, root, run};
+
+/// A git repository holding flags.example at `flags/`, committed once.
+fn repository() -> (tempfile::TempDir, git2::Repository) {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("flags.example"), &work.path().join("flags"));
+    let repository = git2::Repository::init(work.path()).unwrap();
+    commit(&repository, "flags");
+    (work, repository)
+}
+
+fn edit(dir: &std::path::Path, file: &str, from: &str, to: &str) {
+    let path = dir.join("flags").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn diff_json(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let args = [
+        &["diff", "flags", "--now", "2026-11-26", "--format", "json"][..],
+        extra,
+    ]
+    .concat();
+    let (code, stdout, stderr) = run(&args, dir);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn reformatting_and_reordering_change_nothing() {
+    let (work, _repository) = repository();
+    let path = work.path().join("flags/flags/checkout/one-page.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // Swap two top-level keys and add a comment, with CRLF line endings.
+    let (d, o) = (
+        lines
+            .iter()
+            .position(|l| l.starts_with("description"))
+            .unwrap(),
+        lines.iter().position(|l| l.starts_with("owners")).unwrap(),
+    );
+    lines.swap(d, o);
+    let reformatted = format!("# a comment\r\n{}\r\n", lines.join("\r\n"));
+    std::fs::write(&path, reformatted).unwrap();
+    let (code, stdout, _) = run(&["diff", "flags", "--now", "2026-11-26"], work.path());
+    assert_eq!((code, stdout.as_str()), (0, "0 flags changed\n"));
+}
+
+#[test]
+fn a_rollout_change_has_an_exact_blast_radius() {
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "flags/checkout/one-page.toml",
+        "rollout = 25",
+        "rollout = 30",
+    );
+    let diff = diff_json(work.path(), &[]);
+    let flags = diff["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(flags[0]["flag"], "checkout/one-page");
+    assert_eq!(flags[0]["status"], "changed");
+    let envs = flags[0]["environments"].as_array().unwrap();
+    assert_eq!(envs.len(), 1);
+    assert_eq!(envs[0]["environment"], "production");
+    assert_eq!(
+        envs[0]["changes"][0],
+        "rule `north-america-gradual` rollout 25% → 30%"
+    );
+    assert_eq!(envs[0]["blast_radius"]["percent"], 5.0);
+    assert_eq!(envs[0]["blast_radius"]["exact"], true);
+}
+
+#[test]
+fn a_kill_is_named_and_its_blast_radius_estimated() {
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "flags/billing/payment-service-v2.toml",
+        "[env.production]\n",
+        "[env.production]\nenabled = false\n",
+    );
+    let diff = diff_json(work.path(), &[]);
+    let env = &diff["flags"][0]["environments"][0];
+    assert_eq!(env["environment"], "production");
+    assert_eq!(env["changes"][0], "killed: every unit gets the off variant");
+    assert_eq!(env["blast_radius"]["exact"], false);
+    let percent = env["blast_radius"]["percent"].as_f64().unwrap();
+    assert!(percent > 0.0 && percent <= 100.0, "{percent}");
+}
+
+#[test]
+fn revisions_compare_additions_removals_payloads_and_order() {
+    let work = tempfile::tempdir().unwrap();
+    let flags = work.path().join("flags");
+    let write = |path: &str, text: &str| {
+        let path = flags.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "flagstone.toml",
+        "name = \"acme\"\nenvironments = [\"production\"]\n",
+    );
+    write(
+        "flags/old.toml",
+        "description = \"Old\"\nowners = [\"a\"]\nkind = \"ops\"\n",
+    );
+    let model = |temperature: &str, rules: &str| {
+        format!(
+            "description = \"Model\"\nowners = [\"a\"]\nkind = \"config\"\noff_variant = \"small\"\n\
+             [variants]\nsmall = {{ model = \"s\", temperature = {temperature} }}\nlarge = {{ model = \"l\" }}\n\
+             [env.production]\nserve = \"small\"\n{rules}"
+        )
+    };
+    let first = "[[env.production.rules]]\nname = \"a\"\nrollout = 10\nserve = \"large\"\n";
+    let second = "[[env.production.rules]]\nname = \"b\"\nrollout = 20\nserve = \"large\"\n";
+    write(
+        "flags/model.toml",
+        &model("0.2", &format!("{first}{second}")),
+    );
+    let repository = git2::Repository::init(work.path()).unwrap();
+    let base = commit(&repository, "flags").to_string();
+    std::fs::remove_file(flags.join("flags/old.toml")).unwrap();
+    write(
+        "flags/new.toml",
+        "description = \"New\"\nowners = [\"a\"]\nkind = \"ops\"\n",
+    );
+    write(
+        "flags/model.toml",
+        &model("0.3", &format!("{second}{first}")),
+    );
+    commit(&repository, "changes");
+    let diff = diff_json(work.path(), &["--base", &base, "--head", "HEAD"]);
+    let flag = |key: &str| {
+        diff["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["flag"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} is not in {diff}"))
+    };
+    assert_eq!(flag("new")["status"], "added");
+    assert_eq!(flag("old")["status"], "removed");
+    let model = flag("model");
+    assert_eq!(model["status"], "changed");
+    let changes = &model["environments"][0]["changes"];
+    assert_eq!(
+        changes[0],
+        "variant `small` value:\n@@ -1,4 +1,4 @@\n {\n   \"model\": \"s\",\n-  \"temperature\": 0.2\n+  \"temperature\": 0.3\n }\n"
+    );
+    assert_eq!(changes[1], "rules reordered: a, b → b, a");
+    assert_eq!(model["environments"][0]["blast_radius"]["exact"], false);
+}
+
+#[test]
+fn a_missing_base_revision_is_named() {
+    let (work, _repository) = repository();
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let (code, stdout, stderr) = run(&["diff", "flags", "--base", missing], work.path());
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(
+        stderr.contains(&format!("cannot read revision `{missing}`")),
+        "{stderr}"
+    );
+}
