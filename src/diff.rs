@@ -435,12 +435,12 @@ fn synthetic_context(
     let mut context = json!({ bundle::TARGETING_KEY: format!("unit-{unit}") });
     for (name, ty) in attributes {
         // Sometimes absent, as real contexts often are.
-        if random.next() % 5 == 0 {
+        if random.next().is_multiple_of(5) {
             continue;
         }
         let known = values.get(name).map(Vec::as_slice).unwrap_or_default();
         let value = match ty {
-            AttrType::Boolean => Value::Bool(random.next() % 2 == 0),
+            AttrType::Boolean => Value::Bool(random.next().is_multiple_of(2)),
             AttrType::Number => match random.pick(known).and_then(Value::as_f64) {
                 Some(x) => json!(x + (random.next() % 3) as f64 - 1.0),
                 None => json!(random.next() % 1000),
@@ -448,7 +448,7 @@ fn synthetic_context(
             AttrType::StringList => {
                 let items: Vec<Value> = known
                     .iter()
-                    .filter(|_| random.next() % 2 == 0)
+                    .filter(|_| random.next().is_multiple_of(2))
                     .cloned()
                     .collect();
                 Value::Array(items)
