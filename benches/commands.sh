@@ -11,6 +11,15 @@ trap 'rm -rf "$work"' EXIT
 target/release/examples/synth_repo 1000 "$work/1000"
 target/release/examples/synth_repo 10000 "$work/10000"
 target/release/examples/synth_repo 5000 "$work/5000" 500
+# A git repository of 10,000 flags, and a work tree that raises 100 flags' rollouts.
+target/release/examples/synth_repo 10000 "$work/git/flags"
+git -C "$work/git" init --quiet
+git -C "$work/git" add --all
+git -C "$work/git" -c user.name=bench -c user.email=bench@example.com commit --quiet -m flags
+for f in $(seq 0 99); do
+  file="$work/git/flags/flags/area-$(printf %02d $((f % 100)))/flag-$(printf %05d "$f").toml"
+  sed -i '0,/^rollout = \([0-9]*\)$/s//rollout = 100/' "$file"
+done
 
 median() { sed -n "$(( ($(wc -l <<<"$1") + 1) / 2 ))p" <<<"$1"; }
 measure() {
@@ -35,3 +44,5 @@ measure "build, 10000 flags x 3 envs" \
   target/release/flagstone build "$work/10000" --out "$work/out" --now 2026-11-26
 measure "test, 500 cases, 5000 flags" \
   target/release/flagstone test "$work/5000" --now 2026-11-26
+(cd "$work/git" && measure "diff, 10000 flags, 100 changed" \
+  "$OLDPWD/target/release/flagstone" diff flags --now 2026-11-26)

@@ -4,6 +4,7 @@
 //! Both sides are compared as bundles, which hold behaviour only: reformatting, reordering or
 //! moving text is no change.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -90,19 +91,14 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
         project.push(describe_attributes(&b.attributes, &h.attributes));
     }
 
-    // Compiled once per environment and side, for estimating blast radii.
-    let compile = |bundles: &[Bundle]| -> BTreeMap<String, Evaluator> {
+    // Compiled at most once per environment and side, when an estimate first needs them.
+    let lazy = |bundles: &[Bundle]| -> BTreeMap<String, OnceCell<Option<Evaluator>>> {
         bundles
             .iter()
-            .filter_map(|b| {
-                Some((
-                    b.environment.clone(),
-                    Evaluator::from_bundle(b.clone()).ok()?,
-                ))
-            })
+            .map(|b| (b.environment.clone(), OnceCell::new()))
             .collect()
     };
-    let (base_evaluators, head_evaluators) = (compile(base), compile(head));
+    let (base_evaluators, head_evaluators) = (lazy(base), lazy(head));
     let values = attribute_values(base.iter().chain(head));
     let keys: BTreeSet<&str> = base
         .iter()
@@ -121,8 +117,8 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
             in_base |= before.is_some();
             in_head |= after.is_some();
             let sides = Sides {
-                before: base_evaluators.get(&h.environment),
-                after: head_evaluators.get(&h.environment),
+                before: b.map(|b| (*b, &base_evaluators[&b.environment])),
+                after: (h, &head_evaluators[&h.environment]),
                 attributes: &h.attributes,
                 values: &values,
             };
@@ -168,12 +164,20 @@ fn describe_attributes(
     format!("attributes: {}", changed.join(", "))
 }
 
-/// One environment's evaluators on both sides, and what synthetic units are made of.
+/// A bundle, and its evaluator once compiled.
+type Side<'a> = (&'a Bundle, &'a OnceCell<Option<Evaluator>>);
+
+/// One environment on both sides, and what synthetic units are made of.
 struct Sides<'a> {
-    before: Option<&'a Evaluator>,
-    after: Option<&'a Evaluator>,
+    before: Option<Side<'a>>,
+    after: Side<'a>,
     attributes: &'a BTreeMap<String, AttrType>,
     values: &'a BTreeMap<String, Vec<Value>>,
+}
+
+fn evaluator<'a>((bundle, cell): Side<'a>) -> Option<&'a Evaluator> {
+    cell.get_or_init(|| Evaluator::from_bundle(bundle.clone()).ok())
+        .as_ref()
 }
 
 /// The changes to one flag in one environment, or `None` when it behaves the same.
@@ -366,6 +370,7 @@ fn exact_radius(before: &bundle::Flag, after: &bundle::Flag) -> Option<BlastRadi
 /// Estimates the blast radius by evaluating both versions for synthetic units whose
 /// attributes are drawn from the values the flags and the declarations mention.
 fn estimate_radius<'a>(key: &str, sides: &Sides<'a>, now: i64) -> BlastRadius {
+    let (before, after) = (sides.before.and_then(evaluator), evaluator(sides.after));
     let mut random = Random(0x9E37_79B9_7F4A_7C15 ^ key.len() as u64);
     let mut differ = 0;
     for i in 0..SAMPLE_UNITS {
@@ -374,7 +379,7 @@ fn estimate_radius<'a>(key: &str, sides: &Sides<'a>, now: i64) -> BlastRadius {
             e.and_then(|e| e.evaluate(key, &context, now).ok())
                 .map(|r| r.variant)
         };
-        if variant(sides.before) != variant(sides.after) {
+        if variant(before) != variant(after) {
             differ += 1;
         }
     }

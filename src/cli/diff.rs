@@ -61,11 +61,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let Some(head_checked) = checked(&head_report, &args.dir, findings_format, out)? else {
         return Ok(Outcome::Failure);
     };
-    let diff = crate::diff::diff(
-        &crate::bundle::build(base_checked),
-        &crate::bundle::build(head_checked),
-        now,
+    let (base_bundles, head_bundles) = (
+        crate::bundle::build(base_checked),
+        crate::bundle::build(head_checked),
     );
+    let diff = crate::diff::diff(&base_bundles, &head_bundles, now);
+    // The process ends next: freeing both versions value by value would only delay it.
+    std::mem::forget((base_bundles, head_bundles));
     match args.format {
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &diff)?;
