@@ -108,14 +108,10 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
     let mut flags = Vec::new();
     for key in keys {
         let mut environments = Vec::new();
-        let mut in_base = false;
-        let mut in_head = false;
         for h in head {
             let b = base_by_env.get(h.environment.as_str());
             let before = b.and_then(|b| b.flags.get(key));
             let after = h.flags.get(key);
-            in_base |= before.is_some();
-            in_head |= after.is_some();
             let sides = Sides {
                 before: b.map(|b| (*b, &base_evaluators[&b.environment])),
                 after: (h, &head_evaluators[&h.environment]),
@@ -126,7 +122,8 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
                 environments.push(env);
             }
         }
-        in_base |= base.iter().any(|b| b.flags.contains_key(key));
+        let in_base = base.iter().any(|b| b.flags.contains_key(key));
+        let in_head = head.iter().any(|b| b.flags.contains_key(key));
         let status = match (in_base, in_head) {
             (false, _) => Status::Added,
             (_, false) => Status::Removed,
