@@ -92,6 +92,7 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// One file to load.
+#[derive(Clone)]
 struct Entry {
     kind: FileKind,
     /// Repo-relative path.
@@ -135,10 +136,15 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
 /// Loads the repository as it is at revision `rev` of the git repository `repository`, in its
 /// directory `dir` (relative to the work tree's root; empty for the root), reading git
 /// objects only: no checkout.
+///
+/// Files whose bytes equal those of the same file in `known` (another version of the
+/// repository, already loaded) are taken from it instead of being parsed again: comparing
+/// two versions costs one parse of what they share.
 pub fn load_revision(
     repository: &git2::Repository,
     rev: &str,
     dir: &Path,
+    known: Option<&Repo>,
 ) -> Result<Repo, LoadError> {
     let missing = |e: git2::Error| LoadError::Revision(rev.to_owned(), e.message().to_owned());
     let commit = repository
@@ -197,9 +203,65 @@ pub fn load_revision(
         let blob = repository.find_blob(blobs[&entry.path]).map_err(missing)?;
         contents.insert(entry.path.clone(), blob.content().to_vec());
     }
+    let known_files: BTreeMap<&str, usize> = known
+        .iter()
+        .flat_map(|k| {
+            k.files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.path.as_str(), i))
+        })
+        .collect();
+    let reused: Vec<Option<Outcome>> = entries
+        .iter()
+        .map(|entry| {
+            let file = *known_files.get(entry.path.as_str())?;
+            reuse(known?, file, entry, &contents[&entry.path])
+        })
+        .collect();
+    let fresh: Vec<Entry> = entries
+        .iter()
+        .zip(&reused)
+        .filter(|(_, r)| r.is_none())
+        .map(|(e, _)| e.clone())
+        .collect();
     let read = |path: &str| Ok(contents.get(path).cloned().unwrap_or_default());
-    let outcomes = load_all(&entries, &read)?;
+    let mut parsed = load_all(&fresh, &read)?.into_iter();
+    let outcomes = reused
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| parsed.next().expect("one outcome per fresh entry")))
+        .collect();
     Ok(assemble(entries, outcomes, diagnostics, has_project))
+}
+
+/// The outcome `known` already has for its file `file`, if it has these exact bytes.
+fn reuse(known: &Repo, file: usize, entry: &Entry, bytes: &[u8]) -> Option<Outcome> {
+    let source = &known.files[file];
+    if source.text.as_bytes() != bytes {
+        return None;
+    }
+    let doc = match entry.kind {
+        FileKind::Project => Doc::Project(Some(known.project.as_ref()?.doc.clone()?)),
+        FileKind::Flag => Doc::Flag(Some(known.flags.get(&entry.key)?.doc.clone()?)),
+        FileKind::Segment => Doc::Segment(Some(known.segments.get(&entry.key)?.doc.clone()?)),
+        FileKind::Test => {
+            let loaded = known.tests.iter().find(|t| t.file == file)?;
+            Doc::Test(Some(loaded.doc.clone()?))
+        }
+    };
+    Some(Outcome {
+        source: SourceFile {
+            path: source.path.clone(),
+            text: source.text.clone(),
+        },
+        doc,
+        diagnostics: known
+            .diagnostics
+            .iter()
+            .filter(|d| d.file == entry.path)
+            .cloned()
+            .collect(),
+    })
 }
 
 /// The repository from its files' outcomes, in the entries' order.

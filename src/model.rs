@@ -179,7 +179,7 @@ impl<V: JsonSchema> JsonSchema for Table<V> {
 }
 
 /// `flagstone.toml`: the project.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(title = "flagstone project (flagstone.toml)")]
 pub struct ProjectFile {
@@ -198,7 +198,7 @@ pub struct ProjectFile {
 }
 
 /// A declared context attribute.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct AttributeDecl {
     /// The attribute's type; conditions are type-checked against it.
@@ -211,7 +211,7 @@ pub struct AttributeDecl {
 }
 
 /// `flags/<key>.toml`: one flag. Its key is the path below `flags/` without `.toml`.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(title = "flagstone flag (flags/**/*.toml)")]
 pub struct FlagFile {
@@ -266,7 +266,7 @@ impl FlagKind {
 }
 
 /// A flag that must serve `variant` (in the same environment) for this flag to apply.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Prerequisite {
     /// The prerequisite flag's key.
@@ -276,7 +276,7 @@ pub struct Prerequisite {
 }
 
 /// A flag's targeting in one environment.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct FlagEnv {
     /// false kills the flag here: every unit gets the off variant. Default: true.
@@ -295,7 +295,7 @@ pub struct FlagEnv {
 }
 
 /// A targeting rule.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Rule {
     /// The rule's name, unique within its environment; shown in evaluation reasons.
@@ -316,7 +316,7 @@ pub struct Rule {
 }
 
 /// From `at` on, the rule uses the values given here.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RuleStep {
     /// When the step takes effect: a date-time with an offset, e.g. 2026-12-01T09:00:00Z.
@@ -327,7 +327,7 @@ pub struct RuleStep {
 }
 
 /// From `at` on, the environment uses the values given here.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct EnvStep {
     /// When the step takes effect: a date-time with an offset, e.g. 2026-12-01T09:00:00Z.
@@ -337,7 +337,7 @@ pub struct EnvStep {
 }
 
 /// One condition: an attribute test (`attr` + `op`) or a segment test.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Condition {
     /// The context attribute tested, declared in flagstone.toml.
@@ -391,7 +391,7 @@ impl Op {
 }
 
 /// `segments/<name>.toml`: a reusable audience.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(title = "flagstone segment (segments/**/*.toml)")]
 pub struct SegmentFile {
@@ -410,7 +410,7 @@ pub struct SegmentFile {
 }
 
 /// `tests/<name>.toml`: evaluation assertions, run by `flagstone test`.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(title = "flagstone tests (tests/*.toml)")]
 pub struct TestFile {
@@ -423,7 +423,7 @@ pub struct TestFile {
 }
 
 /// Evaluate flags for one context and compare the results.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct TestCase {
     pub name: Name,
@@ -442,7 +442,7 @@ pub struct TestCase {
 }
 
 /// Evaluate one flag for many synthetic units and compare the share of each variant.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Distribution {
     pub name: Name,

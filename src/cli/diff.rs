@@ -41,11 +41,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let repository = git2::Repository::discover(&args.dir)
         .map_err(|_| format!("{} is not inside a git repository", args.dir.display()))?;
     let relative = relative_dir(&repository, &args.dir)?;
-    let base = crate::load::load_revision(&repository, &args.base, &relative)?;
     let head = match &args.head {
-        Some(rev) => crate::load::load_revision(&repository, rev, &relative)?,
+        Some(rev) => crate::load::load_revision(&repository, rev, &relative, None)?,
         None => crate::load::load(&args.dir)?,
     };
+    // What the base shares with the head is taken from it, not parsed again.
+    let base = crate::load::load_revision(&repository, &args.base, &relative, Some(&head))?;
     let options = crate::check::Options { now_millis: now };
     let findings_format = match args.format {
         DiffFormat::Json => Format::Json,
