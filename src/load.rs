@@ -197,12 +197,6 @@ pub fn load_revision(
         ))));
     }
     let (entries, diagnostics) = classify(found);
-    // git2 objects are not shared across threads: read every blob first.
-    let mut contents = BTreeMap::new();
-    for entry in &entries {
-        let blob = repository.find_blob(blobs[&entry.path]).map_err(missing)?;
-        contents.insert(entry.path.clone(), blob.content().to_vec());
-    }
     let known_files: BTreeMap<&str, usize> = known
         .iter()
         .flat_map(|k| {
@@ -212,11 +206,16 @@ pub fn load_revision(
                 .map(|(i, f)| (f.path.as_str(), i))
         })
         .collect();
+    // A file is the same as the known version's when its blob id is that of the known text.
     let reused: Vec<Option<Outcome>> = entries
         .iter()
         .map(|entry| {
-            let file = *known_files.get(entry.path.as_str())?;
-            reuse(known?, file, entry, &contents[&entry.path])
+            let (known, file) = (known?, *known_files.get(entry.path.as_str())?);
+            let text = known.files[file].text.as_bytes();
+            let id = git2::Oid::hash_object(git2::ObjectType::Blob, text).ok()?;
+            (id == blobs[&entry.path])
+                .then(|| reuse(known, file, entry))
+                .flatten()
         })
         .collect();
     let fresh: Vec<Entry> = entries
@@ -225,6 +224,12 @@ pub fn load_revision(
         .filter(|(_, r)| r.is_none())
         .map(|(e, _)| e.clone())
         .collect();
+    // git2 objects are not shared across threads: read the blobs to parse first.
+    let mut contents = BTreeMap::new();
+    for entry in &fresh {
+        let blob = repository.find_blob(blobs[&entry.path]).map_err(missing)?;
+        contents.insert(entry.path.clone(), blob.content().to_vec());
+    }
     let read = |path: &str| Ok(contents.get(path).cloned().unwrap_or_default());
     let mut parsed = load_all(&fresh, &read)?.into_iter();
     let outcomes = reused
@@ -234,12 +239,9 @@ pub fn load_revision(
     Ok(assemble(entries, outcomes, diagnostics, has_project))
 }
 
-/// The outcome `known` already has for its file `file`, if it has these exact bytes.
-fn reuse(known: &Repo, file: usize, entry: &Entry, bytes: &[u8]) -> Option<Outcome> {
+/// The outcome `known` already has for its file `file`.
+fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
     let source = &known.files[file];
-    if source.text.as_bytes() != bytes {
-        return None;
-    }
     let doc = match entry.kind {
         FileKind::Project => Doc::Project(Some(known.project.as_ref()?.doc.clone()?)),
         FileKind::Flag => Doc::Flag(Some(known.flags.get(&entry.key)?.doc.clone()?)),

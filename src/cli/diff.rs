@@ -69,6 +69,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let diff = crate::diff::diff(&base_bundles, &head_bundles, now);
     // The process ends next: freeing both versions value by value would only delay it.
     std::mem::forget((base_bundles, head_bundles));
+    std::mem::forget((base, head));
     match args.format {
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &diff)?;
