@@ -99,7 +99,7 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
             .collect()
     };
     let (base_evaluators, head_evaluators) = (lazy(base), lazy(head));
-    let values = attribute_values(base.iter().chain(head));
+    let values = OnceCell::new();
     let keys: BTreeSet<&str> = base
         .iter()
         .chain(head)
@@ -117,6 +117,8 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
                 after: (h, &head_evaluators[&h.environment]),
                 attributes: &h.attributes,
                 values: &values,
+                base,
+                head,
             };
             if let Some(env) = compare_flag(key, &h.environment, before, after, &sides, now) {
                 environments.push(env);
@@ -169,7 +171,10 @@ struct Sides<'a> {
     before: Option<Side<'a>>,
     after: Side<'a>,
     attributes: &'a BTreeMap<String, AttrType>,
-    values: &'a BTreeMap<String, Vec<Value>>,
+    /// Every operand conditions compare each attribute with, gathered on first use.
+    values: &'a OnceCell<BTreeMap<String, Vec<Value>>>,
+    base: &'a [Bundle],
+    head: &'a [Bundle],
 }
 
 fn evaluator<'a>((bundle, cell): Side<'a>) -> Option<&'a Evaluator> {
@@ -371,7 +376,10 @@ fn estimate_radius<'a>(key: &str, sides: &Sides<'a>, now: i64) -> BlastRadius {
     let mut random = Random(0x9E37_79B9_7F4A_7C15 ^ key.len() as u64);
     let mut differ = 0;
     for i in 0..SAMPLE_UNITS {
-        let context = synthetic_context(i, sides.attributes, sides.values, &mut random);
+        let values = sides
+            .values
+            .get_or_init(|| attribute_values(sides.base.iter().chain(sides.head)));
+        let context = synthetic_context(i, sides.attributes, values, &mut random);
         let variant = |e: Option<&'a Evaluator>| -> Option<&'a str> {
             e.and_then(|e| e.evaluate(key, &context, now).ok())
                 .map(|r| r.variant)

@@ -52,10 +52,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         DiffFormat::Json => Format::Json,
         _ => Format::Human,
     };
-    let (base_report, head_report) = (
-        crate::check::check(&base, &options),
-        crate::check::check(&head, &options),
-    );
+    // The two checks are independent: one thread each.
+    let (base_report, head_report) = std::thread::scope(|scope| {
+        let base_check = scope.spawn(|| crate::check::check(&base, &options));
+        let head_report = crate::check::check(&head, &options);
+        (
+            base_check.join().expect("checking does not panic"),
+            head_report,
+        )
+    });
     let Some(base_checked) = checked(&base_report, &args.dir, findings_format, out)? else {
         return Err(format!("the base revision `{}` has errors (above)", args.base).into());
     };
