@@ -469,24 +469,9 @@ fn synthetic_context(
                 .cloned()
                 .unwrap_or_else(|| json!(format!("value-{}", random.next() % 100))),
         };
-        set_path(&mut context, name, value);
+        crate::eval::set_path(&mut context, name, value);
     }
     context
-}
-
-fn set_path(context: &mut Value, path: &str, value: Value) {
-    let mut target = context;
-    let mut keys = path.split('.').peekable();
-    while let Some(key) = keys.next() {
-        let Value::Object(map) = target else { return };
-        if keys.peek().is_none() {
-            map.insert(key.to_owned(), value);
-            return;
-        }
-        target = map
-            .entry(key.to_owned())
-            .or_insert_with(|| Value::Object(Default::default()));
-    }
 }
 
 /// Segments that changed, with the flags that test them directly or through other segments.

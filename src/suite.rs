@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::check::Checked;
 use crate::eval::{Evaluator, RuleTrace};
@@ -157,9 +157,9 @@ fn run_distribution(evaluator: &Evaluator, d: &Distribution, default_now: i64) -
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     for i in 0..units {
         let unit = Value::String(format!("unit-{i}"));
-        set_path(&mut context, bucket_by, unit.clone());
+        crate::eval::set_path(&mut context, bucket_by, unit.clone());
         // Segments recognise units by their targeting key: give every unit its own.
-        set_path(&mut context, crate::bundle::TARGETING_KEY, unit);
+        crate::eval::set_path(&mut context, crate::bundle::TARGETING_KEY, unit);
         let result = evaluator
             .evaluate(&d.flag, &context, now)
             .expect("the flag exists");
@@ -184,20 +184,4 @@ fn run_distribution(evaluator: &Evaluator, d: &Distribution, default_now: i64) -
             reason: None,
         })
         .collect()
-}
-
-/// Sets a dotted attribute path in a context object, creating nested objects.
-fn set_path(context: &mut Value, path: &str, value: Value) {
-    let mut target = context;
-    let mut keys = path.split('.').peekable();
-    while let Some(key) = keys.next() {
-        let Value::Object(map) = target else { return };
-        if keys.peek().is_none() {
-            map.insert(key.to_owned(), value);
-            return;
-        }
-        target = map
-            .entry(key.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
 }

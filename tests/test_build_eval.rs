@@ -33,15 +33,20 @@ fn files(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
-#[test]
-fn build_writes_nothing_when_the_check_fails() {
+/// FLAG's repository with an operand outside `country`'s allowed values (FS022).
+fn broken_repo() -> tempfile::TempDir {
     let broken = String::from_utf8(FLAG.to_vec())
         .unwrap()
         .replace("\"CA\"", "\"XX\"");
-    let dir = repo(&[
+    repo(&[
         ("flagstone.toml", PROJECT),
         ("flags/f.toml", broken.as_bytes()),
-    ]);
+    ])
+}
+
+#[test]
+fn build_writes_nothing_when_the_check_fails() {
+    let dir = broken_repo();
     let (code, stdout, _) = run(
         &["build", "--out", "out", "--now", "2026-11-26"],
         dir.path(),
@@ -393,13 +398,7 @@ fn build_shows_warnings_on_standard_error_and_still_builds() {
 
 #[test]
 fn eval_on_a_broken_repository_reports_findings_in_the_requested_format() {
-    let broken = String::from_utf8(FLAG.to_vec())
-        .unwrap()
-        .replace("\"CA\"", "\"XX\"");
-    let dir = repo(&[
-        ("flagstone.toml", PROJECT),
-        ("flags/f.toml", broken.as_bytes()),
-    ]);
+    let dir = broken_repo();
     let (code, stdout, _) = run(
         &["eval", "f", "--env", "production", "--format", "json"],
         dir.path(),
@@ -409,29 +408,14 @@ fn eval_on_a_broken_repository_reports_findings_in_the_requested_format() {
     assert_eq!(json["diagnostics"][0]["code"], "FS022");
 }
 
-/// Commits every file of `dir` to a new git repository there, with a fixed identity.
-fn commit_all(dir: &std::path::Path) -> String {
-    let repository = git2::Repository::init(dir).unwrap();
-    let mut index = repository.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
-    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
-    let id = repository
-        .commit(Some("HEAD"), &author, &author, "flags", &tree, &[])
-        .unwrap();
-    id.to_string()
-}
-
 #[test]
 fn the_manifest_names_the_source_commit_and_whether_files_differ() {
     let dir = repo(&[
         ("flags-repo/flagstone.toml", PROJECT),
         ("flags-repo/flags/f.toml", FLAG),
     ]);
-    let head = commit_all(dir.path());
+    let repository = git2::Repository::init(dir.path()).unwrap();
+    let head = crate::support::commit(&repository, "flags").to_string();
     let manifest = |out: &str| {
         let (code, stdout, stderr) = run(
             &["build", "flags-repo", "--out", out, "--format", "json"],

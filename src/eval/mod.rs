@@ -723,6 +723,23 @@ impl<'f, 'c> Attributes<'f, 'c> {
     }
 }
 
+/// Sets a dotted attribute path ("org.id") in a context object, creating nested objects:
+/// the inverse of how conditions look attributes up.
+pub fn set_path(context: &mut Value, path: &str, value: Value) {
+    let mut target = context;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        let Value::Object(map) = target else { return };
+        if keys.peek().is_none() {
+            map.insert(key.to_owned(), value);
+            return;
+        }
+        target = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+}
+
 /// The state in force at `now`: the last step at or before it, or the base.
 fn current<'s, T>(base: &'s T, steps: &'s [(i64, T)], now: i64) -> &'s T {
     let reached = steps.partition_point(|(at, _)| *at <= now);
