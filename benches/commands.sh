@@ -11,14 +11,19 @@ trap 'rm -rf "$work"' EXIT
 target/release/examples/synth_repo 1000 "$work/1000"
 target/release/examples/synth_repo 10000 "$work/10000"
 target/release/examples/synth_repo 5000 "$work/5000" 500
-# A git repository of 10,000 flags, and a work tree that raises 100 flags' rollouts.
+# A git repository of 10,000 flags, and a work tree that changes 100 of them: 50 raise a
+# rollout (blast radius exact) and 50 widen a condition (blast radius estimated by sampling).
 target/release/examples/synth_repo 10000 "$work/git/flags"
 git -C "$work/git" init --quiet
 git -C "$work/git" add --all
 git -C "$work/git" -c user.name=bench -c user.email=bench@example.com commit --quiet -m flags
 for f in $(seq 0 99); do
   file="$work/git/flags/flags/area-$(printf %02d $((f % 100)))/flag-$(printf %05d "$f").toml"
-  sed -i '0,/^rollout = \([0-9]*\)$/s//rollout = 100/' "$file"
+  if ((f % 2)); then
+    sed -i '0,/values = \["US", "CA"\]/s//values = ["US", "CA", "DE"]/' "$file"
+  else
+    sed -i '0,/^rollout = \([0-9]*\)$/s//rollout = 100/' "$file"
+  fi
 done
 
 median() { sed -n "$(( ($(wc -l <<<"$1") + 1) / 2 ))p" <<<"$1"; }

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 
 use crate::bundle::{self, Bundle, FULL, Serve};
 use crate::eval::Evaluator;
+use crate::load::{Loaded, Repo};
+use crate::model;
 use crate::op::AttrType;
 
 /// Units sampled to estimate a blast radius that bucket arithmetic does not give.
@@ -71,6 +73,72 @@ pub struct SegmentDiff {
     pub affected_flags: Vec<String>,
 }
 
+/// The flags whose behaviour may differ between two versions: those whose file differs or
+/// exists on one side only, and those that test a segment whose file differs, directly or
+/// through other segments. `None` when the project file differs, which may change any flag.
+/// Bundles of these flags ([`bundle::build_only`]) are all [`diff`] needs.
+pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&'r str>> {
+    let source = |repo: &'r Repo, file: usize| repo.files[file].text.as_str();
+    let project = |repo: &'r Repo| repo.project.as_ref().map(|p| source(repo, p.file));
+    if project(base) != project(head) {
+        return None;
+    }
+    fn differing<'r, T>(
+        base: &'r BTreeMap<String, Loaded<T>>,
+        head: &'r BTreeMap<String, Loaded<T>>,
+        source: impl Fn(bool, usize) -> &'r str,
+    ) -> BTreeSet<&'r str> {
+        let names: BTreeSet<&str> = base.keys().chain(head.keys()).map(String::as_str).collect();
+        names
+            .into_iter()
+            .filter(|name| {
+                let b = base.get(*name).map(|l| source(false, l.file));
+                let h = head.get(*name).map(|l| source(true, l.file));
+                b != h
+            })
+            .collect()
+    }
+    let side = |is_head: bool, file: usize| source(if is_head { head } else { base }, file);
+    let mut flags = differing(&base.flags, &head.flags, side);
+    let mut reach = differing(&base.segments, &head.segments, side);
+    if reach.is_empty() {
+        return Some(flags);
+    }
+    let tests = |conditions: &[model::Spanned<model::Condition>], reach: &BTreeSet<&str>| {
+        conditions.iter().any(|c| {
+            let segment = c.segment.as_ref().or(c.not_segment.as_ref());
+            segment.is_some_and(|s| reach.contains(s.as_str()))
+        })
+    };
+    loop {
+        let before = reach.len();
+        for (name, loaded) in base.segments.iter().chain(&head.segments) {
+            if loaded
+                .doc
+                .as_ref()
+                .is_some_and(|s| tests(&s.conditions, &reach))
+            {
+                reach.insert(name);
+            }
+        }
+        if reach.len() == before {
+            break;
+        }
+    }
+    for (key, loaded) in base.flags.iter().chain(&head.flags) {
+        let uses = loaded.doc.as_ref().is_some_and(|f| {
+            f.env
+                .iter()
+                .flat_map(|(_, env)| &env.rules)
+                .any(|rule| tests(&rule.conditions, &reach))
+        });
+        if uses {
+            flags.insert(key);
+        }
+    }
+    Some(flags)
+}
+
 /// Compares the bundles of two versions, environment by environment (in `head`'s order).
 /// `now` is the time schedules are evaluated at for blast radius estimates.
 pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
@@ -99,7 +167,7 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
             .collect()
     };
     let (base_evaluators, head_evaluators) = (lazy(base), lazy(head));
-    let values = OnceCell::new();
+    let units = OnceCell::new();
     let keys: BTreeSet<&str> = base
         .iter()
         .chain(head)
@@ -116,7 +184,7 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
                 before: b.map(|b| (*b, &base_evaluators[&b.environment])),
                 after: (h, &head_evaluators[&h.environment]),
                 attributes: &h.attributes,
-                values: &values,
+                units: &units,
                 base,
                 head,
             };
@@ -172,7 +240,8 @@ struct Sides<'a> {
     after: Side<'a>,
     attributes: &'a BTreeMap<String, AttrType>,
     /// Every operand conditions compare each attribute with, gathered on first use.
-    values: &'a OnceCell<BTreeMap<String, Vec<Value>>>,
+    /// The synthetic units every estimate samples, made on first use.
+    units: &'a OnceCell<Vec<Value>>,
     base: &'a [Bundle],
     head: &'a [Bundle],
 }
@@ -370,24 +439,25 @@ fn exact_radius(before: &bundle::Flag, after: &bundle::Flag) -> Option<BlastRadi
 }
 
 /// Estimates the blast radius by evaluating both versions for synthetic units whose
-/// attributes are drawn from the values the flags and the declarations mention.
+/// attributes are drawn from the values the compared flags, the segments and the declarations
+/// mention. Every flag is estimated on the same units.
 fn estimate_radius<'a>(key: &str, sides: &Sides<'a>, now: i64) -> BlastRadius {
     let (before, after) = (sides.before.and_then(evaluator), evaluator(sides.after));
-    let mut random = Random(0x9E37_79B9_7F4A_7C15 ^ key.len() as u64);
-    let mut differ = 0;
-    for i in 0..SAMPLE_UNITS {
-        let values = sides
-            .values
-            .get_or_init(|| attribute_values(sides.base.iter().chain(sides.head)));
-        let context = synthetic_context(i, sides.attributes, values, &mut random);
-        let variant = |e: Option<&'a Evaluator>| -> Option<&'a str> {
-            e.and_then(|e| e.evaluate(key, &context, now).ok())
-                .map(|r| r.variant)
-        };
-        if variant(before) != variant(after) {
-            differ += 1;
-        }
-    }
+    let units = sides.units.get_or_init(|| {
+        let values = attribute_values(sides.base.iter().chain(sides.head));
+        let mut random = Random(0x9E37_79B9_7F4A_7C15);
+        (0..SAMPLE_UNITS)
+            .map(|i| synthetic_context(i, sides.attributes, &values, &mut random))
+            .collect()
+    });
+    let variant = |e: Option<&'a Evaluator>, context: &Value| -> Option<&'a str> {
+        e.and_then(|e| e.evaluate(key, context, now).ok())
+            .map(|r| r.variant)
+    };
+    let differ = units
+        .iter()
+        .filter(|context| variant(before, context) != variant(after, context))
+        .count() as u32;
     BlastRadius {
         percent: f64::from(differ) * 100.0 / f64::from(SAMPLE_UNITS),
         exact: false,

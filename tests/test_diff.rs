@@ -169,3 +169,51 @@ fn a_missing_base_revision_is_named() {
         "{stderr}"
     );
 }
+
+/// Comparing only the flags whose files differ (and what they depend on) finds exactly what
+/// comparing every flag finds, including flags reached through a changed segment.
+#[test]
+fn comparing_only_changed_flags_matches_comparing_all() {
+    use flagstone::{bundle, check, diff, load};
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("flags.example"), work.path());
+    let base = load::load(&root().join("flags.example")).unwrap();
+    let segment = work.path().join("segments/eu.toml");
+    let text = std::fs::read_to_string(&segment).unwrap();
+    std::fs::write(&segment, text.replace("\"AT\", ", "")).unwrap();
+    let flag = work.path().join("flags/checkout/express-pay.toml");
+    let text = std::fs::read_to_string(&flag).unwrap();
+    assert!(text.contains("prerequisites"));
+    std::fs::write(
+        &flag,
+        text.replacen("serve = ", "serve =  ", 1) + "\n# edited\n",
+    )
+    .unwrap();
+    let head = load::load(work.path()).unwrap();
+    let options = crate::support::options();
+    let (base_report, head_report) = (check::check(&base, &options), check::check(&head, &options));
+    let (b, h) = (
+        base_report.checked().unwrap(),
+        head_report.checked().unwrap(),
+    );
+    let keys = diff::flags_to_compare(&base, &head).expect("the project file is the same");
+    assert!(keys.contains("checkout/express-pay") && keys.contains("search/semantic-search"));
+    let now = options.now_millis;
+    let all = diff::diff(&bundle::build(b), &bundle::build(h), now);
+    let only = diff::diff(
+        &bundle::build_only(b, &keys),
+        &bundle::build_only(h, &keys),
+        now,
+    );
+    let json = |d: &diff::Diff| serde_json::to_string_pretty(d).unwrap();
+    assert_eq!(json(&only), json(&all));
+    let [eu] = &all.segments[..] else {
+        panic!("{}", json(&all))
+    };
+    assert_eq!(eu.segment, "eu");
+    // Through eu-beta, which tests eu.
+    assert!(
+        eu.affected_flags
+            .contains(&"search/semantic-search".to_owned())
+    );
+}

@@ -1,6 +1,6 @@
 //! Resolving a checked repository into one environment's bundle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -16,6 +16,34 @@ use crate::op::{Op, Operand};
 /// Builds the bundle of every environment, in the project's order.
 pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
     let repo = checked.repo();
+    build_flags(repo, None)
+}
+
+/// Builds bundles that hold only the flags `keys` (those the repository has) and the flags
+/// they depend on as prerequisites, with every segment: enough to evaluate `keys`. Comparing
+/// two versions needs no more than the flags that differ.
+pub fn build_only(checked: Checked<'_>, keys: &BTreeSet<&str>) -> Vec<Bundle> {
+    let repo = checked.repo();
+    let mut included: BTreeSet<&str> = BTreeSet::new();
+    let mut pending: Vec<&str> = keys.iter().copied().collect();
+    while let Some(key) = pending.pop() {
+        let Some((key, loaded)) = repo.flags.get_key_value(key) else {
+            continue;
+        };
+        if included.insert(key) {
+            pending.extend(
+                doc(&loaded.doc)
+                    .prerequisites
+                    .iter()
+                    .map(|p| p.flag.as_str()),
+            );
+        }
+    }
+    build_flags(repo, Some(&included))
+}
+
+/// Every environment's bundle with the flags `keys`, or all of them.
+fn build_flags(repo: &Repo, keys: Option<&BTreeSet<&str>>) -> Vec<Bundle> {
     let project = doc(&repo
         .project
         .as_ref()
@@ -26,7 +54,7 @@ pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
         let builders: Vec<_> = project
             .environments
             .iter()
-            .map(|env| scope.spawn(|| build_environment(repo, project, env)))
+            .map(|env| scope.spawn(|| build_environment(repo, project, env, keys)))
             .collect();
         builders
             .into_iter()
@@ -41,9 +69,15 @@ fn doc<T>(doc: &Option<T>) -> &T {
         .expect("every file of a checked repository loads")
 }
 
-fn build_environment(repo: &Repo, project: &model::ProjectFile, environment: &str) -> Bundle {
+fn build_environment(
+    repo: &Repo,
+    project: &model::ProjectFile,
+    environment: &str,
+    keys: Option<&BTreeSet<&str>>,
+) -> Bundle {
     let mut flags = BTreeMap::new();
-    for (key, loaded) in &repo.flags {
+    let wanted = |key: &String| keys.is_none_or(|keys| keys.contains(key.as_str()));
+    for (key, loaded) in repo.flags.iter().filter(|(k, _)| wanted(k)) {
         flags.insert(
             key.clone(),
             resolve_flag(key, doc(&loaded.doc), environment),

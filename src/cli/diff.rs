@@ -67,10 +67,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let Some(head_checked) = checked(&head_report, &args.dir, findings_format, out)? else {
         return Ok(Outcome::Failure);
     };
-    let (base_bundles, head_bundles) = (
-        crate::bundle::build(base_checked),
-        crate::bundle::build(head_checked),
-    );
+    // Only the flags that may differ are built, with what evaluating them needs.
+    let (base_bundles, head_bundles) = match crate::diff::flags_to_compare(&base, &head) {
+        Some(keys) => (
+            crate::bundle::build_only(base_checked, &keys),
+            crate::bundle::build_only(head_checked, &keys),
+        ),
+        None => (
+            crate::bundle::build(base_checked),
+            crate::bundle::build(head_checked),
+        ),
+    };
     let diff = crate::diff::diff(&base_bundles, &head_bundles, now);
     // The process ends next: freeing both versions value by value would only delay it.
     std::mem::forget((base_bundles, head_bundles));
