@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::bundle::{self, Bundle, FULL, Serve};
 use crate::eval::Evaluator;
 use crate::load::{Loaded, Repo};
-use crate::model;
+use crate::model::{self, ChangeKind};
 use crate::op::AttrType;
 
 /// Units sampled to estimate a blast radius that bucket arithmetic does not give.
@@ -26,8 +26,12 @@ pub struct Diff {
     pub flags: Vec<FlagDiff>,
     /// Changed segments, with the flags whose evaluation they affect.
     pub segments: Vec<SegmentDiff>,
-    /// Changed environments and declared attributes.
+    /// Changed project name, environments and declared attributes.
     pub project: Vec<String>,
+    /// Changed teams, one line each.
+    pub teams: Vec<String>,
+    /// The `[review]` policy's change, as a line diff; `None` when it is the same.
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,6 +40,9 @@ pub struct FlagDiff {
     pub status: Status,
     /// Environments whose behaviour changed, in the project's order.
     pub environments: Vec<EnvironmentDiff>,
+    /// The owners before and after, when they changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owners: Option<[Vec<String>; 2]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -51,6 +58,11 @@ pub struct EnvironmentDiff {
     pub environment: String,
     /// What changed, one line each.
     pub changes: Vec<String>,
+    /// The kinds of those changes, as review rules name them.
+    pub kinds: BTreeSet<ChangeKind>,
+    /// The highest rollout percentage the change sets, when it raises one (or adds the flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_to: Option<f64>,
     pub blast_radius: BlastRadius,
 }
 
@@ -139,9 +151,125 @@ pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&
     Some(flags)
 }
 
-/// Compares the bundles of two versions, environment by environment (in `head`'s order).
-/// `now` is the time schedules are evaluated at for blast radius estimates.
-pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
+/// One checked version of a repository, and its bundles: of every flag, or of those
+/// [`flags_to_compare`] chose.
+#[derive(Clone, Copy)]
+pub struct Version<'a> {
+    pub repo: &'a Repo,
+    pub bundles: &'a [Bundle],
+}
+
+/// Compares two versions: behaviour from their bundles, environment by environment (in the
+/// head's order), and owners, teams and the review policy from their files. `now` is the time
+/// schedules are evaluated at for blast radius estimates.
+pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
+    let mut diff = behaviour(base.bundles, head.bundles, now);
+    let owners = |repo: &Repo, key: &str| -> Option<Vec<String>> {
+        let flag = repo.flags.get(key)?.doc.as_ref()?;
+        let mut owners: Vec<String> = flag.owners.iter().map(|o| o.value.clone()).collect();
+        owners.sort();
+        owners.dedup();
+        Some(owners)
+    };
+    for (key, _) in base
+        .repo
+        .flags
+        .iter()
+        .filter(|(k, _)| head.repo.flags.contains_key(*k))
+    {
+        let (before, after) = (owners(base.repo, key), owners(head.repo, key));
+        let (Some(before), Some(after)) = (before, after) else {
+            continue;
+        };
+        if before == after {
+            continue;
+        }
+        let at = diff
+            .flags
+            .partition_point(|f| f.flag.as_str() < key.as_str());
+        if diff.flags.get(at).is_none_or(|f| f.flag != *key) {
+            diff.flags.insert(
+                at,
+                FlagDiff {
+                    flag: key.clone(),
+                    status: Status::Changed,
+                    environments: Vec::new(),
+                    owners: None,
+                },
+            );
+        }
+        diff.flags[at].owners = Some([before, after]);
+    }
+    let (base_project, head_project) = (project_table(base.repo), project_table(head.repo));
+    let section = |t: &toml::Table, name: &str| t.get(name).cloned();
+    let (base_teams, head_teams) = (
+        teams(section(&base_project, "teams")),
+        teams(section(&head_project, "teams")),
+    );
+    let names: BTreeSet<&String> = base_teams.keys().chain(head_teams.keys()).collect();
+    for name in names {
+        let (before, after) = (base_teams.get(name), head_teams.get(name));
+        let line = match (before, after) {
+            (None, Some(members)) => format!("team `{name}` added: {}", members.join(", ")),
+            (Some(_), None) => format!("team `{name}` removed"),
+            (Some(b), Some(a)) if b != a => {
+                let added = a.iter().filter(|m| !b.contains(m)).map(|m| format!("+{m}"));
+                let removed = b.iter().filter(|m| !a.contains(m)).map(|m| format!("-{m}"));
+                let members: Vec<String> = added.chain(removed).collect();
+                format!("team `{name}`: {}", members.join(", "))
+            }
+            _ => continue,
+        };
+        diff.teams.push(line);
+    }
+    let (base_policy, head_policy) = (
+        section(&base_project, "review"),
+        section(&head_project, "review"),
+    );
+    if base_policy != head_policy {
+        let text = |policy: Option<toml::Value>| {
+            let mut table = toml::Table::new();
+            if let Some(policy) = policy {
+                table.insert("review".to_owned(), policy);
+            }
+            toml::to_string_pretty(&table).unwrap_or_default()
+        };
+        diff.policy = Some(text_diff(&text(base_policy), &text(head_policy)));
+    }
+    diff
+}
+
+/// The project file as a plain TOML table: what its text says, without spans or layout.
+fn project_table(repo: &Repo) -> toml::Table {
+    repo.project
+        .as_ref()
+        .and_then(|p| repo.files[p.file].text.parse().ok())
+        .unwrap_or_default()
+}
+
+/// Teams and their members, sorted and without repeats.
+fn teams(section: Option<toml::Value>) -> BTreeMap<String, Vec<String>> {
+    let Some(toml::Value::Table(teams)) = section else {
+        return BTreeMap::new();
+    };
+    teams
+        .into_iter()
+        .map(|(name, members)| {
+            let mut members: Vec<String> = members
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .collect();
+            members.sort();
+            members.dedup();
+            (name, members)
+        })
+        .collect()
+}
+
+/// Compares behaviour: the bundles of two versions.
+fn behaviour(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
     let base_by_env: BTreeMap<&str, &Bundle> =
         base.iter().map(|b| (b.environment.as_str(), b)).collect();
     let head_by_env: BTreeMap<&str, &Bundle> =
@@ -153,10 +281,13 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
     for env in head_by_env.keys().filter(|e| !base_by_env.contains_key(*e)) {
         project.push(format!("environment `{env}` added"));
     }
-    if let (Some(b), Some(h)) = (base.first(), head.first())
-        && b.attributes != h.attributes
-    {
-        project.push(describe_attributes(&b.attributes, &h.attributes));
+    if let (Some(b), Some(h)) = (base.first(), head.first()) {
+        if b.project != h.project {
+            project.push(format!("name `{}` → `{}`", b.project, h.project));
+        }
+        if b.attributes != h.attributes {
+            project.push(describe_attributes(&b.attributes, &h.attributes));
+        }
     }
 
     // Compiled at most once per environment and side, when an estimate first needs them.
@@ -204,6 +335,7 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
                 flag: key.to_owned(),
                 status,
                 environments,
+                owners: None,
             });
         }
     }
@@ -211,6 +343,8 @@ pub fn diff(base: &[Bundle], head: &[Bundle], now: i64) -> Diff {
         flags,
         segments: segments(base, head),
         project,
+        teams: Vec::new(),
+        policy: None,
     }
 }
 
@@ -260,13 +394,17 @@ fn compare_flag(
     sides: &Sides<'_>,
     now: i64,
 ) -> Option<EnvironmentDiff> {
-    let changes = match (before, after) {
+    let mut changes = Changes::default();
+    match (before, after) {
         (None, None) => return None,
-        (None, Some(_)) => vec!["added".to_owned()],
-        (Some(_), None) => vec!["removed".to_owned()],
+        (None, Some(a)) => {
+            changes.push(ChangeKind::Add, "added".to_owned());
+            changes.rollout_to = a.rules.iter().map(|r| r.rollout).max();
+        }
+        (Some(_), None) => changes.push(ChangeKind::Remove, "removed".to_owned()),
         (Some(b), Some(a)) if b == a => return None,
-        (Some(b), Some(a)) => flag_changes(b, a),
-    };
+        (Some(b), Some(a)) => flag_changes(b, a, &mut changes),
+    }
     let blast_radius = match (before, after) {
         (Some(b), Some(a)) => exact_radius(b, a),
         _ => None,
@@ -274,45 +412,77 @@ fn compare_flag(
     .unwrap_or_else(|| estimate_radius(key, sides, now));
     Some(EnvironmentDiff {
         environment: environment.to_owned(),
-        changes,
+        changes: changes.lines,
+        kinds: changes.kinds,
+        rollout_to: changes
+            .rollout_to
+            .map(|t| f64::from(t) / f64::from(FULL) * 100.0),
         blast_radius,
     })
 }
 
-fn flag_changes(b: &bundle::Flag, a: &bundle::Flag) -> Vec<String> {
-    let mut changes = Vec::new();
-    match (b.enabled, a.enabled) {
-        (true, false) => changes.push("killed: every unit gets the off variant".to_owned()),
-        (false, true) => changes.push("enabled".to_owned()),
-        _ => {}
+/// What changed in one environment, as lines and as kinds.
+#[derive(Default)]
+struct Changes {
+    lines: Vec<String>,
+    kinds: BTreeSet<ChangeKind>,
+    /// The highest rollout raised to, in thousandths.
+    rollout_to: Option<u32>,
+}
+
+impl Changes {
+    fn push(&mut self, kind: ChangeKind, line: String) {
+        self.kinds.insert(kind);
+        self.lines.push(line);
     }
-    let mut same = |what: &str, before: &dyn std::fmt::Debug, after: &dyn std::fmt::Debug| {
+
+    /// Records `what` when its before and after differ.
+    fn compare(
+        &mut self,
+        kind: ChangeKind,
+        what: &str,
+        before: &dyn std::fmt::Debug,
+        after: &dyn std::fmt::Debug,
+    ) {
         let (before, after) = (format!("{before:?}"), format!("{after:?}"));
         if before != after {
-            changes.push(format!("{what}: {before} → {after}"));
+            self.push(kind, format!("{what}: {before} → {after}"));
         }
-    };
-    same("off variant", &b.off_variant, &a.off_variant);
-    same("fallthrough", &b.fallthrough, &a.fallthrough);
-    same("bucket_by", &b.bucket_by, &a.bucket_by);
-    same("salt (units re-randomised)", &b.salt, &a.salt);
-    same("prerequisites", &prerequisites(b), &prerequisites(a));
-    same("flag schedule", &b.schedule, &a.schedule);
+    }
+}
+
+fn flag_changes(b: &bundle::Flag, a: &bundle::Flag, changes: &mut Changes) {
+    use ChangeKind::{Targeting, Variants};
+    match (b.enabled, a.enabled) {
+        (true, false) => changes.push(
+            ChangeKind::Kill,
+            "killed: every unit gets the off variant".to_owned(),
+        ),
+        (false, true) => changes.push(ChangeKind::Enable, "enabled".to_owned()),
+        _ => {}
+    }
+    changes.compare(Targeting, "off variant", &b.off_variant, &a.off_variant);
+    changes.compare(Targeting, "fallthrough", &b.fallthrough, &a.fallthrough);
+    changes.compare(Targeting, "bucket_by", &b.bucket_by, &a.bucket_by);
+    let salt = "salt (units re-randomised)";
+    changes.compare(Targeting, salt, &b.salt, &a.salt);
+    let (bp, ap) = (prerequisites(b), prerequisites(a));
+    changes.compare(Targeting, "prerequisites", &bp, &ap);
+    changes.compare(Targeting, "flag schedule", &b.schedule, &a.schedule);
     for (name, value) in &a.variants {
         match b.variants.get(name) {
-            None => changes.push(format!("variant `{name}` added")),
-            Some(old) if old != value => changes.push(format!(
-                "variant `{name}` value:\n{}",
-                line_diff(old, value)
-            )),
+            None => changes.push(Variants, format!("variant `{name}` added")),
+            Some(old) if old != value => changes.push(
+                Variants,
+                format!("variant `{name}` value:\n{}", line_diff(old, value)),
+            ),
             Some(_) => {}
         }
     }
     for name in b.variants.keys().filter(|n| !a.variants.contains_key(*n)) {
-        changes.push(format!("variant `{name}` removed"));
+        changes.push(Variants, format!("variant `{name}` removed"));
     }
-    changes.extend(rule_changes(&b.rules, &a.rules));
-    changes
+    rule_changes(&b.rules, &a.rules, changes);
 }
 
 fn prerequisites(flag: &bundle::Flag) -> Vec<String> {
@@ -325,59 +495,75 @@ fn prerequisites(flag: &bundle::Flag) -> Vec<String> {
 /// A unified line diff of two JSON values, pretty-printed.
 fn line_diff(before: &Value, after: &Value) -> String {
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
-    let (before, after) = (pretty(before), pretty(after));
-    similar::TextDiff::from_lines(&before, &after)
+    text_diff(&pretty(before), &pretty(after))
+}
+
+fn text_diff(before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
         .unified_diff()
         .context_radius(2)
         .to_string()
 }
 
-fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule]) -> Vec<String> {
-    let mut changes = Vec::new();
+fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule], changes: &mut Changes) {
+    use ChangeKind::{Rollout, Targeting};
     let names =
         |rules: &[bundle::Rule]| -> Vec<String> { rules.iter().map(|r| r.name.clone()).collect() };
     let (old, new) = (names(before), names(after));
     for rule in after {
         let Some(prior) = before.iter().find(|r| r.name == rule.name) else {
-            changes.push(format!("rule `{}` added", rule.name));
+            changes.push(Targeting, format!("rule `{}` added", rule.name));
+            if rule.rollout > 0 {
+                changes.rollout_to = changes.rollout_to.max(Some(rule.rollout));
+            }
             continue;
         };
         if prior.rollout != rule.rollout {
-            changes.push(format!(
-                "rule `{}` rollout {} → {}",
-                rule.name,
-                percent(prior.rollout),
-                percent(rule.rollout)
-            ));
+            changes.push(
+                Rollout,
+                format!(
+                    "rule `{}` rollout {} → {}",
+                    rule.name,
+                    percent(prior.rollout),
+                    percent(rule.rollout)
+                ),
+            );
+            if rule.rollout > prior.rollout {
+                changes.rollout_to = changes.rollout_to.max(Some(rule.rollout));
+            }
         }
         if prior.serve != rule.serve {
-            changes.push(format!(
-                "rule `{}` serves {} → {}",
-                rule.name,
-                serve(&prior.serve),
-                serve(&rule.serve)
-            ));
+            changes.push(
+                Targeting,
+                format!(
+                    "rule `{}` serves {} → {}",
+                    rule.name,
+                    serve(&prior.serve),
+                    serve(&rule.serve)
+                ),
+            );
         }
         if prior.conditions != rule.conditions {
-            changes.push(format!("rule `{}` conditions changed", rule.name));
+            changes.push(
+                Targeting,
+                format!("rule `{}` conditions changed", rule.name),
+            );
         }
         if prior.schedule != rule.schedule {
-            changes.push(format!("rule `{}` schedule changed", rule.name));
+            changes.push(Targeting, format!("rule `{}` schedule changed", rule.name));
         }
     }
     for name in old.iter().filter(|n| !new.contains(n)) {
-        changes.push(format!("rule `{name}` removed"));
+        changes.push(Targeting, format!("rule `{name}` removed"));
     }
     let kept_old: Vec<&String> = old.iter().filter(|n| new.contains(n)).collect();
     let kept_new: Vec<&String> = new.iter().filter(|n| old.contains(n)).collect();
     if kept_old != kept_new {
-        changes.push(format!(
-            "rules reordered: {} → {}",
-            join(&kept_old),
-            join(&kept_new)
-        ));
+        changes.push(
+            Targeting,
+            format!("rules reordered: {} → {}", join(&kept_old), join(&kept_new)),
+        );
     }
-    changes
 }
 
 fn join(names: &[&String]) -> String {

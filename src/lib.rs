@@ -25,6 +25,8 @@ pub mod load;
 pub mod model;
 pub mod op;
 #[cfg(feature = "compiler")]
+pub mod review;
+#[cfg(feature = "compiler")]
 pub mod schema;
 #[cfg(feature = "compiler")]
 pub mod suite;

@@ -195,6 +195,112 @@ pub struct ProjectFile {
     /// Teams by name, each a list of members' logins. Owners refer to a team as "@name".
     #[serde(default)]
     pub teams: Table<Vec<Name>>,
+    /// Who must approve which changes (`flagstone review`). Omitted: every change needs one
+    /// approval from the owners of what it changes.
+    pub review: Option<ReviewPolicy>,
+}
+
+/// `[review]`: the approval policy. A pull request is always judged by its base revision's
+/// policy and teams, so it cannot lower the bar for itself.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReviewPolicy {
+    /// Who must approve changes to `[review]` and `[teams]`: "@team"s and logins.
+    #[schemars(length(min = 1))]
+    pub protected: Spanned<Vec<Name>>,
+    /// How many of them must approve such a change. Default: 1.
+    #[schemars(range(min = 1, max = 100))]
+    pub protected_approvals: Option<Spanned<u32>>,
+    /// Whether the author's own approval counts. Default: false.
+    pub self_approval: Option<bool>,
+    /// Whether a change that only kills flags (`enabled = false`) may merge without approval,
+    /// so that turning a feature off is never held up. Default: true.
+    pub emergency_kill: Option<bool>,
+    /// Rules: every rule a change matches must be satisfied. A change no rule matches needs
+    /// no approval, so a policy usually ends with a catch-all rule.
+    #[serde(default)]
+    pub rules: Vec<Spanned<ReviewRule>>,
+}
+
+/// One requirement of the review policy and the changes it applies to.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReviewRule {
+    /// Shown in the review report.
+    pub name: Name,
+    /// The environments whose changes it applies to. Default: all. Segment and project
+    /// changes apply to every environment.
+    pub environments: Option<Vec<Name>>,
+    /// The kinds of change it applies to. Default: all.
+    pub changes: Option<Vec<Spanned<ChangeKind>>>,
+    /// Applies only to changes that raise a rollout above this percentage.
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub rollout_above: Option<Spanned<f64>>,
+    /// Applies only to changes whose blast radius is above this percentage of units. Segment
+    /// and project changes, which have none of their own, always meet it.
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub blast_radius_above: Option<Spanned<f64>>,
+    /// How many distinct people must approve. Default: 1.
+    #[schemars(range(min = 1, max = 100))]
+    pub approvals: Option<Spanned<u32>>,
+    /// Who may approve: "owners" (of the changed flag; for a segment, of the flags it
+    /// affects; for the project, the protected approvers), "anyone", "@team" or a login.
+    #[schemars(length(min = 1))]
+    pub from: Spanned<Vec<Name>>,
+}
+
+/// In a rule's `from`: the owners of what the change touches.
+pub const OWNERS: &str = "owners";
+/// In a rule's `from`: anyone but the author.
+pub const ANYONE: &str = "anyone";
+
+/// A kind of change, as review rules name them: add or remove (a flag; its owners must always
+/// approve a removal), kill (`enabled = false`: the emergency path) or enable, rollout (a
+/// rule's percentage), targeting (rules, conditions, served variants, splits, prerequisites,
+/// schedules, bucketing), variants (or their values), owners (its current owners must always
+/// approve), segment, project (environments, attributes).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Deserialize,
+    serde::Serialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Add,
+    Remove,
+    Kill,
+    Enable,
+    Rollout,
+    Targeting,
+    Variants,
+    Owners,
+    Segment,
+    Project,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Add => "add",
+            ChangeKind::Remove => "remove",
+            ChangeKind::Kill => "kill",
+            ChangeKind::Enable => "enable",
+            ChangeKind::Rollout => "rollout",
+            ChangeKind::Targeting => "targeting",
+            ChangeKind::Variants => "variants",
+            ChangeKind::Owners => "owners",
+            ChangeKind::Segment => "segment",
+            ChangeKind::Project => "project",
+        }
+    }
 }
 
 /// A declared context attribute.

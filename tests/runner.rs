@@ -1,6 +1,7 @@
 //! The integration tests, in one binary to save link time.
 
 mod support;
+mod test_action;
 mod test_bad_input;
 mod test_bucketing;
 mod test_build_eval;
@@ -13,4 +14,5 @@ mod test_git;
 mod test_mutations;
 mod test_properties;
 mod test_readme;
+mod test_review;
 mod test_schema;

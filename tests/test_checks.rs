@@ -103,3 +103,28 @@ variants = { \"f\" = \"on\" }
         ]
     );
 }
+
+#[test]
+fn the_review_policy_names_declared_teams_and_environments() {
+    let base = std::str::from_utf8(PROJECT).unwrap();
+    let project = format!(
+        "{base}[teams]\nplatform = [\"carol\"]\n[review]\nprotected = [\"owners\", \"@platfrom\"]\nrules = [\n  {{ name = \"a\", from = [\"@nobody\"] }},\n  {{ name = \"a\", environments = [\"prod\"], from = [\"owners\"] }},\n]\n"
+    );
+    let dir = repo(&[("flagstone.toml", project.as_bytes())]);
+    assert_eq!(
+        findings(dir.path()),
+        [
+            "FS013 flagstone.toml:9:14",
+            "FS034 flagstone.toml:9:24",
+            "FS034 flagstone.toml:11:25",
+            "FS048 flagstone.toml:12:12",
+            "FS033 flagstone.toml:12:33",
+        ]
+    );
+    // A change kind the policy does not know is a schema error, with the nearest name.
+    let project = format!(
+        "{base}[review]\nprotected = [\"carol\"]\nrules = [{{ name = \"b\", changes = [\"rolout\"], from = [\"anyone\"] }}]\n"
+    );
+    let dir = repo(&[("flagstone.toml", project.as_bytes())]);
+    assert_eq!(findings(dir.path()), ["FS013 flagstone.toml:8:35"]);
+}

@@ -199,12 +199,12 @@ fn comparing_only_changed_flags_matches_comparing_all() {
     let keys = diff::flags_to_compare(&base, &head).expect("the project file is the same");
     assert!(keys.contains("checkout/express-pay") && keys.contains("search/semantic-search"));
     let now = options.now_millis;
-    let all = diff::diff(&bundle::build(b), &bundle::build(h), now);
-    let only = diff::diff(
-        &bundle::build_only(b, &keys),
-        &bundle::build_only(h, &keys),
-        now,
-    );
+    let compare = |base_bundles: &[bundle::Bundle], head_bundles: &[bundle::Bundle]| {
+        let side = |repo, bundles| diff::Version { repo, bundles };
+        diff::diff(side(&base, base_bundles), side(&head, head_bundles), now)
+    };
+    let all = compare(&bundle::build(b), &bundle::build(h));
+    let only = compare(&bundle::build_only(b, &keys), &bundle::build_only(h, &keys));
     let json = |d: &diff::Diff| serde_json::to_string_pretty(d).unwrap();
     assert_eq!(json(&only), json(&all));
     let [eu] = &all.segments[..] else {

@@ -120,22 +120,7 @@ impl Scope<'_> {
 
     fn owners(&mut self, file: &str, flag: &FlagFile) {
         for owner in flag.owners.iter() {
-            let Some(team) = owner.strip_prefix('@') else {
-                continue;
-            };
-            let Some(teams) = self.teams else { return };
-            if !teams.contains_key(team) {
-                let help = crate::diag::suggest(team, teams.keys().map(|t| t.as_str()), "teams");
-                self.push(
-                    Code::UnknownTeam,
-                    file,
-                    owner.span(),
-                    format!("unknown team `{}`", owner.value),
-                )
-                .help = Some(format!(
-                    "{help} (teams are declared in flagstone.toml [teams])"
-                ));
-            }
+            self.known_team(file, owner);
         }
     }
 

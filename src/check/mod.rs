@@ -12,10 +12,13 @@ mod tests;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::diag::{Code, Diagnostic, suggest};
+use crate::diag::{Code, Diagnostic, LineCol, suggest};
 use crate::load::Repo;
 use crate::model::datetime_millis as timestamp_millis;
-use crate::model::{AttrType, AttributeDecl, FlagFile, Name, ProjectFile, Scalar, Spanned, Table};
+use crate::model::{
+    ANYONE, AttrType, AttributeDecl, FlagFile, Name, OWNERS, ProjectFile, ReviewPolicy, Scalar,
+    Spanned, Table,
+};
 
 /// What the checks need besides the repository.
 #[derive(Clone, Copy, Debug)]
@@ -203,6 +206,66 @@ impl<'r> Scope<'r> {
         false
     }
 
+    /// Reports an "@team" that the project does not declare; logins pass.
+    fn known_team(&mut self, file: &str, who: &Name) {
+        let (Some(team), Some(teams)) = (who.strip_prefix('@'), self.teams) else {
+            return;
+        };
+        if !teams.contains_key(team) {
+            let help = suggest(team, teams.keys().map(|t| t.as_str()), "teams");
+            self.push(
+                Code::UnknownTeam,
+                file,
+                who.span(),
+                format!("unknown team `{}`", who.value),
+            )
+            .help = Some(format!(
+                "{help} (teams are declared in flagstone.toml [teams])"
+            ));
+        }
+    }
+
+    /// The review policy names declared teams and environments, and each rule once.
+    fn review(&mut self, file: &str, policy: &ReviewPolicy) {
+        for who in policy.protected.iter() {
+            if matches!(who.as_str(), OWNERS | ANYONE) {
+                self.push(
+                    Code::InvalidValue,
+                    file,
+                    who.span(),
+                    format!(
+                        "`{}` cannot approve changes to the policy and teams",
+                        who.value
+                    ),
+                )
+                .help = Some("name the teams (\"@name\") or logins who guard them".into());
+            }
+            self.known_team(file, who);
+        }
+        let mut names: Vec<&Name> = Vec::new();
+        for rule in &policy.rules {
+            if let Some(first) = names.iter().find(|n| n.value == rule.name.value) {
+                let line = LineCol::of(self.text(file), first.span().start).line;
+                self.push(
+                    Code::Duplicate,
+                    file,
+                    rule.name.span(),
+                    format!("review rule `{}` is declared twice", rule.name.value),
+                )
+                .help = Some(format!(
+                    "the first is on line {line}; rule names must be unique"
+                ));
+            }
+            names.push(&rule.name);
+            for env in rule.environments.iter().flatten() {
+                self.known_environment(file, env);
+            }
+            for who in rule.from.iter() {
+                self.known_team(file, who);
+            }
+        }
+    }
+
     fn flag(&self, key: &str) -> Option<&'r FlagFile> {
         self.repo.flags.get(key).and_then(|f| f.doc.as_ref())
     }
@@ -329,6 +392,9 @@ impl<'r> Scope<'r> {
                     );
                 }
             }
+        }
+        if let Some(policy) = &project.review {
+            self.review(file, policy);
         }
         for team in project.teams.keys() {
             if !crate::load::valid_key_segment(team) {

@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::diff::{Diff, Status};
+use crate::diff::{Diff, Status, Version};
+use crate::load::Repo;
 
 use super::{Error, Format, Outcome, checked};
 
@@ -38,20 +39,65 @@ enum DiffFormat {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let now = super::now_or_clock(args.now)?;
-    let repository = git2::Repository::discover(&args.dir)
-        .map_err(|_| format!("{} is not inside a git repository", args.dir.display()))?;
-    let relative = relative_dir(&repository, &args.dir)?;
-    let head = match &args.head {
-        Some(rev) => crate::load::load_revision(&repository, rev, &relative, None)?,
-        None => crate::load::load(&args.dir)?,
-    };
-    // What the base shares with the head is taken from it, not parsed again.
-    let base = crate::load::load_revision(&repository, &args.base, &relative, Some(&head))?;
-    let options = crate::check::Options { now_millis: now };
     let findings_format = match args.format {
         DiffFormat::Json => Format::Json,
         _ => Format::Human,
     };
+    let revisions = Revisions {
+        dir: &args.dir,
+        base: &args.base,
+        head: args.head.as_deref(),
+    };
+    let Some(compared) = compare(&revisions, now, findings_format, out)? else {
+        return Ok(Outcome::Failure);
+    };
+    match args.format {
+        DiffFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &compared.diff)?;
+            writeln!(out)?;
+        }
+        DiffFormat::Human => human(out, &compared.diff)?,
+        DiffFormat::Markdown => markdown(out, &compared.diff)?,
+    }
+    // The process ends next: freeing both versions value by value would only delay it.
+    std::mem::forget(compared);
+    Ok(Outcome::Success)
+}
+
+/// Two versions of the flags repository at `dir`: git revisions, or the work tree as head.
+pub(super) struct Revisions<'a> {
+    pub dir: &'a Path,
+    pub base: &'a str,
+    pub head: Option<&'a str>,
+}
+
+/// Both versions, loaded, and what differs between them.
+pub(super) struct Compared {
+    pub repository: git2::Repository,
+    pub base: Repo,
+    pub head: Repo,
+    pub diff: Diff,
+}
+
+/// Loads, checks and compares two versions. `None` when the head has errors, after rendering
+/// them in `format`; errors in the base are an error: there is nothing to compare with.
+pub(super) fn compare(
+    revisions: &Revisions<'_>,
+    now: i64,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Option<Compared>, Error> {
+    let dir = revisions.dir;
+    let repository = git2::Repository::discover(dir)
+        .map_err(|_| format!("{} is not inside a git repository", dir.display()))?;
+    let relative = relative_dir(&repository, dir)?;
+    let head = match revisions.head {
+        Some(rev) => crate::load::load_revision(&repository, rev, &relative, None)?,
+        None => crate::load::load(dir)?,
+    };
+    // What the base shares with the head is taken from it, not parsed again.
+    let base = crate::load::load_revision(&repository, revisions.base, &relative, Some(&head))?;
+    let options = crate::check::Options { now_millis: now };
     // The two checks are independent: one thread each.
     let (base_report, head_report) = std::thread::scope(|scope| {
         let base_check = scope.spawn(|| crate::check::check(&base, &options));
@@ -61,11 +107,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             head_report,
         )
     });
-    let Some(base_checked) = checked(&base_report, &args.dir, findings_format, out)? else {
-        return Err(format!("the base revision `{}` has errors (above)", args.base).into());
+    let Some(base_checked) = checked(&base_report, dir, format, out)? else {
+        let base = revisions.base;
+        return Err(format!("the base revision `{base}` has errors (above)").into());
     };
-    let Some(head_checked) = checked(&head_report, &args.dir, findings_format, out)? else {
-        return Ok(Outcome::Failure);
+    let Some(head_checked) = checked(&head_report, dir, format, out)? else {
+        return Ok(None);
     };
     // Only the flags that may differ are built, with what evaluating them needs.
     let (base_bundles, head_bundles) = match crate::diff::flags_to_compare(&base, &head) {
@@ -78,23 +125,28 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             crate::bundle::build(head_checked),
         ),
     };
-    let diff = crate::diff::diff(&base_bundles, &head_bundles, now);
-    // The process ends next: freeing both versions value by value would only delay it.
+    let diff = crate::diff::diff(
+        Version {
+            repo: &base,
+            bundles: &base_bundles,
+        },
+        Version {
+            repo: &head,
+            bundles: &head_bundles,
+        },
+        now,
+    );
     std::mem::forget((base_bundles, head_bundles));
-    std::mem::forget((base, head));
-    match args.format {
-        DiffFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &diff)?;
-            writeln!(out)?;
-        }
-        DiffFormat::Human => human(out, &diff)?,
-        DiffFormat::Markdown => markdown(out, &diff)?,
-    }
-    Ok(Outcome::Success)
+    Ok(Some(Compared {
+        repository,
+        base,
+        head,
+        diff,
+    }))
 }
 
 /// `dir` relative to the repository's work tree.
-fn relative_dir(repository: &git2::Repository, dir: &Path) -> Result<PathBuf, Error> {
+pub(super) fn relative_dir(repository: &git2::Repository, dir: &Path) -> Result<PathBuf, Error> {
     let workdir = repository
         .workdir()
         .ok_or("a bare git repository has no work tree")?
@@ -122,6 +174,15 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
     for line in &diff.project {
         writeln!(out, "project: {line}")?;
     }
+    for line in &diff.teams {
+        writeln!(out, "teams: {line}")?;
+    }
+    if let Some(policy) = &diff.policy {
+        writeln!(out, "review policy changed:")?;
+        for line in policy.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
     for segment in &diff.segments {
         writeln!(
             out,
@@ -137,6 +198,9 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
     }
     for flag in &diff.flags {
         writeln!(out, "{} ({})", flag.flag, status(flag.status))?;
+        if let Some([before, after]) = &flag.owners {
+            writeln!(out, "  owners: {} → {}", before.join(" "), after.join(" "))?;
+        }
         for env in &flag.environments {
             writeln!(out, "  {}:", env.environment)?;
             for change in &env.changes {
@@ -164,6 +228,21 @@ fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
     )?;
     for line in &diff.project {
         writeln!(out, "- **project**: {line}")?;
+    }
+    for line in &diff.teams {
+        writeln!(out, "- **teams**: {line}")?;
+    }
+    for flag in diff.flags.iter().filter(|f| f.owners.is_some()) {
+        if let Some([before, after]) = &flag.owners {
+            let (before, after) = (before.join(" "), after.join(" "));
+            writeln!(out, "- **owners** of `{}`: {before} → {after}", flag.flag)?;
+        }
+    }
+    if let Some(policy) = &diff.policy {
+        writeln!(
+            out,
+            "- **review policy** changed:\n\n```diff\n{policy}```\n"
+        )?;
     }
     for segment in &diff.segments {
         writeln!(

@@ -8,6 +8,7 @@ mod check;
 mod diff;
 mod eval;
 pub mod render;
+mod review;
 mod schema;
 mod test;
 
@@ -32,6 +33,7 @@ enum Command {
     Eval(eval::Args),
     Test(test::Args),
     Diff(diff::Args),
+    Review(review::Args),
     Schema(schema::Args),
 }
 
@@ -70,12 +72,20 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),
+        Command::Review(args) => review::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(1),
+        // A reader that stopped early (`| head`) wants no more output, and no complaint.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

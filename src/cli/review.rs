@@ -1,0 +1,278 @@
+//! `flagstone review [DIR] --base REV --head REV --reviews FILE --author LOGIN`: whether a
+//! pull request has the approvals the base revision's review policy asks for.
+//!
+//! Exit status: 0 approved (or nothing needs approval), 1 approvals missing or changes
+//! requested, 2 error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::load::Repo;
+use crate::review::{ChangeReview, Report, Requirement, Verdict, Versions};
+
+use super::diff::{Compared, Revisions, compare};
+use super::{Error, Format, Outcome};
+
+/// Judge a pull request's flag changes by the base revision's review policy.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The flags repository (the directory holding flagstone.toml), inside a git repository.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The base revision the head is compared with.
+    #[arg(long)]
+    base: String,
+    /// The revision whose policy, teams and owners judge the change. Default: --base. Give the
+    /// base branch's tip when --base is the merge base, so that policy changes merged into
+    /// the base branch since the head branched off apply.
+    #[arg(long)]
+    policy: Option<String>,
+    /// The head revision. Default: --head-sha, or HEAD.
+    #[arg(long)]
+    head: Option<String>,
+    /// The pull request's reviews: GitHub's REST response for
+    /// `GET /repos/{owner}/{repo}/pulls/{number}/reviews` (pages may follow one another).
+    #[arg(long)]
+    reviews: PathBuf,
+    /// The pull request's author, whose own approval does not count.
+    #[arg(long)]
+    author: String,
+    /// The commit approvals must be given on. Default: the head revision's commit.
+    #[arg(long)]
+    head_sha: Option<String>,
+    /// The time schedules are evaluated at (RFC 3339 or a date). Default: the system clock.
+    #[arg(long, value_parser = super::parse_now)]
+    now: Option<i64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReviewFormat::Human)]
+    format: ReviewFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ReviewFormat {
+    Human,
+    Json,
+    /// For a job summary or a pull request comment.
+    Markdown,
+}
+
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let now = super::now_or_clock(args.now)?;
+    // Read the reviews first: a bad file fails fast, before any repository work.
+    let text = std::fs::read_to_string(&args.reviews)
+        .map_err(|e| format!("cannot read reviews file {}: {e}", args.reviews.display()))?;
+    let reviews = crate::review::parse_reviews(&text)
+        .map_err(|e| format!("reviews file {}: {e}", args.reviews.display()))?;
+    let head = args
+        .head
+        .clone()
+        .or_else(|| args.head_sha.clone())
+        .unwrap_or_else(|| "HEAD".to_owned());
+    let revisions = Revisions {
+        dir: &args.dir,
+        base: &args.base,
+        head: Some(&head),
+    };
+    let format = match args.format {
+        ReviewFormat::Json => Format::Json,
+        _ => Format::Human,
+    };
+    let Some(compared) = compare(&revisions, now, format, out)? else {
+        return Err(format!("the head revision `{head}` has errors (above)").into());
+    };
+    let head_commit = commit_id(&compared.repository, &head)?;
+    let head_sha = match &args.head_sha {
+        Some(sha) if commit_id(&compared.repository, sha)? != head_commit => {
+            return Err(format!(
+                "--head-sha {sha} is not the commit --head `{head}` names ({head_commit})"
+            )
+            .into());
+        }
+        _ => head_commit,
+    };
+    let judge = match &args.policy {
+        Some(rev) => Some(policy_version(&compared, &args.dir, rev)?),
+        None => None,
+    };
+    let versions = Versions {
+        judge: judge.as_ref().unwrap_or(&compared.base),
+        base: &compared.base,
+        head: &compared.head,
+    };
+    let report = crate::review::review(&compared.diff, versions, &reviews, &args.author, &head_sha);
+    match args.format {
+        ReviewFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        ReviewFormat::Human => human(out, &report)?,
+        ReviewFormat::Markdown => markdown(out, &report)?,
+    }
+    std::mem::forget(compared);
+    Ok(if report.verdict.passes() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+/// The version at `rev` whose policy judges the change. It must check cleanly: a broken
+/// policy judges nothing.
+fn policy_version(compared: &Compared, dir: &Path, rev: &str) -> Result<Repo, Error> {
+    let relative = super::diff::relative_dir(&compared.repository, dir)?;
+    let repo =
+        crate::load::load_revision(&compared.repository, rev, &relative, Some(&compared.base))?;
+    // Expiry does not matter here: the oldest time makes no flag expired.
+    let options = crate::check::Options {
+        now_millis: i64::MIN,
+    };
+    if repo.project.is_none() || crate::check::check(&repo, &options).has_errors() {
+        return Err(format!("the policy revision `{rev}` does not check cleanly").into());
+    }
+    Ok(repo)
+}
+
+/// The full id of the commit `rev` names.
+fn commit_id(repository: &git2::Repository, rev: &str) -> Result<String, Error> {
+    let commit = repository
+        .revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| format!("cannot read revision `{rev}`: {}", e.message()))?;
+    Ok(commit.id().to_string())
+}
+
+fn headline(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Approved => "approved",
+        Verdict::ApprovalsMissing => "approvals missing",
+        Verdict::Blocked => "blocked: changes requested",
+        Verdict::Emergency => "EMERGENCY CHANGE: only kills flags, merging without approval",
+        Verdict::NoChanges => "no flag changes to review",
+    }
+}
+
+const EMERGENCY: &str = "This change only turns flags off (the review policy's emergency path), so it needs no approval. Review it after the fact, and restore the flags with a reviewed change.";
+
+fn who(requirement: &Requirement) -> String {
+    let from = requirement.from.join(", ");
+    match &requirement.eligible {
+        None => format!("{} from {from}", requirement.approvals),
+        Some(eligible) if eligible.is_empty() => {
+            format!("{} from {from} (nobody is eligible)", requirement.approvals)
+        }
+        Some(eligible) => format!(
+            "{} from {from} ({})",
+            requirement.approvals,
+            eligible.join(", ")
+        ),
+    }
+}
+
+fn status(requirement: &Requirement) -> String {
+    let mut parts = Vec::new();
+    if !requirement.satisfied_by.is_empty() {
+        parts.push(format!(
+            "approved by {}",
+            requirement.satisfied_by.join(", ")
+        ));
+    }
+    if requirement.missing > 0 {
+        parts.push(format!("{} missing", requirement.missing));
+    }
+    if !requirement.blocked_by.is_empty() {
+        parts.push(format!(
+            "changes requested by {}",
+            requirement.blocked_by.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
+fn reviewers(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = |what: &str, logins: &[String]| {
+        if !logins.is_empty() {
+            lines.push(format!("{what}: {}", logins.join(", ")));
+        }
+    };
+    line("approved the head commit", &report.approved_by);
+    line(
+        "stale approvals (given on an older commit; approve again)",
+        &report.stale,
+    );
+    line("changes requested", &report.changes_requested);
+    lines
+}
+
+fn human(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "review: {}", headline(report.verdict))?;
+    if report.verdict == Verdict::Emergency {
+        writeln!(out, "!!! {EMERGENCY}")?;
+    }
+    for change in &report.changes {
+        writeln!(out, "{}", change.change)?;
+        for detail in &change.details {
+            writeln!(out, "  - {detail}")?;
+        }
+        for requirement in &change.requirements {
+            writeln!(out, "  needs {} [{}]", who(requirement), requirement.rule)?;
+            let status = status(requirement);
+            if !status.is_empty() {
+                writeln!(out, "    {status}")?;
+            }
+        }
+        if change.requirements.is_empty() && report.verdict != Verdict::Emergency {
+            writeln!(out, "  needs no approval")?;
+        }
+    }
+    for line in reviewers(report) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "### flagstone review: {}\n", headline(report.verdict))?;
+    if report.verdict == Verdict::Emergency {
+        writeln!(out, "> [!CAUTION]\n> **{EMERGENCY}**\n")?;
+    }
+    if report.changes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "| change | requirement | needs | status |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    let cell = |s: &str| s.replace('|', "\\|");
+    for ChangeReview {
+        change,
+        details,
+        requirements,
+        ..
+    } in &report.changes
+    {
+        let change = format!("**{}**<br>{}", cell(change), cell(&details.join("<br>")));
+        if requirements.is_empty() {
+            writeln!(out, "| {change} | none | | |")?;
+        }
+        for (i, requirement) in requirements.iter().enumerate() {
+            // The change is named on its first row only.
+            let change = if i == 0 { change.as_str() } else { "" };
+            let done = if requirement.missing == 0 && requirement.blocked_by.is_empty() {
+                "✅ "
+            } else {
+                "❌ "
+            };
+            writeln!(
+                out,
+                "| {change} | {} | {} | {done}{} |",
+                cell(&requirement.rule),
+                cell(&who(requirement)),
+                cell(&status(requirement))
+            )?;
+        }
+    }
+    writeln!(out)?;
+    for line in reviewers(report) {
+        writeln!(out, "- {line}")?;
+    }
+    Ok(())
+}

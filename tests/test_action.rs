@@ -1,0 +1,1006 @@
+//! The GitHub Action (action.yml), run locally. GitHub cannot be reached from a test, so the
+//! harness does what the runner does for a composite action: it runs each `run:` step with
+//! bash in order, with the step's `env:` (its `${{ }}` expressions evaluated here), GitHub's
+//! environment variables and a `$GITHUB_OUTPUT` file per step, and stops at the first failing
+//! step. `uses:` steps (the build cache) are skipped; the action is given the test's flagstone
+//! binary through its `flagstone-path` input, and `gh` is a fake (tests/action/gh) that prints
+//! the reviews a test wrote.
+// The steps are bash scripts, and the fake gh an executable one.
+#![cfg(unix)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::support::{commit, copy_dir, root};
+
+/// The token the harness gives as `github.token`; the fake `gh` insists on it.
+const TOKEN: &str = "ghs_token-of-the-test";
+const REPOSITORY: &str = "acme/flags";
+const PR_NUMBER: u64 = 42;
+/// The pull request's author, unless a test says otherwise: a member of no team that owns a
+/// changed flag.
+const AUTHOR: &str = "nora";
+
+/// The parts of action.yml the harness reads.
+struct Action {
+    /// Input name → default.
+    inputs: BTreeMap<String, String>,
+    /// Output name → value expression.
+    outputs: BTreeMap<String, String>,
+    steps: Vec<Step>,
+}
+
+struct Step {
+    id: Option<String>,
+    /// The id, else the name or the `uses:` reference: for messages.
+    label: String,
+    run: Option<String>,
+    shell: Option<String>,
+    condition: Option<String>,
+    env: Vec<(String, String)>,
+    /// The values of `with:`, only checked for the names they refer to.
+    with: Vec<String>,
+    keys: Vec<String>,
+}
+
+fn scalar(value: &Yaml, what: &str) -> String {
+    match value {
+        Yaml::String(s) | Yaml::Real(s) => s.clone(),
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Boolean(b) => b.to_string(),
+        other => panic!("action.yml: {what} is {other:?}, not a scalar"),
+    }
+}
+
+fn optional(map: &Yaml, key: &str, what: &str) -> Option<String> {
+    match &map[key] {
+        Yaml::BadValue => None,
+        value => Some(scalar(value, &format!("{what}.{key}"))),
+    }
+}
+
+/// A mapping's entries, in file order; absent means empty.
+fn entries(map: &Yaml, what: &str) -> Vec<(String, Yaml)> {
+    match map {
+        Yaml::BadValue => Vec::new(),
+        Yaml::Hash(hash) => hash
+            .iter()
+            .map(|(k, v)| (scalar(k, what), v.clone()))
+            .collect(),
+        other => panic!("action.yml: {what} is {other:?}, not a mapping"),
+    }
+}
+
+fn action_text() -> String {
+    std::fs::read_to_string(root().join("action.yml")).unwrap()
+}
+
+fn action() -> Action {
+    let docs = YamlLoader::load_from_str(&action_text()).expect("action.yml is YAML");
+    let doc = &docs[0];
+    let inputs = entries(&doc["inputs"], "inputs")
+        .into_iter()
+        .map(|(name, input)| {
+            let default = optional(&input, "default", &name).unwrap_or_default();
+            (name, default)
+        })
+        .collect();
+    let outputs = entries(&doc["outputs"], "outputs")
+        .into_iter()
+        .map(|(name, output)| {
+            let value = optional(&output, "value", &name).expect("every output has a value");
+            (name, value)
+        })
+        .collect();
+    assert_eq!(
+        optional(&doc["runs"], "using", "runs").as_deref(),
+        Some("composite")
+    );
+    let steps = doc["runs"]["steps"]
+        .as_vec()
+        .expect("runs.steps is a list")
+        .iter()
+        .map(|step| {
+            let id = optional(step, "id", "step");
+            let label = id
+                .clone()
+                .or_else(|| optional(step, "name", "step"))
+                .or_else(|| optional(step, "uses", "step"))
+                .expect("a step has an id, a name or uses");
+            let env = entries(&step["env"], &format!("{label}.env"))
+                .into_iter()
+                .map(|(k, v)| (k, scalar(&v, &format!("{label}.env"))))
+                .collect();
+            let with = entries(&step["with"], &format!("{label}.with"))
+                .into_iter()
+                .map(|(k, v)| scalar(&v, &format!("{label}.with.{k}")))
+                .collect();
+            Step {
+                keys: entries(step, "step").into_iter().map(|(k, _)| k).collect(),
+                id,
+                run: optional(step, "run", &label),
+                shell: optional(step, "shell", &label),
+                condition: optional(step, "if", &label),
+                env,
+                with,
+                label,
+            }
+        })
+        .collect();
+    Action {
+        inputs,
+        outputs,
+        steps,
+    }
+}
+
+/// `text` with each `${{ expression }}` replaced by `value(expression)`.
+fn substitute(text: &str, mut value: impl FnMut(&str) -> String) -> String {
+    let mut result = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let after = &rest[start + 3..];
+        let end = after
+            .find("}}")
+            .unwrap_or_else(|| panic!("an unclosed expression in {text:?}"));
+        result.push_str(&rest[..start]);
+        result.push_str(&value(after[..end].trim()));
+        rest = &after[end + 2..];
+    }
+    result + rest
+}
+
+/// The `${{ }}` expressions in `text`, trimmed.
+fn expressions(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    substitute(text, |expression| {
+        found.push(expression.to_owned());
+        String::new()
+    });
+    found
+}
+
+/// The names that follow `prefix` (such as `inputs.`) in an expression.
+fn references(expression: &str, prefix: &str) -> Vec<String> {
+    expression
+        .match_indices(prefix)
+        .filter(|(at, _)| {
+            // `inputs.` inside `steps.inputs.` or `xinputs.` is not the inputs context.
+            !expression[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '.' || c == '_')
+        })
+        .map(|(at, _)| {
+            let name = &expression[at + prefix.len()..];
+            let end = name
+                .find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+                .unwrap_or(name.len());
+            name[..end].to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn inputs_reach_scripts_only_through_env_and_every_reference_resolves() {
+    let action = action();
+    let mut used_inputs = Vec::new();
+    let mut earlier_ids: Vec<&str> = Vec::new();
+    for step in &action.steps {
+        let label = &step.label;
+        // Expressions in `if:` need no ${{ }}; those elsewhere do.
+        let mut exprs: Vec<String> = step.condition.iter().cloned().collect();
+        exprs.extend(step.env.iter().flat_map(|(_, v)| expressions(v)));
+        exprs.extend(step.with.iter().flat_map(|v| expressions(v)));
+        for expression in exprs {
+            used_inputs.extend(references(&expression, "inputs."));
+            for id in references(&expression, "steps.") {
+                assert!(
+                    earlier_ids.contains(&id.as_str()),
+                    "step {label} refers to step {id}, which does not run before it"
+                );
+            }
+        }
+        // Keys the harness does not model (working-directory, continue-on-error…) would
+        // make it run the step differently from GitHub.
+        let known: &[&str] = match step.run {
+            Some(_) => &["id", "name", "shell", "env", "run"],
+            None => &["id", "name", "if", "uses", "with"],
+        };
+        for key in &step.keys {
+            assert!(known.contains(&key.as_str()), "step {label} has {key}:");
+        }
+        if let Some(script) = &step.run {
+            assert!(
+                !script.contains("${{"),
+                "step {label}: an expression inside a run script is pasted into the shell \
+                 source; pass it through env: instead"
+            );
+            assert_eq!(step.shell.as_deref(), Some("bash"), "step {label}");
+            // The harness runs every run step, so bash must decide what a step skips.
+            assert!(step.condition.is_none(), "step {label} has an if:");
+            assert!(
+                script.starts_with("set -euo pipefail\n"),
+                "step {label} starts with set -euo pipefail"
+            );
+        }
+        earlier_ids.extend(step.id.as_deref());
+    }
+    for value in action.outputs.values() {
+        for expression in expressions(value) {
+            for id in references(&expression, "steps.") {
+                assert!(
+                    earlier_ids.contains(&id.as_str()),
+                    "an output refers to step {id}"
+                );
+            }
+        }
+    }
+    for name in &used_inputs {
+        assert!(
+            action.inputs.contains_key(name),
+            "action.yml uses input {name}, which it does not declare"
+        );
+    }
+    for name in action.inputs.keys() {
+        assert!(
+            used_inputs.contains(name),
+            "input {name} is declared but not used"
+        );
+    }
+}
+
+/// What one run of the action did.
+#[derive(Debug)]
+struct Run {
+    /// The ids of the run steps that ran, in order.
+    ran: Vec<String>,
+    /// The step that failed, and its exit status.
+    failed: Option<(String, i32)>,
+    /// The action's outputs, as its `outputs:` map them.
+    outputs: BTreeMap<String, String>,
+    /// What each step wrote to its `$GITHUB_STEP_SUMMARY` (GitHub shows them one after
+    /// another as the job summary), by step id; steps that wrote nothing are left out.
+    summaries: BTreeMap<String, String>,
+    /// Every step's standard output and error, each under a `--- step` line.
+    log: String,
+    /// `$RUNNER_TEMP` and the other files of the run, kept until the test has read them.
+    _files: tempfile::TempDir,
+}
+
+/// The values that `${{ }}` expressions can refer to.
+struct Context<'a> {
+    action: &'a Action,
+    /// The inputs the workflow gave; the others take their defaults.
+    given: &'a [(&'a str, &'a str)],
+    /// Step id → the outputs it wrote, for the steps that have run.
+    steps: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Context<'_> {
+    /// `text` with every expression replaced by its value.
+    fn evaluate(&self, text: &str) -> String {
+        substitute(text, |expression| self.value(expression))
+    }
+
+    /// The value of one expression: only the forms action.yml uses, so that a new form
+    /// fails here loudly instead of being run wrongly.
+    fn value(&self, expression: &str) -> String {
+        if let Some(name) = expression.strip_prefix("inputs.") {
+            let default = self
+                .action
+                .inputs
+                .get(name)
+                .unwrap_or_else(|| panic!("undeclared input {name}"));
+            return match self.given.iter().find(|(n, _)| *n == name) {
+                Some((_, value)) => (*value).to_owned(),
+                None => self.evaluate(default),
+            };
+        }
+        if let Some(rest) = expression.strip_prefix("steps.") {
+            let (id, name) = rest
+                .split_once(".outputs.")
+                .unwrap_or_else(|| panic!("the harness only reads steps' outputs: {expression}"));
+            // A step that did not run, or wrote no such output, gives "", as on GitHub.
+            return self
+                .steps
+                .get(id)
+                .and_then(|outputs| outputs.get(name))
+                .cloned()
+                .unwrap_or_default();
+        }
+        match expression {
+            "github.token" => TOKEN.to_owned(),
+            "github.action_path" => root().display().to_string(),
+            _ => panic!("the test harness does not evaluate `{expression}`"),
+        }
+    }
+}
+
+/// `$GITHUB_OUTPUT`: `name=value` lines and `name<<DELIMITER` heredocs.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut outputs = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let equals = line.find('=');
+        let heredoc = line.find("<<");
+        match (equals, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                outputs.insert(line[..e].to_owned(), line[e + 1..].to_owned());
+            }
+            (_, Some(h)) => {
+                let delimiter = &line[h + 2..];
+                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+                outputs.insert(line[..h].to_owned(), value.join("\n"));
+            }
+            _ => panic!("$GITHUB_OUTPUT line without = or <<: {line}"),
+        }
+    }
+    outputs
+}
+
+/// Runs the action in `workspace`, a git repository, for `event` (`$GITHUB_EVENT_PATH`),
+/// with the inputs `given`; `gh api --paginate` prints `reviews`.
+fn run_action(
+    workspace: &Path,
+    event: &serde_json::Value,
+    given: &[(&str, &str)],
+    reviews: &str,
+) -> Run {
+    let action = action();
+    let jq = std::process::Command::new("jq").arg("--version").output();
+    assert!(
+        jq.is_ok_and(|o| o.status.success()),
+        "the action needs jq, as GitHub's runners have it: install it (apt-get install jq)"
+    );
+    let temp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| {
+        let path = temp.path().join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    };
+    let (bin, runner_temp, home, scripts) =
+        (dir("bin"), dir("runner"), dir("home"), dir("scripts"));
+    // Copied, so that the executable bit does not depend on how the file was checked out.
+    let gh = bin.join("gh");
+    std::fs::copy(root().join("tests/action/gh"), &gh).unwrap();
+    make_executable(&gh);
+    let event_path = temp.path().join("event.json");
+    std::fs::write(&event_path, event.to_string()).unwrap();
+    let reviews_path = temp.path().join("reviews.json");
+    std::fs::write(&reviews_path, reviews).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+
+    let mut context = Context {
+        action: &action,
+        given,
+        steps: BTreeMap::new(),
+    };
+    let mut ran = Vec::new();
+    let mut failed = None;
+    let mut log = String::new();
+    let mut summaries = BTreeMap::new();
+    for (index, step) in action.steps.iter().enumerate() {
+        let Some(script) = &step.run else { continue };
+        let label = &step.label;
+        let script_path = scripts.join(format!("{index}.sh"));
+        std::fs::write(&script_path, script).unwrap();
+        // Each step has its own output and summary files, as on GitHub.
+        let output_path = temp.path().join(format!("output-{index}"));
+        std::fs::write(&output_path, "").unwrap();
+        let summary_path = temp.path().join(format!("summary-{index}.md"));
+        std::fs::write(&summary_path, "").unwrap();
+        let env: Vec<(String, String)> = step
+            .env
+            .iter()
+            .map(|(name, value)| (name.clone(), context.evaluate(value)))
+            .collect();
+        // How the runner starts a `shell: bash` step, in a clean environment: the step sees
+        // only what GitHub would give it.
+        let output = std::process::Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script_path)
+            .current_dir(workspace)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", &home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_PATH", &event_path)
+            .env("GITHUB_REPOSITORY", REPOSITORY)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_WORKSPACE", workspace)
+            .env("GITHUB_ACTION_PATH", root())
+            .env("GITHUB_OUTPUT", &output_path)
+            .env("GITHUB_STEP_SUMMARY", &summary_path)
+            .env("RUNNER_TEMP", &runner_temp)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("FAKE_GH_REPOSITORY", REPOSITORY)
+            .env("FAKE_GH_PR_NUMBER", PR_NUMBER.to_string())
+            .env("FAKE_GH_TOKEN", TOKEN)
+            .env("FAKE_GH_REVIEWS", &reviews_path)
+            .envs(env)
+            .output()
+            .expect("bash runs");
+        log += &format!(
+            "--- {label}\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ran.push(label.clone());
+        // The runner reads the outputs of a failed step too.
+        let outputs = parse_outputs(&std::fs::read_to_string(&output_path).unwrap());
+        let summary = std::fs::read_to_string(&summary_path).unwrap();
+        if !summary.is_empty() {
+            summaries.insert(label.clone(), summary);
+        }
+        if let Some(id) = &step.id {
+            context.steps.insert(id.clone(), outputs);
+        }
+        if !output.status.success() {
+            let code = output.status.code().expect("exited, not killed");
+            failed = Some((label.clone(), code));
+            break;
+        }
+    }
+    Run {
+        ran,
+        failed,
+        outputs: action
+            .outputs
+            .iter()
+            .map(|(name, value)| (name.clone(), context.evaluate(value)))
+            .collect(),
+        summaries,
+        log,
+        _files: temp,
+    }
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A pull request's history: flags.example at `flags/` (the base commit), then `change`
+/// applied to the work tree and committed (the head, checked out).
+struct PullRequest {
+    work: tempfile::TempDir,
+    base: String,
+    head: String,
+    author: &'static str,
+}
+
+impl PullRequest {
+    fn new(change: impl FnOnce(&Path)) -> PullRequest {
+        let (work, repository) = flags_repository();
+        let base = commit(&repository, "flags").to_string();
+        change(work.path());
+        let head = commit(&repository, "change").to_string();
+        PullRequest {
+            work,
+            base,
+            head,
+            author: AUTHOR,
+        }
+    }
+
+    /// A pull request raising checkout/one-page's rollout whose base branch has moved on
+    /// since it branched off (semantic-search's rollout was raised), checked out as GitHub's
+    /// merge of the two (refs/pull/N/merge), which `actions/checkout` checks out by default.
+    /// Returns it and the merge commit.
+    fn behind_its_base() -> (PullRequest, String) {
+        let (work, repository) = flags_repository();
+        let fork = commit(&repository, "flags");
+        let file = "search/semantic-search.toml";
+        let (before, after) = ("rollout = 12.5\n", "rollout = 15\n");
+        edit(work.path(), file, before, after);
+        let base = commit_on(&repository, "main moves on", &[fork]);
+        edit(work.path(), file, after, before);
+        raise_one_page_rollout(work.path());
+        let head = commit_on(&repository, "change", &[fork]);
+        edit(work.path(), file, before, after);
+        let merge = commit_on(&repository, "merge", &[base, head]);
+        let pr = PullRequest {
+            work,
+            base: base.to_string(),
+            head: head.to_string(),
+            author: AUTHOR,
+        };
+        (pr, merge.to_string())
+    }
+
+    fn path(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// A `pull_request` event for it, as GitHub writes `$GITHUB_EVENT_PATH`.
+    fn event(&self) -> serde_json::Value {
+        serde_json::json!({
+            "action": "synchronize",
+            "number": PR_NUMBER,
+            "pull_request": {
+                "number": PR_NUMBER,
+                "state": "open",
+                "user": { "login": self.author, "type": "User" },
+                "base": { "ref": "main", "sha": self.base },
+                "head": { "ref": "faster-checkout-rollout", "sha": self.head },
+            },
+            "repository": { "full_name": REPOSITORY },
+        })
+    }
+
+    /// Runs the action on its pull request event with the test's flagstone binary.
+    fn run(&self, given: &[(&str, &str)], reviews: &str) -> Run {
+        self.run_on(&self.event(), given, reviews)
+    }
+
+    fn run_on(&self, event: &serde_json::Value, given: &[(&str, &str)], reviews: &str) -> Run {
+        // The test's own inputs come first, so they win.
+        let given = [
+            given,
+            &[
+                ("directory", "flags"),
+                ("flagstone-path", env!("CARGO_BIN_EXE_flagstone")),
+            ],
+        ]
+        .concat();
+        run_action(self.path(), event, &given, reviews)
+    }
+}
+
+/// A git repository holding flags.example at `flags/`, not yet committed.
+fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
+    let work = tempfile::tempdir().unwrap();
+    let flags = work.path().join("flags");
+    copy_dir(&root().join("flags.example"), &flags);
+    // flags.example's expiry dates are real ones that will pass; these runs check on the
+    // system clock, like the action, so they must not depend on the day.
+    for entry in walk(&flags.join("flags")) {
+        let text = std::fs::read_to_string(&entry).unwrap();
+        if let Some(at) = text.find("\nexpires = ") {
+            let date = at + "\nexpires = ".len();
+            let end = date + text[date..].find('\n').unwrap();
+            let text = format!("{}2099-12-31{}", &text[..date], &text[end..]);
+            std::fs::write(&entry, text).unwrap();
+        }
+    }
+    let repository = git2::Repository::init(work.path()).unwrap();
+    (work, repository)
+}
+
+/// Commits the work tree with these parents and checks the commit out (a detached HEAD).
+fn commit_on(repository: &git2::Repository, message: &str, parents: &[git2::Oid]) -> git2::Oid {
+    let mut index = repository.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
+    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
+    let parents: Vec<git2::Commit<'_>> = parents
+        .iter()
+        .map(|p| repository.find_commit(*p).unwrap())
+        .collect();
+    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    let id = repository
+        .commit(None, &author, &author, message, &tree, &parents)
+        .unwrap();
+    repository.set_head_detached(id).unwrap();
+    id
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn edit(work: &Path, file: &str, from: &str, to: &str) {
+    let path = work.join("flags/flags").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// checkout/one-page, owned by @payments (alice, bob), from 25% to 30% in production: a
+/// blast radius of 5%, which its owners approve alone.
+fn raise_one_page_rollout(work: &Path) {
+    edit(
+        work,
+        "checkout/one-page.toml",
+        "rollout = 25\n",
+        "rollout = 30\n",
+    );
+}
+
+/// The reviews in tests/action/reviews-approved.json, given on `commit`: a comment from
+/// oskar, then, on a second page, bob's approval.
+fn approved_reviews(commit: &str) -> String {
+    std::fs::read_to_string(root().join("tests/action/reviews-approved.json"))
+        .unwrap()
+        .replace("@HEAD_SHA@", commit)
+}
+
+const RUN_STEPS: [&str; 8] = [
+    "revisions",
+    "cache-key",
+    "install",
+    "check",
+    "build",
+    "diff",
+    "reviews",
+    "review",
+];
+
+#[test]
+fn an_owner_approval_on_the_head_passes_and_every_output_is_set() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.ran, RUN_STEPS);
+    assert_eq!(run.outputs["verdict"], "approved", "{}", run.log);
+    assert_eq!(run.outputs["approval-required"], "true");
+    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+
+    // The hashes are the manifest's, which describes the checked-out head.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&run.outputs["bundle-dir"]).join("manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["commit"], pr.head.as_str());
+    let expected: serde_json::Map<String, serde_json::Value> = manifest["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_owned(), e["hash"].clone()))
+        .collect();
+    let hashes: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&run.outputs["bundle-hashes"]).unwrap();
+    assert_eq!(hashes, expected);
+    let mut names: Vec<&str> = hashes.keys().map(|k| k.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["development", "production", "staging"]);
+    for hash in hashes.values() {
+        let hash = hash.as_str().unwrap();
+        assert!(
+            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{hash}"
+        );
+    }
+
+    // Both pages of reviews reached flagstone, merged into one array.
+    assert!(run.log.contains("--- reviews\n2 reviews\n"), "{}", run.log);
+    let summaries = &run.summaries;
+    assert_eq!(
+        summaries.keys().collect::<Vec<_>>(),
+        ["check", "diff", "review"]
+    );
+    assert_eq!(
+        summaries["check"],
+        "### flagstone check: 0 errors, 0 warnings\n\nNo problems found.\n"
+    );
+    let diff = &summaries["diff"];
+    assert!(
+        diff.starts_with("### flagstone diff: 1 flags changed\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(
+            "\n| `checkout/one-page` (changed) | production | rule `north-america-gradual` rollout 25% → 30% |"
+        ),
+        "{diff}"
+    );
+    let review = &summaries["review"];
+    assert!(
+        review.starts_with("### flagstone review: approved\n"),
+        "{review}"
+    );
+    assert!(review.contains("| ✅ approved by bob |"), "{review}");
+}
+
+#[test]
+fn a_check_error_fails_the_check_step_with_an_annotation_and_stops_the_action() {
+    let pr = PullRequest::new(|work| {
+        edit(
+            work,
+            "checkout/one-page.toml",
+            "rollout = 25\n",
+            "rollout = 250\n",
+        )
+    });
+    let run = pr.run(&[], "[]");
+    assert_eq!(run.failed, Some(("check".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.ran, RUN_STEPS[..4]);
+    let file = "flags/flags/checkout/one-page.toml";
+    let text = std::fs::read_to_string(pr.path().join(file)).unwrap();
+    let line = 1 + text
+        .lines()
+        .position(|l| l == "rollout = 250")
+        .expect("the edited line");
+    let annotation = format!("::error file={file},line={line},endLine={line},col=11,");
+    assert!(
+        run.log
+            .lines()
+            .any(|l| l.starts_with(&annotation) && l.contains(",title=FS041 bad-rollout::")),
+        "no {annotation}… annotation in\n{}",
+        run.log
+    );
+    assert_eq!(run.summaries.keys().collect::<Vec<_>>(), ["check"]);
+    let summary = &run.summaries["check"];
+    assert!(
+        summary.starts_with("### flagstone check: 1 error, 0 warnings\n"),
+        "{summary}"
+    );
+    for output in [
+        "bundle-hashes",
+        "changed-flags",
+        "approval-required",
+        "verdict",
+    ] {
+        assert_eq!(run.outputs[output], "", "{output}");
+    }
+}
+
+#[test]
+fn a_missing_base_commit_fails_before_anything_is_built() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let run = pr.run(&[("base", missing)], "[]");
+    assert_eq!(run.failed, Some(("revisions".to_owned(), 2)), "{}", run.log);
+    assert!(
+        run.log.contains(&format!(
+            "::error title=flagstone::base revision {missing} is not in this clone: check out with fetch-depth: 0\n"
+        )),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn a_bad_fail_on_missing_approvals_value_is_refused() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let run = pr.run(&[("fail-on-missing-approvals", "yes")], "[]");
+    assert_eq!(run.failed, Some(("revisions".to_owned(), 2)), "{}", run.log);
+    assert!(
+        run.log
+            .contains("fail-on-missing-approvals must be true or false, not 'yes'"),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn without_an_approval_the_review_step_fails_and_says_what_is_missing() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let run = pr.run(&[], "[]");
+    assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.ran, RUN_STEPS);
+    assert_eq!(run.outputs["verdict"], "approvals_missing");
+    assert_eq!(run.outputs["approval-required"], "true");
+    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    assert!(
+        run.log.contains(
+            "::error title=flagstone::review verdict approvals_missing: the job summary lists the approvals still needed\n"
+        ),
+        "{}",
+        run.log
+    );
+    let review = &run.summaries["review"];
+    assert!(
+        review.starts_with("### flagstone review: approvals missing\n"),
+        "{review}"
+    );
+    assert!(
+        review.contains("| 1 from owners (alice, bob) | ❌ 1 missing |"),
+        "{review}"
+    );
+}
+
+#[test]
+fn missing_approvals_only_warn_when_the_action_is_told_not_to_fail() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let run = pr.run(&[("fail-on-missing-approvals", "false")], "[]");
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.outputs["verdict"], "approvals_missing");
+    assert!(
+        run.log
+            .contains("::warning title=flagstone::review verdict approvals_missing; not failing"),
+        "{}",
+        run.log
+    );
+}
+
+/// Every mapping in `yaml` that has a `uses:` of this action.
+fn uses_of_the_action(yaml: &Yaml, found: &mut Vec<Yaml>) {
+    match yaml {
+        Yaml::Hash(hash) => {
+            if yaml["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("<owner>/flagstone@"))
+            {
+                found.push(yaml.clone());
+            }
+            hash.values().for_each(|v| uses_of_the_action(v, found));
+        }
+        Yaml::Array(items) => items.iter().for_each(|v| uses_of_the_action(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_documented_workflows_use_only_what_the_action_declares() {
+    let action = action();
+    let example = std::fs::read_to_string(root().join("docs/examples/pull-request.yml")).unwrap();
+    let guide = std::fs::read_to_string(root().join("docs/github-action.md")).unwrap();
+    let mut workflows = vec![example.clone()];
+    let mut lines = guide.lines();
+    while let Some(line) = lines.next() {
+        if line == "```yaml" {
+            let block: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+            workflows.push(block.join("\n"));
+        }
+    }
+    let mut uses = Vec::new();
+    for workflow in &workflows {
+        let docs = YamlLoader::load_from_str(workflow)
+            .unwrap_or_else(|e| panic!("{e}: a documented workflow is not YAML:\n{workflow}"));
+        uses_of_the_action(&docs[0], &mut uses);
+        for name in references(workflow, "steps.flagstone.outputs.") {
+            assert!(action.outputs.contains_key(&name), "no output {name}");
+        }
+    }
+    assert_eq!(
+        uses.len(),
+        workflows.len(),
+        "each workflow uses the action once"
+    );
+    for step in &uses {
+        for (input, _) in entries(&step["with"], "with") {
+            assert!(action.inputs.contains_key(&input), "no input {input}");
+        }
+    }
+
+    // What the guide says the example does.
+    let example = &YamlLoader::load_from_str(&example).unwrap()[0];
+    let strings = |yaml: &Yaml| -> Vec<String> {
+        let items = yaml.as_vec().expect("a list");
+        items.iter().map(|v| scalar(v, "list")).collect()
+    };
+    assert!(matches!(example["on"]["pull_request"], Yaml::Null));
+    assert_eq!(
+        strings(&example["on"]["pull_request_review"]["types"]),
+        ["submitted", "dismissed"]
+    );
+    let permissions: Vec<(String, String)> = entries(&example["permissions"], "permissions")
+        .into_iter()
+        .map(|(k, v)| (k, scalar(&v, "permission")))
+        .collect();
+    assert_eq!(
+        permissions,
+        [
+            ("contents".to_owned(), "read".to_owned()),
+            ("pull-requests".to_owned(), "read".to_owned())
+        ]
+    );
+    let steps = example["jobs"]["flagstone"]["steps"].as_vec().unwrap();
+    assert_eq!(steps[0]["uses"].as_str(), Some("actions/checkout@v6"));
+    assert_eq!(steps[0]["with"]["fetch-depth"].as_i64(), Some(0));
+    assert_eq!(steps[1]["with"]["directory"].as_str(), Some("flags"));
+}
+
+#[test]
+fn an_approval_of_an_older_commit_does_not_count() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let run = pr.run(&[], &approved_reviews(&pr.base));
+    assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.outputs["verdict"], "approvals_missing");
+    let review = &run.summaries["review"];
+    assert!(
+        review.contains("stale approvals (given on an older commit; approve again): bob"),
+        "{review}"
+    );
+}
+
+#[test]
+fn the_author_s_own_approval_does_not_count() {
+    let pr = PullRequest {
+        author: "bob",
+        ..PullRequest::new(raise_one_page_rollout)
+    };
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.outputs["verdict"], "approvals_missing");
+}
+
+#[test]
+fn a_kill_merges_without_approval_and_says_so_loudly() {
+    let pr = PullRequest::new(|work| {
+        edit(
+            work,
+            "billing/payment-service-v2.toml",
+            "[env.production]\n",
+            "[env.production]\nenabled = false\n",
+        )
+    });
+    let run = pr.run(&[], "[]");
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.outputs["verdict"], "emergency");
+    assert_eq!(run.outputs["approval-required"], "false");
+    assert_eq!(
+        run.outputs["changed-flags"],
+        r#"["billing/payment-service-v2"]"#
+    );
+    let review = &run.summaries["review"];
+    assert!(
+        review.starts_with("### flagstone review: EMERGENCY CHANGE"),
+        "{review}"
+    );
+    assert!(review.contains("\n> [!CAUTION]\n"), "{review}");
+    assert!(
+        run.log
+            .contains("\n::warning title=flagstone: emergency change::"),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn a_pull_request_behind_its_base_is_judged_on_its_own_changes() {
+    let (pr, merge) = PullRequest::behind_its_base();
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, None, "{}", run.log);
+    // check and build see the merge, as it would land.
+    let manifest =
+        std::fs::read_to_string(Path::new(&run.outputs["bundle-dir"]).join("manifest.json"))
+            .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["commit"], merge.as_str());
+    // diff and review compare the head with where it branched off, not with the base
+    // branch's tip: semantic-search's change is not the pull request's.
+    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    assert_eq!(run.outputs["verdict"], "approved");
+    assert!(
+        run.log.contains(&format!(
+            "where the head branched off the base {}\n",
+            pr.base
+        )),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn outside_a_pull_request_the_review_is_skipped() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let push = serde_json::json!({ "ref": "refs/heads/main", "before": pr.base, "after": pr.head });
+    // The fake gh fails the run if the action asks it for reviews.
+    let run = pr.run_on(&push, &[("base", &pr.base), ("head", &pr.head)], "");
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.ran, RUN_STEPS);
+    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    assert_eq!(run.outputs["verdict"], "");
+    assert_eq!(run.outputs["approval-required"], "");
+    assert_eq!(run.summaries.keys().collect::<Vec<_>>(), ["check", "diff"]);
+    assert!(
+        run.log
+            .contains("--- review\nnot a pull request: no approvals to check\n"),
+        "{}",
+        run.log
+    );
+}
