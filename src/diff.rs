@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::bundle::{self, Bundle, FULL, Serve};
 use crate::eval::Evaluator;
 use crate::load::{Loaded, Repo};
-use crate::model::{self, ChangeKind};
+use crate::model::ChangeKind;
 use crate::op::AttrType;
 
 /// Units sampled to estimate a blast radius that bucket arithmetic does not give.
@@ -112,41 +112,10 @@ pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&
     }
     let side = |is_head: bool, file: usize| source(if is_head { head } else { base }, file);
     let mut flags = differing(&base.flags, &head.flags, side);
-    let mut reach = differing(&base.segments, &head.segments, side);
-    if reach.is_empty() {
-        return Some(flags);
-    }
-    let tests = |conditions: &[model::Spanned<model::Condition>], reach: &BTreeSet<&str>| {
-        conditions.iter().any(|c| {
-            let segment = c.segment.as_ref().or(c.not_segment.as_ref());
-            segment.is_some_and(|s| reach.contains(s.as_str()))
-        })
-    };
-    loop {
-        let before = reach.len();
-        for (name, loaded) in base.segments.iter().chain(&head.segments) {
-            if loaded
-                .doc
-                .as_ref()
-                .is_some_and(|s| tests(&s.conditions, &reach))
-            {
-                reach.insert(name);
-            }
-        }
-        if reach.len() == before {
-            break;
-        }
-    }
-    for (key, loaded) in base.flags.iter().chain(&head.flags) {
-        let uses = loaded.doc.as_ref().is_some_and(|f| {
-            f.env
-                .iter()
-                .flat_map(|(_, env)| &env.rules)
-                .any(|rule| tests(&rule.conditions, &reach))
-        });
-        if uses {
-            flags.insert(key);
-        }
+    let segments = differing(&base.segments, &head.segments, side);
+    if !segments.is_empty() {
+        flags.extend(base.flags_testing(segments.clone()));
+        flags.extend(head.flags_testing(segments));
     }
     Some(flags)
 }
@@ -164,6 +133,17 @@ pub struct Version<'a> {
 /// schedules are evaluated at for blast radius estimates.
 pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
     let mut diff = behaviour(base.bundles, head.bundles, now);
+    for segment in &mut diff.segments {
+        // A removed segment is tested by no flag of the head (it checks): name the base's.
+        let side = if segment.status == Status::Removed {
+            base
+        } else {
+            head
+        };
+        let name = BTreeSet::from([segment.segment.as_str()]);
+        let flags = side.repo.flags_testing(name);
+        segment.affected_flags = flags.into_iter().map(str::to_owned).collect();
+    }
     let owners = |repo: &Repo, key: &str| -> Option<Vec<String>> {
         let flag = repo.flags.get(key)?.doc.as_ref()?;
         let mut owners: Vec<String> = flag.owners.iter().map(|o| o.value.clone()).collect();
@@ -730,7 +710,7 @@ fn synthetic_context(
     context
 }
 
-/// Segments that changed, with the flags that test them directly or through other segments.
+/// Segments that changed (`diff` adds the flags they affect).
 fn segments(base: &[Bundle], head: &[Bundle]) -> Vec<SegmentDiff> {
     let (Some(b), Some(h)) = (base.last(), head.last()) else {
         return Vec::new();
@@ -747,38 +727,9 @@ fn segments(base: &[Bundle], head: &[Bundle]) -> Vec<SegmentDiff> {
         out.push(SegmentDiff {
             segment: name.clone(),
             status,
-            affected_flags: flags_using(h, name),
+            // Filled in from the files by `diff`.
+            affected_flags: Vec::new(),
         });
     }
     out
-}
-
-fn flags_using(bundle: &Bundle, segment: &str) -> Vec<String> {
-    // Segments that contain `segment`, transitively.
-    let mut reach: BTreeSet<&str> = BTreeSet::from([segment]);
-    loop {
-        let before = reach.len();
-        for (name, s) in &bundle.segments {
-            if s.conditions
-                .iter()
-                .any(|c| c.segment.as_deref().is_some_and(|x| reach.contains(x)))
-            {
-                reach.insert(name);
-            }
-        }
-        if reach.len() == before {
-            break;
-        }
-    }
-    bundle
-        .flags
-        .iter()
-        .filter(|(_, f)| {
-            f.rules
-                .iter()
-                .flat_map(|r| &r.conditions)
-                .any(|c| c.segment.as_deref().is_some_and(|s| reach.contains(s)))
-        })
-        .map(|(k, _)| k.clone())
-        .collect()
 }

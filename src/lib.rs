@@ -13,6 +13,8 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "compiler")]
+pub mod codeowners;
+#[cfg(feature = "compiler")]
 pub mod diag;
 #[cfg(feature = "compiler")]
 pub mod diff;

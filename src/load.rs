@@ -4,7 +4,7 @@
 //! A file that cannot be read, parsed or validated yields diagnostics and no document; the
 //! other files are still loaded, so one run reports every problem.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -58,6 +58,43 @@ pub struct Repo {
 impl Repo {
     pub fn path(&self, file: usize) -> &str {
         &self.files[file].path
+    }
+
+    /// Flags with a rule that tests one of `segments`, directly or through other segments.
+    pub fn flags_testing<'r>(&'r self, mut segments: BTreeSet<&'r str>) -> BTreeSet<&'r str> {
+        let tests = |conditions: &[model::Spanned<model::Condition>], reach: &BTreeSet<&str>| {
+            conditions.iter().any(|c| {
+                let name = c.segment.as_ref().or(c.not_segment.as_ref());
+                name.is_some_and(|n| reach.contains(n.as_str()))
+            })
+        };
+        loop {
+            let before = segments.len();
+            for (name, loaded) in &self.segments {
+                if loaded
+                    .doc
+                    .as_ref()
+                    .is_some_and(|s| tests(&s.conditions, &segments))
+                {
+                    segments.insert(name);
+                }
+            }
+            if segments.len() == before {
+                break;
+            }
+        }
+        self.flags
+            .iter()
+            .filter(|(_, loaded)| {
+                loaded.doc.as_ref().is_some_and(|flag| {
+                    flag.env
+                        .iter()
+                        .flat_map(|(_, env)| &env.rules)
+                        .any(|rule| tests(&rule.conditions, &segments))
+                })
+            })
+            .map(|(key, _)| key.as_str())
+            .collect()
     }
 }
 

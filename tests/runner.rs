@@ -7,6 +7,7 @@ mod test_bucketing;
 mod test_build_eval;
 mod test_checks;
 mod test_cli;
+mod test_codeowners;
 mod test_diff;
 mod test_docs;
 mod test_fixtures;

@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod codeowners;
 mod diff;
 mod eval;
 pub mod render;
@@ -34,6 +35,7 @@ enum Command {
     Test(test::Args),
     Diff(diff::Args),
     Review(review::Args),
+    Codeowners(codeowners::Args),
     Schema(schema::Args),
 }
 
@@ -73,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),
+        Command::Codeowners(args) => codeowners::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
