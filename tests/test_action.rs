@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::support::{commit, copy_dir, root};
+use crate::support::{commit, commit_on, copy_dir, root};
 
 /// The token the harness gives as `github.token`; the fake `gh` insists on it.
 const TOKEN: &str = "ghs_token-of-the-test";
@@ -574,27 +574,6 @@ fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
     }
     let repository = git2::Repository::init(work.path()).unwrap();
     (work, repository)
-}
-
-/// Commits the work tree with these parents and checks the commit out (a detached HEAD).
-fn commit_on(repository: &git2::Repository, message: &str, parents: &[git2::Oid]) -> git2::Oid {
-    let mut index = repository.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
-    let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
-    let parents: Vec<git2::Commit<'_>> = parents
-        .iter()
-        .map(|p| repository.find_commit(*p).unwrap())
-        .collect();
-    let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    let id = repository
-        .commit(None, &author, &author, message, &tree, &parents)
-        .unwrap();
-    repository.set_head_detached(id).unwrap();
-    id
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -146,8 +146,17 @@ impl std::ops::Deref for FixtureRepo {
     }
 }
 
-/// Commits the work tree of `repository` with a fixed identity and returns the commit id.
+/// Commits the work tree of `repository` on its HEAD with a fixed identity and returns the
+/// commit id.
 pub fn commit(repository: &git2::Repository, message: &str) -> git2::Oid {
+    let head = repository.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<git2::Oid> = head.iter().map(|c| c.id()).collect();
+    commit_on(repository, message, &parents)
+}
+
+/// Commits the work tree with these parents, with a fixed identity, and moves HEAD to the
+/// commit (the branch HEAD names, or a detached HEAD).
+pub fn commit_on(repository: &git2::Repository, message: &str, parents: &[git2::Oid]) -> git2::Oid {
     let mut index = repository.index().unwrap();
     index
         .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
@@ -155,14 +164,18 @@ pub fn commit(repository: &git2::Repository, message: &str) -> git2::Oid {
     index.write().unwrap();
     let tree = repository.find_tree(index.write_tree().unwrap()).unwrap();
     let author = git2::Signature::new("Test", "test@example.com", &git2::Time::new(0, 0)).unwrap();
-    let parents: Vec<git2::Commit<'_>> = repository
-        .head()
-        .ok()
-        .and_then(|h| h.peel_to_commit().ok())
-        .into_iter()
+    let parents: Vec<git2::Commit<'_>> = parents
+        .iter()
+        .map(|p| repository.find_commit(*p).unwrap())
         .collect();
     let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
-    repository
-        .commit(Some("HEAD"), &author, &author, message, &tree, &parents)
-        .unwrap()
+    let id = repository
+        .commit(None, &author, &author, message, &tree, &parents)
+        .unwrap();
+    let head = repository.find_reference("HEAD").unwrap();
+    match head.symbolic_target().unwrap() {
+        Some(branch) => drop(repository.reference(branch, id, true, message).unwrap()),
+        None => repository.set_head_detached(id).unwrap(),
+    }
+    id
 }
