@@ -676,7 +676,7 @@ fn an_owner_approval_on_the_head_passes_and_every_output_is_set() {
     );
     let diff = &summaries["diff"];
     assert!(
-        diff.starts_with("### flagstone diff: 1 flags changed\n"),
+        diff.starts_with("### flagstone diff: 1 flag changed\n"),
         "{diff}"
     );
     assert!(

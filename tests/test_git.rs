@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{commit, copy_dir, options, root};
+use crate::support::{commit, copy_dir, options, root, run};
 
 fn hashes(repo: &flagstone::load::Repo) -> Vec<String> {
     let report = flagstone::check::check(repo, &options());
@@ -92,4 +92,59 @@ fn symbolic_links_in_a_revision_are_reported() {
         .map(|d| (d.code.as_str(), d.file.as_str()))
         .collect();
     assert_eq!(codes, [("FS005", "flags/link.toml")]);
+}
+
+/// A shallow clone (as CI checkouts often are) compares the commits it has, and names the one
+/// it lacks. The clone is made by the git command line, as a CI runner makes it.
+#[test]
+fn a_shallow_clone_compares_the_commits_it_has() {
+    let source = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("flags.example"), &source.path().join("flags"));
+    let repository = git2::Repository::init(source.path()).unwrap();
+    let one_page = source.path().join("flags/flags/checkout/one-page.toml");
+    let oldest = commit(&repository, "25%").to_string();
+    for (from, to) in [
+        ("rollout = 25", "rollout = 30"),
+        ("rollout = 30", "rollout = 35"),
+    ] {
+        let text = std::fs::read_to_string(&one_page).unwrap();
+        std::fs::write(&one_page, text.replacen(from, to, 1)).unwrap();
+        commit(&repository, to);
+    }
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", source.path().display());
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--depth", "2", &url])
+        .arg(clone.path().join("c"))
+        .status()
+        .expect("git is installed");
+    assert!(status.success());
+    let work = clone.path().join("c");
+    let diff = |base: &str| {
+        let args = [
+            "diff",
+            "flags",
+            "--base",
+            base,
+            "--head",
+            "HEAD",
+            "--now",
+            "2026-11-26",
+        ];
+        run(&args, &work)
+    };
+    let (code, stdout, stderr) = diff("HEAD~1");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("rule `north-america-gradual` rollout 30% → 35%\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = diff(&oldest);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        format!(
+            "error: cannot read revision `{oldest}`: revspec '{oldest}' not found (in a shallow clone, fetch the commit first)\n"
+        )
+    );
 }

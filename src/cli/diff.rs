@@ -212,52 +212,49 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
             writeln!(out, "    blast radius: {}", radius(&env.blast_radius))?;
         }
     }
-    let changed = diff.flags.len();
-    writeln!(
-        out,
-        "{changed} flag{} changed",
-        if changed == 1 { "" } else { "s" }
-    )
+    writeln!(out, "{}", flags_changed(diff.flags.len()))
+}
+
+fn flags_changed(count: usize) -> String {
+    format!("{count} flag{} changed", if count == 1 { "" } else { "s" })
 }
 
 fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "### flagstone diff: {} flags changed\n",
-        diff.flags.len()
-    )?;
+    // Blocks are separated by one blank line: a list, the policy's diff, the table.
+    let mut bullets = Vec::new();
     for line in &diff.project {
-        writeln!(out, "- **project**: {line}")?;
+        bullets.push(format!("- **project**: {line}"));
     }
     for line in &diff.teams {
-        writeln!(out, "- **teams**: {line}")?;
+        bullets.push(format!("- **teams**: {line}"));
     }
-    for flag in diff.flags.iter().filter(|f| f.owners.is_some()) {
+    for flag in &diff.flags {
         if let Some([before, after]) = &flag.owners {
             let (before, after) = (before.join(" "), after.join(" "));
-            writeln!(out, "- **owners** of `{}`: {before} → {after}", flag.flag)?;
+            bullets.push(format!(
+                "- **owners** of `{}`: {before} → {after}",
+                flag.flag
+            ));
         }
     }
-    if let Some(policy) = &diff.policy {
-        writeln!(
-            out,
-            "- **review policy** changed:\n\n```diff\n{policy}```\n"
-        )?;
-    }
     for segment in &diff.segments {
-        writeln!(
-            out,
+        bullets.push(format!(
             "- **segment `{}`** {}: affects {}",
             segment.segment,
             status(segment.status),
             segment.affected_flags.join(", ")
-        )?;
+        ));
     }
-    if diff.flags.is_empty() {
-        return Ok(());
+    let mut blocks = Vec::new();
+    if !bullets.is_empty() {
+        blocks.push(bullets.join("\n"));
     }
-    writeln!(out, "\n| flag | environment | changes | blast radius |")?;
-    writeln!(out, "|---|---|---|---|")?;
+    if let Some(policy) = &diff.policy {
+        blocks.push(format!(
+            "**review policy** changed:\n\n```diff\n{policy}```"
+        ));
+    }
+    let mut rows = Vec::new();
     for flag in &diff.flags {
         for env in &flag.environments {
             let changes: Vec<String> = env
@@ -265,16 +262,27 @@ fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
                 .iter()
                 .map(|c| c.lines().next().unwrap_or_default().replace('|', "\\|"))
                 .collect();
-            writeln!(
-                out,
+            rows.push(format!(
                 "| `{}` ({}) | {} | {} | {} |",
                 flag.flag,
                 status(flag.status),
                 env.environment,
                 changes.join("<br>"),
                 radius(&env.blast_radius).replace('|', "\\|")
-            )?;
+            ));
         }
+    }
+    if !rows.is_empty() {
+        let header = "| flag | environment | changes | blast radius |\n|---|---|---|---|";
+        blocks.push(format!("{header}\n{}", rows.join("\n")));
+    }
+    writeln!(
+        out,
+        "### flagstone diff: {}",
+        flags_changed(diff.flags.len())
+    )?;
+    for block in blocks {
+        writeln!(out, "\n{block}")?;
     }
     Ok(())
 }
