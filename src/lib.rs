@@ -18,6 +18,8 @@ pub mod codeowners;
 pub mod diag;
 #[cfg(feature = "compiler")]
 pub mod diff;
+#[cfg(feature = "compiler")]
+pub mod edit;
 #[cfg(feature = "eval")]
 pub mod eval;
 pub mod literal;

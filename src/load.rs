@@ -154,6 +154,16 @@ struct Outcome {
 
 /// Loads the repository at `root`.
 pub fn load(root: &Path) -> Result<Repo, LoadError> {
+    load_replacing(root, None)
+}
+
+/// Loads the repository at `root` as if its file `path` (repo-relative, `/`-separated) held
+/// `text`: how an edit is checked before it is written.
+pub fn load_edited(root: &Path, path: &str, text: &str) -> Result<Repo, LoadError> {
+    load_replacing(root, Some((path, text)))
+}
+
+fn load_replacing(root: &Path, replaced: Option<(&str, &str)>) -> Result<Repo, LoadError> {
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_owned()));
     }
@@ -162,9 +172,12 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
         return Err(LoadError::NotARepository(root.to_owned()));
     }
     let (entries, diagnostics) = classify(list_dir(root)?);
-    let read = |path: &str| {
-        let full = root.join(path);
-        read_limited(&full).map_err(|e| LoadError::Io(full, e))
+    let read = |path: &str| match replaced {
+        Some((replaced, text)) if replaced == path => Ok(text.as_bytes().to_vec()),
+        _ => {
+            let full = root.join(path);
+            read_limited(&full).map_err(|e| LoadError::Io(full, e))
+        }
     };
     let outcomes = load_all(&entries, &read)?;
     Ok(assemble(entries, outcomes, diagnostics, has_project))

@@ -10,6 +10,7 @@ mod test_cli;
 mod test_codeowners;
 mod test_diff;
 mod test_docs;
+mod test_edit;
 mod test_fixtures;
 mod test_git;
 mod test_mutations;

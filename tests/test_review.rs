@@ -643,3 +643,29 @@ fn the_documented_example_is_real_output() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(stdout, expected);
 }
+
+/// `flagstone kill --commit` makes exactly the change the review policy lets through as an
+/// emergency.
+#[test]
+fn a_kill_committed_by_flagstone_kill_is_an_emergency() {
+    let pr = Pr::new();
+    let mut config = pr.repository.config().unwrap();
+    config.set_str("user.name", "On-call").unwrap();
+    config.set_str("user.email", "oncall@example.com").unwrap();
+    let args = [
+        "kill",
+        "checkout/one-page",
+        "--env",
+        "production",
+        "--dir",
+        "flags",
+        "--commit",
+        "--now",
+        "2026-11-26",
+    ];
+    let (code, stdout, stderr) = run(&args, pr.work.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("committed "), "{stdout}");
+    let (code, report) = pr.review_json("oncall", "[]");
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("emergency")));
+}

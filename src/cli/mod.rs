@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod codeowners;
 mod diff;
+mod edit;
 mod eval;
 pub mod render;
 mod review;
@@ -36,6 +37,10 @@ enum Command {
     Diff(diff::Args),
     Review(review::Args),
     Codeowners(codeowners::Args),
+    Kill(edit::KillArgs),
+    Restore(edit::RestoreArgs),
+    Rollout(edit::RolloutArgs),
+    Promote(edit::PromoteArgs),
     Schema(schema::Args),
 }
 
@@ -76,6 +81,10 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),
         Command::Codeowners(args) => codeowners::run(args, &mut out),
+        Command::Kill(args) => edit::kill(args, &mut out),
+        Command::Restore(args) => edit::restore(args, &mut out),
+        Command::Rollout(args) => edit::rollout(args, &mut out),
+        Command::Promote(args) => edit::promote(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();

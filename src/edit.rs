@@ -1,0 +1,344 @@
+//! Edits of one flag's file that keep its comments and formatting (toml_edit): kill, restore,
+//! set a rule's rollout, promote one environment's targeting to another.
+//!
+//! An edit works on the file's text alone; the caller checks the edited repository before
+//! writing anything.
+
+use toml_edit::{DocumentMut, Item, TableLike, Value};
+
+/// What to change in one environment of a flag.
+#[derive(Clone, Debug)]
+pub enum Edit {
+    /// `enabled = false`: every unit gets the off variant. Schedule steps that would enable
+    /// the flag again are removed, so that the kill wins.
+    Kill,
+    /// Undoes a kill: `enabled = false` is removed (enabled is the default).
+    Restore,
+    /// Sets a rule's rollout percentage; the rule may be left out when only one rule has a
+    /// rollout (or there is only one rule).
+    Rollout { rule: Option<String>, percent: f64 },
+    /// Replaces the environment's targeting with that of environment `from`.
+    Promote { from: String },
+}
+
+/// The edited text, and what the edit did beyond the obvious.
+#[derive(Debug, PartialEq)]
+pub struct Edited {
+    pub text: String,
+    /// Things the person editing should know ("removed a schedule step…").
+    pub notes: Vec<String>,
+    /// What changed, in a few words, for messages and commit subjects; `None` for no change.
+    pub summary: Option<String>,
+}
+
+/// Applies `edit` to environment `env` of the flag file `text`.
+pub fn apply(text: &str, env: &str, edit: &Edit) -> Result<Edited, String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| format!("the file is not valid TOML: {e}"))?;
+    let mut notes = Vec::new();
+    let summary = match edit {
+        Edit::Kill => kill(&mut doc, env, &mut notes)?,
+        Edit::Restore => restore(&mut doc, env, &mut notes)?,
+        Edit::Rollout { rule, percent } => {
+            rollout(&mut doc, env, rule.as_deref(), *percent, &mut notes)?
+        }
+        Edit::Promote { from } => promote(&mut doc, from, env, &mut notes)?,
+    };
+    Ok(Edited {
+        text: if summary.is_some() {
+            doc.to_string()
+        } else {
+            text.to_owned()
+        },
+        notes,
+        summary,
+    })
+}
+
+/// The environment's table in the flag's `env` table, if the flag has an entry for it.
+fn environment<'d>(doc: &'d mut DocumentMut, env: &str) -> Option<&'d mut dyn TableLike> {
+    doc.get_mut("env")?
+        .as_table_like_mut()?
+        .get_mut(env)?
+        .as_table_like_mut()
+}
+
+fn kill(
+    doc: &mut DocumentMut,
+    env: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<String>, String> {
+    let Some(table) = environment(doc, env) else {
+        notes.push(format!(
+            "the flag has no entry for {env}, so {env} already serves the off variant"
+        ));
+        return Ok(None);
+    };
+    let mut changed = false;
+    if table.get("enabled").and_then(Item::as_bool) == Some(false) {
+        notes.push(format!("the flag is killed in {env} already"));
+    } else {
+        set(table, "enabled", Value::from(false));
+        changed = true;
+    }
+    // A step with `enabled = true` turns the flag back on from its time on, past or future:
+    // the kill must win, so the step loses its `enabled` (and goes, if that was all it did).
+    if let Some(schedule) = table.get_mut("schedule") {
+        for_each_table(schedule, |step| {
+            if step.get("enabled").and_then(Item::as_bool) != Some(true) {
+                return Keep::Yes;
+            }
+            let at = step
+                .get("at")
+                .and_then(Item::as_value)
+                .map_or_else(|| "?".to_owned(), |v| v.to_string().trim().to_owned());
+            changed = true;
+            step.remove("enabled");
+            if step.iter().any(|(key, _)| key != "at") {
+                notes.push(format!(
+                    "the schedule step at {at} would enable the flag again: it no longer does (its other changes stay)"
+                ));
+                Keep::Yes
+            } else {
+                notes.push(format!(
+                    "the schedule step at {at} would enable the flag again: it is removed"
+                ));
+                Keep::No
+            }
+        });
+    }
+    if changed {
+        enabled_first(doc, env);
+    }
+    Ok(changed.then(|| format!("kill in {env}: every unit gets the off variant")))
+}
+
+/// Moves `enabled` to the top of the environment's table, where a reader looks first.
+fn enabled_first(doc: &mut DocumentMut, env: &str) {
+    let order = |a: &toml_edit::Key, b: &toml_edit::Key| {
+        (a.get() != "enabled").cmp(&(b.get() != "enabled"))
+    };
+    let entry = doc
+        .get_mut("env")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|envs| envs.get_mut(env));
+    match entry {
+        Some(Item::Table(table)) => table.sort_values_by(|a, _, b, _| order(a, b)),
+        Some(Item::Value(Value::InlineTable(table))) => {
+            table.sort_values_by(|a, _, b, _| order(a, b));
+        }
+        _ => {}
+    }
+}
+
+fn restore(
+    doc: &mut DocumentMut,
+    env: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<String>, String> {
+    let table = environment(doc, env).ok_or_else(|| format!("the flag has no entry for {env}"))?;
+    if table.get("enabled").and_then(Item::as_bool) != Some(false) {
+        notes.push(format!("the flag is not killed in {env}"));
+        return Ok(None);
+    }
+    table.remove("enabled");
+    Ok(Some(format!("restore in {env}")))
+}
+
+fn rollout(
+    doc: &mut DocumentMut,
+    env: &str,
+    rule: Option<&str>,
+    percent: f64,
+    notes: &mut Vec<String>,
+) -> Result<Option<String>, String> {
+    if !(0.0..=100.0).contains(&percent) || (percent * 1000.0).fract() != 0.0 {
+        return Err(format!(
+            "a rollout is a percentage from 0 to 100 with at most 3 decimals, not {percent}"
+        ));
+    }
+    let table = environment(doc, env).ok_or_else(|| format!("the flag has no entry for {env}"))?;
+    let rules = table
+        .get_mut("rules")
+        .ok_or_else(|| format!("the flag has no rules in {env}"))?;
+    let mut names = Vec::new();
+    let mut with_rollout = Vec::new();
+    for_each_table(rules, |r| {
+        let name = r
+            .get("name")
+            .and_then(Item::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if r.contains_key("rollout") {
+            with_rollout.push(name.clone());
+        }
+        names.push(name);
+        Keep::Yes
+    });
+    let target = match rule {
+        Some(rule) if names.iter().any(|n| n == rule) => rule.to_owned(),
+        Some(rule) => {
+            let help = crate::diag::suggest(rule, names.iter().map(String::as_str), "rules");
+            return Err(format!("{env} has no rule `{rule}`; {help}"));
+        }
+        None => match (&with_rollout[..], &names[..]) {
+            ([only], _) | ([], [only]) => only.clone(),
+            _ => {
+                return Err(format!(
+                    "name the rule with --rule; {env} has the rules {}",
+                    names.join(", ")
+                ));
+            }
+        },
+    };
+    let mut summary = None;
+    for_each_table(rules, |r| {
+        if r.get("name").and_then(Item::as_str) != Some(target.as_str()) {
+            return Keep::Yes;
+        }
+        let before = r.get("rollout").and_then(|i| i.as_value()).and_then(number);
+        if before != Some(percent) && !(before.is_none() && percent == 100.0) {
+            set(r, "rollout", percent_value(percent));
+            let from = before.map_or("100%".to_owned(), |b| format!("{b}%"));
+            summary = Some(format!(
+                "rule `{target}` rollout {from} → {percent}% in {env}"
+            ));
+        }
+        if let Some(schedule) = r.get_mut("schedule") {
+            let mut steps = 0;
+            for_each_table(schedule, |step| {
+                steps += usize::from(step.contains_key("rollout"));
+                Keep::Yes
+            });
+            if steps > 0 {
+                notes.push(format!(
+                    "rule `{target}` has {steps} scheduled rollout step{}: each still applies from its time on",
+                    if steps == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        Keep::Yes
+    });
+    if summary.is_none() {
+        notes.push(format!(
+            "rule `{target}` already rolls out to {percent}% in {env}"
+        ));
+    }
+    Ok(summary)
+}
+
+fn promote(
+    doc: &mut DocumentMut,
+    from: &str,
+    to: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<String>, String> {
+    if from == to {
+        return Err(format!("cannot promote {from} to itself"));
+    }
+    let envs = doc
+        .get_mut("env")
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(|| format!("the flag has no entry for {from}"))?;
+    let mut copy = envs
+        .get(from)
+        .cloned()
+        .ok_or_else(|| format!("the flag has no entry for {from}"))?;
+    if same_entry(envs.get(from), envs.get(to)) {
+        notes.push(format!("{to} already has the same targeting as {from}"));
+        return Ok(None);
+    }
+    // Positions are the copied tables' places in the file: cleared, the promoted tables are
+    // written after the others instead of among the source's.
+    clear_positions(&mut copy);
+    envs.insert(to, copy);
+    Ok(Some(format!("promote {from} to {to}")))
+}
+
+/// Whether two environment entries say the same, whatever their layout.
+fn same_entry(a: Option<&Item>, b: Option<&Item>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    let plain = |item: &Item| -> Option<toml::Value> {
+        let mut doc = DocumentMut::new();
+        doc.insert("x", item.clone());
+        let table: toml::Table = doc.to_string().parse().ok()?;
+        table.get("x").cloned()
+    };
+    plain(a).is_some() && plain(a) == plain(b)
+}
+
+fn clear_positions(item: &mut Item) {
+    let tables: Vec<&mut toml_edit::Table> = match item {
+        Item::Table(table) => vec![table],
+        Item::ArrayOfTables(array) => array.iter_mut().collect(),
+        _ => Vec::new(),
+    };
+    for table in tables {
+        table.set_position(None);
+        for (_, child) in table.iter_mut() {
+            clear_positions(child);
+        }
+    }
+}
+
+/// Whether to keep a table visited by [`for_each_table`].
+enum Keep {
+    Yes,
+    No,
+}
+
+/// Visits each table of an array of tables (`[[x]]`) or of an inline array of inline tables.
+fn for_each_table(item: &mut Item, mut visit: impl FnMut(&mut dyn TableLike) -> Keep) {
+    match item {
+        Item::ArrayOfTables(array) => {
+            let mut i = 0;
+            while i < array.len() {
+                let table = array.get_mut(i).expect("in bounds");
+                match visit(table) {
+                    Keep::Yes => i += 1,
+                    Keep::No => drop(array.remove(i)),
+                }
+            }
+        }
+        Item::Value(Value::Array(array)) => {
+            let mut i = 0;
+            while i < array.len() {
+                let keep = match array.get_mut(i).and_then(Value::as_inline_table_mut) {
+                    Some(table) => visit(table),
+                    None => Keep::Yes,
+                };
+                match keep {
+                    Keep::Yes => i += 1,
+                    Keep::No => drop(array.remove(i)),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sets `key` to `value`, keeping the comments and spacing around an existing value.
+fn set(table: &mut dyn TableLike, key: &str, mut value: Value) {
+    if let Some(old) = table.get(key).and_then(Item::as_value) {
+        *value.decor_mut() = old.decor().clone();
+    }
+    table.insert(key, Item::Value(value));
+}
+
+fn number(value: &Value) -> Option<f64> {
+    value
+        .as_float()
+        .or_else(|| value.as_integer().map(|i| i as f64))
+}
+
+/// A percentage as TOML writes it: `25`, not `25.0`.
+fn percent_value(percent: f64) -> Value {
+    if percent.fract() == 0.0 {
+        Value::from(percent as i64)
+    } else {
+        Value::from(percent)
+    }
+}
