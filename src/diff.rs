@@ -448,7 +448,16 @@ fn flag_changes(b: &bundle::Flag, a: &bundle::Flag, changes: &mut Changes) {
     changes.compare(Targeting, salt, &b.salt, &a.salt);
     let (bp, ap) = (prerequisites(b), prerequisites(a));
     changes.compare(Targeting, "prerequisites", &bp, &ap);
-    changes.compare(Targeting, "flag schedule", &b.schedule, &a.schedule);
+    if b.schedule != a.schedule {
+        let (before, after) = (flag_schedule(&b.schedule), flag_schedule(&a.schedule));
+        changes.push(Targeting, format!("schedule: {before} → {after}"));
+        if a.schedule
+            .iter()
+            .any(|s| s.enabled == Some(true) && !b.schedule.contains(s))
+        {
+            changes.kinds.insert(ChangeKind::Enable);
+        }
+    }
     for (name, value) in &a.variants {
         match b.variants.get(name) {
             None => changes.push(Variants, format!("variant `{name}` added")),
@@ -530,7 +539,29 @@ fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule], changes: &mut C
             );
         }
         if prior.schedule != rule.schedule {
-            changes.push(Targeting, format!("rule `{}` schedule changed", rule.name));
+            let (before, after) = (
+                rule_schedule(&prior.schedule),
+                rule_schedule(&rule.schedule),
+            );
+            let kind = if rule.schedule.iter().any(|s| s.rollout.is_some()) {
+                Rollout
+            } else {
+                Targeting
+            };
+            changes.push(
+                kind,
+                format!("rule `{}` schedule: {before} → {after}", rule.name),
+            );
+            // A step that will raise the rollout later is a rollout raised by this change.
+            let highest = |r: &bundle::Rule| {
+                r.schedule
+                    .iter()
+                    .filter_map(|s| s.rollout)
+                    .fold(r.rollout, u32::max)
+            };
+            if highest(rule) > highest(prior) {
+                changes.rollout_to = changes.rollout_to.max(Some(highest(rule)));
+            }
         }
     }
     for name in old.iter().filter(|n| !new.contains(n)) {
@@ -543,6 +574,49 @@ fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule], changes: &mut C
             Targeting,
             format!("rules reordered: {} → {}", join(&kept_old), join(&kept_new)),
         );
+    }
+}
+
+fn flag_schedule(steps: &[bundle::FlagStep]) -> String {
+    schedule(steps.iter().map(|step| {
+        let mut what = Vec::new();
+        match step.enabled {
+            Some(true) => what.push("enabled".to_owned()),
+            Some(false) => what.push("killed".to_owned()),
+            None => {}
+        }
+        if let Some(variant) = &step.fallthrough {
+            what.push(format!("serves `{variant}`"));
+        }
+        (step.at, what)
+    }))
+}
+
+fn rule_schedule(steps: &[bundle::RuleStep]) -> String {
+    schedule(steps.iter().map(|step| {
+        let mut what = Vec::new();
+        if let Some(rollout) = step.rollout {
+            what.push(percent(rollout));
+        }
+        if let Some(s) = &step.serve {
+            what.push(format!("serves {}", serve(s)));
+        }
+        (step.at, what)
+    }))
+}
+
+/// Steps as "at TIME what, …; at TIME …", or "none".
+fn schedule(steps: impl Iterator<Item = (i64, Vec<String>)>) -> String {
+    let steps: Vec<String> = steps
+        .map(|(at, what)| {
+            let at = crate::literal::format_timestamp(at);
+            format!("at {at} {}", what.join(", "))
+        })
+        .collect();
+    if steps.is_empty() {
+        "none".to_owned()
+    } else {
+        steps.join("; ")
     }
 }
 

@@ -28,6 +28,19 @@ pub fn format_date(days: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Milliseconds since the Unix epoch as an RFC 3339 UTC date-time: `2027-01-11T09:00:00Z`,
+/// with milliseconds only when there are some.
+pub fn format_timestamp(millis: i64) -> String {
+    let (days, ms) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+    let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    let date = format_date(days);
+    if frac == 0 {
+        format!("{date}T{h:02}:{m:02}:{s:02}Z")
+    } else {
+        format!("{date}T{h:02}:{m:02}:{s:02}.{frac:03}Z")
+    }
+}
+
 fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,

@@ -217,3 +217,59 @@ fn comparing_only_changed_flags_matches_comparing_all() {
             .contains(&"search/semantic-search".to_owned())
     );
 }
+
+#[test]
+fn schedule_changes_are_spelled_out_and_a_scheduled_raise_is_a_rollout() {
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "flags/dashboard/new-navigation.toml",
+        "  { at = 2027-02-08T09:00:00Z, rollout = 100 },\n",
+        "",
+    );
+    edit(
+        work.path(),
+        "flags/checkout/one-page.toml",
+        "[env.production]\n",
+        "[env.production]\nschedule = [{ at = 2027-03-01T12:00:00Z, serve = \"on\" }]\n",
+    );
+    let diff = diff_json(work.path(), &[]);
+    let change = |flag: &str| {
+        let flags = diff["flags"].as_array().unwrap();
+        let flag = flags.iter().find(|f| f["flag"] == flag).unwrap();
+        flag["environments"][0].clone()
+    };
+    let navigation = change("dashboard/new-navigation");
+    assert_eq!(
+        navigation["changes"],
+        serde_json::json!([
+            "rule `progressive` schedule: at 2027-01-11T09:00:00Z 25%; at 2027-01-25T09:00:00Z 50%; at 2027-02-08T09:00:00Z 100% → at 2027-01-11T09:00:00Z 25%; at 2027-01-25T09:00:00Z 50%"
+        ])
+    );
+    assert_eq!(navigation["kinds"], serde_json::json!(["rollout"]));
+    // Removing the step to 100% raises nothing.
+    assert!(navigation.get("rollout_to").is_none(), "{navigation}");
+    let one_page = change("checkout/one-page");
+    assert_eq!(
+        one_page["changes"],
+        serde_json::json!(["schedule: none → at 2027-03-01T12:00:00Z serves `on`"])
+    );
+    // Adding the step back is a raise to 100%, which review rules see.
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "flags/dashboard/new-navigation.toml",
+        "  { at = 2027-02-08T09:00:00Z, rollout = 100 },\n",
+        "",
+    );
+    let repository = git2::Repository::open(work.path()).unwrap();
+    commit(&repository, "without the last step");
+    edit(
+        work.path(),
+        "flags/dashboard/new-navigation.toml",
+        "  { at = 2027-01-25T09:00:00Z, rollout = 50 },\n",
+        "  { at = 2027-01-25T09:00:00Z, rollout = 50 },\n  { at = 2027-02-08T09:00:00Z, rollout = 100 },\n",
+    );
+    let diff = diff_json(work.path(), &[]);
+    assert_eq!(diff["flags"][0]["environments"][0]["rollout_to"], 100.0);
+}
