@@ -8,6 +8,7 @@ mod check;
 mod codeowners;
 mod diff;
 mod eval;
+mod publish;
 pub mod render;
 mod review;
 mod schema;
@@ -32,6 +33,7 @@ enum Command {
     Check(check::Args),
     Build(build::Args),
     Eval(eval::Args),
+    Publish(publish::Args),
     Test(test::Args),
     Diff(diff::Args),
     Review(review::Args),
@@ -72,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &mut out),
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
+        Command::Publish(args) => publish::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),
