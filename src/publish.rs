@@ -310,7 +310,7 @@ pub fn load_published(
             pointer
                 .commit
                 .as_deref()
-                .map(|c| format!(", commit {}", &c[..c.len().min(12)]))
+                .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
                 .unwrap_or_default(),
             path.parent().unwrap_or(dir).display(),
             pointer.hash,

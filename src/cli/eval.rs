@@ -43,7 +43,7 @@ pub struct Args {
     /// at this time unless --now says otherwise. An RFC 3339 date-time or a date.
     #[arg(long, requires = "published", value_parser = super::parse_now)]
     at: Option<i64>,
-    /// The flags repository to compile in memory (ignored with --bundle).
+    /// The flags repository to compile in memory (ignored with --bundle or --published).
     #[arg(long, default_value = ".")]
     dir: PathBuf,
     /// The evaluation time, for schedules and datetime conditions: an RFC 3339 date-time or a
@@ -186,11 +186,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
                 write!(out, ", published {}", pointer.published_at)?;
                 if let Some(commit) = &pointer.commit {
                     let dirty = if pointer.dirty { " with changes" } else { "" };
-                    write!(
-                        out,
-                        " from commit {}{dirty}",
-                        &commit[..commit.len().min(12)]
-                    )?;
+                    let short = commit.get(..12).unwrap_or(commit);
+                    write!(out, " from commit {short}{dirty}")?;
                 }
             }
             writeln!(out, ")")?;
