@@ -29,6 +29,8 @@ pub mod load;
 pub mod model;
 pub mod op;
 #[cfg(feature = "compiler")]
+pub mod publish;
+#[cfg(feature = "compiler")]
 pub mod review;
 #[cfg(feature = "compiler")]
 pub mod schema;

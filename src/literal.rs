@@ -28,19 +28,6 @@ pub fn format_date(days: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// Milliseconds since the Unix epoch as an RFC 3339 UTC date-time: `2027-01-11T09:00:00Z`,
-/// with milliseconds only when there are some.
-pub fn format_timestamp(millis: i64) -> String {
-    let (days, ms) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
-    let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    let date = format_date(days);
-    if frac == 0 {
-        format!("{date}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        format!("{date}T{h:02}:{m:02}:{s:02}.{frac:03}Z")
-    }
-}
-
 fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -130,6 +117,14 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     Some(seconds * 1000 + millis)
 }
 
+/// Milliseconds since the Unix epoch as an RFC 3339 UTC date-time with milliseconds,
+/// `2026-11-26T14:32:00.000Z`: fixed width, so these sort as text in time order.
+pub fn format_timestamp(millis: i64) -> String {
+    let (days, ms) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+    let (h, m, s, ms) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    format!("{}T{h:02}:{m:02}:{s:02}.{ms:03}Z", format_date(days))
+}
+
 /// An IP network such as `10.0.0.0/8` or `2001:db8::/32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cidr {
@@ -206,6 +201,16 @@ mod tests {
         assert_eq!(parse_timestamp("2026-12-01T24:00:00Z"), None);
         assert_eq!(parse_timestamp("2026-12-01T10:00:00.Z"), None);
         assert_eq!(parse_timestamp("2026-12-01T10:00:00é00:00"), None);
+        for text in [
+            "1970-01-01T00:00:00.000Z",
+            "2026-11-26T14:32:05.042Z",
+            "1969-12-31T23:59:59.999Z",
+        ] {
+            assert_eq!(
+                parse_timestamp(text).map(format_timestamp).as_deref(),
+                Some(text)
+            );
+        }
     }
 
     #[test]

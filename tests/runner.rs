@@ -15,6 +15,7 @@ mod test_fixtures;
 mod test_git;
 mod test_mutations;
 mod test_properties;
+mod test_publish;
 mod test_readme;
 mod test_review;
 mod test_schema;

@@ -243,7 +243,7 @@ fn schedule_changes_are_spelled_out_and_a_scheduled_raise_is_a_rollout() {
     assert_eq!(
         navigation["changes"],
         serde_json::json!([
-            "rule `progressive` schedule: at 2027-01-11T09:00:00Z 25%; at 2027-01-25T09:00:00Z 50%; at 2027-02-08T09:00:00Z 100% → at 2027-01-11T09:00:00Z 25%; at 2027-01-25T09:00:00Z 50%"
+            "rule `progressive` schedule: at 2027-01-11T09:00:00.000Z 25%; at 2027-01-25T09:00:00.000Z 50%; at 2027-02-08T09:00:00.000Z 100% → at 2027-01-11T09:00:00.000Z 25%; at 2027-01-25T09:00:00.000Z 50%"
         ])
     );
     assert_eq!(navigation["kinds"], serde_json::json!(["rollout"]));
@@ -252,7 +252,7 @@ fn schedule_changes_are_spelled_out_and_a_scheduled_raise_is_a_rollout() {
     let one_page = change("checkout/one-page");
     assert_eq!(
         one_page["changes"],
-        serde_json::json!(["schedule: none → at 2027-03-01T12:00:00Z serves `on`"])
+        serde_json::json!(["schedule: none → at 2027-03-01T12:00:00.000Z serves `on`"])
     );
     // Adding the step back is a raise to 100%, which review rules see.
     let (work, _repository) = repository();

@@ -36,7 +36,14 @@ pub struct Args {
     /// The bundle's expected content hash.
     #[arg(long, requires = "bundle")]
     hash: Option<String>,
-    /// The flags repository to compile in memory (ignored with --bundle).
+    /// Evaluate the bundle a directory written by `flagstone publish` serves for --env.
+    #[arg(long, conflicts_with = "bundle")]
+    published: Option<PathBuf>,
+    /// With --published: the bundle that was live at this time (from publish.log), evaluated
+    /// at this time unless --now says otherwise. An RFC 3339 date-time or a date.
+    #[arg(long, requires = "published", value_parser = super::parse_now)]
+    at: Option<i64>,
+    /// The flags repository to compile in memory (ignored with --bundle or --published).
     #[arg(long, default_value = ".")]
     dir: PathBuf,
     /// The evaluation time, for schedules and datetime conditions: an RFC 3339 date-time or a
@@ -60,6 +67,10 @@ struct Printed<'a> {
     flag: &'a str,
     env: &'a str,
     bundle: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<&'a str>,
     #[serde(flatten)]
     evaluation: &'a Evaluation<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,10 +79,11 @@ struct Printed<'a> {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let context = read_context(&args.context)?;
-    let now = super::now_or_clock(args.now)?;
+    let now = super::now_or_clock(args.now.or(args.at))?;
     let options = crate::check::Options { now_millis: now };
-    let evaluator = match &args.bundle {
-        Some(path) => {
+    let mut published = None;
+    let evaluator = match (&args.bundle, &args.published) {
+        (Some(path), _) => {
             let evaluator = load_bundle(path, args.hash.as_deref())?;
             if let Some(env) = &args.env
                 && env != evaluator.environment()
@@ -85,7 +97,16 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             }
             evaluator
         }
-        None => {
+        (None, Some(dir)) => {
+            let env = args
+                .env
+                .as_deref()
+                .expect("clap requires --env with --published");
+            let (evaluator, pointer) = crate::publish::load_published(dir, env, args.at)?;
+            published = Some(pointer);
+            evaluator
+        }
+        (None, None) => {
             let env = args
                 .env
                 .as_deref()
@@ -138,6 +159,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
                     flag: key,
                     env: evaluator.environment(),
                     bundle: evaluator.hash(),
+                    published_at: published.as_ref().map(|p| p.published_at.as_str()),
+                    commit: published.as_ref().and_then(|p| p.commit.as_deref()),
                     evaluation: &e.evaluation,
                     trace: args.explain.then_some(e.trace.as_slice()),
                 })
@@ -153,12 +176,21 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             for (key, explanation) in &results {
                 human(out, key, explanation, args.explain)?;
             }
-            writeln!(
+            write!(
                 out,
-                "({} bundle {})",
+                "({} bundle {}",
                 evaluator.environment(),
                 &evaluator.hash()[..12]
             )?;
+            if let Some(pointer) = &published {
+                write!(out, ", published {}", pointer.published_at)?;
+                if let Some(commit) = &pointer.commit {
+                    let dirty = if pointer.dirty { " with changes" } else { "" };
+                    let short = commit.get(..12).unwrap_or(commit);
+                    write!(out, " from commit {short}{dirty}")?;
+                }
+            }
+            writeln!(out, ")")?;
         }
     }
     Ok(Outcome::Success)

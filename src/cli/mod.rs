@@ -9,6 +9,7 @@ mod codeowners;
 mod diff;
 mod edit;
 mod eval;
+mod publish;
 pub mod render;
 mod review;
 mod schema;
@@ -33,6 +34,7 @@ enum Command {
     Check(check::Args),
     Build(build::Args),
     Eval(eval::Args),
+    Publish(publish::Args),
     Test(test::Args),
     Diff(diff::Args),
     Review(review::Args),
@@ -77,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &mut out),
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
+        Command::Publish(args) => publish::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),

@@ -13,6 +13,7 @@
 
 pub mod bucket;
 mod condition;
+pub mod watch;
 
 use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
@@ -29,7 +30,7 @@ use bucket::Unit;
 use condition::{AttributeTest, Path};
 
 /// Why a bundle was refused.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum LoadError {
     /// The bytes do not hash to the expected content hash.
     HashMismatch { expected: String, actual: String },
