@@ -1,8 +1,7 @@
-//! From a kill to a running application serving the off variant: the flag's TOML gets
-//! `enabled = false` in production (what `flagstone kill` does), then the release binary runs
-//! `build` and `publish`, while a `Watcher` with default options (100 ms polls) watches the
-//! published directory from this process. Prints each run and the medians. The kill edit
-//! becomes a `flagstone kill` run once that command exists.
+//! From a kill to a running application serving the off variant: the release binary runs
+//! `flagstone kill` (production), `build` and `publish`, while a `Watcher` with default options
+//! (100 ms polls) watches the published directory from this process. Prints each run and the
+//! medians.
 //!
 //!   cargo bench --bench reload
 
@@ -17,7 +16,7 @@ const FLAG: &str = "billing/payment-service-v2";
 
 fn main() {
     let mut runs: Vec<[Duration; 4]> = (0..RUNS).map(run).collect();
-    println!("run   build  publish   reload    total");
+    println!("run kill+build publish   reload    total");
     for (i, [build, publish, reload, total]) in runs.iter().enumerate() {
         println!(
             "{i:>3} {:>7.1} {:>8.1} {:>8.1} {:>8.1}  ms",
@@ -65,17 +64,10 @@ fn run(i: usize) -> [Duration; 4] {
     std::thread::sleep(Duration::from_millis(9 * i as u64));
 
     let start = Instant::now();
-    let path = site.join(format!("flags/flags/{FLAG}.toml"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replacen(
-            "[env.production]\n",
-            "[env.production]\nenabled = false\n",
-            1,
-        ),
-    )
-    .unwrap();
+    flagstone(
+        site,
+        &["kill", FLAG, "--env", "production", "--dir", "flags"],
+    );
     flagstone(site, &["build", "flags", "--out", "out"]);
     let built = Instant::now();
     flagstone(site, &["publish", "--bundles", "out", "--to", "published"]);

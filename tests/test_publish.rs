@@ -114,16 +114,21 @@ impl Site {
 }
 
 /// Inserts `enabled = false` at the top of the flag's `[env.production]` table.
+/// `flagstone kill` in production, as on-call would run it.
 fn kill(repo: &Path, flag: &str) {
-    let path = repo.join("flags").join(format!("{flag}.toml"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let killed = text.replacen(
-        "[env.production]\n",
-        "[env.production]\nenabled = false\n",
-        1,
-    );
-    assert_ne!(text, killed, "{flag} has an [env.production] table");
-    std::fs::write(path, killed).unwrap();
+    let dir = repo.to_str().unwrap();
+    let args = [
+        "kill",
+        flag,
+        "--env",
+        "production",
+        "--dir",
+        dir,
+        "--now",
+        "2026-11-26",
+    ];
+    let (code, stdout, stderr) = run(&args, repo);
+    assert_eq!(code, 0, "{stdout}{stderr}");
 }
 
 fn published_lines(hashes: &[(String, String)], what: &str) -> String {
