@@ -17,3 +17,4 @@ mod test_properties;
 mod test_readme;
 mod test_review;
 mod test_schema;
+mod test_stale;

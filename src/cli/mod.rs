@@ -11,6 +11,7 @@ mod eval;
 pub mod render;
 mod review;
 mod schema;
+mod stale;
 mod test;
 
 use std::io::Write;
@@ -36,6 +37,7 @@ enum Command {
     Diff(diff::Args),
     Review(review::Args),
     Codeowners(codeowners::Args),
+    Stale(stale::Args),
     Schema(schema::Args),
 }
 
@@ -76,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),
         Command::Codeowners(args) => codeowners::run(args, &mut out),
+        Command::Stale(args) => stale::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
