@@ -186,14 +186,14 @@ pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Rep
             .as_ref()
             .and_then(|e| e.0.date)
             .and_then(|d| civil_day(i64::from(d.year), d.month.into(), d.day.into()))
-            .filter(|day| *day < today);
+            .is_some_and(|day| day < today);
         let single = if single_keys.contains(key) {
             single_variant(bundles.iter().map(|b| &b.flags[key]), now)
         } else {
             None
         };
         let lifetime = lifetime(config, flag.kind.value);
-        if expired.is_some() || lifetime.is_some() || single.is_some() {
+        if expired || lifetime.is_some() || single.is_some() {
             findings.push(Finding {
                 key,
                 flag,
@@ -219,15 +219,15 @@ pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Rep
         }
         None => (History::None, None),
     };
-    let change = |origin: &Origin| origin.change(today);
-    let days = |origin: &Origin| today - origin.day(today);
+    let change = |origin: &Origin| origin.change(now);
+    let days = |origin: &Origin| today - origin.millis(now).div_euclid(DAY_MILLIS);
     let mut stale = Vec::new();
     for (i, finding) in findings.iter().enumerate() {
         let dates = dates.as_ref().map(|d| &d[i]);
         let added = dates.and_then(|d| d.added.as_ref());
         let age = added.map(days);
         let mut reasons = Vec::new();
-        if finding.expired.is_some() {
+        if finding.expired {
             reasons.push(Reason::Expired);
         }
         if let (Some(age), Some(lifetime)) = (age, finding.lifetime)
@@ -251,7 +251,7 @@ pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Rep
                 if let Some(origin) = &origin
                     && since
                         .as_ref()
-                        .is_none_or(|s| s.day(today) < origin.day(today))
+                        .is_none_or(|s| s.millis(now) < origin.millis(now))
                 {
                     since = Some(origin.clone());
                 }
@@ -272,10 +272,11 @@ pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Rep
             owners: flag.owners.iter().map(|o| o.value.clone()).collect(),
             file: finding.path.to_owned(),
             reasons,
-            expires: finding.expired.map(format_date).or_else(|| {
-                let date = flag.expires.as_ref()?.0.date?;
-                Some(date.to_string())
-            }),
+            expires: flag
+                .expires
+                .as_ref()
+                .and_then(|e| e.0.date)
+                .map(|d| d.to_string()),
             added: added.map(change),
             age_days: age,
             lifetime_days: finding.lifetime,
@@ -299,8 +300,8 @@ struct Finding<'r> {
     path: &'r str,
     /// The file's text in the work tree.
     text: &'r str,
-    /// The day it expired, if it has.
-    expired: Option<i64>,
+    /// Whether `expires` is before today.
+    expired: bool,
     lifetime: Option<u32>,
     single: Option<Single<'r>>,
 }
@@ -418,29 +419,26 @@ fn reachable(flag: &Flag, now: i64) -> Option<Vec<&str>> {
 /// Where a version of a flag comes from.
 #[derive(Clone, Debug)]
 enum Origin {
-    /// A commit, and its time in seconds since the Unix epoch.
+    /// A commit, and when its change took effect, in milliseconds since the Unix epoch: the
+    /// commit's time, or a later schedule step's.
     Commit(git2::Oid, i64),
-    /// The work tree's uncommitted changes.
+    /// The work tree's uncommitted changes: now.
     WorkTree,
-    /// A commit whose change took effect later, at a schedule step (milliseconds).
-    Scheduled(git2::Oid, i64),
 }
 
 impl Origin {
-    /// The day it happened: today for uncommitted changes.
-    fn day(&self, today: i64) -> i64 {
+    fn millis(&self, now: i64) -> i64 {
         match self {
-            Origin::Commit(_, seconds) => seconds.div_euclid(86_400),
-            Origin::WorkTree => today,
-            Origin::Scheduled(_, millis) => millis.div_euclid(DAY_MILLIS),
+            Origin::Commit(_, millis) => *millis,
+            Origin::WorkTree => now,
         }
     }
 
-    fn change(&self, today: i64) -> Change {
+    fn change(&self, now: i64) -> Change {
         Change {
-            date: format_date(self.day(today)),
+            date: format_date(self.millis(now).div_euclid(DAY_MILLIS)),
             commit: match self {
-                Origin::Commit(id, _) | Origin::Scheduled(id, _) => Some(id.to_string()),
+                Origin::Commit(id, _) => Some(id.to_string()),
                 Origin::WorkTree => None,
             },
         }
@@ -449,9 +447,7 @@ impl Origin {
     /// The change as it took effect, when a schedule step at `step` came after it.
     fn not_before(self, step: Option<i64>) -> Origin {
         match (self, step) {
-            (Origin::Commit(id, seconds), Some(step)) if step > seconds * 1000 => {
-                Origin::Scheduled(id, step)
-            }
+            (Origin::Commit(id, millis), Some(step)) => Origin::Commit(id, millis.max(step)),
             (origin, _) => origin,
         }
     }
@@ -544,7 +540,7 @@ fn history(
     }
     let mut commit = head;
     while !walk.pending.is_empty() {
-        let origin = Origin::Commit(commit.id(), commit.time().seconds());
+        let origin = Origin::Commit(commit.id(), commit.time().seconds() * 1000);
         // In a shallow clone the oldest commit's parent is missing: history ends there.
         let parent = commit.parents().next();
         let parent_tree = match &parent {
@@ -692,5 +688,82 @@ fn settle(dates: &mut Dates, blocks: &[Option<toml::Table>], origin: &Origin) {
         if block.is_some() {
             *since = Some(origin.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A boolean flag with `fields` over the defaults of an enabled flag without rules.
+    fn flag(fields: serde_json::Value) -> Flag {
+        let mut flag = serde_json::json!({
+            "bucket_by": "targeting_key", "enabled": true, "fallthrough": "off",
+            "off_variant": "off", "prerequisites": [], "rules": [], "salt": "f",
+            "schedule": [], "variants": { "off": false, "on": true },
+        });
+        for (key, value) in fields.as_object().unwrap() {
+            flag[key] = value.clone();
+        }
+        serde_json::from_value(flag).unwrap()
+    }
+
+    fn rule(conditions: usize, rollout: u32, serve: serde_json::Value) -> serde_json::Value {
+        let condition = serde_json::json!({ "segment": "staff" });
+        serde_json::json!({
+            "conditions": vec![condition; conditions], "name": "r", "rollout": rollout,
+            "schedule": [], "serve": serve,
+        })
+    }
+
+    #[test]
+    fn reachable_variants() {
+        let on = serde_json::json!({ "variant": "on" });
+        let split = serde_json::json!({ "split": [
+            { "variant": "off", "weight": 0 }, { "variant": "on", "weight": 100_000 }
+        ] });
+        let cases = [
+            (
+                serde_json::json!({ "enabled": false, "fallthrough": "on" }),
+                vec!["off"],
+            ),
+            (
+                serde_json::json!({ "fallthrough": "on", "rules": [rule(1, FULL, on.clone())] }),
+                vec!["on"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, FULL, on.clone())] }),
+                vec!["on"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, 99_999, on.clone())] }),
+                vec!["off", "on"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, 0, on.clone())] }),
+                vec!["off"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, FULL, split)] }),
+                vec!["off", "on"],
+            ),
+            (
+                serde_json::json!({ "fallthrough": "on", "prerequisites": [{ "flag": "p", "variant": "on" }] }),
+                vec!["off", "on"],
+            ),
+            (
+                serde_json::json!({ "schedule": [{ "at": 10, "fallthrough": "on" }, { "at": 20, "enabled": false }] }),
+                vec!["off"],
+            ),
+        ];
+        for (fields, expected) in cases {
+            let flag = flag(fields.clone());
+            assert_eq!(reachable(&flag, 100), Some(expected), "{fields}");
+        }
+        let mut stepped = rule(0, 5_000, on);
+        stepped["schedule"] = serde_json::json!([{ "at": 50, "rollout": FULL }]);
+        let flag = flag(serde_json::json!({ "rules": [stepped] }));
+        assert_eq!(reachable(&flag, 100), Some(vec!["on"]));
+        assert_eq!(reachable(&flag, 49), None, "a step still to come");
     }
 }
