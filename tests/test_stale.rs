@@ -487,3 +487,36 @@ fn lifetimes_and_kinds_are_configurable_and_checked() {
         assert_eq!(code == 0, valid, "{lifetime}");
     }
 }
+
+/// A shallow clone (as CI checkouts often are) dates from the oldest commit it has, and says so.
+#[test]
+fn a_shallow_clone_dates_from_its_oldest_commit() {
+    let (source, _) = history();
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", source.path().display());
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--depth", "2", &url])
+        .arg(clone.path().join("c"))
+        .status()
+        .expect("git is installed");
+    assert!(status.success());
+    let work = clone.path().join("c");
+    let report: serde_json::Value = serde_json::from_str(&stale(&work, "json")).unwrap();
+    assert_eq!(report["history"], "shallow");
+    let flags = report["flags"].as_array().unwrap();
+    let old = flags.iter().find(|f| f["flag"] == "legacy/old-release");
+    assert!(old.is_none(), "its age starts at the clone's oldest commit");
+    let ranking = flags
+        .iter()
+        .find(|f| f["flag"] == "search/ranking")
+        .unwrap();
+    assert_eq!(ranking["added"]["date"], "2026-10-01");
+    assert_eq!(ranking["since"]["date"], "2026-10-01");
+    let human = stale(&work, "human");
+    assert!(
+        human.ends_with(
+            "\na shallow clone: ages and dates stop at its oldest commit; fetch more history\n"
+        ),
+        "{human}"
+    );
+}
