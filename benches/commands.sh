@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: the release binary's `check` and `build` on synthetic repositories of 1,000 and
-# 10,000 flags, and `test` with 500 cases on 5,000 flags. Median and fastest wall time and
-# median peak memory (maximum resident set size) over RUNS runs.
+# 10,000 flags, `test` with 500 cases on 5,000 flags, and `diff` and `stale` in git. Median and
+# fastest wall time and median peak memory (maximum resident set size) over RUNS runs.
 #   benches/commands.sh [RUNS]      (from the repository root)
 set -euo pipefail
 runs=${1:-11}
@@ -51,3 +51,5 @@ measure "test, 500 cases, 5000 flags" \
   target/release/flagstone test "$work/5000" --now 2026-11-26
 (cd "$work/git" && measure "diff, 10000 flags, 100 changed" \
   "$OLDPWD/target/release/flagstone" diff flags --now 2026-11-26)
+(cd "$work/git" && measure "stale, 10000 flags" \
+  "$OLDPWD/target/release/flagstone" stale flags --now 2026-11-26)

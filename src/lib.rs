@@ -35,4 +35,6 @@ pub mod review;
 #[cfg(feature = "compiler")]
 pub mod schema;
 #[cfg(feature = "compiler")]
+pub mod stale;
+#[cfg(feature = "compiler")]
 pub mod suite;

@@ -198,6 +198,83 @@ pub struct ProjectFile {
     /// Who must approve which changes (`flagstone review`). Omitted: every change needs one
     /// approval from the owners of what it changes.
     pub review: Option<ReviewPolicy>,
+    /// What `flagstone stale` reports. Omitted: the defaults of docs/stale.md.
+    pub stale: Option<StaleConfig>,
+}
+
+/// `[stale]`: when `flagstone stale` calls a flag stale.
+#[derive(Clone, Debug, Default, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct StaleConfig {
+    /// How long a flag of each kind may live, counted from the commit that added its file.
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+    /// The kinds reported when every environment serves one variant to everyone (fully
+    /// launched, or dead). Default: release, experiment and permission; ops switches and
+    /// config flags usually serve one variant by design.
+    pub single_variant_kinds: Option<Vec<FlagKind>>,
+}
+
+/// Lifetimes by flag kind. Defaults: release "90d", experiment "60d"; ops, permission and
+/// config "none".
+#[derive(Clone, Debug, Default, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Lifetimes {
+    /// Default: "90d".
+    pub release: Option<Lifetime>,
+    /// Default: "60d".
+    pub experiment: Option<Lifetime>,
+    /// Default: "none".
+    pub ops: Option<Lifetime>,
+    /// Default: "none".
+    pub permission: Option<Lifetime>,
+    /// Default: "none".
+    pub config: Option<Lifetime>,
+}
+
+/// A lifetime: days ("90d"), weeks ("12w"), or "none" for no limit. Held in days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetime(pub Option<u32>);
+
+/// The schema's pattern of a lifetime; deserialization accepts exactly the same strings.
+const LIFETIME_PATTERN: &str = "^(none|[1-9][0-9]{0,4}[dw])$";
+
+impl<'de> Deserialize<'de> for Lifetime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text == "none" {
+            return Ok(Lifetime(None));
+        }
+        let invalid = || de::Error::custom(format!("{text:?} is not a lifetime such as \"90d\""));
+        let (count, days) = match (text.strip_suffix('d'), text.strip_suffix('w')) {
+            (Some(count), _) => (count, 1),
+            (_, Some(count)) => (count, 7),
+            _ => return Err(invalid()),
+        };
+        let valid = (1..=5).contains(&count.len())
+            && !count.starts_with('0')
+            && count.bytes().all(|b| b.is_ascii_digit());
+        match count.parse::<u32>() {
+            Ok(count) if valid => Ok(Lifetime(Some(count * days))),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+impl JsonSchema for Lifetime {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Lifetime".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": LIFETIME_PATTERN,
+            "title": "a lifetime such as \"90d\" or \"12w\", or \"none\"",
+        })
+    }
 }
 
 /// `[review]`: the approval policy. A pull request is always judged by its base revision's
@@ -355,7 +432,7 @@ pub struct FlagFile {
 /// What a flag is for: release (gates a release, removed once rolled out), experiment (serves
 /// an experiment's variants), ops (operational switch such as a kill switch), permission
 /// (grants a capability) or config (remote configuration as variant values).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
     Release,
@@ -368,6 +445,16 @@ pub enum FlagKind {
 impl FlagKind {
     pub fn needs_expiry(self) -> bool {
         matches!(self, FlagKind::Release | FlagKind::Experiment)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::Release => "release",
+            FlagKind::Experiment => "experiment",
+            FlagKind::Ops => "ops",
+            FlagKind::Permission => "permission",
+            FlagKind::Config => "config",
+        }
     }
 }
 

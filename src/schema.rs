@@ -260,6 +260,25 @@ impl Validator {
                     .with_help(help),
                 ]
             }
+            ValidationErrorKind::Pattern { .. } => {
+                // A patterned string's schema names what to write in its `title`.
+                let expected = self
+                    .schema
+                    .pointer(error.schema_path().as_str().trim_end_matches("/pattern"))
+                    .and_then(|s| s.get("title"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("a valid value");
+                let given = node.value.and_then(|v| v.as_str()).unwrap_or_default();
+                vec![
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        file,
+                        here,
+                        format!("{} must be {expected}, found {given:?}", subject(&at)),
+                    )
+                    .with_help("see docs/format.md for each key's values"),
+                ]
+            }
             _ => vec![Diagnostic::new(
                 Code::InvalidValue,
                 file,

@@ -19,3 +19,4 @@ mod test_publish;
 mod test_readme;
 mod test_review;
 mod test_schema;
+mod test_stale;

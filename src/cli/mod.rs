@@ -13,6 +13,7 @@ mod publish;
 pub mod render;
 mod review;
 mod schema;
+mod stale;
 mod test;
 
 use std::io::Write;
@@ -43,6 +44,7 @@ enum Command {
     Restore(edit::RestoreArgs),
     Rollout(edit::RolloutArgs),
     Promote(edit::PromoteArgs),
+    Stale(stale::Args),
     Schema(schema::Args),
 }
 
@@ -88,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => edit::restore(args, &mut out),
         Command::Rollout(args) => edit::rollout(args, &mut out),
         Command::Promote(args) => edit::promote(args, &mut out),
+        Command::Stale(args) => stale::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();

@@ -1,0 +1,769 @@
+//! Stale flags: past their `expires` date, older than their kind's lifetime, or serving one
+//! variant to everyone in every environment (fully launched, or dead), with, from git
+//! history, since when. The rules are specified in docs/stale.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::bundle::{FULL, Flag, Serve};
+use crate::check::Checked;
+use crate::literal::{civil_day, format_date};
+use crate::model::{FlagFile, FlagKind, Lifetime, StaleConfig};
+
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// Lifetimes in days when `[stale.lifetimes]` does not set them.
+pub const DEFAULT_LIFETIMES: [(FlagKind, Option<u32>); 5] = [
+    (FlagKind::Release, Some(90)),
+    (FlagKind::Experiment, Some(60)),
+    (FlagKind::Ops, None),
+    (FlagKind::Permission, None),
+    (FlagKind::Config, None),
+];
+
+/// The kinds reported for serving one variant when `[stale]` does not name them.
+pub const DEFAULT_SINGLE_VARIANT_KINDS: [FlagKind; 3] = [
+    FlagKind::Release,
+    FlagKind::Experiment,
+    FlagKind::Permission,
+];
+
+/// The flags that are stale, and where their dates come from.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub history: History,
+    /// Stale flags, by key.
+    pub flags: Vec<StaleFlag>,
+}
+
+/// Where ages and "since" dates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum History {
+    /// The git history of the repository holding the flags.
+    Git,
+    /// A shallow clone's history: dates are no earlier than its oldest commit.
+    Shallow,
+    /// Not in a git repository: no ages, dates or lifetimes.
+    None,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaleFlag {
+    pub flag: String,
+    pub kind: FlagKind,
+    pub owners: Vec<String>,
+    /// The flag's file, relative to the flags repository.
+    pub file: String,
+    /// Why it is stale, in the order expired, over_lifetime, launched, dead.
+    pub reasons: Vec<Reason>,
+    /// The `expires` date.
+    pub expires: Option<String>,
+    /// The commit that added the flag's file.
+    pub added: Option<Change>,
+    /// Days since `added`.
+    pub age_days: Option<i64>,
+    /// The lifetime of the flag's kind, in days.
+    pub lifetime_days: Option<u32>,
+    /// The variant every environment serves to everyone (launched or dead).
+    pub serves: Option<String>,
+    /// Each environment's variant and since when it serves it (launched or dead), in the
+    /// project's order.
+    pub environments: Vec<EnvironmentState>,
+    /// The latest of the environments' `since`.
+    pub since: Option<Change>,
+    /// Days since `since`.
+    pub days_since: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// `expires` is before today.
+    Expired,
+    /// Older than its kind's lifetime.
+    OverLifetime,
+    /// Every environment serves the same variant, not the off variant, to everyone.
+    Launched,
+    /// Every environment serves the off variant to everyone.
+    Dead,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 4] = [
+        Reason::Expired,
+        Reason::OverLifetime,
+        Reason::Launched,
+        Reason::Dead,
+    ];
+
+    /// Its name in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Expired => "expired",
+            Reason::OverLifetime => "over lifetime",
+            Reason::Launched => "fully launched",
+            Reason::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvironmentState {
+    pub environment: String,
+    pub variant: String,
+    /// The change after which the environment serves only `variant`.
+    pub since: Option<Change>,
+}
+
+/// A change to the flag: a commit, or the work tree's uncommitted changes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Change {
+    /// `YYYY-MM-DD`, UTC: the commit's time, or today for uncommitted changes.
+    pub date: String,
+    /// The full commit id; `None` for uncommitted changes.
+    pub commit: Option<String>,
+}
+
+/// The git repository holding the flags repository, and its directory in the work tree.
+#[derive(Clone, Copy)]
+pub struct Git<'a> {
+    pub repository: &'a git2::Repository,
+    /// The flags repository's directory, relative to the work tree's root (empty: the root).
+    pub dir: &'a Path,
+}
+
+/// The lifetime of a kind of flag, in days, under `[stale]`.
+pub fn lifetime(config: Option<&StaleConfig>, kind: FlagKind) -> Option<u32> {
+    let set = config.and_then(|c| {
+        let l = &c.lifetimes;
+        match kind {
+            FlagKind::Release => l.release,
+            FlagKind::Experiment => l.experiment,
+            FlagKind::Ops => l.ops,
+            FlagKind::Permission => l.permission,
+            FlagKind::Config => l.config,
+        }
+    });
+    let default = DEFAULT_LIFETIMES.iter().find(|(k, _)| *k == kind);
+    set.map_or(default.and_then(|(_, days)| *days), |Lifetime(days)| days)
+}
+
+/// Finds the stale flags of a checked repository at `now` (milliseconds since the Unix
+/// epoch), reading ages and dates from `git` when the repository is in one.
+pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Report, git2::Error> {
+    let repo = checked.repo();
+    let project = repo
+        .project
+        .as_ref()
+        .and_then(|p| p.doc.as_ref())
+        .expect("checked repositories have a project");
+    let config = project.stale.as_ref();
+    let single_kinds = config
+        .and_then(|c| c.single_variant_kinds.clone())
+        .unwrap_or(DEFAULT_SINGLE_VARIANT_KINDS.to_vec());
+    let today = now.div_euclid(DAY_MILLIS);
+    let flags: Vec<(&str, &FlagFile, &str)> = repo
+        .flags
+        .iter()
+        .map(|(key, loaded)| {
+            let doc = loaded.doc.as_ref().expect("checked flags load");
+            (key.as_str(), doc, repo.files[loaded.file].text.as_str())
+        })
+        .collect();
+    let single_keys: BTreeSet<&str> = flags
+        .iter()
+        .filter(|(_, flag, _)| single_kinds.contains(&flag.kind))
+        .map(|(key, _, _)| *key)
+        .collect();
+    let bundles = crate::bundle::build_only(checked, &single_keys);
+    let mut findings: Vec<Finding<'_>> = Vec::new();
+    for &(key, flag, text) in &flags {
+        let expired = flag
+            .expires
+            .as_ref()
+            .and_then(|e| e.0.date)
+            .and_then(|d| civil_day(i64::from(d.year), d.month.into(), d.day.into()))
+            .is_some_and(|day| day < today);
+        let single = if single_keys.contains(key) {
+            single_variant(bundles.iter().map(|b| &b.flags[key]), now)
+        } else {
+            None
+        };
+        let lifetime = lifetime(config, flag.kind.value);
+        if expired || lifetime.is_some() || single.is_some() {
+            findings.push(Finding {
+                key,
+                flag,
+                path: &repo.files[repo.flags[key].file].path,
+                text,
+                expired,
+                lifetime,
+                single,
+            });
+        }
+    }
+    let environments: Vec<&str> = project.environments.iter().map(|e| e.as_str()).collect();
+    let (history, dates) = match git {
+        Some(git) => {
+            let shallow = git.repository.is_shallow();
+            let dates = history(git, &findings, &environments)?;
+            let kind = if shallow {
+                History::Shallow
+            } else {
+                History::Git
+            };
+            (kind, Some(dates))
+        }
+        None => (History::None, None),
+    };
+    let change = |origin: &Origin| origin.change(now);
+    let days = |origin: &Origin| today - origin.millis(now).div_euclid(DAY_MILLIS);
+    let mut stale = Vec::new();
+    for (i, finding) in findings.iter().enumerate() {
+        let dates = dates.as_ref().map(|d| &d[i]);
+        let added = dates.and_then(|d| d.added.as_ref());
+        let age = added.map(days);
+        let mut reasons = Vec::new();
+        if finding.expired {
+            reasons.push(Reason::Expired);
+        }
+        if let (Some(age), Some(lifetime)) = (age, finding.lifetime)
+            && age > i64::from(lifetime)
+        {
+            reasons.push(Reason::OverLifetime);
+        }
+        let mut states = Vec::new();
+        let mut since: Option<Origin> = None;
+        if let Some(single) = &finding.single {
+            reasons.push(if single.dead {
+                Reason::Dead
+            } else {
+                Reason::Launched
+            });
+            for (e, environment) in environments.iter().enumerate() {
+                // A schedule step that took effect after the change is when it began.
+                let origin = dates
+                    .and_then(|d| d.since[e].clone())
+                    .map(|origin| origin.not_before(single.last_step[e]));
+                if let Some(origin) = &origin
+                    && since
+                        .as_ref()
+                        .is_none_or(|s| s.millis(now) < origin.millis(now))
+                {
+                    since = Some(origin.clone());
+                }
+                states.push(EnvironmentState {
+                    environment: environment.to_string(),
+                    variant: single.variant.to_owned(),
+                    since: origin.as_ref().map(change),
+                });
+            }
+        }
+        if reasons.is_empty() {
+            continue;
+        }
+        let flag = finding.flag;
+        stale.push(StaleFlag {
+            flag: finding.key.to_owned(),
+            kind: flag.kind.value,
+            owners: flag.owners.iter().map(|o| o.value.clone()).collect(),
+            file: finding.path.to_owned(),
+            reasons,
+            expires: flag
+                .expires
+                .as_ref()
+                .and_then(|e| e.0.date)
+                .map(|d| d.to_string()),
+            added: added.map(change),
+            age_days: age,
+            lifetime_days: finding.lifetime,
+            serves: finding.single.as_ref().map(|s| s.variant.to_owned()),
+            environments: states,
+            days_since: since.as_ref().map(days),
+            since: since.as_ref().map(change),
+        });
+    }
+    Ok(Report {
+        history,
+        flags: stale,
+    })
+}
+
+/// A flag that may be stale, with what is known before reading history.
+struct Finding<'r> {
+    key: &'r str,
+    flag: &'r FlagFile,
+    /// The flag's file, relative to the flags repository.
+    path: &'r str,
+    /// The file's text in the work tree.
+    text: &'r str,
+    /// Whether `expires` is before today.
+    expired: bool,
+    lifetime: Option<u32>,
+    single: Option<Single<'r>>,
+}
+
+/// A flag that serves one variant to everyone in every environment.
+struct Single<'b> {
+    variant: &'b str,
+    /// Whether that is the off variant everywhere.
+    dead: bool,
+    /// Per environment, the time of the last schedule step, which took effect already.
+    last_step: Vec<Option<i64>>,
+}
+
+/// The variant every environment's flag serves to everyone at `now`, if it is one and the
+/// same, and no schedule step is still to come.
+fn single_variant<'b>(envs: impl Iterator<Item = &'b Flag>, now: i64) -> Option<Single<'b>> {
+    let mut single: Option<Single<'b>> = None;
+    for flag in envs {
+        let reachable = reachable(flag, now)?;
+        let [variant] = reachable.as_slice() else {
+            return None;
+        };
+        let off = *variant == flag.off_variant;
+        let steps = flag.schedule.iter().map(|s| s.at);
+        let last_step = steps
+            .chain(
+                flag.rules
+                    .iter()
+                    .flat_map(|r| r.schedule.iter().map(|s| s.at)),
+            )
+            .max();
+        match &mut single {
+            None => {
+                single = Some(Single {
+                    variant,
+                    dead: off,
+                    last_step: vec![last_step],
+                });
+            }
+            Some(s) if s.variant == *variant => {
+                s.dead &= off;
+                s.last_step.push(last_step);
+            }
+            Some(_) => return None,
+        }
+    }
+    single
+}
+
+/// The variants some unit can get from `flag` at `now`, sorted; `None` while a schedule step
+/// is still to come (the flag is about to change).
+fn reachable(flag: &Flag, now: i64) -> Option<Vec<&str>> {
+    let rule_steps = flag
+        .rules
+        .iter()
+        .flat_map(|r| r.schedule.iter().map(|s| s.at));
+    if flag
+        .schedule
+        .iter()
+        .map(|s| s.at)
+        .chain(rule_steps)
+        .any(|at| at > now)
+    {
+        return None;
+    }
+    // Every step has taken effect: the last one to set a value decides it.
+    let enabled = (flag.schedule.iter().rev())
+        .find_map(|s| s.enabled)
+        .unwrap_or(flag.enabled);
+    if !enabled {
+        return Some(vec![flag.off_variant.as_str()]);
+    }
+    let fallthrough = (flag.schedule.iter().rev())
+        .find_map(|s| s.fallthrough.as_ref())
+        .unwrap_or(&flag.fallthrough);
+    let mut variants = BTreeSet::new();
+    // A prerequisite may fail, which serves the off variant.
+    if !flag.prerequisites.is_empty() {
+        variants.insert(flag.off_variant.as_str());
+    }
+    for rule in &flag.rules {
+        let steps = rule.schedule.iter().rev();
+        let rollout = steps
+            .clone()
+            .find_map(|s| s.rollout)
+            .unwrap_or(rule.rollout);
+        let serve = steps
+            .clone()
+            .find_map(|s| s.serve.as_ref())
+            .unwrap_or(&rule.serve);
+        if rollout == 0 {
+            continue;
+        }
+        match serve {
+            Serve::Variant(variant) => {
+                variants.insert(variant.as_str());
+                // Everyone matches it: later rules and the fallthrough are out of reach. A
+                // split or a partial rollout needs a bucketing unit, which a context may lack.
+                if rollout == FULL && rule.conditions.is_empty() {
+                    return Some(variants.into_iter().collect());
+                }
+            }
+            Serve::Split(weights) => variants.extend(
+                weights
+                    .iter()
+                    .filter(|w| w.weight > 0)
+                    .map(|w| w.variant.as_str()),
+            ),
+        }
+    }
+    variants.insert(fallthrough.as_str());
+    Some(variants.into_iter().collect())
+}
+
+/// Where a version of a flag comes from.
+#[derive(Clone, Debug)]
+enum Origin {
+    /// A commit, and when its change took effect, in milliseconds since the Unix epoch: the
+    /// commit's time, or a later schedule step's.
+    Commit(git2::Oid, i64),
+    /// The work tree's uncommitted changes: now.
+    WorkTree,
+}
+
+impl Origin {
+    fn millis(&self, now: i64) -> i64 {
+        match self {
+            Origin::Commit(_, millis) => *millis,
+            Origin::WorkTree => now,
+        }
+    }
+
+    fn change(&self, now: i64) -> Change {
+        Change {
+            date: format_date(self.millis(now).div_euclid(DAY_MILLIS)),
+            commit: match self {
+                Origin::Commit(id, _) => Some(id.to_string()),
+                Origin::WorkTree => None,
+            },
+        }
+    }
+
+    /// The change as it took effect, when a schedule step at `step` came after it.
+    fn not_before(self, step: Option<i64>) -> Origin {
+        match (self, step) {
+            (Origin::Commit(id, millis), Some(step)) => Origin::Commit(id, millis.max(step)),
+            (origin, _) => origin,
+        }
+    }
+}
+
+/// What history tells about one finding.
+#[derive(Debug, Default)]
+struct Dates {
+    /// The change that added the flag's file.
+    added: Option<Origin>,
+    /// Per environment (of a single-variant flag), the change after which its block is as
+    /// it is now.
+    since: Vec<Option<Origin>>,
+}
+
+/// The keys of a flag file that do not change what it serves: comparing a block leaves them
+/// out, with the other environments.
+const METADATA_KEYS: [&str; 5] = ["description", "owners", "kind", "tags", "expires"];
+
+/// A flag file's text parsed as TOML; `None` when it is not valid.
+fn parse(text: &str) -> Option<toml::Table> {
+    text.parse().ok()
+}
+
+/// What decides what a flag serves in `env`: the file without its metadata and without the
+/// other environments. Comparing these values, not text, ignores formatting and order.
+fn block(file: &toml::Table, env: &str) -> toml::Table {
+    let mut block = file.clone();
+    for key in METADATA_KEYS {
+        block.remove(key);
+    }
+    if let Some(toml::Value::Table(envs)) = block.get_mut("env") {
+        envs.retain(|name, _| name == env);
+    }
+    block
+}
+
+/// Reads, from the work tree against HEAD and then HEAD's first-parent history, when each
+/// finding's file was added and, for single-variant flags, when each environment's block
+/// last changed. A rename counts as adding the file.
+fn history(
+    git: Git<'_>,
+    findings: &[Finding<'_>],
+    environments: &[&str],
+) -> Result<Vec<Dates>, git2::Error> {
+    let repository = git.repository;
+    let mut walk = Walk {
+        repository,
+        environments,
+        dates: findings.iter().map(|_| Dates::default()).collect(),
+        pending: BTreeMap::new(),
+    };
+    for (i, finding) in findings.iter().enumerate() {
+        let blocks: Vec<Option<toml::Table>> = match &finding.single {
+            Some(_) => {
+                let now = parse(finding.text).expect("checked flag files parse");
+                environments.iter().map(|e| Some(block(&now, e))).collect()
+            }
+            None => Vec::new(),
+        };
+        walk.dates[i].since = vec![None; blocks.len()];
+        walk.pending.insert(finding.path, (i, blocks));
+    }
+    let head = match repository.head().and_then(|h| h.peel_to_commit()) {
+        Ok(head) => head,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            walk.settle_all(&Origin::WorkTree);
+            return Ok(walk.dates);
+        }
+        Err(e) => return Err(e),
+    };
+    // The work tree against HEAD.
+    let mut tree = flags_tree(repository, &head, git.dir)?;
+    let mut at_head = Vec::new();
+    changed_files(repository, None, tree.as_ref(), "flags/", &mut at_head)?;
+    let at_head: BTreeMap<String, git2::Oid> = at_head
+        .into_iter()
+        .map(|(path, _, id)| (path, id))
+        .collect();
+    let mut uncommitted = Vec::new();
+    for (path, (i, _)) in &walk.pending {
+        let text = findings[*i].text.as_bytes();
+        let committed = at_head.get(*path).copied();
+        if committed != Some(git2::Oid::hash_object(git2::ObjectType::Blob, text)?) {
+            uncommitted.push((*path, committed));
+        }
+    }
+    for (path, before) in uncommitted {
+        walk.changed(path, before, &Origin::WorkTree)?;
+    }
+    let mut commit = head;
+    while !walk.pending.is_empty() {
+        let origin = Origin::Commit(commit.id(), commit.time().seconds() * 1000);
+        // In a shallow clone the oldest commit's parent is missing: history ends there.
+        let parent = commit.parents().next();
+        let parent_tree = match &parent {
+            Some(parent) => flags_tree(repository, parent, git.dir)?,
+            None => None,
+        };
+        let mut changed = Vec::new();
+        changed_files(
+            repository,
+            parent_tree.as_ref(),
+            tree.as_ref(),
+            "flags/",
+            &mut changed,
+        )?;
+        for (path, before, _) in changed {
+            walk.changed(&path, before, &origin)?;
+        }
+        let Some(parent) = parent else {
+            // What is still followed has been as it is since the first commit.
+            walk.settle_all(&origin);
+            break;
+        };
+        commit = parent;
+        tree = parent_tree;
+    }
+    Ok(walk.dates)
+}
+
+/// The `flags/` directory of the flags repository in a commit; `None` when the commit lacks
+/// it.
+fn flags_tree<'g>(
+    repository: &'g git2::Repository,
+    commit: &git2::Commit<'g>,
+    dir: &Path,
+) -> Result<Option<git2::Tree<'g>>, git2::Error> {
+    match commit.tree()?.get_path(&dir.join("flags")) {
+        Ok(entry) => Ok(entry.to_object(repository)?.into_tree().ok()),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Appends the files of `after` that `before` lacks or holds with other content, as (path
+/// below `prefix`, the id before if any, the id after). Subtrees with the same id on both
+/// sides are skipped unread: a commit costs what it changed.
+fn changed_files(
+    repository: &git2::Repository,
+    before: Option<&git2::Tree<'_>>,
+    after: Option<&git2::Tree<'_>>,
+    prefix: &str,
+    out: &mut Vec<(String, Option<git2::Oid>, git2::Oid)>,
+) -> Result<(), git2::Error> {
+    let Some(after) = after else {
+        return Ok(());
+    };
+    if before.is_some_and(|b| b.id() == after.id()) {
+        return Ok(());
+    }
+    for entry in after.iter() {
+        let Ok(name) = entry.name() else { continue };
+        let old = before.and_then(|b| b.get_name(name));
+        let old = old.filter(|o| o.kind() == entry.kind());
+        if old.as_ref().is_some_and(|o| o.id() == entry.id()) {
+            continue;
+        }
+        let path = format!("{prefix}{name}");
+        match entry.kind() {
+            Some(git2::ObjectType::Tree) => {
+                let subtree = |e: &git2::TreeEntry<'_>| repository.find_tree(e.id());
+                let old = old.as_ref().map(subtree).transpose()?;
+                let new = subtree(&entry)?;
+                changed_files(
+                    repository,
+                    old.as_ref(),
+                    Some(&new),
+                    &format!("{path}/"),
+                    out,
+                )?;
+            }
+            Some(git2::ObjectType::Blob) => out.push((path, old.map(|o| o.id()), entry.id())),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// History being read, newest change first.
+struct Walk<'a> {
+    repository: &'a git2::Repository,
+    environments: &'a [&'a str],
+    dates: Vec<Dates>,
+    /// The files still followed, by path: the finding, and per environment its block now
+    /// until the change that made it so is found.
+    pending: BTreeMap<&'a str, (usize, Vec<Option<toml::Table>>)>,
+}
+
+impl Walk<'_> {
+    /// Records what `origin` changed in the file at `path`, whose previous version is the
+    /// blob `before` (`None`: `origin` added the file).
+    fn changed(
+        &mut self,
+        path: &str,
+        before: Option<git2::Oid>,
+        origin: &Origin,
+    ) -> Result<(), git2::Error> {
+        let Some(before) = before else {
+            if let Some((i, blocks)) = self.pending.remove(path) {
+                settle(&mut self.dates[i], &blocks, origin);
+            }
+            return Ok(());
+        };
+        let Some((i, blocks)) = self.pending.get_mut(path) else {
+            return Ok(());
+        };
+        if blocks.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let blob = self.repository.find_blob(before)?;
+        let old = std::str::from_utf8(blob.content()).ok().and_then(parse);
+        for (e, env) in self.environments.iter().enumerate() {
+            let same = match (&blocks[e], &old) {
+                (None, _) => continue,
+                (Some(now), Some(old)) => block(old, env) == *now,
+                (Some(_), None) => false,
+            };
+            if !same {
+                self.dates[*i].since[e] = Some(origin.clone());
+                blocks[e] = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every file still followed has been as it is since `origin`, which added it.
+    fn settle_all(&mut self, origin: &Origin) {
+        for (i, blocks) in std::mem::take(&mut self.pending).into_values() {
+            settle(&mut self.dates[i], &blocks, origin);
+        }
+    }
+}
+
+/// `origin` added a flag's file: its age, and the since of every environment not yet known.
+fn settle(dates: &mut Dates, blocks: &[Option<toml::Table>], origin: &Origin) {
+    dates.added = Some(origin.clone());
+    for (since, block) in dates.since.iter_mut().zip(blocks) {
+        if block.is_some() {
+            *since = Some(origin.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A boolean flag with `fields` over the defaults of an enabled flag without rules.
+    fn flag(fields: serde_json::Value) -> Flag {
+        let mut flag = serde_json::json!({
+            "bucket_by": "targeting_key", "enabled": true, "fallthrough": "off",
+            "off_variant": "off", "prerequisites": [], "rules": [], "salt": "f",
+            "schedule": [], "variants": { "off": false, "on": true },
+        });
+        for (key, value) in fields.as_object().unwrap() {
+            flag[key] = value.clone();
+        }
+        serde_json::from_value(flag).unwrap()
+    }
+
+    fn rule(conditions: usize, rollout: u32, serve: serde_json::Value) -> serde_json::Value {
+        let condition = serde_json::json!({ "segment": "staff" });
+        serde_json::json!({
+            "conditions": vec![condition; conditions], "name": "r", "rollout": rollout,
+            "schedule": [], "serve": serve,
+        })
+    }
+
+    #[test]
+    fn reachable_variants() {
+        let on = serde_json::json!({ "variant": "on" });
+        let split = serde_json::json!({ "split": [
+            { "variant": "off", "weight": 0 }, { "variant": "on", "weight": 100_000 }
+        ] });
+        let cases = [
+            (
+                serde_json::json!({ "enabled": false, "fallthrough": "on" }),
+                vec!["off"],
+            ),
+            (
+                serde_json::json!({ "fallthrough": "on", "rules": [rule(1, FULL, on.clone())] }),
+                vec!["on"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, FULL, on.clone())] }),
+                vec!["on"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, 99_999, on.clone())] }),
+                vec!["off", "on"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, 0, on.clone())] }),
+                vec!["off"],
+            ),
+            (
+                serde_json::json!({ "rules": [rule(0, FULL, split)] }),
+                vec!["off", "on"],
+            ),
+            (
+                serde_json::json!({ "fallthrough": "on", "prerequisites": [{ "flag": "p", "variant": "on" }] }),
+                vec!["off", "on"],
+            ),
+            (
+                serde_json::json!({ "schedule": [{ "at": 10, "fallthrough": "on" }, { "at": 20, "enabled": false }] }),
+                vec!["off"],
+            ),
+        ];
+        for (fields, expected) in cases {
+            let flag = flag(fields.clone());
+            assert_eq!(reachable(&flag, 100), Some(expected), "{fields}");
+        }
+        let mut stepped = rule(0, 5_000, on);
+        stepped["schedule"] = serde_json::json!([{ "at": 50, "rollout": FULL }]);
+        let flag = flag(serde_json::json!({ "rules": [stepped] }));
+        assert_eq!(reachable(&flag, 100), Some(vec!["on"]));
+        assert_eq!(reachable(&flag, 49), None, "a step still to come");
+    }
+}
