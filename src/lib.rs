@@ -27,6 +27,8 @@ pub mod load;
 pub mod model;
 pub mod op;
 #[cfg(feature = "compiler")]
+pub mod refs;
+#[cfg(feature = "compiler")]
 pub mod review;
 #[cfg(feature = "compiler")]
 pub mod schema;

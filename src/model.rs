@@ -198,6 +198,8 @@ pub struct ProjectFile {
     /// Who must approve which changes (`flagstone review`). Omitted: every change needs one
     /// approval from the owners of what it changes.
     pub review: Option<ReviewPolicy>,
+    /// How `flagstone refs` finds flag keys in source code (docs/refs.md).
+    pub refs: Option<crate::refs::RefsConfig>,
 }
 
 /// `[review]`: the approval policy. A pull request is always judged by its base revision's

@@ -15,5 +15,6 @@ mod test_git;
 mod test_mutations;
 mod test_properties;
 mod test_readme;
+mod test_refs;
 mod test_review;
 mod test_schema;

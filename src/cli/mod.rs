@@ -8,6 +8,7 @@ mod check;
 mod codeowners;
 mod diff;
 mod eval;
+mod refs;
 pub mod render;
 mod review;
 mod schema;
@@ -36,6 +37,7 @@ enum Command {
     Diff(diff::Args),
     Review(review::Args),
     Codeowners(codeowners::Args),
+    Refs(refs::Args),
     Schema(schema::Args),
 }
 
@@ -76,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),
         Command::Codeowners(args) => codeowners::run(args, &mut out),
+        Command::Refs(args) => refs::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
