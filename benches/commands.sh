@@ -28,11 +28,10 @@ done
 # A source tree of 5,000 files of 43 lines for `refs` on the 10,000 flags: each file reads two
 # flags, by key and by SCREAMING_SNAKE_CASE alias, and has a route in a flag's area (a string
 # the undefined-flag rule must compare and let go).
-mkdir -p "$work/src"
+mkdir -p "$work"/src/m{00..49}
 awk -v dir="$work/src" 'BEGIN {
   for (i = 0; i < 5000; i++) {
     file = sprintf("%s/m%02d/file%04d.ts", dir, i % 50, i)
-    if (i % 100 == 0) system(sprintf("mkdir -p %s/m%02d", dir, i % 50))
     a = i % 100; f = (i * 7) % 10000; g = (i * 13 + 1) % 10000
     printf "import { flags, FLAGS } from \"../flags\";\n" > file
     printf "const on = flags.bool(\"area-%02d/flag-%05d\", false);\n", f % 100, f > file

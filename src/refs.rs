@@ -369,7 +369,7 @@ impl Matcher {
             }
         }
         // A key in quotes that is also one of its own aliases (`"dark_mode"`) counts once.
-        hits.sort_by(|a, b| (a.offset, a.key).cmp(&(b.offset, b.key)));
+        hits.sort_by_key(|h| (h.offset, h.key));
         hits.dedup_by(|a, b| (a.offset, a.key) == (b.offset, b.key));
         hits
     }
