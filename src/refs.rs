@@ -375,14 +375,10 @@ impl Matcher {
     }
 }
 
-/// One scanned file's hits, located.
-struct FileHits {
-    path: String,
-    hits: Vec<(usize, usize, Hit)>,
-}
-
+/// What scanning one file gave.
 enum Scanned {
-    Hits(FileHits),
+    /// Hits with their line and column.
+    Hits(Vec<(usize, usize, Hit)>),
     Binary,
     TooLarge,
     Unreadable(String),
@@ -435,15 +431,15 @@ pub fn scan(
     let mut results = results.into_inner().expect("no scanning thread panics");
     results.sort_by(|a, b| a.0.cmp(&b.0));
     // Overlapping paths (`--code src --code src/app`) reach a file twice.
-    results.dedup_by(|a, b| a.0 == b.0);
+    results.dedup_by(|a, b| a.0 == b.0 && !matches!(a.1, Scanned::Unreadable(_)));
 
     let mut files = Files::default();
     let mut findings = Vec::new();
     let mut references = Vec::new();
     let mut candidates: BTreeMap<String, Vec<(String, usize, usize)>> = BTreeMap::new();
     for (path, scanned) in results {
-        let file = match scanned {
-            Scanned::Hits(file) => file,
+        let hits = match scanned {
+            Scanned::Hits(hits) => hits,
             Scanned::Binary => {
                 files.binary += 1;
                 continue;
@@ -458,13 +454,13 @@ pub fn scan(
             }
         };
         files.scanned += 1;
-        for (line, column, hit) in file.hits {
+        for (line, column, hit) in hits {
             let Some(i) = hit.key else {
                 if hit.text.contains('/') {
                     candidates
                         .entry(hit.text)
                         .or_default()
-                        .push((file.path.clone(), line, column));
+                        .push((path.clone(), line, column));
                 }
                 continue;
             };
@@ -474,7 +470,7 @@ pub fn scan(
                 kind,
                 severity: kind.severity(),
                 flag: key.key.clone(),
-                file: file.path.clone(),
+                file: path.clone(),
                 line,
                 column,
                 text: text.clone(),
@@ -507,7 +503,7 @@ pub fn scan(
                 Status::Defined { expired_on: None } => {}
             }
             references.push(Reference {
-                file: file.path.clone(),
+                file: path.clone(),
                 line,
                 column,
                 flag: key.key.clone(),
@@ -699,10 +695,11 @@ fn walk(
                 let scanned = match entry {
                     Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
                         let path = display(entry.path());
-                        let scanned = scan_file(entry.path(), &path, matcher);
+                        let scanned = scan_file(entry.path(), matcher);
                         (path, scanned)
                     }
                     Ok(_) => return ignore::WalkState::Continue,
+                    // The error names the path it concerns.
                     Err(e) => (display(root), Scanned::Unreadable(e.to_string())),
                 };
                 results
@@ -715,7 +712,7 @@ fn walk(
     Ok(())
 }
 
-fn scan_file(path: &Path, display: &str, matcher: &Matcher) -> Scanned {
+fn scan_file(path: &Path, matcher: &Matcher) -> Scanned {
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => return Scanned::TooLarge,
         Ok(_) => {}
@@ -732,16 +729,14 @@ fn scan_file(path: &Path, display: &str, matcher: &Matcher) -> Scanned {
     let text = String::from_utf8_lossy(&bytes);
     let hits = matcher.hits(&text);
     let mut lines = Lines::new(&text);
-    Scanned::Hits(FileHits {
-        path: display.to_owned(),
-        hits: hits
-            .into_iter()
+    Scanned::Hits(
+        hits.into_iter()
             .map(|hit| {
                 let (line, column) = lines.locate(hit.offset);
                 (line, column, hit)
             })
             .collect(),
-    })
+    )
 }
 
 /// 1-based lines and columns (in characters) of increasing offsets, in one pass.

@@ -21,6 +21,8 @@ fn workspace() -> tempfile::TempDir {
     let one_page = flag("release", "2027-06-30");
     let spring_sale = flag("experiment", "2026-03-01");
     let typeahead = flag("ops", "");
+    let mut too_large = b"use(\"search/typeahead\");\n".repeat(200_000);
+    too_large.truncate(4 * 1024 * 1024 + 1);
     repo(&[
         ("flags/flagstone.toml", PROJECT),
         ("flags/flags/checkout/one-page.toml", &one_page),
@@ -59,6 +61,7 @@ fn workspace() -> tempfile::TempDir {
             b"export const key = \"search/typeahead\";\n",
         ),
         ("app/.cache/old.js", b"use(\"search/typeahead\")\n"),
+        ("app/bundle.js", &too_large),
         ("app/logo.png", b"\x89PNG\r\n\x1a\n\0\0\0\"search/typeahead\""),
     ])
 }
@@ -70,7 +73,7 @@ app/web/checkout.ts:5:26: error: undefined flag `checkout/one-pgae`; did you mea
 app/web/checkout.ts:6:28: warning: expired flag `promo/spring-sale`: it expired on 2026-03-01; remove this code, then the flag, or extend `expires`
 flags/flags/search/typeahead.toml:1:1: warning: flag `search/typeahead` is never referenced; remove it, unless code outside the scanned paths reads it
 note: removed flags are not detected: flags is not in a git repository
-✗ 4 files scanned (1 binary skipped); 5 references to 2 of 3 flags: 2 errors, 3 warnings
+✗ 4 files scanned (1 binary, 1 over 4 MiB skipped); 5 references to 2 of 3 flags: 2 errors, 3 warnings
 ";
 
 #[test]
@@ -142,7 +145,7 @@ fn json_lists_findings_references_and_counts() {
     );
     assert_eq!(
         report["files"],
-        serde_json::json!({"scanned": 4, "binary": 1, "too_large": 0, "unreadable": []})
+        serde_json::json!({"scanned": 4, "binary": 1, "too_large": 1, "unreadable": []})
     );
     assert_eq!(
         (

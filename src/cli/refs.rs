@@ -130,7 +130,8 @@ fn counts(report: &Report) -> String {
         skipped.push(format!("{} binary", files.binary));
     }
     if files.too_large > 0 {
-        skipped.push(format!("{} over 4 MiB", files.too_large));
+        let mib = crate::refs::MAX_FILE_BYTES / (1024 * 1024);
+        skipped.push(format!("{} over {mib} MiB", files.too_large));
     }
     if !files.unreadable.is_empty() {
         skipped.push(format!("{} unreadable", files.unreadable.len()));
