@@ -25,6 +25,23 @@ for f in $(seq 0 99); do
     sed -i '0,/^rollout = \([0-9]*\)$/s//rollout = 100/' "$file"
   fi
 done
+# A source tree of 5,000 files of 43 lines for `refs` on the 10,000 flags: each file reads two
+# flags, by key and by SCREAMING_SNAKE_CASE alias, and has a route in a flag's area (a string
+# the undefined-flag rule must compare and let go).
+mkdir -p "$work"/src/m{00..49}
+awk -v dir="$work/src" 'BEGIN {
+  for (i = 0; i < 5000; i++) {
+    file = sprintf("%s/m%02d/file%04d.ts", dir, i % 50, i)
+    a = i % 100; f = (i * 7) % 10000; g = (i * 13 + 1) % 10000
+    printf "import { flags, FLAGS } from \"../flags\";\n" > file
+    printf "const on = flags.bool(\"area-%02d/flag-%05d\", false);\n", f % 100, f > file
+    printf "const other = flags.bool(FLAGS.AREA_%02d_FLAG_%05d);\n", g % 100, g > file
+    printf "router.get(\"area-%02d/settings\", handler);\n", a > file
+    for (l = 0; l < 39; l++)
+      printf "export function handler%d(request, response) { return response.send(request.body.value%d); }\n", l, l > file
+    close(file)
+  }
+}'
 
 median() { sed -n "$(( ($(wc -l <<<"$1") + 1) / 2 ))p" <<<"$1"; }
 measure() {
@@ -53,3 +70,5 @@ measure "test, 500 cases, 5000 flags" \
   "$OLDPWD/target/release/flagstone" diff flags --now 2026-11-26)
 (cd "$work/git" && measure "stale, 10000 flags" \
   "$OLDPWD/target/release/flagstone" stale flags --now 2026-11-26)
+(cd "$work/git" && measure "refs, 10000 flags, 5000 files" \
+  "$OLDPWD/target/release/flagstone" refs flags --code "$work/src" --now 2026-11-26)

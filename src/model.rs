@@ -200,6 +200,8 @@ pub struct ProjectFile {
     pub review: Option<ReviewPolicy>,
     /// What `flagstone stale` reports. Omitted: the defaults of docs/stale.md.
     pub stale: Option<StaleConfig>,
+    /// How `flagstone refs` finds flag keys in source code (docs/refs.md).
+    pub refs: Option<crate::refs::RefsConfig>,
 }
 
 /// `[stale]`: when `flagstone stale` calls a flag stale.

@@ -17,6 +17,7 @@ mod test_mutations;
 mod test_properties;
 mod test_publish;
 mod test_readme;
+mod test_refs;
 mod test_review;
 mod test_schema;
 mod test_stale;

@@ -615,11 +615,12 @@ fn approved_reviews(commit: &str) -> String {
         .replace("@HEAD_SHA@", commit)
 }
 
-const RUN_STEPS: [&str; 8] = [
+const RUN_STEPS: [&str; 9] = [
     "revisions",
     "cache-key",
     "install",
     "check",
+    "refs",
     "build",
     "diff",
     "reviews",
@@ -734,6 +735,31 @@ fn a_check_error_fails_the_check_step_with_an_annotation_and_stops_the_action() 
     ] {
         assert_eq!(run.outputs[output], "", "{output}");
     }
+}
+
+#[test]
+fn code_reading_an_undefined_flag_fails_the_refs_step_with_an_annotation() {
+    let pr = PullRequest::new(|work| {
+        let code = "if (flags.bool(\"checkout/one-page\")) {}\nif (flags.bool(\"checkout/one-pgae\")) {}\n";
+        std::fs::create_dir_all(work.join("src")).unwrap();
+        std::fs::write(work.join("src/app.ts"), code).unwrap();
+    });
+    let run = pr.run(&[("code-paths", " src\n")], "[]");
+    assert_eq!(run.failed, Some(("refs".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.ran, RUN_STEPS[..5]);
+    assert!(
+        run.log.contains(
+            "::error file=src/app.ts,line=2,col=17,title=flagstone refs%3A undefined::undefined flag `checkout/one-pgae`%0Ahelp: did you mean `checkout/one-page`?\n"
+        ),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.summaries.keys().collect::<Vec<_>>(), ["check", "refs"]);
+    let summary = &run.summaries["refs"];
+    assert!(
+        summary.starts_with("### flagstone refs: 1 error, 19 warnings\n"),
+        "{summary}"
+    );
 }
 
 #[test]

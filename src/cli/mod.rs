@@ -10,6 +10,7 @@ mod diff;
 mod edit;
 mod eval;
 mod publish;
+mod refs;
 pub mod render;
 mod review;
 mod schema;
@@ -45,6 +46,7 @@ enum Command {
     Rollout(edit::RolloutArgs),
     Promote(edit::PromoteArgs),
     Stale(stale::Args),
+    Refs(refs::Args),
     Schema(schema::Args),
 }
 
@@ -91,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Rollout(args) => edit::rollout(args, &mut out),
         Command::Promote(args) => edit::promote(args, &mut out),
         Command::Stale(args) => stale::run(args, &mut out),
+        Command::Refs(args) => refs::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
     };
     let _ = out.flush();
