@@ -30,6 +30,7 @@ pub mod model;
 pub mod op;
 #[cfg(feature = "compiler")]
 pub mod publish;
+#[cfg(feature = "compiler")]
 pub mod refs;
 #[cfg(feature = "compiler")]
 pub mod review;
