@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{commit, copy_dir, options, root, run};
+use crate::support::{commit, copy_dir, options, root, run, shallow_clone};
 
 fn hashes(repo: &flagstone::load::Repo) -> Vec<String> {
     let report = flagstone::check::check(repo, &options());
@@ -112,14 +112,7 @@ fn a_shallow_clone_compares_the_commits_it_has() {
         commit(&repository, to);
     }
     let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", source.path().display());
-    let status = std::process::Command::new("git")
-        .args(["clone", "--quiet", "--depth", "2", &url])
-        .arg(clone.path().join("c"))
-        .status()
-        .expect("git is installed");
-    assert!(status.success());
-    let work = clone.path().join("c");
+    let work = shallow_clone(source.path(), clone.path(), 2);
     let diff = |base: &str| {
         let args = [
             "diff",

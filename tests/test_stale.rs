@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{copy_dir, run};
+use crate::support::{copy_dir, run, shallow_clone};
 
 const NOW: &str = "2026-11-26";
 
@@ -493,14 +493,7 @@ fn lifetimes_and_kinds_are_configurable_and_checked() {
 fn a_shallow_clone_dates_from_its_oldest_commit() {
     let (source, _) = history();
     let clone = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", source.path().display());
-    let status = std::process::Command::new("git")
-        .args(["clone", "--quiet", "--depth", "2", &url])
-        .arg(clone.path().join("c"))
-        .status()
-        .expect("git is installed");
-    assert!(status.success());
-    let work = clone.path().join("c");
+    let work = shallow_clone(source.path(), clone.path(), 2);
     let report: serde_json::Value = serde_json::from_str(&stale(&work, "json")).unwrap();
     assert_eq!(report["history"], "shallow");
     let flags = report["flags"].as_array().unwrap();

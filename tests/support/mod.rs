@@ -179,3 +179,17 @@ pub fn commit_on(repository: &git2::Repository, message: &str, parents: &[git2::
     }
     id
 }
+
+/// A shallow clone (`git clone --depth DEPTH`, by the git command line, as CI runners make
+/// one) of the repository at `source`, in `into/c`; returns its work tree.
+pub fn shallow_clone(source: &Path, into: &Path, depth: u32) -> PathBuf {
+    let url = format!("file://{}", source.display());
+    let work = into.join("c");
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--depth", &depth.to_string(), &url])
+        .arg(&work)
+        .status()
+        .expect("git is installed");
+    assert!(status.success());
+    work
+}
