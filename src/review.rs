@@ -334,16 +334,32 @@ impl<'a> Policy<'a> {
         for entry in who {
             match entry.as_str() {
                 ANYONE => return None,
-                OWNERS => logins.extend(self.resolve(owners, &[])?),
-                team if team.starts_with('@') => {
-                    logins.extend(self.teams.get(&team[1..]).into_iter().flatten().cloned());
+                // What has no owners of its own (the project, a segment no flag tests) is the
+                // protected approvers'.
+                OWNERS if owners.is_empty() => {
+                    for person in &self.protected {
+                        if person == ANYONE {
+                            return None;
+                        }
+                        self.add_people(person, &mut logins);
+                    }
                 }
-                login => {
-                    logins.insert(login.to_lowercase());
-                }
+                OWNERS => owners.iter().for_each(|o| self.add_people(o, &mut logins)),
+                person => self.add_people(person, &mut logins),
             }
         }
         Some(logins)
+    }
+
+    /// Adds the people "@team" or a login names. Keywords mean nothing here: a flag owned by
+    /// a login "anyone" is owned by that login, not by everyone.
+    fn add_people(&self, who: &str, logins: &mut BTreeSet<String>) {
+        match who.strip_prefix('@') {
+            Some(team) => logins.extend(self.teams.get(team).into_iter().flatten().cloned()),
+            None => {
+                logins.insert(who.to_lowercase());
+            }
+        }
     }
 
     fn requirement(
@@ -446,7 +462,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             rollout_to: None,
             blast_radius: None,
         };
-        let requirements = rules(&subject, &policy.protected);
+        let requirements = rules(&subject, &[]);
         changes.push(ChangeReview {
             change: "project".to_owned(),
             kinds,
@@ -455,6 +471,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         });
     }
     for segment in &diff.segments {
+        // Empty when no flag tests the segment: then "owners" are the protected approvers.
         let mut owners: Vec<String> = segment
             .affected_flags
             .iter()
@@ -462,9 +479,6 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             .collect();
         owners.sort();
         owners.dedup();
-        if owners.is_empty() {
-            owners = policy.protected.clone();
-        }
         let kinds = BTreeSet::from([ChangeKind::Segment]);
         let subject = Subject {
             environment: None,

@@ -669,3 +669,40 @@ fn a_kill_committed_by_flagstone_kill_is_an_emergency() {
     let (code, report) = pr.review_json("oncall", "[]");
     assert_eq!((code, report["verdict"].as_str()), (0, Some("emergency")));
 }
+
+/// Without `[review]`, a project change needs one approval from anyone but the author; and
+/// `owners` keywords mean nothing inside a flag's owners.
+#[test]
+fn without_a_policy_project_changes_need_anyone_and_owner_names_are_literal() {
+    let mut pr = Pr::new();
+    let project = std::fs::read_to_string(pr.path("flagstone.toml")).unwrap();
+    let policy = project.find("\n# Who must approve which change").unwrap();
+    std::fs::write(pr.path("flagstone.toml"), &project[..policy + 1]).unwrap();
+    pr.edit(
+        ONE_PAGE,
+        "owners = [\"@payments\", \"alice\"]",
+        "owners = [\"anyone\"]",
+    );
+    pr.base = pr.commit();
+    pr.edit(
+        "flagstone.toml",
+        "[attributes]\n",
+        "[attributes]\nteam_size = { type = \"number\" }\n",
+    );
+    pr.edit(ONE_PAGE, STAGING, STAGING_ON);
+    let head = pr.commit();
+    let (code, report) = pr.review_json("alice", &reviews(&[("zed", "APPROVED", &head)]));
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (1, Some("approvals_missing"))
+    );
+    assert_eq!(
+        requirements(&report),
+        [
+            "project | owners approve every change (no [review] policy) | zed | 0",
+            "flag `checkout/one-page` in staging | owners approve every change (no [review] policy) |  | 1",
+        ]
+    );
+    let list = reviews(&[("zed", "APPROVED", &head), ("anyone", "APPROVED", &head)]);
+    assert_eq!(pr.review_json("alice", &list).1["verdict"], "approved");
+}
