@@ -18,7 +18,12 @@ pub const END: &str = "# END flagstone";
 /// The block for a checked repository whose directory is `prefix` below the git root
 /// ("" for the root itself, otherwise `/`-separated without a trailing slash).
 pub fn block(repo: &Repo, prefix: &str) -> String {
-    let project = repo.project.as_ref().and_then(|p| p.doc.as_ref());
+    let (Some(loaded), Some(project)) = (
+        &repo.project,
+        repo.project.as_ref().and_then(|p| p.doc.as_ref()),
+    ) else {
+        return format!("{BEGIN}\n{END}\n");
+    };
     let path = |file: usize| {
         let path = repo.path(file);
         if prefix.is_empty() {
@@ -27,75 +32,53 @@ pub fn block(repo: &Repo, prefix: &str) -> String {
             format!("/{prefix}/{path}")
         }
     };
+    let protected: Vec<&Name> = project
+        .review
+        .as_ref()
+        .map(|r| r.protected.iter().collect())
+        .unwrap_or_default();
     let mut lines = vec![BEGIN.to_owned()];
-    let mut line = |file: usize, owners: Vec<String>| {
-        if !owners.is_empty() {
-            lines.push(format!("{} {}", path(file), owners.join(" ")));
+    let mut line = |file: usize, owners: &[&Name]| {
+        let people = people(project, owners);
+        if !people.is_empty() {
+            lines.push(format!("{} {}", path(file), people.join(" ")));
         }
     };
-    if let (Some(loaded), Some(project)) = (&repo.project, project) {
-        let protected = project.review.as_ref().map(|r| r.protected.as_slice());
-        line(loaded.file, people(project, protected.unwrap_or_default()));
-    }
+    line(loaded.file, &protected);
     for loaded in repo.flags.values() {
         if let Some(flag) = &loaded.doc {
-            line(loaded.file, people_of(project, &flag.owners));
+            line(loaded.file, &flag.owners.iter().collect::<Vec<_>>());
         }
     }
     for (name, loaded) in &repo.segments {
-        let mut owners: Vec<&Name> = repo
+        let owners: Vec<&Name> = repo
             .flags_testing(BTreeSet::from([name.as_str()]))
             .into_iter()
             .filter_map(|key| repo.flags.get(key)?.doc.as_ref())
             .flat_map(|flag| flag.owners.iter())
             .collect();
-        if owners.is_empty() {
-            owners = project
-                .and_then(|p| p.review.as_ref())
-                .map(|r| r.protected.iter().collect())
-                .unwrap_or_default();
-        }
-        let owners: Vec<Name> = owners.into_iter().cloned().collect();
-        line(loaded.file, people_of(project, &owners));
+        line(
+            loaded.file,
+            if owners.is_empty() {
+                &protected
+            } else {
+                &owners
+            },
+        );
     }
     lines.push(END.to_owned());
     lines.join("\n") + "\n"
 }
 
-fn people_of(project: Option<&ProjectFile>, owners: &[Name]) -> Vec<String> {
-    project.map_or_else(
-        || {
-            owners
-                .iter()
-                .map(|o| format!("@{}", o.trim_start_matches('@')))
-                .collect()
-        },
-        |project| people(project, owners),
-    )
-}
-
 /// "@login" for each person `owners` names, teams expanded, in order and without repeats.
-fn people(project: &ProjectFile, owners: &[Name]) -> Vec<String> {
+fn people(project: &ProjectFile, owners: &[&Name]) -> Vec<String> {
     let mut seen = BTreeSet::new();
-    let mut people = Vec::new();
-    for owner in owners {
-        let logins: Vec<&str> = match owner.strip_prefix('@') {
-            Some(team) => project
-                .teams
-                .get(team)
-                .into_iter()
-                .flatten()
-                .map(|m| m.as_str())
-                .collect(),
-            None => vec![owner.as_str()],
-        };
-        for login in logins {
-            if seen.insert(login.to_lowercase()) {
-                people.push(format!("@{login}"));
-            }
-        }
-    }
-    people
+    owners
+        .iter()
+        .flat_map(|owner| project.people(owner.as_str()))
+        .filter(|login| seen.insert(login.to_lowercase()))
+        .map(|login| format!("@{login}"))
+        .collect()
 }
 
 /// `existing` with its block replaced by `block`, or `block` appended (last, so that its lines

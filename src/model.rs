@@ -204,6 +204,22 @@ pub struct ProjectFile {
     pub refs: Option<crate::refs::RefsConfig>,
 }
 
+impl ProjectFile {
+    /// The logins `who` stands for: the members of a team ("@payments"), or a login itself.
+    pub fn people<'a>(&'a self, who: &'a str) -> Vec<&'a str> {
+        match who.strip_prefix('@') {
+            Some(team) => self
+                .teams
+                .get(team)
+                .into_iter()
+                .flatten()
+                .map(|m| m.as_str())
+                .collect(),
+            None => vec![who],
+        }
+    }
+}
+
 /// `[stale]`: when `flagstone stale` calls a flag stale.
 #[derive(Clone, Debug, Default, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]

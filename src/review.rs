@@ -244,7 +244,8 @@ fn latest_reviews(reviews: &[Review]) -> BTreeMap<String, &Review> {
 
 /// The base's policy, with its defaults filled in.
 struct Policy<'a> {
-    teams: BTreeMap<&'a str, Vec<String>>,
+    /// Whose teams expand "@team"; `None` when the project file did not load.
+    project: Option<&'a ProjectFile>,
     protected: Vec<String>,
     protected_approvals: u32,
     self_approval: bool,
@@ -268,20 +269,9 @@ impl<'a> Policy<'a> {
     /// changes, and the teams (the project, with no protected approvers named) anyone's.
     fn of(project: Option<&'a ProjectFile>) -> Policy<'a> {
         let names = |names: &[Name]| names.iter().map(|n| n.value.clone()).collect::<Vec<_>>();
-        let teams = project
-            .map(|p| {
-                p.teams
-                    .iter()
-                    .map(|(name, members)| {
-                        let members = members.iter().map(|m| m.value.to_lowercase()).collect();
-                        (name.as_str(), members)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         let Some(policy) = project.and_then(|p| p.review.as_ref()) else {
             return Policy {
-                teams,
+                project,
                 protected: vec![ANYONE.to_owned()],
                 protected_approvals: 1,
                 self_approval: false,
@@ -305,7 +295,7 @@ impl<'a> Policy<'a> {
             rules,
         } = policy;
         Policy {
-            teams,
+            project,
             protected: names(protected),
             protected_approvals: protected_approvals.as_ref().map_or(1, |a| a.value),
             self_approval: self_approval.unwrap_or(false),
@@ -354,12 +344,12 @@ impl<'a> Policy<'a> {
     /// Adds the people "@team" or a login names. Keywords mean nothing here: a flag owned by
     /// a login "anyone" is owned by that login, not by everyone.
     fn add_people(&self, who: &str, logins: &mut BTreeSet<String>) {
-        match who.strip_prefix('@') {
-            Some(team) => logins.extend(self.teams.get(team).into_iter().flatten().cloned()),
-            None => {
-                logins.insert(who.to_lowercase());
-            }
-        }
+        let people = match self.project {
+            Some(project) => project.people(who),
+            None if !who.starts_with('@') => vec![who],
+            None => Vec::new(),
+        };
+        logins.extend(people.into_iter().map(str::to_lowercase));
     }
 
     fn requirement(
@@ -394,6 +384,18 @@ struct Subject<'d> {
     kinds: &'d BTreeSet<ChangeKind>,
     rollout_to: Option<f64>,
     blast_radius: Option<f64>,
+}
+
+impl<'d> Subject<'d> {
+    /// A segment or project change: every environment, no rollout or blast radius of its own.
+    fn everywhere(kinds: &'d BTreeSet<ChangeKind>) -> Subject<'d> {
+        Subject {
+            environment: None,
+            kinds,
+            rollout_to: None,
+            blast_radius: None,
+        }
+    }
 }
 
 impl Rule {
@@ -456,12 +458,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
     }
     if !diff.project.is_empty() {
         let kinds = BTreeSet::from([ChangeKind::Project]);
-        let subject = Subject {
-            environment: None,
-            kinds: &kinds,
-            rollout_to: None,
-            blast_radius: None,
-        };
+        let subject = Subject::everywhere(&kinds);
         let requirements = rules(&subject, &[]);
         changes.push(ChangeReview {
             change: "project".to_owned(),
@@ -480,12 +477,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         owners.sort();
         owners.dedup();
         let kinds = BTreeSet::from([ChangeKind::Segment]);
-        let subject = Subject {
-            environment: None,
-            kinds: &kinds,
-            rollout_to: None,
-            blast_radius: None,
-        };
+        let subject = Subject::everywhere(&kinds);
         let requirements = rules(&subject, &owners);
         let affects = if segment.affected_flags.is_empty() {
             "no flag".to_owned()
