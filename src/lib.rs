@@ -39,4 +39,6 @@ pub mod schema;
 #[cfg(feature = "compiler")]
 pub mod stale;
 #[cfg(feature = "compiler")]
+pub mod stats;
+#[cfg(feature = "compiler")]
 pub mod suite;
