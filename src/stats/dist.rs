@@ -172,7 +172,8 @@ fn lower_quantile(p: f64) -> f64 {
         let u = residual / density;
         let step = u / (1.0 + 0.5 * x * u);
         x -= step;
-        if step.abs() <= 1e-16 * x.abs().max(1e-300) {
+        // Cubic convergence: after a step this small the error is below rounding.
+        if step.abs() <= 1e-10 * x.abs() {
             break;
         }
     }
@@ -308,19 +309,23 @@ fn t_upper_quantile(q: f64, df: f64) -> f64 {
             return t;
         }
         let slope = -t * student_t_pdf(t, df) / sf;
-        let mut next = u - h / slope;
-        if !(next > lo && next < hi && next.is_finite()) {
-            next = match (lo.is_finite(), hi.is_finite()) {
+        let step = h / slope;
+        // Convergence is quadratic: after a step this small the error is far below the
+        // rounding of sf itself, which would keep smaller steps from ever settling.
+        if step.abs() < 1e-10 {
+            u -= step;
+            break;
+        }
+        let next = u - step;
+        u = if next > lo && next < hi && next.is_finite() {
+            next
+        } else {
+            match (lo.is_finite(), hi.is_finite()) {
                 (true, true) => 0.5 * (lo + hi),
                 (true, false) => lo + 1.0,
                 _ => hi - 1.0,
-            };
-        }
-        let step = (next - u).abs();
-        u = next;
-        if step < 1e-15 {
-            break;
-        }
+            }
+        };
     }
     u.exp()
 }
