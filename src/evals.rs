@@ -36,7 +36,9 @@ pub struct Case {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Error {
     /// No bytes at all (or only a byte-order mark and blank space).
-    Empty { file: String },
+    Empty {
+        file: String,
+    },
     /// The header lacks a required column.
     MissingColumn {
         file: String,
@@ -64,7 +66,10 @@ pub enum Error {
         value: String,
         problem: &'static str,
     },
-    EmptyId { file: String, line: u64 },
+    EmptyId {
+        file: String,
+        line: u64,
+    },
     DuplicateCase {
         file: String,
         id: String,
@@ -72,10 +77,17 @@ pub enum Error {
         line: u64,
     },
     /// A header and no rows.
-    NoCases { file: String },
-    TooFewCases { count: usize },
+    NoCases {
+        file: String,
+    },
+    TooFewCases {
+        count: usize,
+    },
     /// A case given to [`compare`] directly with a score that is not finite or too large.
-    BadCaseScore { index: usize, id: String },
+    BadCaseScore {
+        index: usize,
+        id: String,
+    },
     Alpha(f64),
     Resamples(u32),
     Margin(String),
@@ -178,8 +190,15 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         line,
         message,
     };
+    let lines = std::cell::RefCell::new(Lines {
+        bytes,
+        offset: 0,
+        line: 1,
+    });
     let csv_error = |e: csv::Error| {
-        let line = e.position().map_or(1, csv::Position::line);
+        let line = e
+            .position()
+            .map_or(1, |p| lines.borrow_mut().line_at(p.byte()));
         let message = match e.kind() {
             csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
@@ -217,10 +236,12 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         *slot = first;
     }
     let mut cases = Vec::new();
-    let mut lines: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record
+            .position()
+            .map_or(0, |p| lines.borrow_mut().line_at(p.byte()));
         let id = &record[index[0]];
         if id.is_empty() {
             return Err(Error::EmptyId {
@@ -246,7 +267,7 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         };
         let baseline = score(1)?;
         let candidate = score(2)?;
-        if let Some(&first_line) = lines.get(id) {
+        if let Some(&first_line) = seen.get(id) {
             return Err(Error::DuplicateCase {
                 file: file.to_owned(),
                 id: id.to_owned(),
@@ -254,7 +275,7 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
                 line,
             });
         }
-        lines.insert(id.to_owned(), line);
+        seen.insert(id.to_owned(), line);
         cases.push(Case {
             id: id.to_owned(),
             baseline,
@@ -267,6 +288,34 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         });
     }
     Ok(cases)
+}
+
+/// Line numbers of byte offsets, counted forward as records are read. The csv crate's own
+/// line numbers lag by one after a CRLF line end: a record's position can point at the `\n`
+/// ending the previous line.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line of the first character at or after `offset` that does not end a line.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut target = (offset as usize).min(self.bytes.len());
+        while matches!(self.bytes.get(target), Some(b'\r' | b'\n')) {
+            target += 1;
+        }
+        if target >= self.offset {
+            let newlines = self.bytes[self.offset..target]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.line += newlines as u64;
+            self.offset = target;
+        }
+        self.line
+    }
 }
 
 /// The tolerated regression.
@@ -455,26 +504,35 @@ pub struct Verdict {
     pub more_cases: Option<u64>,
 }
 
+impl Options {
+    /// Whether [`compare`] accepts these options.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return Err(Error::Alpha(self.alpha));
+        }
+        if self.resamples == 0 || self.resamples > MAX_RESAMPLES {
+            return Err(Error::Resamples(self.resamples));
+        }
+        match self.margin {
+            Margin::Absolute(x) | Margin::Relative(x) if !(x >= 0.0 && x <= SCORE_LIMIT) => {
+                Err(Error::Margin(x.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Compares the candidate with the baseline over `cases`.
 pub fn compare(cases: &[Case], options: &Options) -> Result<Report, Error> {
-    if !(options.alpha > 0.0 && options.alpha < 1.0) {
-        return Err(Error::Alpha(options.alpha));
-    }
-    if options.resamples == 0 || options.resamples > MAX_RESAMPLES {
-        return Err(Error::Resamples(options.resamples));
-    }
-    let margin = match options.margin {
-        Margin::Absolute(x) | Margin::Relative(x) if !(x >= 0.0 && x <= SCORE_LIMIT) => {
-            return Err(Error::Margin(x.to_string()));
-        }
-        margin => margin,
-    };
+    options.validate()?;
     if cases.len() < 2 {
         return Err(Error::TooFewCases { count: cases.len() });
     }
-    if let Some((index, case)) = cases.iter().enumerate().find(|(_, c)| {
-        !(c.baseline.abs() <= SCORE_LIMIT && c.candidate.abs() <= SCORE_LIMIT)
-    }) {
+    if let Some((index, case)) = cases
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !(c.baseline.abs() <= SCORE_LIMIT && c.candidate.abs() <= SCORE_LIMIT))
+    {
         return Err(Error::BadCaseScore {
             index,
             id: case.id.clone(),
@@ -492,7 +550,7 @@ pub fn compare(cases: &[Case], options: &Options) -> Result<Report, Error> {
     let improved = differences.iter().filter(|&&d| better(d)).count();
     let unchanged = differences.iter().filter(|&&d| d == 0.0).count();
     let bootstrap = bootstrap(&differences, options);
-    let margin = match margin {
+    let margin = match options.margin {
         Margin::Absolute(x) => x,
         Margin::Relative(fraction) => fraction * baseline_mean.abs(),
     };
@@ -684,17 +742,22 @@ fn sign_test(differences: &[f64]) -> SignTest {
 }
 
 /// The most regressed cases (negative direction-adjusted difference), worst first; ties in
-/// file order.
+/// file order. Differences equal to 12 significant digits tie: 0.55 − 0.35 and 0.7 − 0.5
+/// differ in binary floating point, not to the reader.
 fn worst(cases: &[Case], differences: &[f64], sign: f64, count: usize) -> Vec<WorstCase> {
-    let mut regressed: Vec<usize> = (0..cases.len())
+    let mut regressed: Vec<(f64, usize)> = (0..cases.len())
         .filter(|&i| sign * differences[i] < 0.0)
+        .map(|i| {
+            let rounded = format!("{:.11e}", sign * differences[i]);
+            (rounded.parse().unwrap_or(sign * differences[i]), i)
+        })
         .collect();
     // A stable sort keeps file order among equal differences.
-    regressed.sort_by(|&a, &b| (sign * differences[a]).total_cmp(&(sign * differences[b])));
+    regressed.sort_by(|a, b| a.0.total_cmp(&b.0));
     regressed
         .into_iter()
         .take(count)
-        .map(|index| WorstCase {
+        .map(|(_, index)| WorstCase {
             index,
             id: cases[index].id.clone(),
             baseline: cases[index].baseline,

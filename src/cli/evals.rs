@@ -38,7 +38,12 @@ struct CompareArgs {
     lower_is_better: bool,
     /// The tolerated regression: score units (`0.02`), or a percentage of the baseline
     /// mean (`2%`).
-    #[arg(long, value_name = "X|X%", default_value = "0")]
+    #[arg(
+        long,
+        value_name = "X|X%",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
     max_regression: String,
     /// Intervals are (1 − alpha) and tests two-sided at level alpha.
     #[arg(long, default_value_t = 0.05)]
@@ -76,6 +81,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         margin,
         threads: 0,
     };
+    options.validate()?;
     let (name, bytes) = if args.cases.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -121,10 +127,11 @@ impl Text {
     fn new(report: &Report, margin: Margin) -> Text {
         let level = format!("{}%", number((1.0 - report.alpha) * 100.0));
         let verdict = &report.verdict;
-        let tolerated = match margin {
-            Margin::Absolute(_) => number(verdict.margin),
+        let beyond = match margin {
+            _ if verdict.margin == 0.0 => String::new(),
+            Margin::Absolute(_) => format!(" by more than {}", number(verdict.margin)),
             Margin::Relative(fraction) => format!(
-                "{} ({}% of the baseline mean)",
+                " by more than {} ({}% of the baseline mean)",
                 number(verdict.margin),
                 number(fraction * 100.0)
             ),
@@ -136,13 +143,13 @@ impl Text {
         let bound = number(-verdict.margin);
         let sentence = match verdict.outcome {
             Verdict::Pass => format!(
-                "the candidate is not worse than the baseline by more than {tolerated}: {interval}, lies at or above {bound}."
+                "the candidate is not worse than the baseline{beyond}: {interval}, lies at or above {bound}."
             ),
             Verdict::Regression => format!(
-                "the candidate is worse than the baseline by more than {tolerated}: {interval}, lies below {bound}."
+                "the candidate is worse than the baseline{beyond}: {interval}, lies below {bound}."
             ),
             Verdict::Inconclusive => format!(
-                "the cases do not show whether the candidate is worse than the baseline by more than {tolerated}: {interval}, contains {bound}."
+                "the cases do not show whether the candidate is worse than the baseline{beyond}: {interval}, contains {bound}."
             ),
         };
         let mut notes = Vec::new();
@@ -217,12 +224,7 @@ fn method_words(report: &Report) -> String {
 
 fn human(out: &mut dyn Write, report: &Report, text: &Text) -> std::io::Result<()> {
     let level = &text.level;
-    writeln!(
-        out,
-        "{}: {}",
-        label(report.verdict.outcome),
-        text.verdict
-    )?;
+    writeln!(out, "{}: {}", label(report.verdict.outcome), text.verdict)?;
     writeln!(out)?;
     writeln!(
         out,
@@ -286,18 +288,17 @@ fn human(out: &mut dyn Write, report: &Report, text: &Text) -> std::io::Result<(
     }
     writeln!(out)?;
     writeln!(out, "most regressed cases:")?;
-    let rows: Vec<[String; 4]> = std::iter::once(
-        ["case_id", "baseline", "candidate", "difference"].map(str::to_owned),
-    )
-    .chain(report.worst.iter().map(|c| {
-        [
-            c.id.escape_debug().to_string(),
-            c.baseline.to_string(),
-            c.candidate.to_string(),
-            signed(c.difference),
-        ]
-    }))
-    .collect();
+    let rows: Vec<[String; 4]> =
+        std::iter::once(["case_id", "baseline", "candidate", "difference"].map(str::to_owned))
+            .chain(report.worst.iter().map(|c| {
+                [
+                    c.id.escape_debug().to_string(),
+                    c.baseline.to_string(),
+                    c.candidate.to_string(),
+                    signed(c.difference),
+                ]
+            }))
+            .collect();
     let widths: Vec<usize> = (0..4)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
@@ -362,10 +363,9 @@ fn markdown(out: &mut dyn Write, report: &Report, text: &Text) -> std::io::Resul
             number(t.p_value),
             interval(t.ci)
         )?,
-        Err(TTestUndefined::ZeroVariance) => writeln!(
-            out,
-            "| paired t-test | undefined: no variance | | |"
-        )?,
+        Err(TTestUndefined::ZeroVariance) => {
+            writeln!(out, "| paired t-test | undefined: no variance | | |")?
+        }
     }
     let w = &report.wilcoxon;
     writeln!(
