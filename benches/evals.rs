@@ -46,7 +46,7 @@ fn compare_100k_cases_10k_resamples() -> usize {
     report.worst.len()
 }
 
-/// Reading the 100,000 cases from CSV (3.0 MB).
+/// Reading the 100,000 cases from CSV (about 2.4 MB).
 #[divan::bench(sample_count = 20, sample_size = 1)]
 fn parse_100k_cases() -> usize {
     let bytes = csv();

@@ -849,7 +849,11 @@ pub fn bootstrap_means(differences: &[f64], resamples: u32, seed: u64, threads: 
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         threads => threads,
     };
-    let chunk = means.len().div_ceil(threads).next_multiple_of(LANES).max(LANES);
+    let chunk = means
+        .len()
+        .div_ceil(threads)
+        .next_multiple_of(LANES)
+        .max(LANES);
     let n = differences.len() as u64;
     std::thread::scope(|scope| {
         for (chunk_index, chunk_means) in means.chunks_mut(chunk).enumerate() {
