@@ -425,7 +425,8 @@ pub struct TTest {
 /// Why the t-test has no result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TTestUndefined {
-    /// Every difference is the same, so the standard error is 0 (t would be ±∞ or 0/0).
+    /// Every difference is the same (or their spread is too small for double precision), so
+    /// the standard error is 0 and t would be ±∞ or 0/0.
     ZeroVariance,
 }
 

@@ -378,7 +378,7 @@ fn zero_variance_leaves_the_t_test_undefined_and_runs_the_others() {
     assert_eq!(code, 0);
     assert_eq!(
         stderr,
-        "warning: the t-test is undefined: every difference is +0.25, so they have no variance\n"
+        "warning: the t-test is undefined: the differences have no variance (their mean is +0.25)\n"
     );
     assert!(
         stdout.contains("\nt-test     undefined: the differences have no variance\n"),

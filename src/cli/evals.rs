@@ -169,7 +169,7 @@ impl Text {
             );
         } else if report.t_test == Err(TTestUndefined::ZeroVariance) {
             notes.push(format!(
-                "the t-test is undefined: every difference is {}, so they have no variance",
+                "the t-test is undefined: the differences have no variance (their mean is {})",
                 signed(report.mean_difference)
             ));
         }
