@@ -662,6 +662,32 @@ fn the_library_refuses_scores_it_cannot_compare() {
     assert_eq!("2.5 %".parse::<Margin>(), Ok(Margin::Relative(0.025)));
 }
 
+/// Every number of a report, for the check that none is NaN or infinite.
+fn numbers(report: &flagstone::evals::Report) -> Vec<f64> {
+    let mut all = vec![
+        report.baseline_mean,
+        report.candidate_mean,
+        report.mean_difference,
+        report.stddev_difference,
+        report.wilcoxon.w_plus,
+        report.wilcoxon.w_minus,
+        report.wilcoxon.statistic,
+        report.wilcoxon.z.unwrap_or(0.0),
+        report.wilcoxon.p_value,
+        report.sign_test.p_value,
+        report.verdict.margin,
+    ];
+    all.extend(report.bootstrap.ci);
+    all.extend(report.verdict.improvement);
+    if let Ok(t) = &report.t_test {
+        all.extend([t.t, t.df, t.p_value, t.ci[0], t.ci[1]]);
+    }
+    for case in &report.worst {
+        all.extend([case.baseline, case.candidate, case.difference]);
+    }
+    all
+}
+
 #[test]
 fn no_input_makes_a_non_finite_number() {
     // Extreme but accepted scores: the largest, the smallest, and a tiny spread.
@@ -692,8 +718,7 @@ fn no_input_makes_a_non_finite_number() {
             },
         )
         .unwrap();
-        let text = format!("{report:?}");
-        assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+        assert!(numbers(&report).iter().all(|x| x.is_finite()), "{report:?}");
     }
 }
 
@@ -722,4 +747,56 @@ fn the_reference_generator_is_committed_with_its_outputs() {
         .collect();
     assert_eq!(files, names);
     assert!(Path::new(&evals_dir().join("generate.py")).exists());
+}
+
+/// Pieces CSV files are made of, valid and not.
+fn csv_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
+    proptest::sample::select(vec![
+        "case_id",
+        "baseline",
+        "candidate",
+        ",",
+        "\n",
+        "\r\n",
+        "\"",
+        "a",
+        "b",
+        "0",
+        "1.5",
+        "-2",
+        "1e100",
+        "1e101",
+        "inf",
+        "NaN",
+        " ",
+        "\u{feff}",
+        "é",
+        "",
+        "0.1",
+        "1e-320",
+    ])
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+
+    /// Any bytes: a located error or a report whose every number is finite; never a panic.
+    #[test]
+    fn no_csv_input_panics_or_yields_a_non_finite_number(
+        pieces in proptest::collection::vec(csv_piece(), 0..60),
+        noise in proptest::collection::vec(proptest::num::u8::ANY, 0..4),
+    ) {
+        let mut bytes = b"case_id,baseline,candidate\n".to_vec();
+        bytes.extend(pieces.concat().into_bytes());
+        bytes.extend(noise);
+        match parse_cases("cases.csv", &bytes) {
+            Err(e) => proptest::prop_assert!(e.to_string().starts_with("cases.csv")),
+            Ok(cases) => {
+                let options = Options { resamples: 20, threads: 1, ..Options::default() };
+                if let Ok(report) = compare(&cases, &options) {
+                    proptest::prop_assert!(numbers(&report).iter().all(|x| x.is_finite()), "{:?}", report);
+                }
+            }
+        }
+    }
 }
