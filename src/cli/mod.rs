@@ -9,6 +9,7 @@ mod codeowners;
 mod diff;
 mod edit;
 mod eval;
+mod evals;
 mod publish;
 mod refs;
 pub mod render;
@@ -36,6 +37,7 @@ enum Command {
     Check(check::Args),
     Build(build::Args),
     Eval(eval::Args),
+    Evals(evals::Args),
     Publish(publish::Args),
     Test(test::Args),
     Diff(diff::Args),
@@ -83,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args, &mut out),
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
+        Command::Evals(args) => evals::run(args, &mut out),
         Command::Publish(args) => publish::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),
