@@ -1,7 +1,7 @@
 //! The decision: ship a variant, don't ship, or keep running (and for about how long).
 //! docs/analyze.md states the rule.
 
-use super::text::{about, count, p_value, percent, percent_interval};
+use super::text::{about, count, p_is, percent, percent_interval};
 use super::{Guardrail, MetricResult, Request, Role, Srm, Variant};
 use crate::stats::dist::normal_quantile;
 
@@ -145,18 +145,18 @@ pub(super) fn decide(
                     f.expected > 0.0
                 };
                 let lift = format!(
-                    "`{name}` {} {}, {p_label} = {}",
+                    "`{name}` {} {}, {}",
                     percent(f.expected),
                     percent_interval(f.ci),
-                    p_value(p)
+                    p_is(p_label, p)
                 );
                 if p < alpha && !good {
-                    (Call::Loses, format!("worse: {lift} < {alpha}"))
+                    (Call::Loses, format!("worse at alpha {alpha}: {lift}"))
                 } else if p < alpha && !unknown.is_empty() {
                     (
                         Call::Inconclusive { more_units: None },
                         format!(
-                            "better ({lift} < {alpha}), but a guardrail cannot be judged: {}",
+                            "better at alpha {alpha} ({lift}), but a guardrail cannot be judged: {}",
                             unknown.join("; ")
                         ),
                     )
@@ -165,7 +165,7 @@ pub(super) fn decide(
                     if best.is_none_or(|(_, s)| score > s) {
                         best = Some((i, score));
                     }
-                    (Call::Wins, format!("better: {lift} < {alpha}"))
+                    (Call::Wins, format!("better at alpha {alpha}: {lift}"))
                 } else {
                     estimate(f.ci, f.expected, variant.users, request, &lift)
                 }
@@ -181,8 +181,8 @@ pub(super) fn decide(
         (
             Verdict::DontShip,
             format!(
-                "Don't ship: sample ratio mismatch (p = {} < {}). The variants did not get their intended shares of units, so no result can be trusted; find the cause (assignment, exposure logging, bot filtering) and restart.",
-                p_value(srm.p_value),
+                "Don't ship: sample ratio mismatch ({} < {}). The variants did not get their intended shares of units, so no result can be trusted; find the cause (assignment, exposure logging, bot filtering) and restart.",
+                p_is("p", srm.p_value),
                 super::SRM_THRESHOLD
             ),
         )
@@ -254,7 +254,7 @@ fn estimate(
         Some(_) => format!("a lift of {}", percent(effect)),
         None => format!("the observed lift of {}", percent(expected)),
     };
-    let not_significant = format!("not significant: {lift} ≥ {alpha}");
+    let not_significant = format!("not significant at alpha {alpha}: {lift}");
     if !(effect > 0.0 && standard_error > 0.0) {
         return (
             Call::Inconclusive { more_units: None },

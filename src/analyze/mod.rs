@@ -637,17 +637,9 @@ fn unavailable(
     control: &table::Row,
     variant: &table::Row,
 ) -> String {
-    let at = |row: &table::Row, columns: Vec<String>| {
-        format!(
-            "row {}, columns `{}`",
-            row.line,
-            columns
-                .iter()
-                .filter(|c| !c.contains("__x__"))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("`, `")
-        )
+    let at = |row: &table::Row, columns: Vec<String>| match columns.as_slice() {
+        [column] => format!("row {}, column `{column}`", row.line),
+        _ => format!("row {}, columns `{}`", row.line, columns.join("`, `")),
     };
     let which = |is_control: bool| if is_control { control } else { variant };
     match u {
@@ -827,5 +819,266 @@ impl Report {
     /// The JSON document of `--format json` (docs/analyze.md lists every field).
     pub fn to_json(&self) -> serde_json::Value {
         json::report(self)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::stats::{Bayesian, Both, Describe, Frequentist};
+
+    /// A comparison with these relative results (absolute ones are a tenth of them).
+    pub fn comparison(expected: f64, ci: [f64; 2], p_value: f64, chance: f64) -> Comparison {
+        let f = |scale: f64| Frequentist {
+            expected: expected * scale,
+            ci: [ci[0] * scale, ci[1] * scale],
+            p_value,
+        };
+        let b = |scale: f64| Bayesian {
+            expected: expected * scale,
+            ci: [ci[0] * scale, ci[1] * scale],
+            chance_to_win: chance,
+            risk_ship: 0.001 * scale,
+            risk_keep: 0.02 * scale,
+        };
+        let wide = |scale: f64| Frequentist {
+            ci: [ci[0] * scale * 1.5, ci[1] * scale * 1.5],
+            ..f(scale)
+        };
+        Comparison {
+            control: Describe {
+                users: 1000,
+                mean: 0.1,
+                stddev: 0.3,
+            },
+            variant: Describe {
+                users: 1010,
+                mean: 0.1 * (1.0 + expected),
+                stddev: 0.3,
+            },
+            theta: None,
+            bayesian: Both {
+                relative: Ok(b(1.0)),
+                absolute: Ok(b(0.1)),
+            },
+            frequentist: Both {
+                relative: Ok(f(1.0)),
+                absolute: Ok(f(0.1)),
+            },
+            sequential: Both {
+                relative: Ok(wide(1.0)),
+                absolute: Ok(wide(0.1)),
+            },
+        }
+    }
+
+    #[test]
+    fn a_sample_report_decides_without_estimates() {
+        let report = sample_report(false);
+        assert_eq!(
+            report.decision.summary,
+            "Ship \"b<&>\": better at alpha 0.05: `converted` +12.34% [+2.00%, +22.68%], p = 0.0191; no guardrail fails."
+        );
+        let calls: Vec<(&str, &str, &str)> = report
+            .decision
+            .variants
+            .iter()
+            .map(|c| (c.variant.as_str(), c.call.label(), c.detail.as_str()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                (
+                    "b<&>",
+                    "wins",
+                    "better at alpha 0.05: `converted` +12.34% [+2.00%, +22.68%], p = 0.0191"
+                ),
+                (
+                    "c",
+                    "fails_guardrail",
+                    "fails guardrail `latency` +8.00% [+5.00%, +11.00%] is beyond the tolerated +2.00%"
+                ),
+            ]
+        );
+        let mismatch = sample_report(true);
+        assert_eq!(mismatch.decision.verdict, Verdict::DontShip);
+        assert_eq!(
+            mismatch.decision.summary,
+            "Don't ship: sample ratio mismatch (p < 0.0001 < 0.001). The variants did not get their intended shares of units, so no result can be trusted; find the cause (assignment, exposure logging, bot filtering) and restart."
+        );
+    }
+
+    fn table() -> Table {
+        let text =
+            "variation,users,c__sum,r__sum,r__sum_squares\ncontrol,1000,0,5,9\nb,1010,3,6,10\n";
+        Table::parse(text.as_bytes(), "s.csv").unwrap()
+    }
+
+    fn spec(text: &str) -> MetricSpec {
+        MetricSpec::parse(text).unwrap()
+    }
+
+    #[test]
+    fn unavailable_results_name_rows_and_columns() {
+        let table = table();
+        let (control, variant) = (&table.rows[0], &table.rows[1]);
+        let mean = spec("r=mean");
+        assert_eq!(
+            unavailable(
+                Unavailable::ZeroVariance { control: false },
+                &mean,
+                control,
+                variant
+            ),
+            "zero variance: every unit of \"b\" has the same `r` (row 3, columns `r__sum`, `r__sum_squares`), so there is no spread to compare"
+        );
+        assert_eq!(
+            unavailable(
+                Unavailable::ZeroControlMean,
+                &spec("c=binomial"),
+                control,
+                variant
+            ),
+            "the control mean of `c` is zero (row 2, column `c__sum`), so a relative lift is undefined; see the absolute difference"
+        );
+        assert_eq!(
+            unavailable(
+                Unavailable::ZeroVariance { control: true },
+                &spec("q=a/b"),
+                control,
+                variant
+            ),
+            "zero variance: every unit of \"control\" has the same `q` (row 2, columns `a__sum`, `a__sum_squares`, `b__sum`, `b__sum_squares`), so there is no spread to compare"
+        );
+    }
+
+    #[test]
+    fn non_finite_statistics_become_reasons_never_numbers() {
+        let mut c = comparison(0.1, [0.02, 0.18], 0.01, 0.99);
+        c.frequentist.relative = Ok(Frequentist {
+            expected: f64::NAN,
+            ci: [0.0, 1.0],
+            p_value: 0.5,
+        });
+        c.bayesian.absolute = Err(Unavailable::ZeroControlMean);
+        c.variant.mean = f64::INFINITY;
+        let r = result("b", &c, &spec("g=mean,guardrail=0.01"), &|_| {
+            "why".to_owned()
+        });
+        assert_eq!(
+            r.frequentist.relative,
+            Err("the statistics gave no finite number for these sums".to_owned())
+        );
+        assert_eq!(r.bayesian.absolute, Err("why".to_owned()));
+        assert_eq!(r.treatment.mean, 0.0);
+        assert_eq!(
+            r.guardrail,
+            Some(Guardrail::Unknown(
+                "the statistics gave no finite number for these sums".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_guardrail_fails_only_when_significantly_beyond_its_tolerance() {
+        let judge = |text: &str, ci: [f64; 2]| {
+            let c = comparison((ci[0] + ci[1]) / 2.0, ci, 0.01, 0.5);
+            result("b", &c, &spec(text), &|_| String::new()).guardrail
+        };
+        assert_eq!(
+            judge("g=mean,guardrail=0.02", [-0.08, -0.03]),
+            Some(Guardrail::Fail)
+        );
+        assert_eq!(
+            judge("g=mean,guardrail=0.02", [-0.08, -0.01]),
+            Some(Guardrail::Pass)
+        );
+        assert_eq!(
+            judge("g=mean,guardrail=0.02,inverse", [0.03, 0.08]),
+            Some(Guardrail::Fail)
+        );
+        assert_eq!(
+            judge("g=mean,guardrail=0.02,inverse", [-0.08, -0.03]),
+            Some(Guardrail::Pass)
+        );
+        assert_eq!(judge("g=mean", [-0.08, -0.03]), None);
+    }
+}
+
+/// A report built by hand, for the renderers' tests while they need no statistics.
+#[cfg(test)]
+pub(crate) fn sample_report(srm_mismatch: bool) -> Report {
+    let table = Table::parse(
+        b"variation,users\ncontrol,1000\nb<&>,1010\nc,990\n",
+        "s.csv",
+    )
+    .expect("a valid summary");
+    let converted = MetricSpec::parse("converted=binomial").expect("a valid spec");
+    let converted = MetricSpec {
+        role: Role::Primary,
+        ..converted
+    };
+    let latency = MetricSpec::parse("latency=mean,inverse,guardrail=0.02").expect("a valid spec");
+    let reason = |u| unavailable(u, &converted, &table.rows[0], &table.rows[2]);
+    let mut missing = tests::comparison(0.0, [0.0, 0.0], 1.0, 0.5);
+    missing.frequentist.relative = Err(Unavailable::ZeroControlMean);
+    missing.sequential.relative = Err(Unavailable::ZeroControlMean);
+    missing.bayesian.relative = Err(Unavailable::ZeroControlMean);
+    let metrics = vec![
+        MetricResult {
+            variants: vec![
+                result(
+                    "b<&>",
+                    &tests::comparison(0.1234, [0.02, 0.2268], 0.0191, 0.9876),
+                    &converted,
+                    &reason,
+                ),
+                result("c", &missing, &converted, &reason),
+            ],
+            spec: converted.clone(),
+        },
+        MetricResult {
+            variants: vec![
+                result(
+                    "b<&>",
+                    &tests::comparison(-0.01, [-0.03, 0.01], 0.32, 0.84),
+                    &latency,
+                    &reason,
+                ),
+                result(
+                    "c",
+                    &tests::comparison(0.08, [0.05, 0.11], 0.00001, 0.0002),
+                    &latency,
+                    &reason,
+                ),
+            ],
+            spec: latency,
+        },
+    ];
+    let variants = table
+        .rows
+        .iter()
+        .map(|r| Variant {
+            name: r.variation.clone(),
+            row: r.line,
+            users: r.users,
+            expected_share: 1.0 / 3.0,
+        })
+        .collect::<Vec<_>>();
+    let srm = Srm {
+        p_value: if srm_mismatch { 0.00002 } else { 0.91 },
+        mismatch: srm_mismatch,
+    };
+    let request = Request::new(vec![converted]);
+    Report {
+        file: table.file.clone(),
+        control: "control".to_owned(),
+        decision: decision::decide(&metrics, &variants, srm, &request),
+        variants,
+        srm,
+        settings: Settings::default(),
+        correction: Correction::None,
+        mde: None,
+        metrics,
     }
 }

@@ -29,6 +29,15 @@ pub fn p_value(p: f64) -> String {
     }
 }
 
+/// `p = 0.0123`, or `p < 0.0001`; `label` names the p-value.
+pub fn p_is(label: &str, p: f64) -> String {
+    if p < 0.0001 {
+        format!("{label} < 0.0001")
+    } else {
+        format!("{label} = {p:.4}")
+    }
+}
+
 /// A probability as a percentage with one decimal: `97.3%`.
 pub fn probability(p: f64) -> String {
     format!("{:.1}%", p * 100.0)
@@ -36,18 +45,26 @@ pub fn probability(p: f64) -> String {
 
 /// A mean with four significant digits (at most ten decimals), without exponent.
 pub fn number(x: f64) -> String {
-    if x == 0.0 {
-        return "0".to_owned();
+    fixed(x, decimals(x))
+}
+
+/// The decimals that give `x` four significant digits, from 0 to 10.
+pub fn decimals(x: f64) -> usize {
+    if x == 0.0 || !x.is_finite() {
+        return 4;
     }
-    let magnitude = x.abs().log10().floor() as i64;
-    let decimals = (3 - magnitude).clamp(0, 10) as usize;
+    (3 - x.abs().log10().floor() as i64).clamp(0, 10) as usize
+}
+
+/// `x` with `decimals` decimals, without a negative zero.
+pub fn fixed(x: f64, decimals: usize) -> String {
     let text = format!("{x:.decimals$}");
     if text
         .trim_start_matches('-')
         .chars()
         .all(|c| c == '0' || c == '.')
     {
-        "0".to_owned()
+        text.trim_start_matches('-').to_owned()
     } else {
         text
     }
@@ -90,8 +107,10 @@ mod tests {
         assert_eq!(number(0.10344), "0.1034");
         assert_eq!(number(54.236), "54.24");
         assert_eq!(number(-12345.6), "-12346");
-        assert_eq!(number(0.0), "0");
-        assert_eq!(number(1e-13), "0");
+        assert_eq!(number(0.0), "0.0000");
+        assert_eq!(number(1e-13), "0.0000000000");
+        assert_eq!(fixed(-0.00001, 2), "0.00");
+        assert_eq!(fixed(0.099, decimals(0.1)), "0.0990");
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(count(999), "999");
         assert_eq!(about(12345), 13000);

@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::analyze::text::{count, number, p_value, percent, percent_interval, probability};
+use crate::analyze::text::{
+    count, decimals, fixed, p_is, p_value, percent, percent_interval, probability,
+};
 use crate::analyze::{self, Guardrail, MetricResult, Report, Request, Role, VariantResult};
 use crate::stats::{Correction, Settings};
 
@@ -118,8 +120,8 @@ fn correction_label(c: Correction) -> &'static str {
 
 fn srm_warning(report: &Report) -> String {
     format!(
-        "SAMPLE RATIO MISMATCH (p = {} < {}): the variants did not get their intended shares of units. Do not trust these results.",
-        p_value(report.srm.p_value),
+        "SAMPLE RATIO MISMATCH ({} < {}): the variants did not get their intended shares of units. Do not trust these results.",
+        p_is("p", report.srm.p_value),
         analyze::SRM_THRESHOLD
     )
 }
@@ -148,7 +150,7 @@ fn heading(metric: &MetricResult) -> String {
 }
 
 /// The cells of one row of a metric's table, and the reasons for its `n/a` cells.
-fn cells(report: &Report, r: &VariantResult) -> (Vec<String>, Vec<String>) {
+fn cells(report: &Report, r: &VariantResult, places: usize) -> (Vec<String>, Vec<String>) {
     let mut reasons: Vec<String> = Vec::new();
     let mut na = |reason: &String| {
         if !reasons.contains(reason) {
@@ -159,8 +161,8 @@ fn cells(report: &Report, r: &VariantResult) -> (Vec<String>, Vec<String>) {
     let mut row = vec![
         r.variant.clone(),
         count(r.treatment.users),
-        number(r.control.mean),
-        number(r.treatment.mean),
+        fixed(r.control.mean, places),
+        fixed(r.treatment.mean, places),
     ];
     match &r.frequentist.relative {
         Ok(t) => {
@@ -200,6 +202,16 @@ fn cells(report: &Report, r: &VariantResult) -> (Vec<String>, Vec<String>) {
     (row, reasons)
 }
 
+/// The decimals of a metric's means: four significant digits of the largest.
+fn places(metric: &MetricResult) -> usize {
+    let largest = metric
+        .variants
+        .iter()
+        .flat_map(|r| [r.control.mean.abs(), r.treatment.mean.abs()])
+        .fold(0.0, f64::max);
+    decimals(largest)
+}
+
 fn headers(report: &Report, metric: &MetricResult) -> Vec<String> {
     let level = level(report);
     let mut headers = vec![
@@ -221,29 +233,35 @@ fn headers(report: &Report, metric: &MetricResult) -> Vec<String> {
     headers
 }
 
-/// Rows of cells as aligned columns: text left, numbers right.
+/// Rows of cells (headers first) as aligned columns: numbers to the right, text to the left.
 fn columns(out: &mut dyn Write, rows: &[Vec<String>], indent: &str) -> std::io::Result<()> {
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..rows[0].len()).map(width).collect();
+    let numeric =
+        |c: &String| c == "n/a" || c.starts_with(|c: char| c.is_ascii_digit() || c == '<');
+    let columns = rows[0].len();
+    let width: Vec<usize> = (0..columns)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let right: Vec<bool> = (0..columns)
+        .map(|i| i > 0 && rows[1..].iter().all(|r| r.get(i).is_none_or(numeric)))
+        .collect();
     for row in rows {
         let mut line = indent.to_owned();
         for (i, cell) in row.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
+            let pad = " ".repeat(width[i].saturating_sub(cell.chars().count()));
             if i > 0 {
                 line.push_str("  ");
             }
-            let numeric = i > 0 && cell.starts_with(|c: char| c.is_ascii_digit() || c == '<');
-            if numeric {
-                line.push_str(&" ".repeat(pad));
+            if right[i] {
+                line.push_str(&pad);
                 line.push_str(cell);
             } else {
                 line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
+                line.push_str(&pad);
             }
         }
         writeln!(out, "{}", line.trim_end())?;
@@ -270,8 +288,8 @@ fn human(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\nSample ratio check: p = {}, {}",
-        p_value(report.srm.p_value),
+        "\nSample ratio check: {}, {}",
+        p_is("p", report.srm.p_value),
         if report.srm.mismatch {
             "MISMATCH"
         } else {
@@ -300,10 +318,11 @@ fn human(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             writeln!(out, "{loud}")?;
         }
         writeln!(out, "{}", heading(metric))?;
+        let places = places(metric);
         let mut rows = vec![headers(report, metric)];
         let mut notes = Vec::new();
         for r in &metric.variants {
-            let (row, reasons) = cells(report, r);
+            let (row, reasons) = cells(report, r, places);
             rows.push(row);
             notes.extend(
                 reasons
@@ -355,8 +374,8 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\n#### Sample ratio check: p = {}, {}\n",
-        p_value(report.srm.p_value),
+        "\n#### Sample ratio check: {}, {}\n",
+        p_is("p", report.srm.p_value),
         if report.srm.mismatch {
             "**mismatch**"
         } else {
@@ -383,6 +402,7 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         if let Some(loud) = &loud {
             writeln!(out, "{loud}\n")?;
         }
+        let places = places(metric);
         let headers = headers(report, metric);
         writeln!(out, "| {} |", headers.join(" | "))?;
         let align: Vec<&str> = (0..headers.len())
@@ -391,7 +411,7 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         writeln!(out, "|{}|", align.join("|"))?;
         let mut notes = Vec::new();
         for r in &metric.variants {
-            let (mut row, reasons) = cells(report, r);
+            let (mut row, reasons) = cells(report, r, places);
             row[0] = format!("`{}`", row[0]);
             let row: Vec<String> = row.iter().map(|c| md(c)).collect();
             writeln!(out, "| {} |", row.join(" | "))?;
@@ -409,4 +429,52 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(f: fn(&mut dyn Write, &Report) -> std::io::Result<()>, report: &Report) -> String {
+        let mut out = Vec::new();
+        f(&mut out, report).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_mismatch_is_loud_above_every_table_and_unavailable_cells_say_why() {
+        let report = crate::analyze::sample_report(true);
+        assert_eq!(
+            render(human, &report),
+            r#"flagstone analyze: s.csv
+control "control"; alpha 0.05 (95% intervals); no correction
+
+!!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
+
+Sample ratio check: p < 0.0001, MISMATCH
+  variant  users  expected  observed
+  control  1,000     33.3%     33.3%
+  b<&>     1,010     33.3%     33.7%
+  c          990     33.3%     33.0%
+
+!!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
+converted (binomial, primary)
+  variant  users  control mean  variant mean  lift [95% CI]              p-value  sequential [95% CI] p     chance to win
+  b<&>     1,010        0.1000        0.1123  +12.34% [+2.00%, +22.68%]   0.0191  [+3.00%, +34.02%] 0.0191          98.8%
+  c        1,010        0.1000        0.1000  n/a                            n/a  n/a                                 n/a
+  n/a for c: the control mean of `converted` is zero (row 2, column `converted__sum`), so a relative lift is undefined; see the absolute difference
+
+!!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
+latency (mean, guardrail, tolerates +2.00%, lower is better)
+  variant  users  control mean  variant mean  lift [95% CI]             p-value  sequential [95% CI] p      chance to win  guardrail
+  b<&>     1,010        0.1000        0.0990  -1.00% [-3.00%, +1.00%]    0.3200  [-4.50%, +1.50%] 0.3200            84.0%  pass
+  c        1,010        0.1000        0.1080  +8.00% [+5.00%, +11.00%]  <0.0001  [+7.50%, +16.50%] <0.0001           0.0%  FAIL
+
+!!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
+Decision: Don't ship: sample ratio mismatch (p < 0.0001 < 0.001). The variants did not get their intended shares of units, so no result can be trusted; find the cause (assignment, exposure logging, bot filtering) and restart.
+  b<&>: better at alpha 0.05: `converted` +12.34% [+2.00%, +22.68%], p = 0.0191
+  c: fails guardrail `latency` +8.00% [+5.00%, +11.00%] is beyond the tolerated +2.00%
+"#
+        );
+    }
 }
