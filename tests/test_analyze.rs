@@ -135,7 +135,7 @@ fn users_must_be_whole_positive_numbers() {
         "treatment,1010,120,5600,99000",
     ]);
     let table = analyze::Table::parse(text.as_bytes(), "summary.csv").unwrap();
-    assert_eq!(table.rows[0].users, 1000);
+    assert_eq!(table.rows()[0].users, 1000);
 }
 
 #[test]
@@ -234,7 +234,7 @@ fn a_bom_and_crlf_line_ends_are_accepted() {
     );
     let table = analyze::Table::parse(text.as_bytes(), "summary.csv").unwrap();
     let rows: Vec<(u64, &str, u64)> = table
-        .rows
+        .rows()
         .iter()
         .map(|r| (r.line, r.variation.as_str(), r.users))
         .collect();
@@ -350,4 +350,320 @@ fn command_line_errors_exit_with_status_2() {
         stderr.contains("invalid value 'x' for '--alpha <ALPHA>'"),
         "{stderr}"
     );
+}
+
+// End to end, with the statistics.
+
+const CHECKOUT_METRICS: [&str; 4] = [
+    "converted=binomial",
+    "revenue=mean,covariate=pre_revenue",
+    "aov=revenue/orders",
+    "page_load_ms=mean,inverse,guardrail=0.02",
+];
+
+fn checkout_args(format: &str) -> Vec<&str> {
+    let mut args = vec!["analyze", "--summary", "tests/analyze/checkout.csv"];
+    for metric in CHECKOUT_METRICS {
+        args.extend(["--metric", metric]);
+    }
+    args.extend(["--format", format]);
+    args
+}
+
+#[test]
+fn the_checkout_example_in_every_format() {
+    for (format, file) in [
+        ("human", "checkout.human.txt"),
+        ("json", "checkout.json"),
+        ("markdown", "checkout.md"),
+    ] {
+        let (code, stdout, stderr) = run(&checkout_args(format), &root());
+        assert_eq!((code, stderr.as_str()), (0, ""), "{format}");
+        snapshot(file, &stdout);
+    }
+}
+
+#[test]
+fn the_docs_show_the_real_example() {
+    let doc = std::fs::read_to_string(root().join("docs/analyze.md")).unwrap();
+    let csv = std::fs::read_to_string(root().join("tests/analyze/checkout.csv")).unwrap();
+    let human = std::fs::read_to_string(root().join("tests/analyze/checkout.human.txt")).unwrap();
+    assert!(
+        doc.contains(&format!("```csv\n{csv}```")),
+        "docs/analyze.md lacks the CSV"
+    );
+    assert!(
+        doc.contains(&format!("```text\n{human}```")),
+        "docs/analyze.md lacks the human output of tests/analyze/checkout.human.txt"
+    );
+}
+
+/// Checks that `xml` is well formed (balanced tags, quoted attributes, only XML's five
+/// entities) and returns its element names in document order.
+fn elements(xml: &str) -> Vec<String> {
+    let text = |t: &str| {
+        let mut pieces = t.split('&').skip(1);
+        assert!(
+            pieces.all(|p| ["amp;", "lt;", "gt;", "quot;", "apos;"]
+                .iter()
+                .any(|e| p.starts_with(e))),
+            "bare & in {t:?}"
+        );
+        assert!(!t.contains('>'), "bare > in {t:?}");
+    };
+    let mut open: Vec<String> = Vec::new();
+    let mut names = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find('<') {
+        text(&rest[..start]);
+        let end = rest[start..].find('>').expect("closed tag") + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(open.pop().as_deref(), Some(name));
+            continue;
+        }
+        let closed = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let (name, attributes) = tag.split_once(' ').unwrap_or((tag, ""));
+        let mut attributes = attributes.trim();
+        while !attributes.is_empty() {
+            let (_, value) = attributes.split_once("=\"").expect("quoted attribute");
+            let (value, after) = value.split_once('"').expect("terminated attribute");
+            text(value);
+            attributes = after.trim_start();
+        }
+        names.push(name.to_owned());
+        if !closed {
+            open.push(name.to_owned());
+        }
+    }
+    text(rest);
+    assert!(open.is_empty(), "unclosed {open:?}");
+    names
+}
+
+#[test]
+fn the_plot_is_a_well_formed_deterministic_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("lift.svg");
+    let mut args = checkout_args("json");
+    let path = plot.to_str().unwrap();
+    args.extend(["--plot", path]);
+    let (code, _, stderr) = run(&args, &root());
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let names = elements(&svg);
+    let count = |name: &str| names.iter().filter(|n| *n == name).count();
+    assert_eq!(names[0], "svg");
+    // Four panels of two variants, each with three intervals and a point, plus the legend.
+    assert_eq!(count("g"), 4);
+    assert_eq!(count("circle"), 8 + 1);
+    assert_eq!(svg.matches(r#"class="zero""#).count(), 4);
+    assert_eq!(svg.matches(r#"class="axis""#).count(), 4);
+    assert_eq!(svg.matches("stroke-width=\"3\"").count(), 8 * 3 + 3);
+    assert!(svg.contains(">one-page</text>") && svg.contains(">express</text>"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file is left");
+    snapshot("checkout.svg", &svg);
+}
+
+fn report(text: &str, request: &Request) -> serde_json::Value {
+    analyze::analyze_csv(text.as_bytes(), "s.csv", request)
+        .unwrap()
+        .to_json()
+}
+
+#[test]
+fn zero_variance_is_one_unavailable_result_and_the_rest_runs() {
+    let text = "variation,users,signup__sum,clicks__sum,clicks__sum_squares\ncontrol,1000,0,500,800\ntreatment,1000,12,560,900\n";
+    let json = report(text, &request(&["clicks=mean", "signup=binomial"]));
+    let signup = &json["metrics"][1]["results"][0];
+    for method in ["bayesian", "frequentist", "sequential"] {
+        assert_eq!(
+            signup[method]["absolute"]["unavailable"],
+            "zero variance: every unit of \"control\" has the same `signup` (row 2, column `signup__sum`), so there is no spread to compare",
+            "{method}"
+        );
+    }
+    let clicks = &json["metrics"][0]["results"][0];
+    assert!(clicks["frequentist"]["relative"]["p_value"].is_f64());
+    assert!(clicks["bayesian"]["relative"]["chance_to_win"].is_f64());
+}
+
+#[test]
+fn a_zero_control_mean_keeps_the_absolute_result() {
+    // Refunds and purchases cancel out in control: its mean is zero, its variance is not.
+    let text = "variation,users,net__sum,net__sum_squares\ncontrol,1000,0,25000\ntreatment,1000,300,26000\n";
+    let json = report(text, &request(&["net=mean"]));
+    let result = &json["metrics"][0]["results"][0];
+    for method in ["bayesian", "frequentist", "sequential"] {
+        assert_eq!(
+            result[method]["relative"],
+            serde_json::json!({"unavailable": "the control mean of `net` is zero (row 2, column `net__sum`), so a relative lift is undefined; see the absolute difference"}),
+            "{method}"
+        );
+        assert!(result[method]["absolute"]["expected"].is_f64(), "{method}");
+    }
+    assert_eq!(json["decision"]["verdict"], "keep_running");
+    assert_eq!(json["decision"]["more_units"], serde_json::Value::Null);
+}
+
+const SRM_CSV: &str = "variation,users,converted__sum\ncontrol,10000,1000\ntreatment,9000,950\n";
+
+#[test]
+fn a_sample_ratio_mismatch_is_loud_in_every_format() {
+    let dir = repo(&[("s.csv", SRM_CSV.as_bytes())]);
+    let args = |format| {
+        vec![
+            "analyze",
+            "--summary",
+            "s.csv",
+            "--metric",
+            "converted=binomial",
+            "--metric",
+            "other=binomial",
+            "--format",
+            format,
+        ]
+    };
+    let text = SRM_CSV.replace("converted__sum\n", "converted__sum,other__sum\n");
+    let text = text
+        .replace("1000\n", "1000,10\n")
+        .replace("950\n", "950,9\n");
+    std::fs::write(dir.path().join("s.csv"), text).unwrap();
+    let (code, human, _) = run(&args("human"), dir.path());
+    assert_eq!(code, 0);
+    // Above the summary, each of the two metric tables, and the decision.
+    assert_eq!(
+        human
+            .matches("!!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001)")
+            .count(),
+        4
+    );
+    let (_, markdown, _) = run(&args("markdown"), dir.path());
+    assert_eq!(markdown.matches("> [!CAUTION]").count(), 3);
+    let (_, json, _) = run(&args("json"), dir.path());
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["srm"]["mismatch"], true);
+    assert!(json["srm"]["p_value"].as_f64().unwrap() < 0.001);
+    assert_eq!(json["decision"]["verdict"], "dont_ship");
+}
+
+#[test]
+fn weights_set_the_intended_shares() {
+    let text =
+        "variation,users,weight,converted__sum\ncontrol,9000,90,900\ntreatment,1000,10,100\n";
+    let json = report(text, &request(&["converted=binomial"]));
+    assert_eq!(json["srm"]["mismatch"], false);
+    assert_eq!(json["variants"][0]["expected_share"], 0.9);
+    let unweighted = "variation,users,converted__sum\ncontrol,9000,900\ntreatment,1000,100\n";
+    assert_eq!(
+        report(unweighted, &request(&["converted=binomial"]))["srm"]["mismatch"],
+        true
+    );
+    let weighted = Request {
+        weights: Some(vec![("treatment".into(), 1.0), ("control".into(), 9.0)]),
+        ..request(&["converted=binomial"])
+    };
+    assert_eq!(report(unweighted, &weighted)["srm"]["mismatch"], false);
+}
+
+#[test]
+fn corrections_adjust_every_metric_and_variant() {
+    let text = std::fs::read_to_string(root().join("tests/analyze/checkout.csv")).unwrap();
+    for (correction, name) in [
+        (flagstone::stats::Correction::Holm, "holm"),
+        (flagstone::stats::Correction::BenjaminiHochberg, "bh"),
+    ] {
+        let request = Request {
+            correction,
+            ..request(&CHECKOUT_METRICS)
+        };
+        let json = report(&text, &request);
+        assert_eq!(json["correction"], name);
+        for lift in ["relative", "absolute"] {
+            let tests: Vec<&serde_json::Value> = json["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|m| m["results"].as_array().unwrap())
+                .map(|r| &r["frequentist"][lift])
+                .collect();
+            assert_eq!(tests.len(), 8);
+            let raw: Vec<f64> = tests
+                .iter()
+                .map(|t| t["p_value"].as_f64().unwrap())
+                .collect();
+            let adjusted: Vec<f64> = tests
+                .iter()
+                .map(|t| t["adjusted_p_value"].as_f64().unwrap())
+                .collect();
+            assert_eq!(
+                adjusted,
+                flagstone::stats::adjust_p_values(&raw, correction)
+            );
+        }
+    }
+    let none = report(&text, &request(&CHECKOUT_METRICS));
+    assert_eq!(
+        none["metrics"][0]["results"][0]["frequentist"]["relative"].get("adjusted_p_value"),
+        None
+    );
+}
+
+#[test]
+fn keep_running_says_for_about_how_many_more_units() {
+    let text = "variation,users,converted__sum\ncontrol,2000,200\ntreatment,2000,220\n";
+    let z = |p: f64| flagstone::stats::dist::normal_quantile(p);
+    for mde in [None, Some(0.05)] {
+        let request = Request {
+            mde,
+            ..request(&["converted=binomial"])
+        };
+        let json = report(text, &request);
+        let relative = &json["metrics"][0]["results"][0]["frequentist"]["relative"];
+        let ci: Vec<f64> = relative["ci"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let se = (ci[1] - ci[0]) / (2.0 * z(0.975));
+        let effect = mde.unwrap_or(relative["expected"].as_f64().unwrap().abs());
+        let needed = 2000.0 * ((z(0.975) + z(0.8)) * se / effect).powi(2);
+        let more = (needed - 2000.0).ceil() as u64;
+        assert_eq!(json["decision"]["verdict"], "keep_running", "{mde:?}");
+        assert_eq!(json["decision"]["more_units"], more, "{mde:?}");
+        assert_eq!(json["decision"]["variants"][0]["call"], "inconclusive");
+    }
+}
+
+#[test]
+fn dont_ship_when_every_variant_loses() {
+    let text = "variation,users,converted__sum\ncontrol,10000,1200\nb,10000,1000\nc,10000,1010\n";
+    let json = report(text, &request(&["converted=binomial"]));
+    assert_eq!(json["decision"]["verdict"], "dont_ship");
+    assert_eq!(
+        json["decision"]["summary"],
+        "Don't ship: no variant is better than control \"control\" on `converted` without failing a guardrail."
+    );
+    // Lower is better: the same numbers make both variants win; the larger drop ships.
+    let json = report(text, &request(&["converted=binomial,inverse"]));
+    assert_eq!(json["decision"]["verdict"], "ship");
+    assert_eq!(json["decision"]["variant"], "b");
+}
+
+#[test]
+fn control_can_be_any_row() {
+    let text = "variation,users,converted__sum\nb,10000,1000\ncontrol,10000,1200\n";
+    let named = Request {
+        control: Some("control".into()),
+        ..request(&["converted=binomial"])
+    };
+    let json = report(text, &named);
+    assert_eq!(json["control"], "control");
+    assert_eq!(json["variants"][0]["row"], 3);
+    assert_eq!(json["metrics"][0]["results"][0]["variant"], "b");
+    assert_eq!(json["decision"]["verdict"], "dont_ship");
 }

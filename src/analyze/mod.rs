@@ -188,7 +188,7 @@ pub fn analyze(table: &Table, request: &Request) -> Result<Report, Error> {
         .iter()
         .map(|v| {
             table
-                .rows
+                .rows()
                 .iter()
                 .find(|r| r.variation == v.name)
                 .expect("variants come from the table's rows")
@@ -319,7 +319,7 @@ fn variants(table: &Table, request: &Request) -> Result<Vec<Variant>, Error> {
         message,
     };
     if let Some(known) = &request.known_variants {
-        for row in &table.rows {
+        for row in table.rows() {
             if !known.contains(&row.variation) {
                 return Err(fail(
                     Some(row.line),
@@ -334,7 +334,7 @@ fn variants(table: &Table, request: &Request) -> Result<Vec<Variant>, Error> {
         }
         if let Some(missing) = known
             .iter()
-            .find(|v| !table.rows.iter().any(|r| &r.variation == *v))
+            .find(|v| !table.rows().iter().any(|r| &r.variation == *v))
         {
             return Err(fail(
                 None,
@@ -346,24 +346,24 @@ fn variants(table: &Table, request: &Request) -> Result<Vec<Variant>, Error> {
             ));
         }
     }
-    if table.rows.len() < 2 {
+    if table.rows().len() < 2 {
         return Err(fail(
             None,
             &[],
             format!(
                 "only one variant (\"{}\"); a comparison needs control and at least one more",
-                table.rows[0].variation
+                table.rows()[0].variation
             ),
         ));
     }
     let control = match &request.control {
         None => 0,
         Some(name) => table
-            .rows
+            .rows()
             .iter()
             .position(|r| &r.variation == name)
             .ok_or_else(|| {
-                let names: Vec<String> = table.rows.iter().map(|r| r.variation.clone()).collect();
+                let names: Vec<String> = table.rows().iter().map(|r| r.variation.clone()).collect();
                 fail(
                     None,
                     &[],
@@ -375,10 +375,10 @@ fn variants(table: &Table, request: &Request) -> Result<Vec<Variant>, Error> {
             })?,
     };
     let mut order: Vec<usize> = vec![control];
-    order.extend((0..table.rows.len()).filter(|i| *i != control));
+    order.extend((0..table.rows().len()).filter(|i| *i != control));
     let mut weights = Vec::with_capacity(order.len());
     for &i in &order {
-        let row = &table.rows[i];
+        let row = &table.rows()[i];
         let weight = match (row.weight, &request.weights) {
             (Some(weight), _) => weight,
             (None, None) => 1.0,
@@ -412,7 +412,7 @@ fn variants(table: &Table, request: &Request) -> Result<Vec<Variant>, Error> {
         .iter()
         .zip(&weights)
         .map(|(&i, w)| {
-            let row = &table.rows[i];
+            let row = &table.rows()[i];
             Variant {
                 name: row.variation.clone(),
                 row: row.line,
@@ -921,7 +921,7 @@ pub(crate) mod tests {
     #[test]
     fn unavailable_results_name_rows_and_columns() {
         let table = table();
-        let (control, variant) = (&table.rows[0], &table.rows[1]);
+        let (control, variant) = (&table.rows()[0], &table.rows()[1]);
         let mean = spec("r=mean");
         assert_eq!(
             unavailable(
@@ -1003,82 +1003,82 @@ pub(crate) mod tests {
         );
         assert_eq!(judge("g=mean", [-0.08, -0.03]), None);
     }
-}
 
-/// A report built by hand, for the renderers' tests while they need no statistics.
-#[cfg(test)]
-pub(crate) fn sample_report(srm_mismatch: bool) -> Report {
-    let table = Table::parse(
-        b"variation,users\ncontrol,1000\nb<&>,1010\nc,990\n",
-        "s.csv",
-    )
-    .expect("a valid summary");
-    let converted = MetricSpec::parse("converted=binomial").expect("a valid spec");
-    let converted = MetricSpec {
-        role: Role::Primary,
-        ..converted
-    };
-    let latency = MetricSpec::parse("latency=mean,inverse,guardrail=0.02").expect("a valid spec");
-    let reason = |u| unavailable(u, &converted, &table.rows[0], &table.rows[2]);
-    let mut missing = tests::comparison(0.0, [0.0, 0.0], 1.0, 0.5);
-    missing.frequentist.relative = Err(Unavailable::ZeroControlMean);
-    missing.sequential.relative = Err(Unavailable::ZeroControlMean);
-    missing.bayesian.relative = Err(Unavailable::ZeroControlMean);
-    let metrics = vec![
-        MetricResult {
-            variants: vec![
-                result(
-                    "b<&>",
-                    &tests::comparison(0.1234, [0.02, 0.2268], 0.0191, 0.9876),
-                    &converted,
-                    &reason,
-                ),
-                result("c", &missing, &converted, &reason),
-            ],
-            spec: converted.clone(),
-        },
-        MetricResult {
-            variants: vec![
-                result(
-                    "b<&>",
-                    &tests::comparison(-0.01, [-0.03, 0.01], 0.32, 0.84),
-                    &latency,
-                    &reason,
-                ),
-                result(
-                    "c",
-                    &tests::comparison(0.08, [0.05, 0.11], 0.00001, 0.0002),
-                    &latency,
-                    &reason,
-                ),
-            ],
-            spec: latency,
-        },
-    ];
-    let variants = table
-        .rows
-        .iter()
-        .map(|r| Variant {
-            name: r.variation.clone(),
-            row: r.line,
-            users: r.users,
-            expected_share: 1.0 / 3.0,
-        })
-        .collect::<Vec<_>>();
-    let srm = Srm {
-        p_value: if srm_mismatch { 0.00002 } else { 0.91 },
-        mismatch: srm_mismatch,
-    };
-    let request = Request::new(vec![converted]);
-    Report {
-        file: table.file.clone(),
-        control: "control".to_owned(),
-        decision: decision::decide(&metrics, &variants, srm, &request),
-        variants,
-        srm,
-        settings: Settings::default(),
-        correction: Correction::None,
-        mde: None,
-        metrics,
+    /// A report built by hand, for the renderers' tests while they need no statistics.
+    pub fn sample_report(srm_mismatch: bool) -> Report {
+        let table = Table::parse(
+            b"variation,users\ncontrol,1000\nb<&>,1010\nc,990\n",
+            "s.csv",
+        )
+        .expect("a valid summary");
+        let converted = MetricSpec::parse("converted=binomial").expect("a valid spec");
+        let converted = MetricSpec {
+            role: Role::Primary,
+            ..converted
+        };
+        let latency =
+            MetricSpec::parse("latency=mean,inverse,guardrail=0.02").expect("a valid spec");
+        let reason = |u| unavailable(u, &converted, &table.rows()[0], &table.rows()[2]);
+        let mut missing = comparison(0.0, [0.0, 0.0], 1.0, 0.5);
+        missing.frequentist.relative = Err(Unavailable::ZeroControlMean);
+        missing.sequential.relative = Err(Unavailable::ZeroControlMean);
+        missing.bayesian.relative = Err(Unavailable::ZeroControlMean);
+        let metrics = vec![
+            MetricResult {
+                variants: vec![
+                    result(
+                        "b<&>",
+                        &comparison(0.1234, [0.02, 0.2268], 0.0191, 0.9876),
+                        &converted,
+                        &reason,
+                    ),
+                    result("c", &missing, &converted, &reason),
+                ],
+                spec: converted.clone(),
+            },
+            MetricResult {
+                variants: vec![
+                    result(
+                        "b<&>",
+                        &comparison(-0.01, [-0.03, 0.01], 0.32, 0.84),
+                        &latency,
+                        &reason,
+                    ),
+                    result(
+                        "c",
+                        &comparison(0.08, [0.05, 0.11], 0.00001, 0.0002),
+                        &latency,
+                        &reason,
+                    ),
+                ],
+                spec: latency,
+            },
+        ];
+        let variants = table
+            .rows()
+            .iter()
+            .map(|r| Variant {
+                name: r.variation.clone(),
+                row: r.line,
+                users: r.users,
+                expected_share: 1.0 / 3.0,
+            })
+            .collect::<Vec<_>>();
+        let srm = Srm {
+            p_value: if srm_mismatch { 0.00002 } else { 0.91 },
+            mismatch: srm_mismatch,
+        };
+        let request = Request::new(vec![converted]);
+        Report {
+            file: table.file.clone(),
+            control: "control".to_owned(),
+            decision: decision::decide(&metrics, &variants, srm, &request),
+            variants,
+            srm,
+            settings: Settings::default(),
+            correction: Correction::None,
+            mde: None,
+            metrics,
+        }
     }
 }

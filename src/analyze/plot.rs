@@ -300,7 +300,7 @@ mod tests {
 
     #[test]
     fn the_plot_is_well_formed_with_every_element() {
-        let svg = svg(&crate::analyze::sample_report(true));
+        let svg = svg(&crate::analyze::tests::sample_report(true));
         let names = elements(&svg).unwrap();
         let count = |name: &str| names.iter().filter(|n| *n == name).count();
         assert_eq!(names[0], "svg");
@@ -321,7 +321,7 @@ mod tests {
         assert!(svg.contains(">+10%</text>"), "{svg}");
         assert_eq!(
             svg,
-            crate::analyze::plot::svg(&crate::analyze::sample_report(true))
+            crate::analyze::plot::svg(&crate::analyze::tests::sample_report(true))
         );
         assert!(elements("<a><b></a>").is_err());
         assert!(elements("<a x=\"&\"/>").is_err());

@@ -9,7 +9,7 @@ use super::Error;
 pub struct Table {
     pub file: String,
     columns: HashMap<String, usize>,
-    pub rows: Vec<Row>,
+    rows: Vec<Row>,
     /// Whether the file has a `weight` column.
     pub has_weights: bool,
 }
@@ -165,6 +165,11 @@ impl Table {
             ));
         }
         Ok(table)
+    }
+
+    /// The rows, in the file's order; never empty.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
     }
 
     pub fn has_column(&self, name: &str) -> bool {

@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn a_mismatch_is_loud_above_every_table_and_unavailable_cells_say_why() {
-        let report = crate::analyze::sample_report(true);
+        let report = crate::analyze::tests::sample_report(true);
         assert_eq!(
             render(human, &report),
             r#"flagstone analyze: s.csv
