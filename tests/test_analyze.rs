@@ -461,6 +461,7 @@ fn the_plot_is_a_well_formed_deterministic_svg() {
     assert_eq!(count("circle"), 8 + 1);
     assert_eq!(svg.matches(r#"class="zero""#).count(), 4);
     assert_eq!(svg.matches(r#"class="axis""#).count(), 4);
+    assert_eq!(svg.matches(r#"class="tolerance""#).count(), 1);
     assert_eq!(svg.matches("stroke-width=\"3\"").count(), 8 * 3 + 3);
     assert!(svg.contains(">one-page</text>") && svg.contains(">express</text>"));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();

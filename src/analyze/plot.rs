@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::text::{p_is, signed};
-use super::{MetricResult, Report};
+use super::{MetricResult, Report, Role};
 
 const WIDTH: f64 = 760.0;
 /// The plotting area, between the variant names and the right edge.
@@ -103,8 +103,18 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
         })
         .map(|[a, b]| [clamp(a), clamp(b)])
         .collect();
-    let low = intervals.iter().map(|i| i[0]).fold(0.0, f64::min);
-    let high = intervals.iter().map(|i| i[1]).fold(0.0, f64::max);
+    // A guardrail's tolerated regression, in its bad direction.
+    let tolerance = match spec.role {
+        Role::Guardrail { max_regression } => Some(clamp(if spec.inverse {
+            max_regression
+        } else {
+            -max_regression
+        })),
+        _ => None,
+    };
+    let edge = tolerance.unwrap_or(0.0);
+    let low = intervals.iter().map(|i| i[0]).fold(edge.min(0.0), f64::min);
+    let high = intervals.iter().map(|i| i[1]).fold(edge.max(0.0), f64::max);
     let (low, high) = if high - low > 0.0 {
         let pad = (high - low) * 0.05;
         (low - pad, high + pad)
@@ -121,6 +131,15 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
         rows_top,
         rows_bottom
     );
+    if let Some(tolerance) = tolerance {
+        let _ = writeln!(
+            s,
+            r##"<line class="tolerance" x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#c00000" stroke-dasharray="2 2"/>"##,
+            x(tolerance),
+            rows_top,
+            rows_bottom
+        );
+    }
     for (i, v) in metric.variants.iter().enumerate() {
         let y = rows_top + ROW * i as f64 + ROW / 2.0;
         let _ = writeln!(
@@ -135,7 +154,7 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
             Err(reason) => {
                 let _ = writeln!(
                     s,
-                    r##"<text x="{LEFT}" y="{:.1}" fill="#c00000">n/a: {}</text>"##,
+                    r##"<text x="{LEFT}" y="{:.1}" fill="#c00000" font-size="10">n/a: {}</text>"##,
                     y + 4.0,
                     escape(reason)
                 );
@@ -318,6 +337,7 @@ mod tests {
         );
         assert_eq!(svg.matches(r#"class="zero""#).count(), 2);
         assert_eq!(svg.matches(r#"class="axis""#).count(), 2);
+        assert_eq!(svg.matches(r#"class="tolerance""#).count(), 1);
         assert!(svg.contains(">+10%</text>"), "{svg}");
         assert_eq!(
             svg,
