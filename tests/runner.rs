@@ -22,3 +22,4 @@ mod test_refs;
 mod test_review;
 mod test_schema;
 mod test_stale;
+mod test_stats;
