@@ -184,10 +184,16 @@ fn cells(report: &Report, r: &VariantResult, places: usize) -> (Vec<String>, Vec
             }
         }
     }
-    row.push(match &r.sequential.relative {
-        Ok(q) => format!("{} {}", percent_interval(q.ci), p_value(q.p_value)),
-        Err(reason) => na(reason),
-    });
+    match &r.sequential.relative {
+        Ok(q) => {
+            row.push(percent_interval(q.ci));
+            row.push(p_value(q.p_value));
+        }
+        Err(reason) => {
+            row.push(na(reason));
+            row.push("n/a".to_owned());
+        }
+    }
     row.push(match &r.bayesian.relative {
         Ok(b) => probability(b.chance_to_win),
         Err(reason) => na(reason),
@@ -225,7 +231,8 @@ fn headers(report: &Report, metric: &MetricResult) -> Vec<String> {
     if report.correction != Correction::None {
         headers.push("adjusted p".to_owned());
     }
-    headers.push(format!("sequential [{level} CI] p"));
+    headers.push(format!("sequential [{level} CI]"));
+    headers.push("sequential p".to_owned());
     headers.push("chance to win".to_owned());
     if matches!(metric.spec.role, Role::Guardrail { .. }) {
         headers.push("guardrail".to_owned());
@@ -233,10 +240,17 @@ fn headers(report: &Report, metric: &MetricResult) -> Vec<String> {
     headers
 }
 
-/// Rows of cells (headers first) as aligned columns: numbers to the right, text to the left.
-fn columns(out: &mut dyn Write, rows: &[Vec<String>], indent: &str) -> std::io::Result<()> {
+/// Whether each column of `rows` (headers first) holds numbers, to align them to the right.
+fn numeric_columns(rows: &[Vec<String>]) -> Vec<bool> {
     let numeric =
         |c: &String| c == "n/a" || c.starts_with(|c: char| c.is_ascii_digit() || c == '<');
+    (0..rows[0].len())
+        .map(|i| i > 0 && rows[1..].iter().all(|r| r.get(i).is_none_or(numeric)))
+        .collect()
+}
+
+/// Rows of cells (headers first) as aligned columns: numbers to the right, text to the left.
+fn columns(out: &mut dyn Write, rows: &[Vec<String>], indent: &str) -> std::io::Result<()> {
     let columns = rows[0].len();
     let width: Vec<usize> = (0..columns)
         .map(|i| {
@@ -246,9 +260,7 @@ fn columns(out: &mut dyn Write, rows: &[Vec<String>], indent: &str) -> std::io::
                 .unwrap_or(0)
         })
         .collect();
-    let right: Vec<bool> = (0..columns)
-        .map(|i| i > 0 && rows[1..].iter().all(|r| r.get(i).is_none_or(numeric)))
-        .collect();
+    let right = numeric_columns(rows);
     for row in rows {
         let mut line = indent.to_owned();
         for (i, cell) in row.iter().enumerate() {
@@ -403,23 +415,27 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             writeln!(out, "{loud}\n")?;
         }
         let places = places(metric);
-        let headers = headers(report, metric);
-        writeln!(out, "| {} |", headers.join(" | "))?;
-        let align: Vec<&str> = (0..headers.len())
-            .map(|i| if i == 0 { "---" } else { "---:" })
-            .collect();
-        writeln!(out, "|{}|", align.join("|"))?;
+        let mut rows = vec![headers(report, metric)];
         let mut notes = Vec::new();
         for r in &metric.variants {
-            let (mut row, reasons) = cells(report, r, places);
-            row[0] = format!("`{}`", row[0]);
-            let row: Vec<String> = row.iter().map(|c| md(c)).collect();
-            writeln!(out, "| {} |", row.join(" | "))?;
+            let (row, reasons) = cells(report, r, places);
+            rows.push(row);
             notes.extend(
                 reasons
                     .into_iter()
                     .map(|reason| (r.variant.clone(), reason)),
             );
+        }
+        let align: Vec<&str> = numeric_columns(&rows)
+            .into_iter()
+            .map(|right| if right { "---:" } else { "---" })
+            .collect();
+        writeln!(out, "| {} |", rows[0].join(" | "))?;
+        writeln!(out, "|{}|", align.join("|"))?;
+        for row in &rows[1..] {
+            let mut row: Vec<String> = row.iter().map(|c| md(c)).collect();
+            row[0] = format!("`{}`", row[0]);
+            writeln!(out, "| {} |", row.join(" | "))?;
         }
         if !notes.is_empty() {
             writeln!(out)?;
@@ -459,16 +475,16 @@ Sample ratio check: p < 0.0001, MISMATCH
 
 !!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
 converted (binomial, primary)
-  variant  users  control mean  variant mean  lift [95% CI]              p-value  sequential [95% CI] p     chance to win
-  b<&>     1,010        0.1000        0.1123  +12.34% [+2.00%, +22.68%]   0.0191  [+3.00%, +34.02%] 0.0191          98.8%
-  c        1,010        0.1000        0.1000  n/a                            n/a  n/a                                 n/a
+  variant  users  control mean  variant mean  lift [95% CI]              p-value  sequential [95% CI]  sequential p  chance to win
+  b<&>     1,010        0.1000        0.1123  +12.34% [+2.00%, +22.68%]   0.0191  [+3.00%, +34.02%]          0.0191          98.8%
+  c        1,010        0.1000        0.1000  n/a                            n/a  n/a                           n/a            n/a
   n/a for c: the control mean of `converted` is zero (row 2, column `converted__sum`), so a relative lift is undefined; see the absolute difference
 
 !!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
 latency (mean, guardrail, tolerates +2.00%, lower is better)
-  variant  users  control mean  variant mean  lift [95% CI]             p-value  sequential [95% CI] p      chance to win  guardrail
-  b<&>     1,010        0.1000        0.0990  -1.00% [-3.00%, +1.00%]    0.3200  [-4.50%, +1.50%] 0.3200            84.0%  pass
-  c        1,010        0.1000        0.1080  +8.00% [+5.00%, +11.00%]  <0.0001  [+7.50%, +16.50%] <0.0001           0.0%  FAIL
+  variant  users  control mean  variant mean  lift [95% CI]             p-value  sequential [95% CI]  sequential p  chance to win  guardrail
+  b<&>     1,010        0.1000        0.0990  -1.00% [-3.00%, +1.00%]    0.3200  [-4.50%, +1.50%]           0.3200          84.0%  pass
+  c        1,010        0.1000        0.1080  +8.00% [+5.00%, +11.00%]  <0.0001  [+7.50%, +16.50%]         <0.0001           0.0%  FAIL
 
 !!! SAMPLE RATIO MISMATCH (p < 0.0001 < 0.001): the variants did not get their intended shares of units. Do not trust these results. !!!
 Decision: Don't ship: sample ratio mismatch (p < 0.0001 < 0.001). The variants did not get their intended shares of units, so no result can be trusted; find the cause (assignment, exposure logging, bot filtering) and restart.
