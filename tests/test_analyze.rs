@@ -471,8 +471,8 @@ fn the_plot_is_a_well_formed_deterministic_svg() {
 
 fn report(text: &str, request: &Request) -> serde_json::Value {
     analyze::analyze_csv(text.as_bytes(), "s.csv", request)
+        .map(|r| serde_json::to_value(r.json()).unwrap())
         .unwrap()
-        .to_json()
 }
 
 #[test]
@@ -667,4 +667,112 @@ fn control_can_be_any_row() {
     assert_eq!(json["variants"][0]["row"], 3);
     assert_eq!(json["metrics"][0]["results"][0]["variant"], "b");
     assert_eq!(json["decision"]["verdict"], "dont_ship");
+}
+
+/// Every statistic in the JSON is a finite number, whatever the input.
+fn assert_numbers(value: &serde_json::Value, path: &str) {
+    const NUMBERS: [&str; 9] = [
+        "expected",
+        "p_value",
+        "adjusted_p_value",
+        "chance_to_win",
+        "ship",
+        "keep",
+        "mean",
+        "stddev",
+        "expected_share",
+    ];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                let path = format!("{path}.{key}");
+                if NUMBERS.contains(&key.as_str()) {
+                    assert!(v.is_number(), "{path} = {v}");
+                }
+                if key == "ci" {
+                    assert!(
+                        v.as_array().unwrap().iter().all(|x| x.is_number()),
+                        "{path}"
+                    );
+                }
+                assert_numbers(v, &path);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                assert_numbers(v, &format!("{path}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+mod no_input_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..5000).prop_map(|n| n.to_string()),
+            prop::sample::select(vec![
+                "0",
+                "-0",
+                "1",
+                "-1",
+                "1e300",
+                "-1e300",
+                "1e-300",
+                "0.5",
+                "",
+                "nan",
+                "x",
+                "1e20",
+                "4.9e-324",
+                "9007199254740993",
+            ])
+            .prop_map(str::to_owned),
+            any::<f64>().prop_map(|x| x.to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn any_summary_gives_a_located_error_or_finite_results(
+            rows in prop::collection::vec(prop::collection::vec(cell(), 9), 1..4),
+            weights in any::<bool>(),
+        ) {
+            let mut text = String::from(
+                "variation,users,c__sum,m__sum,m__sum_squares,pre__sum,pre__sum_squares,m__x__pre__sum_product,weight\n",
+            );
+            for (i, row) in rows.iter().enumerate() {
+                let weight = if weights { &row[8] } else { "1" };
+                text.push_str(&format!("v{i},{},{weight}\n", row[1..8].join(",")));
+            }
+            for metrics in [
+                &["c=binomial", "m=mean,covariate=pre", "r=m/pre"][..],
+                &["m=mean,inverse", "c=binomial,guardrail=0.01"][..],
+            ] {
+                let request = Request {
+                    correction: flagstone::stats::Correction::BenjaminiHochberg,
+                    mde: Some(0.01),
+                    ..request(metrics)
+                };
+                match analyze::analyze_csv(text.as_bytes(), "s.csv", &request) {
+                    Ok(report) => {
+                        assert_numbers(&serde_json::to_value(report.json()).unwrap(), "");
+                        let svg = analyze::plot::svg(&report);
+                        prop_assert!(!svg.contains("NaN") && !svg.contains("inf"));
+                    }
+                    Err(e) => prop_assert!(e.to_string().starts_with("s.csv")),
+                }
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ pub mod text;
 use crate::stats::{self, Arm, Comparison, Correction, Moments, Settings, Summary, Unavailable};
 
 pub use decision::{Call, Decision, VariantCall, Verdict};
+pub use json::Document;
 pub use spec::{MetricKind, MetricSpec, Role, parse_metrics, valid_name};
 pub use table::Table;
 
@@ -816,9 +817,9 @@ fn absolute_test(r: &mut VariantResult) -> Option<&mut Test> {
 }
 
 impl Report {
-    /// The JSON document of `--format json` (docs/analyze.md lists every field).
-    pub fn to_json(&self) -> serde_json::Value {
-        json::report(self)
+    /// The document of `--format json`, to serialise (docs/analyze.md lists every field).
+    pub fn json(&self) -> Document<'_> {
+        json::document(self)
     }
 }
 

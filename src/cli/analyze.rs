@@ -95,7 +95,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     match args.format {
         AnalyzeFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report.to_json())?;
+            serde_json::to_writer_pretty(&mut *out, &report.json())?;
             writeln!(out)?;
         }
         AnalyzeFormat::Human => human(out, &report)?,
