@@ -330,6 +330,43 @@ fn command_line_errors_exit_with_status_2() {
             "error: cannot read missing.csv: No such file or directory (os error 2)\n"
         )
     );
+    for (option, value, message) in [
+        ("--alpha", "1.5", "alpha 1.5 is not between 0 and 1"),
+        ("--alpha", "nan", "alpha NaN is not between 0 and 1"),
+        (
+            "--prior-stddev",
+            "0",
+            "the prior's standard deviation 0 is not a positive number",
+        ),
+        (
+            "--sequential-tuning",
+            "-5",
+            "the sequential tuning -5 is not a positive number of units",
+        ),
+        (
+            "--mde",
+            "inf",
+            "the minimum detectable effect inf is not a positive relative lift",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(
+            &[
+                "analyze",
+                "--summary",
+                "s.csv",
+                "--metric",
+                "c=binomial",
+                option,
+                value,
+            ],
+            dir.path(),
+        );
+        assert_eq!(
+            (code, stdout.as_str(), stderr.as_str()),
+            (2, "", format!("error: {message}\n").as_str()),
+            "{option} {value}"
+        );
+    }
     let (code, _, stderr) = run(&["analyze", "--summary", "s.csv"], dir.path());
     assert_eq!(code, 2);
     assert!(stderr.contains("--metric <SPEC>"), "{stderr}");
@@ -775,4 +812,39 @@ mod no_input_panics {
             }
         }
     }
+}
+
+#[test]
+fn with_a_correction_the_tables_show_the_adjusted_p_value() {
+    let mut args = checkout_args("human");
+    args.extend(["--correction", "holm"]);
+    let (code, stdout, stderr) = run(&args, &root());
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[1],
+        "control \"control\"; alpha 0.05 (95% intervals); Holm correction"
+    );
+    let header = lines
+        .iter()
+        .position(|l| *l == "converted (binomial, primary)")
+        .unwrap();
+    assert_eq!(
+        lines[header + 1],
+        "  variant    users  control mean  variant mean  lift [95% CI]             p-value  adjusted p  sequential [95% CI]  sequential p  chance to win"
+    );
+    let text = std::fs::read_to_string(root().join("tests/analyze/checkout.csv")).unwrap();
+    let request = Request {
+        correction: flagstone::stats::Correction::Holm,
+        ..request(&CHECKOUT_METRICS)
+    };
+    let json = report(&text, &request);
+    let adjusted = json["metrics"][0]["results"][0]["frequentist"]["relative"]["adjusted_p_value"]
+        .as_f64()
+        .unwrap();
+    let cells: Vec<&str> = lines[header + 2].split_whitespace().collect();
+    assert_eq!(cells[0], "one-page");
+    assert_eq!(cells[8], format!("{adjusted:.4}"));
+    // One-page's raw p = 0.0457 does not survive the correction: the decision waits.
+    assert_eq!(json["decision"]["verdict"], "keep_running");
 }

@@ -180,7 +180,7 @@ pub fn analyze(table: &Table, request: &Request) -> Result<Report, Error> {
         columns: Vec::new(),
         message,
     };
-    validate(request).map_err(fail)?;
+    request.validate().map_err(fail)?;
     let variants = variants(table, request)?;
     for metric in &request.metrics {
         check_columns(table, metric)?;
@@ -251,7 +251,14 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-/// The request's own mistakes, before any row is read.
+impl Request {
+    /// The request's own mistakes (settings out of range, no primary metric…), which
+    /// [`analyze`] reports too, before reading any row.
+    pub fn validate(&self) -> Result<(), String> {
+        validate(self)
+    }
+}
+
 fn validate(request: &Request) -> Result<(), String> {
     let s = &request.settings;
     if !(s.alpha > 0.0 && s.alpha < 1.0) {

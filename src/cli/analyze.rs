@@ -30,17 +30,17 @@ pub struct Args {
     #[arg(long)]
     control: Option<String>,
     /// The significance level; intervals are (1 − alpha).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     alpha: f64,
     /// The standard deviation of a normal prior on the relative lift; default: a flat prior.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     prior_stddev: Option<f64>,
     /// The sequential test's tuning parameter, in units.
-    #[arg(long, default_value_t = 5000.0)]
+    #[arg(long, default_value_t = 5000.0, allow_negative_numbers = true)]
     sequential_tuning: f64,
     /// The smallest relative lift worth detecting (0.02 is 2%), for the "keep running"
     /// estimate; default: the observed lift.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     mde: Option<f64>,
     /// The multiple-comparison correction across every metric × variant p-value.
     #[arg(long, value_enum, default_value_t = CorrectionArg::None)]
@@ -87,6 +87,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         mde: args.mde,
         ..Request::new(metrics)
     };
+    request.validate()?;
     let bytes = std::fs::read(&args.summary)
         .map_err(|e| format!("cannot read {}: {e}", args.summary.display()))?;
     let report = analyze::analyze_csv(&bytes, &args.summary.display().to_string(), &request)?;
