@@ -773,6 +773,65 @@ mod no_input_panics {
         ]
     }
 
+    /// A mean component's Σx and Σx² over n units: any mean, any variance (zero included),
+    /// from tiny to huge.
+    fn moments() -> impl Strategy<Value = (f64, f64)> {
+        let scale = prop::sample::select(vec![0.0, 1e-200, 1e-6, 1.0, 1e6, 1e150]);
+        (scale.clone(), -1.0..1.0f64, scale, 0.0..1.0f64)
+            .prop_map(|(m, mu, v, var)| (m * mu, v * var))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn consistent_summaries_always_give_finite_results(
+            arms in prop::collection::vec(
+                (1u64..1_000_000, 0.0..=1.0f64, moments(), moments(), -1.0..=1.0f64),
+                2..5,
+            ),
+        ) {
+            let mut text = String::from(
+                "variation,users,c__sum,m__sum,m__sum_squares,pre__sum,pre__sum_squares,m__x__pre__sum_product\n",
+            );
+            for (i, (n, rate, (mu, var), (mu_pre, var_pre), rho)) in arms.iter().enumerate() {
+                let n = *n as f64;
+                // Slightly inside Cauchy–Schwarz, so rounding cannot cross it.
+                let covariance = 0.999 * rho * (var * var_pre).sqrt();
+                text.push_str(&format!(
+                    "v{i},{n},{},{:e},{:e},{:e},{:e},{:e}\n",
+                    (n * rate).floor(),
+                    n * mu,
+                    n * (var + mu * mu),
+                    n * mu_pre,
+                    n * (var_pre + mu_pre * mu_pre),
+                    n * (covariance + mu * mu_pre),
+                ));
+            }
+            for metrics in [
+                &["c=binomial", "m=mean,covariate=pre", "r=m/pre"][..],
+                &["m=mean,inverse", "c=binomial,guardrail=0.01"][..],
+            ] {
+                let request = Request {
+                    correction: flagstone::stats::Correction::Holm,
+                    ..request(metrics)
+                };
+                match analyze::analyze_csv(text.as_bytes(), "s.csv", &request) {
+                    Ok(report) => {
+                        assert_numbers(&serde_json::to_value(report.json()).unwrap(), "");
+                        let svg = analyze::plot::svg(&report);
+                        prop_assert!(!svg.contains("NaN") && !svg.contains("inf"));
+                    }
+                    Err(e) => prop_assert!(false, "{e}\n{text}"),
+                }
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
             cases: 256,
