@@ -587,8 +587,12 @@ fn sum_product(
     let (sa, qa) = sums(a);
     let (sb, qb) = sums(b);
     let covariance = value - sa * sb / n;
-    let bound = ((qa - sa * sa / n).max(0.0) * (qb - sb * sb / n).max(0.0)).sqrt();
-    if covariance.abs() > bound + TOLERANCE * bound.max(1.0) {
+    // Each subtraction loses digits relative to its terms, not to the difference: widen
+    // the variances and the covariance by the sums' rounding before comparing.
+    let spread = |q: f64, s: f64| (q - s * s / n).max(0.0) + TOLERANCE * q.abs();
+    let bound = (spread(qa, sa) * spread(qb, sb)).sqrt();
+    let rounding = TOLERANCE * (value.abs() + (sa * sb / n).abs()).max(1.0);
+    if covariance.abs() > bound + rounding {
         return Err(table.error(
             row,
             &[column],
