@@ -197,16 +197,32 @@ pub(super) fn compare(control: &Arm, variant: &Arm, settings: &Settings) -> Comp
     let theta = theta(control, variant);
     let a = statistic(control, theta);
     let b = statistic(variant, theta);
-    let each = |relative: bool| {
-        let diff = difference(&a, &b, relative);
+    let relative = difference(&a, &b, true);
+    let absolute = difference(&a, &b, false);
+    // The quantiles are the costly part, and both differences share α and ν (which depends
+    // on the arms only): each is computed once for the four intervals.
+    let critical = match relative.or(absolute) {
+        Ok(d) => Critical {
+            t: -student_t_quantile(0.5 * settings.alpha, d.dof),
+            z: [
+                normal_quantile(0.5 * settings.alpha),
+                normal_quantile(1.0 - 0.5 * settings.alpha),
+            ],
+        },
+        Err(_) => Critical {
+            t: 0.0,
+            z: [0.0; 2],
+        },
+    };
+    let each = |diff: Result<Difference, Unavailable>| {
         (
-            diff.and_then(|d| bayesian(&d, &a, settings)),
-            diff.and_then(|d| frequentist(&d, settings)),
+            diff.and_then(|d| bayesian(&d, &a, &critical, settings)),
+            diff.and_then(|d| frequentist(&d, &critical)),
             diff.and_then(|d| sequential(&d, settings)),
         )
     };
-    let (bayes_rel, freq_rel, seq_rel) = each(true);
-    let (bayes_abs, freq_abs, seq_abs) = each(false);
+    let (bayes_rel, freq_rel, seq_rel) = each(relative);
+    let (bayes_abs, freq_abs, seq_abs) = each(absolute);
     Comparison {
         control: describe(control),
         variant: describe(variant),
@@ -224,6 +240,14 @@ pub(super) fn compare(control: &Arm, variant: &Arm, settings: &Settings) -> Comp
             absolute: seq_abs,
         },
     }
+}
+
+/// The two-sided (1 − α) critical values.
+struct Critical {
+    /// t_ν(1 − α/2).
+    t: f64,
+    /// Φ⁻¹(α/2) and Φ⁻¹(1 − α/2).
+    z: [f64; 2],
 }
 
 /// The estimated difference and what the engines need besides.
@@ -306,11 +330,11 @@ fn finite<T>(result: T, numbers: &[f64]) -> Result<T, Unavailable> {
 
 /// Welch's two-sided t-test. The p-value is 2·sf(|t|) rather than gbstats's 2·(1 − cdf(|t|)),
 /// which keeps its relative precision below 1e-16.
-fn frequentist(d: &Difference, settings: &Settings) -> Result<Frequentist, Unavailable> {
+fn frequentist(d: &Difference, critical: &Critical) -> Result<Frequentist, Unavailable> {
     let se = d.variance.sqrt();
     let t = d.estimate / se;
     let p_value = (2.0 * student_t_sf(t.abs(), d.dof)).min(1.0);
-    let width = -student_t_quantile(0.5 * settings.alpha, d.dof) * se;
+    let width = critical.t * se;
     let ci = [d.estimate - width, d.estimate + width];
     finite(
         Frequentist {
@@ -350,7 +374,12 @@ fn sequential(d: &Difference, settings: &Settings) -> Result<Frequentist, Unavai
 
 /// The Bayesian effect test: a normal likelihood for the difference, with a flat prior or a
 /// proper N(0, σ²) prior on the relative lift (σ·|control mean| for the absolute difference).
-fn bayesian(d: &Difference, a: &Stat, settings: &Settings) -> Result<Bayesian, Unavailable> {
+fn bayesian(
+    d: &Difference,
+    a: &Stat,
+    critical: &Critical,
+    settings: &Settings,
+) -> Result<Bayesian, Unavailable> {
     let prior_variance = match settings.prior_stddev {
         Some(sd) if sd > 0.0 && sd.is_finite() => {
             let variance = sd * sd;
@@ -382,10 +411,7 @@ fn bayesian(d: &Difference, a: &Stat, settings: &Settings) -> Result<Bayesian, U
     } else {
         normal_cdf(z)
     };
-    let ci = [
-        mean + sd * normal_quantile(0.5 * settings.alpha),
-        mean + sd * normal_quantile(1.0 - 0.5 * settings.alpha),
-    ];
+    let ci = [mean + sd * critical.z[0], mean + sd * critical.z[1]];
     // E[max(D, 0)] and E[max(−D, 0)] for D ~ N(mean, sd²): what keeping control forgoes
     // when the variant is better, and what shipping loses when it is worse.
     let gain = sd * normal_loss(-z);

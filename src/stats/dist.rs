@@ -59,9 +59,7 @@ fn upper_tail(x: f64) -> f64 {
         // Below the smallest subnormal.
         0.0
     } else {
-        // Mills ratio by its continued fraction sf/φ = 1/(x + 1/(x + 2/(x + 3/(x + …)))),
-        // evaluated forward by the modified Lentz method.
-        normal_pdf(x) * tail_fraction(x, 1.0)
+        normal_pdf(x) * mills_ratio(x)
     }
 }
 
@@ -82,14 +80,47 @@ fn centered_cdf(x: f64) -> f64 {
     normal_pdf(x) * sum
 }
 
-/// 1/(x + k/(x + (k + 1)/(x + …))) for x ≥ CENTRAL, by the modified Lentz method. With
-/// k = 1 it is the Mills ratio sf(x)/φ(x).
-fn tail_fraction(x: f64, k: f64) -> f64 {
+/// The Mills ratio sf(x)/φ(x) for x ≥ CENTRAL. sf(x) = Γ(½, x²/2) / (2√π), and Legendre's
+/// continued fraction for the incomplete gamma (as in `gamma_q`) converges in less than
+/// half the terms of the Mills ratio's own fraction 1/(x + 1/(x + 2/(x + …))): 62 at
+/// x = 1.75, 25 at x = 3.
+fn mills_ratio(x: f64) -> f64 {
+    let y = 0.5 * x * x;
+    let mut b = y + 0.5;
+    let mut c = 1.0 / TINY;
+    let mut d = 1.0 / b;
+    let mut f = d;
+    for i in 1..500 {
+        let i = i as f64;
+        let an = -i * (i - 0.5);
+        b += 2.0;
+        d = an * d + b;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = b + an / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        let delta = c * d;
+        f *= delta;
+        if (delta - 1.0).abs() < EPS {
+            break;
+        }
+    }
+    // Γ(½, y) = e^(−y) √y · f, so sf(x) = φ(x) · (x/2) · f.
+    0.5 * x * f
+}
+
+/// C(x) = 1/(x + 2/(x + 3/(x + …))) for x ≥ CENTRAL, by the modified Lentz method: the
+/// Mills ratio is 1/(x + C(x)).
+fn loss_fraction(x: f64) -> f64 {
     let mut f = x;
     let mut c = x;
     let mut d = 0.0;
     for i in 0..500 {
-        let a = k + i as f64;
+        let a = 2.0 + i as f64;
         d = x + a * d;
         if d.abs() < TINY {
             d = TINY;
@@ -125,7 +156,7 @@ pub fn normal_loss(x: f64) -> f64 {
     } else {
         // With R = 1/(x + C) the Mills ratio and C = 1/(x + 2/(x + 3/…)),
         // φ(x)(1 − x·R) = φ(x)·C/(x + C): no subtraction of nearly equal terms.
-        let c = tail_fraction(x, 2.0);
+        let c = loss_fraction(x);
         normal_pdf(x) * c / (x + c)
     }
 }
@@ -172,7 +203,8 @@ fn lower_quantile(p: f64) -> f64 {
         let u = residual / density;
         let step = u / (1.0 + 0.5 * x * u);
         x -= step;
-        if step.abs() <= 1e-16 * x.abs().max(1e-300) {
+        // Cubic convergence: after a step this small the error is below rounding.
+        if step.abs() <= 1e-10 * x.abs() {
             break;
         }
     }
@@ -308,19 +340,23 @@ fn t_upper_quantile(q: f64, df: f64) -> f64 {
             return t;
         }
         let slope = -t * student_t_pdf(t, df) / sf;
-        let mut next = u - h / slope;
-        if !(next > lo && next < hi && next.is_finite()) {
-            next = match (lo.is_finite(), hi.is_finite()) {
+        let step = h / slope;
+        // Convergence is quadratic: after a step this small the error is far below the
+        // rounding of sf itself, which would keep smaller steps from ever settling.
+        if step.abs() < 1e-10 {
+            u -= step;
+            break;
+        }
+        let next = u - step;
+        u = if next > lo && next < hi && next.is_finite() {
+            next
+        } else {
+            match (lo.is_finite(), hi.is_finite()) {
                 (true, true) => 0.5 * (lo + hi),
                 (true, false) => lo + 1.0,
                 _ => hi - 1.0,
-            };
-        }
-        let step = (next - u).abs();
-        u = next;
-        if step < 1e-15 {
-            break;
-        }
+            }
+        };
     }
     u.exp()
 }

@@ -44,7 +44,9 @@ pub struct Arm {
     pub summary: Summary,
 }
 
-/// How to compare.
+/// How to compare. Values outside their domain (alpha not in (0, 1), a tuning parameter
+/// that is not positive) make the results they affect [`Unavailable`]; a prior standard
+/// deviation that is not a positive number is the flat prior.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
     /// Two-sided level: intervals are (1 − alpha).
@@ -74,13 +76,19 @@ impl Default for Settings {
 pub enum Unavailable {
     /// An arm has no units.
     NoUnits { control: bool },
-    /// An arm's metric has zero (or negative, from rounding) variance.
+    /// An arm's metric has zero (or negative, from rounding) variance, or a single unit.
+    /// Also reported when a number leaves the floating-point range: for an arm whose mean or
+    /// variance is not finite, and as control's when the combined variance underflows or
+    /// overflows or the settings are outside their domain.
     ZeroVariance { control: bool },
-    /// A relative lift over a control mean of zero.
+    /// A relative lift over a control mean of zero; or, for the Bayesian absolute difference
+    /// with a proper prior, a relative prior that cannot be scaled to a control mean of zero.
     ZeroControlMean,
 }
 
-/// One arm's descriptive statistics (means before any CUPED adjustment).
+/// One arm's descriptive statistics (means before any CUPED adjustment; for a ratio, the
+/// ratio of sums and its delta-method standard deviation). A value that is not finite (from
+/// sums beyond the floating-point range) is reported as 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Describe {
     pub users: u64,
