@@ -520,7 +520,7 @@ fn zero_variance_is_one_unavailable_result_and_the_rest_runs() {
     for method in ["bayesian", "frequentist", "sequential"] {
         assert_eq!(
             signup[method]["absolute"]["unavailable"],
-            "zero variance: every unit of \"control\" has the same `signup` (row 2, column `signup__sum`), so there is no spread to compare",
+            "zero variance: `signup` of \"control\" (row 2, column `signup__sum`) has no spread to compare (every unit has the same value, or the sums are beyond floating-point range)",
             "{method}"
         );
     }
@@ -545,6 +545,16 @@ fn a_zero_control_mean_keeps_the_absolute_result() {
     }
     assert_eq!(json["decision"]["verdict"], "keep_running");
     assert_eq!(json["decision"]["more_units"], serde_json::Value::Null);
+    // A prior on the relative lift has no scale for the absolute difference either.
+    let mut prior = request(&["net=mean"]);
+    prior.settings.prior_stddev = Some(0.1);
+    let json = report(text, &prior);
+    let result = &json["metrics"][0]["results"][0];
+    assert_eq!(
+        result["bayesian"]["absolute"],
+        serde_json::json!({"unavailable": "the control mean of `net` is zero (row 2, column `net__sum`), so the prior on the relative lift cannot be scaled to the absolute difference (a flat prior can)"})
+    );
+    assert!(result["frequentist"]["absolute"]["p_value"].is_f64());
 }
 
 const SRM_CSV: &str = "variation,users,converted__sum\ncontrol,10000,1000\ntreatment,9000,950\n";

@@ -676,9 +676,9 @@ fn unavailable(
                 ],
             };
             format!(
-                "zero variance: every unit of \"{}\" has the same `{}` ({}), so there is no spread to compare",
-                row.variation,
+                "zero variance: `{}` of \"{}\" ({}) has no spread to compare (every unit has the same value, or the sums are beyond floating-point range)",
                 spec.name,
+                row.variation,
                 at(row, columns)
             )
         }
@@ -688,7 +688,7 @@ fn unavailable(
                 _ => vec![sum(&spec.name)],
             };
             format!(
-                "the control mean of `{}` is zero ({}), so a relative lift is undefined; see the absolute difference",
+                "the control mean of `{}` is zero ({})",
                 spec.name,
                 at(control, columns)
             )
@@ -706,7 +706,19 @@ fn result(
 ) -> VariantResult {
     const NOT_FINITE: &str = "the statistics gave no finite number for these sums";
     let check = |values: &[f64]| values.iter().all(|v| v.is_finite());
-    let bayes = |r: &Result<stats::Bayesian, Unavailable>| match r {
+    // A zero control mean leaves no relative lift, and no scale for a prior on it.
+    let why = |u: Unavailable, relative: bool| match (u, relative) {
+        (Unavailable::ZeroControlMean, true) => format!(
+            "{}, so a relative lift is undefined; see the absolute difference",
+            reason(u)
+        ),
+        (Unavailable::ZeroControlMean, false) => format!(
+            "{}, so the prior on the relative lift cannot be scaled to the absolute difference (a flat prior can)",
+            reason(u)
+        ),
+        _ => reason(u),
+    };
+    let bayes = |r: &Result<stats::Bayesian, Unavailable>, relative: bool| match r {
         Ok(b)
             if check(&[
                 b.expected,
@@ -720,15 +732,15 @@ fn result(
             Ok(*b)
         }
         Ok(_) => Err(NOT_FINITE.to_owned()),
-        Err(u) => Err(reason(*u)),
+        Err(u) => Err(why(*u, relative)),
     };
-    let freq = |r: &Result<stats::Frequentist, Unavailable>| match r {
+    let freq = |r: &Result<stats::Frequentist, Unavailable>, relative: bool| match r {
         Ok(f) if check(&[f.expected, f.ci[0], f.ci[1], f.p_value]) => Ok(*f),
         Ok(_) => Err(NOT_FINITE.to_owned()),
-        Err(u) => Err(reason(*u)),
+        Err(u) => Err(why(*u, relative)),
     };
-    let test = |r: &Result<stats::Frequentist, Unavailable>| {
-        freq(r).map(|result| Test {
+    let test = |r: &Result<stats::Frequentist, Unavailable>, relative: bool| {
+        freq(r, relative).map(|result| Test {
             result,
             adjusted_p_value: None,
         })
@@ -744,16 +756,16 @@ fn result(
         treatment: describe(c.variant),
         theta: c.theta.and_then(finite),
         bayesian: Lift {
-            relative: bayes(&c.bayesian.relative),
-            absolute: bayes(&c.bayesian.absolute),
+            relative: bayes(&c.bayesian.relative, true),
+            absolute: bayes(&c.bayesian.absolute, false),
         },
         frequentist: Lift {
-            relative: test(&c.frequentist.relative),
-            absolute: test(&c.frequentist.absolute),
+            relative: test(&c.frequentist.relative, true),
+            absolute: test(&c.frequentist.absolute, false),
         },
         sequential: Lift {
-            relative: freq(&c.sequential.relative),
-            absolute: freq(&c.sequential.absolute),
+            relative: freq(&c.sequential.relative, true),
+            absolute: freq(&c.sequential.absolute, false),
         },
         guardrail: None,
     }
@@ -942,7 +954,7 @@ pub(crate) mod tests {
                 control,
                 variant
             ),
-            "zero variance: every unit of \"b\" has the same `r` (row 3, columns `r__sum`, `r__sum_squares`), so there is no spread to compare"
+            "zero variance: `r` of \"b\" (row 3, columns `r__sum`, `r__sum_squares`) has no spread to compare (every unit has the same value, or the sums are beyond floating-point range)"
         );
         assert_eq!(
             unavailable(
@@ -951,7 +963,7 @@ pub(crate) mod tests {
                 control,
                 variant
             ),
-            "the control mean of `c` is zero (row 2, column `c__sum`), so a relative lift is undefined; see the absolute difference"
+            "the control mean of `c` is zero (row 2, column `c__sum`)"
         );
         assert_eq!(
             unavailable(
@@ -960,7 +972,7 @@ pub(crate) mod tests {
                 control,
                 variant
             ),
-            "zero variance: every unit of \"control\" has the same `q` (row 2, columns `a__sum`, `a__sum_squares`, `b__sum`, `b__sum_squares`), so there is no spread to compare"
+            "zero variance: `q` of \"control\" (row 2, columns `a__sum`, `a__sum_squares`, `b__sum`, `b__sum_squares`) has no spread to compare (every unit has the same value, or the sums are beyond floating-point range)"
         );
     }
 
