@@ -993,7 +993,10 @@ pub(crate) mod tests {
             r.frequentist.relative,
             Err("the statistics gave no finite number for these sums".to_owned())
         );
-        assert_eq!(r.bayesian.absolute, Err("why".to_owned()));
+        assert_eq!(
+            r.bayesian.absolute,
+            Err("why, so the prior on the relative lift cannot be scaled to the absolute difference (a flat prior can)".to_owned())
+        );
         assert_eq!(r.treatment.mean, 0.0);
         assert_eq!(
             r.guardrail,
