@@ -6,6 +6,8 @@
 //! the `flagstone` binary renders.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+#[cfg(feature = "compiler")]
+pub mod analyze;
 #[cfg(feature = "eval")]
 pub mod bundle;
 #[cfg(feature = "compiler")]

@@ -2,6 +2,7 @@
 
 mod support;
 mod test_action;
+mod test_analyze;
 mod test_bad_input;
 mod test_bucketing;
 mod test_build_eval;

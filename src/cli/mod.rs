@@ -3,6 +3,7 @@
 //! Exit status: 0 success (warnings allowed), 1 findings with errors, 2 usage or I/O error.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod analyze;
 mod build;
 mod check;
 mod codeowners;
@@ -35,6 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(check::Args),
+    Analyze(analyze::Args),
     Build(build::Args),
     Eval(eval::Args),
     Evals(evals::Args),
@@ -83,6 +85,7 @@ pub fn main() -> ExitCode {
     let mut out = stdout.lock();
     let result = match cli.command {
         Command::Check(args) => check::run(args, &mut out),
+        Command::Analyze(args) => analyze::run(args, &mut out),
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
         Command::Evals(args) => evals::run(args, &mut out),
