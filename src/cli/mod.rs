@@ -107,17 +107,26 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(1),
         // A reader that stopped early (`| head`) wants no more output, and no complaint.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
+        Err(e) if is_broken_pipe(&*e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether writing the output failed because its reader went away, directly or inside a
+/// serializer's error.
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = match (
+        e.downcast_ref::<std::io::Error>(),
+        e.downcast_ref::<serde_json::Error>(),
+    ) {
+        (Some(e), _) => Some(e.kind()),
+        (None, Some(e)) => e.io_error_kind(),
+        (None, None) => None,
+    };
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
 /// An error that stops a command before it can report findings (exit status 2).
