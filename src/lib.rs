@@ -22,6 +22,8 @@ pub mod diff;
 pub mod edit;
 #[cfg(feature = "eval")]
 pub mod eval;
+#[cfg(feature = "compiler")]
+pub mod experiment;
 pub mod literal;
 #[cfg(feature = "compiler")]
 pub mod load;

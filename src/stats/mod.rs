@@ -6,6 +6,7 @@
 //! lists every formula and each deliberate difference.
 
 pub mod dist;
+pub mod power;
 
 /// The sufficient statistics of one metric component over one variant's units.
 #[derive(Clone, Copy, Debug, PartialEq)]
