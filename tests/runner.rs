@@ -21,3 +21,4 @@ mod test_refs;
 mod test_review;
 mod test_schema;
 mod test_stale;
+mod test_stats;

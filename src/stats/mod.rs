@@ -5,6 +5,7 @@
 //! The methods follow GrowthBook's open stats engine (gbstats 0.8.0); docs/statistics.md
 //! lists every formula and each deliberate difference.
 
+mod compare;
 pub mod dist;
 pub mod power;
 
@@ -130,17 +131,40 @@ pub struct Comparison {
     pub sequential: Both<Frequentist>,
 }
 
-/// Compares `variant` with `control`. Both arms must be the same kind of summary.
+/// Compares `variant` with `control`. Both arms must be the same kind of summary (if they
+/// are not, each arm is summarized on its own and CUPED is left out). Never panics and
+/// never returns NaN or infinity: anything not computable is an [`Unavailable`].
 pub fn compare(control: &Arm, variant: &Arm, settings: &Settings) -> Comparison {
-    let _ = (control, variant, settings);
-    todo!("stats-core")
+    compare::compare(control, variant, settings)
 }
 
 /// The sample ratio mismatch p-value: Pearson's χ² test of the observed units against the
 /// intended shares `weights` (any positive scale). Arms with weight 0 are left out.
+/// As gbstats's check_srm, the χ² has one degree of freedom fewer than there are arms
+/// (weight 0 or not); a count without a weight, or with a weight that is not a positive
+/// number, is left out. No units, fewer than two arms or no positive weight give 1.
 pub fn srm_p_value(users: &[u64], weights: &[f64]) -> f64 {
-    let _ = (users, weights);
-    todo!("stats-core")
+    let weight = |i: usize| {
+        weights
+            .get(i)
+            .copied()
+            .filter(|w| *w > 0.0 && w.is_finite())
+    };
+    let observed: f64 = users.iter().map(|&u| u as f64).sum();
+    let total_weight: f64 = (0..users.len()).filter_map(weight).sum();
+    if observed == 0.0 || users.len() < 2 || !(total_weight > 0.0 && total_weight.is_finite()) {
+        return 1.0;
+    }
+    let statistic: f64 = users
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &o)| {
+            let expected = weight(i)? / total_weight * observed;
+            Some((o as f64 - expected).powi(2) / expected)
+        })
+        .sum();
+    let p = dist::chi_squared_sf(statistic, (users.len() - 1) as f64);
+    if p.is_finite() { p } else { 0.0 }
 }
 
 /// A multiple-comparison correction across every metric × variant p-value.
@@ -153,8 +177,35 @@ pub enum Correction {
     BenjaminiHochberg,
 }
 
-/// Adjusted p-values, in the order given.
+/// Adjusted p-values, in the order given. Holm multiplies the i-th smallest of m by
+/// m − i + 1 and makes the sequence non-decreasing from the smallest up; Benjamini–Hochberg
+/// multiplies it by m/i and makes it non-increasing from the largest down; both are capped
+/// at 1. An input that is NaN or above 1 counts as 1, below 0 as 0.
 pub fn adjust_p_values(p_values: &[f64], correction: Correction) -> Vec<f64> {
-    let _ = (p_values, correction);
-    todo!("stats-core")
+    let clean: Vec<f64> = p_values
+        .iter()
+        .map(|&p| if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) })
+        .collect();
+    let m = clean.len() as f64;
+    let mut order: Vec<usize> = (0..clean.len()).collect();
+    order.sort_by(|&i, &j| clean[i].total_cmp(&clean[j]).then(i.cmp(&j)));
+    let mut adjusted = clean.clone();
+    match correction {
+        Correction::None => {}
+        Correction::Holm => {
+            let mut running = 0.0f64;
+            for (rank, &i) in order.iter().enumerate() {
+                running = running.max(((m - rank as f64) * clean[i]).min(1.0));
+                adjusted[i] = running;
+            }
+        }
+        Correction::BenjaminiHochberg => {
+            let mut running = 1.0f64;
+            for (rank, &i) in order.iter().enumerate().rev() {
+                running = running.min((m / (rank as f64 + 1.0) * clean[i]).min(1.0));
+                adjusted[i] = running;
+            }
+        }
+    }
+    adjusted
 }
