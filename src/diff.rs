@@ -112,6 +112,14 @@ pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&
     }
     let side = |is_head: bool, file: usize| source(if is_head { head } else { base }, file);
     let mut flags = differing(&base.flags, &head.flags, side);
+    // An experiment gates its flag's splits: a changed experiment changes its flag.
+    let experiments = differing(&base.experiments, &head.experiments, side);
+    for name in experiments {
+        for repo in [base, head] {
+            let flag = repo.experiments.get(name).and_then(|l| l.doc.as_ref());
+            flags.extend(flag.map(|e| e.flag.as_str()));
+        }
+    }
     let segments = differing(&base.segments, &head.segments, side);
     if !segments.is_empty() {
         flags.extend(base.flags_testing(segments.clone()));
