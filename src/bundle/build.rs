@@ -119,7 +119,11 @@ fn build_environment(
 }
 
 /// An experiment's gate: its control, and the holdout and layer slice that exclude units.
-fn gate(project: &model::ProjectFile, name: &str, experiment: &model::ExperimentFile) -> Experiment {
+fn gate(
+    project: &model::ProjectFile,
+    name: &str,
+    experiment: &model::ExperimentFile,
+) -> Experiment {
     let salt = |salt: &Option<Name>, name: &Name| salt.as_ref().unwrap_or(name).value.clone();
     let holdout = experiment.holdout.as_ref().map(|holdout| {
         let (name, declared) = project

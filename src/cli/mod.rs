@@ -9,6 +9,7 @@ mod codeowners;
 mod diff;
 mod edit;
 mod eval;
+mod plan;
 mod publish;
 mod refs;
 pub mod render;
@@ -48,6 +49,7 @@ enum Command {
     Stale(stale::Args),
     Refs(refs::Args),
     Schema(schema::Args),
+    Plan(plan::Args),
 }
 
 /// Output formats for findings.
@@ -95,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Stale(args) => stale::run(args, &mut out),
         Command::Refs(args) => refs::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
+        Command::Plan(args) => plan::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

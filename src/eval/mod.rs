@@ -1044,7 +1044,10 @@ fn compile_gate(
     };
     let layer = match experiment.layer {
         Some(l) if l.from >= l.to || l.to > FULL => {
-            return Err(format!("layer `{}` has an empty or oversized slice", l.name));
+            return Err(format!(
+                "layer `{}` has an empty or oversized slice",
+                l.name
+            ));
         }
         Some(l) => Some((l.name, prefix(&l.salt, "layer"), l.from, l.to)),
         None => None,
