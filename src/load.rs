@@ -146,7 +146,8 @@ enum Doc {
     Flag(Option<FlagFile>),
     Segment(Option<SegmentFile>),
     Test(Option<TestFile>),
-    Experiment(Option<ExperimentFile>),
+    /// Boxed: experiment files are the largest documents, and the rarest.
+    Experiment(Box<Option<ExperimentFile>>),
 }
 
 struct Outcome {
@@ -305,9 +306,9 @@ fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
             let loaded = known.tests.iter().find(|t| t.file == file)?;
             Doc::Test(Some(loaded.doc.clone()?))
         }
-        FileKind::Experiment => {
-            Doc::Experiment(Some(known.experiments.get(&entry.key)?.doc.clone()?))
-        }
+        FileKind::Experiment => Doc::Experiment(Box::new(Some(
+            known.experiments.get(&entry.key)?.doc.clone()?,
+        ))),
     };
     Some(Outcome {
         source: SourceFile {
@@ -357,6 +358,7 @@ fn assemble(
             }
             Doc::Test(doc) => repo.tests.push(Loaded { file, doc }),
             Doc::Experiment(doc) => {
+                let doc = *doc;
                 repo.experiments.insert(entry.key, Loaded { file, doc });
             }
         }
@@ -578,9 +580,9 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
         FileKind::Flag => Doc::Flag(parseable.and_then(|t| parse(path, t, validator, d))),
         FileKind::Segment => Doc::Segment(parseable.and_then(|t| parse(path, t, validator, d))),
         FileKind::Test => Doc::Test(parseable.and_then(|t| parse(path, t, validator, d))),
-        FileKind::Experiment => {
-            Doc::Experiment(parseable.and_then(|t| parse(path, t, validator, d)))
-        }
+        FileKind::Experiment => Doc::Experiment(Box::new(
+            parseable.and_then(|t| parse(path, t, validator, d)),
+        )),
     };
     let text = match content {
         Content::Text(text) | Content::Unparseable(text) => text,

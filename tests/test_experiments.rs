@@ -61,7 +61,10 @@ fn bad_power_inputs_are_refused() {
         units_per_variant(rate, 0.05, 1.0, 0.8),
         Err(PowerError::Alpha(1.0))
     );
-    assert_eq!(units_per_variant(rate, 0.05, 0.05, f64::NAN).is_err(), true);
+    assert!(matches!(
+        units_per_variant(rate, 0.05, 0.05, f64::NAN),
+        Err(PowerError::Power(p)) if p.is_nan()
+    ));
     assert_eq!(
         units_per_variant(rate, 1e-12, 0.05, 0.8),
         Err(PowerError::TooLarge)

@@ -429,7 +429,7 @@ impl Scope<'_> {
                 format!("guardrail `{name}` has no `max_regression`"),
                 "add the largest tolerated relative regression, e.g. `max_regression = 0.02`",
             ),
-            (Some(max), Role::Guardrail) if !(max.value > 0.0) => bad(
+            (Some(max), Role::Guardrail) if max.value <= 0.0 || max.value.is_nan() => bad(
                 max.span(),
                 format!("`max_regression` is {}", max.value),
                 "a positive relative regression, e.g. 0.02 for 2%",
@@ -489,7 +489,7 @@ impl Scope<'_> {
                 format!("the primary metric `{name}` has no `stddev`"),
                 "add its expected standard deviation per unit; `flagstone plan` needs it",
             ),
-            (Some(s), _) if !(s.value > 0.0) => bad(
+            (Some(s), _) if s.value <= 0.0 || s.value.is_nan() => bad(
                 s.span(),
                 format!("`stddev` is {}", s.value),
                 "a positive standard deviation per unit",
