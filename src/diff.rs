@@ -479,7 +479,32 @@ fn flag_changes(b: &bundle::Flag, a: &bundle::Flag, changes: &mut Changes) {
     for name in b.variants.keys().filter(|n| !a.variants.contains_key(*n)) {
         changes.push(Variants, format!("variant `{name}` removed"));
     }
+    if b.experiment != a.experiment {
+        let (before, after) = (experiment(&b.experiment), experiment(&a.experiment));
+        changes.push(Targeting, format!("experiment: {before} → {after}"));
+    }
     rule_changes(&b.rules, &a.rules, changes);
+}
+
+/// An experiment gate in words: who it serves control to.
+fn experiment(gate: &Option<bundle::Experiment>) -> String {
+    let Some(gate) = gate else {
+        return "none".to_owned();
+    };
+    let percent = |t: u32| f64::from(t) / f64::from(FULL) * 100.0;
+    let mut parts = vec![format!("control `{}`", gate.control)];
+    if let Some(h) = &gate.holdout {
+        parts.push(format!("holdout `{}` {}%", h.name, percent(h.percent)));
+    }
+    if let Some(l) = &gate.layer {
+        parts.push(format!(
+            "layer `{}` [{}%, {}%)",
+            l.name,
+            percent(l.from),
+            percent(l.to)
+        ));
+    }
+    format!("`{}` ({})", gate.name, parts.join(", "))
 }
 
 fn prerequisites(flag: &bundle::Flag) -> Vec<String> {
