@@ -405,3 +405,30 @@ fn plan_without_an_experiment_and_its_errors() {
         assert_eq!((code, stderr.as_str()), (2, *expected), "{args:?}");
     }
 }
+
+#[test]
+fn bad_experiment_files_get_located_findings() {
+    let fixture = root().join("tests/fixtures/fs070-bad-design");
+    let project = std::fs::read(fixture.join("flagstone.toml")).unwrap();
+    let flag = std::fs::read(fixture.join("flags/f.toml")).unwrap();
+    let experiment = "flag = \"f\"\ncontrol = \"control\"\nhypothesis = \"h\"\nowners = [\"alice\"]\nstart = 2026-12-01\nenvironments = [\"production\"]\nmde = nan\nbogus = 1\ndaily_units = inf\nlayer = \"checkout\"\n\n[primary]\nname = \"converted\"\nkind = \"binomial\"\nbaseline = 0.3\n\n[[secondary]]\nname = \"converted\"\nkind = \"ratio\"\ncovariate = \"x\"\n";
+    let dir = crate::support::repo(&[
+        ("flagstone.toml", &project),
+        ("flags/f.toml", &flag),
+        ("experiments/button.toml", experiment.as_bytes()),
+    ]);
+    assert_eq!(
+        crate::support::findings(dir.path()),
+        [
+            "FS013 experiments/button.toml:7:7",
+            "FS070 experiments/button.toml:7:7",
+            "FS010 experiments/button.toml:8:1",
+            "FS013 experiments/button.toml:9:15",
+            "FS068 experiments/button.toml:10:9",
+            "FS048 experiments/button.toml:18:8",
+            "FS069 experiments/button.toml:19:8",
+            "FS069 experiments/button.toml:19:8",
+            "FS069 experiments/button.toml:20:13",
+        ]
+    );
+}
