@@ -85,6 +85,16 @@ codes! {
     SchedulePast = "FS054", "schedule-past", Warning;
     EmptySegment = "FS060", "empty-segment", Warning;
     BadTest = "FS061", "bad-test", Error;
+    UnknownLayer = "FS062", "unknown-layer", Error;
+    UnknownHoldout = "FS063", "unknown-holdout", Error;
+    NoExperimentSplit = "FS064", "no-experiment-split", Error;
+    LayerOverlap = "FS065", "layer-overlap", Error;
+    ExperimentConflict = "FS066", "experiment-conflict", Error;
+    BucketByMismatch = "FS067", "bucket-by-mismatch", Error;
+    BadRange = "FS068", "bad-range", Error;
+    BadMetric = "FS069", "bad-metric", Error;
+    BadDesign = "FS070", "bad-design", Error;
+    Underpowered = "FS071", "underpowered", Warning;
 }
 
 /// One finding in one file.

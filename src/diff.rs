@@ -112,6 +112,14 @@ pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&
     }
     let side = |is_head: bool, file: usize| source(if is_head { head } else { base }, file);
     let mut flags = differing(&base.flags, &head.flags, side);
+    // An experiment gates its flag's splits: a changed experiment changes its flag.
+    let experiments = differing(&base.experiments, &head.experiments, side);
+    for name in experiments {
+        for repo in [base, head] {
+            let flag = repo.experiments.get(name).and_then(|l| l.doc.as_ref());
+            flags.extend(flag.map(|e| e.flag.as_str()));
+        }
+    }
     let segments = differing(&base.segments, &head.segments, side);
     if !segments.is_empty() {
         flags.extend(base.flags_testing(segments.clone()));
@@ -471,7 +479,32 @@ fn flag_changes(b: &bundle::Flag, a: &bundle::Flag, changes: &mut Changes) {
     for name in b.variants.keys().filter(|n| !a.variants.contains_key(*n)) {
         changes.push(Variants, format!("variant `{name}` removed"));
     }
+    if b.experiment != a.experiment {
+        let (before, after) = (experiment(&b.experiment), experiment(&a.experiment));
+        changes.push(Targeting, format!("experiment: {before} → {after}"));
+    }
     rule_changes(&b.rules, &a.rules, changes);
+}
+
+/// An experiment gate in words: who it serves control to.
+fn experiment(gate: &Option<bundle::Experiment>) -> String {
+    let Some(gate) = gate else {
+        return "none".to_owned();
+    };
+    let percent = |t: u32| f64::from(t) / f64::from(FULL) * 100.0;
+    let mut parts = vec![format!("control `{}`", gate.control)];
+    if let Some(h) = &gate.holdout {
+        parts.push(format!("holdout `{}` {}%", h.name, percent(h.percent)));
+    }
+    if let Some(l) = &gate.layer {
+        parts.push(format!(
+            "layer `{}` [{}%, {}%)",
+            l.name,
+            percent(l.from),
+            percent(l.to)
+        ));
+    }
+    format!("`{}` ({})", gate.name, parts.join(", "))
 }
 
 fn prerequisites(flag: &bundle::Flag) -> Vec<String> {

@@ -26,6 +26,8 @@ pub mod edit;
 pub mod eval;
 #[cfg(feature = "compiler")]
 pub mod evals;
+#[cfg(feature = "compiler")]
+pub mod experiment;
 pub mod literal;
 #[cfg(feature = "compiler")]
 pub mod load;

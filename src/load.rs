@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diag::{Code, Diagnostic};
-use crate::model::{self, FlagFile, ProjectFile, SegmentFile, TestFile};
+use crate::model::{self, ExperimentFile, FlagFile, ProjectFile, SegmentFile, TestFile};
 use crate::schema::{FileKind, Validator};
 
 /// The project file's name at the repository root.
@@ -51,6 +51,8 @@ pub struct Repo {
     /// Segments by name.
     pub segments: BTreeMap<String, Loaded<SegmentFile>>,
     pub tests: Vec<Loaded<TestFile>>,
+    /// Experiments by key ("growth/onboarding").
+    pub experiments: BTreeMap<String, Loaded<ExperimentFile>>,
     /// Problems found while loading.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -134,7 +136,7 @@ struct Entry {
     kind: FileKind,
     /// Repo-relative path.
     path: String,
-    /// Flag or segment key; empty for the project and test files.
+    /// Flag, segment or experiment key; empty for the project and test files.
     key: String,
 }
 
@@ -144,6 +146,8 @@ enum Doc {
     Flag(Option<FlagFile>),
     Segment(Option<SegmentFile>),
     Test(Option<TestFile>),
+    /// Boxed: experiment files are the largest documents, and the rarest.
+    Experiment(Box<Option<ExperimentFile>>),
 }
 
 struct Outcome {
@@ -220,9 +224,10 @@ pub fn load_revision(
         let path = format!("{parent}{name}");
         let top = path.split('/').next().unwrap_or_default();
         if entry.kind() == Some(git2::ObjectType::Tree) {
-            // The same directories as on disk: flags/ and segments/ whole, tests/ one level.
-            let descend =
-                !name.starts_with('.') && (matches!(top, "flags" | "segments") || path == "tests");
+            // The same directories as on disk: flags/, segments/ and experiments/ whole,
+            // tests/ one level.
+            let descend = !name.starts_with('.')
+                && (matches!(top, "flags" | "segments" | "experiments") || path == "tests");
             return if descend {
                 git2::TreeWalkResult::Ok
             } else {
@@ -230,7 +235,8 @@ pub fn load_revision(
             };
         }
         let wanted = path == PROJECT_FILE
-            || (matches!(top, "flags" | "segments" | "tests") && path.contains('/'));
+            || (matches!(top, "flags" | "segments" | "tests" | "experiments")
+                && path.contains('/'));
         if wanted && !name.starts_with('.') {
             let symlink = entry.filemode() == i32::from(git2::FileMode::Link);
             blobs.insert(path.clone(), entry.id());
@@ -300,6 +306,9 @@ fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
             let loaded = known.tests.iter().find(|t| t.file == file)?;
             Doc::Test(Some(loaded.doc.clone()?))
         }
+        FileKind::Experiment => Doc::Experiment(Box::new(Some(
+            known.experiments.get(&entry.key)?.doc.clone()?,
+        ))),
     };
     Some(Outcome {
         source: SourceFile {
@@ -348,6 +357,10 @@ fn assemble(
                 repo.segments.insert(entry.key, Loaded { file, doc });
             }
             Doc::Test(doc) => repo.tests.push(Loaded { file, doc }),
+            Doc::Experiment(doc) => {
+                let doc = *doc;
+                repo.experiments.insert(entry.key, Loaded { file, doc });
+            }
         }
     }
     repo.diagnostics = diagnostics;
@@ -360,8 +373,8 @@ struct Found {
     symlink: bool,
 }
 
-/// Lists the project file and the files below flags/, segments/ (recursively) and tests/
-/// (one level), skipping hidden names.
+/// Lists the project file and the files below flags/, segments/, experiments/ (recursively)
+/// and tests/ (one level), skipping hidden names.
 fn list_dir(root: &Path) -> Result<Vec<Found>, LoadError> {
     let mut found = Vec::new();
     if root.join(PROJECT_FILE).is_file() {
@@ -374,6 +387,7 @@ fn list_dir(root: &Path) -> Result<Vec<Found>, LoadError> {
         ("flags", usize::MAX),
         ("segments", usize::MAX),
         ("tests", 1),
+        ("experiments", usize::MAX),
     ] {
         let base = root.join(dir);
         if !base.is_dir() {
@@ -405,12 +419,13 @@ fn list_dir(root: &Path) -> Result<Vec<Found>, LoadError> {
 }
 
 /// Turns found files into the entries to load, in a fixed order (project, flags, segments,
-/// tests; each sorted by path), and checks their names.
+/// tests, experiments; each sorted by path), and checks their names.
 fn classify(mut found: Vec<Found>) -> (Vec<Entry>, Vec<Diagnostic>) {
     let rank = |path: &str| match path.split('/').next() {
         Some("flags") => 1,
         Some("segments") => 2,
         Some("tests") => 3,
+        Some("experiments") => 4,
         _ => 0,
     };
     found.sort_by(|a, b| (rank(&a.path), &a.path).cmp(&(rank(&b.path), &b.path)));
@@ -450,6 +465,7 @@ fn classify(mut found: Vec<Found>) -> (Vec<Entry>, Vec<Diagnostic>) {
         let kind = match dir {
             "flags" => FileKind::Flag,
             "segments" => FileKind::Segment,
+            "experiments" => FileKind::Experiment,
             _ => FileKind::Test,
         };
         if let Some(bad) = key.split('/').find(|c| !valid_key_segment(c)) {
@@ -488,6 +504,7 @@ fn kind_noun(kind: FileKind) -> &'static str {
         FileKind::Flag => "flag",
         FileKind::Segment => "segment",
         FileKind::Test => "test file",
+        FileKind::Experiment => "experiment",
     }
 }
 
@@ -563,6 +580,9 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
         FileKind::Flag => Doc::Flag(parseable.and_then(|t| parse(path, t, validator, d))),
         FileKind::Segment => Doc::Segment(parseable.and_then(|t| parse(path, t, validator, d))),
         FileKind::Test => Doc::Test(parseable.and_then(|t| parse(path, t, validator, d))),
+        FileKind::Experiment => Doc::Experiment(Box::new(
+            parseable.and_then(|t| parse(path, t, validator, d)),
+        )),
     };
     let text = match content {
         Content::Text(text) | Content::Unparseable(text) => text,

@@ -202,6 +202,153 @@ pub struct ProjectFile {
     pub stale: Option<StaleConfig>,
     /// How `flagstone refs` finds flag keys in source code (docs/refs.md).
     pub refs: Option<crate::refs::RefsConfig>,
+    /// Mutually exclusive layers by name: experiments in one layer take disjoint slices of
+    /// its units (docs/experiments.md).
+    #[serde(default)]
+    pub layers: Table<Spanned<Layer>>,
+    /// Holdouts by name: a share of units kept out of every experiment naming the holdout.
+    #[serde(default)]
+    pub holdouts: Table<Spanned<Holdout>>,
+}
+
+/// `[layers.<name>]`: units split into slices that experiments claim exclusively.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Layer {
+    /// What the layer is for.
+    pub description: Name,
+    /// Seed of the layer's bucketing. Default: the layer's name.
+    pub salt: Option<Name>,
+    /// The attribute whose value is the unit; must be the bucket_by of its experiments'
+    /// flags. Default: "targeting_key".
+    pub bucket_by: Option<Name>,
+}
+
+/// `[holdouts.<name>]`: a share of units that stays out of every experiment naming it.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Holdout {
+    /// Percentage of units held out: at least 0, below 100, up to 3 decimals.
+    pub percent: Spanned<f64>,
+    /// What the holdout measures.
+    pub description: Name,
+    /// Seed of the holdout's bucketing. Default: the holdout's name.
+    pub salt: Option<Name>,
+    /// The attribute whose value is the unit; must be the bucket_by of its experiments'
+    /// flags. Default: "targeting_key".
+    pub bucket_by: Option<Name>,
+}
+
+/// `experiments/<key>.toml`: an experiment on one flag's split. Its key is the path below
+/// `experiments/` without `.toml`.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "flagstone experiment (experiments/**/*.toml)")]
+pub struct ExperimentFile {
+    /// The key of the flag whose split assigns the variants.
+    pub flag: Name,
+    /// The flag's variant that is the baseline, served to units outside the experiment.
+    pub control: Name,
+    /// What the experiment expects to change, and why.
+    pub hypothesis: Name,
+    /// Teams ("@growth", declared in flagstone.toml) or users who own the experiment.
+    #[schemars(length(min = 1))]
+    pub owners: Spanned<Vec<Name>>,
+    /// The first day of the experiment (a TOML date).
+    pub start: Spanned<Timestamp>,
+    /// The planned last day (a TOML date); `flagstone check` warns when it comes too early
+    /// to detect the minimum detectable effect.
+    pub end: Option<Spanned<Timestamp>>,
+    /// The environments it runs in; in each, the flag must serve a split.
+    #[schemars(length(min = 1))]
+    pub environments: Spanned<Vec<Name>>,
+    /// The layer (flagstone.toml [layers]) whose slice `range` the experiment occupies.
+    pub layer: Option<Name>,
+    /// The slice of the layer, [from, to) in percent of its units, up to 3 decimals.
+    pub range: Option<Spanned<Vec<Spanned<f64>>>>,
+    /// A holdout (flagstone.toml [holdouts]) whose units are kept out of the experiment.
+    pub holdout: Option<Name>,
+    /// The minimum detectable effect: the smallest relative change of the primary metric
+    /// worth detecting, e.g. 0.05 for 5%.
+    pub mde: Spanned<f64>,
+    /// The two-sided significance level. Default: 0.05.
+    pub alpha: Option<Spanned<f64>>,
+    /// The probability of detecting an effect of size `mde`. Default: 0.8.
+    pub power: Option<Spanned<f64>>,
+    /// Units per day that reach the flag's split, before the layer and holdout.
+    pub daily_units: Spanned<f64>,
+    /// The metric that decides the experiment; `mde` and the plan refer to it.
+    pub primary: Spanned<Metric>,
+    /// Metrics reported alongside the primary.
+    #[serde(default)]
+    pub secondary: Vec<Spanned<Metric>>,
+    /// Metrics that must not regress by more than their `max_regression`.
+    #[serde(default)]
+    pub guardrails: Vec<Spanned<Metric>>,
+}
+
+impl ExperimentFile {
+    /// The slice of the layer, when the experiment has a layer and a two-number range.
+    pub fn slice(&self) -> Option<(f64, f64)> {
+        self.layer.as_ref()?;
+        match self.range.as_ref()?.as_slice() {
+            [from, to] => Some((from.value, to.value)),
+            _ => None,
+        }
+    }
+}
+
+/// A metric of an experiment, read from the columns `flagstone analyze` is given.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Metric {
+    /// The metric's name: the prefix of its columns.
+    pub name: Name,
+    /// binomial (a 0/1 conversion), mean (a number per unit) or ratio (Σnumerator /
+    /// Σdenominator).
+    pub kind: Spanned<MetricKind>,
+    /// For a ratio: the numerator's column prefix.
+    pub numerator: Option<Name>,
+    /// For a ratio: the denominator's column prefix.
+    pub denominator: Option<Name>,
+    /// Which way is better. Default: higher.
+    pub direction: Option<Spanned<Direction>>,
+    /// The column prefix of a pre-experiment covariate for CUPED (binomial and mean only).
+    pub covariate: Option<Name>,
+    /// The primary metric's expected control value: a rate in (0, 1) for binomial, a mean
+    /// otherwise.
+    pub baseline: Option<Spanned<f64>>,
+    /// The primary metric's expected standard deviation per unit (mean and ratio).
+    pub stddev: Option<Spanned<f64>>,
+    /// For a guardrail: the largest tolerated relative regression, e.g. 0.02.
+    pub max_regression: Option<Spanned<f64>>,
+}
+
+/// How a metric is computed per variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    Binomial,
+    Mean,
+    Ratio,
+}
+
+impl MetricKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Binomial => "binomial",
+            MetricKind::Mean => "mean",
+            MetricKind::Ratio => "ratio",
+        }
+    }
+}
+
+/// Which way a metric should move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Higher,
+    Lower,
 }
 
 impl ProjectFile {

@@ -17,7 +17,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diag::{Code, Diagnostic, did_you_mean};
-use crate::model::{FlagFile, ProjectFile, SegmentFile, TestFile};
+use crate::model::{ExperimentFile, FlagFile, ProjectFile, SegmentFile, TestFile};
 
 /// The kinds of file in a flags repository.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,14 +26,16 @@ pub enum FileKind {
     Flag,
     Segment,
     Test,
+    Experiment,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 4] = [
+    pub const ALL: [FileKind; 5] = [
         FileKind::Project,
         FileKind::Flag,
         FileKind::Segment,
         FileKind::Test,
+        FileKind::Experiment,
     ];
 
     /// The schema's file name in `schema/`.
@@ -43,6 +45,7 @@ impl FileKind {
             FileKind::Flag => "flag.schema.json",
             FileKind::Segment => "segment.schema.json",
             FileKind::Test => "test.schema.json",
+            FileKind::Experiment => "experiment.schema.json",
         }
     }
 }
@@ -70,6 +73,7 @@ pub fn generate(kind: FileKind) -> Value {
         FileKind::Flag => generator.into_root_schema_for::<FlagFile>(),
         FileKind::Segment => generator.into_root_schema_for::<SegmentFile>(),
         FileKind::Test => generator.into_root_schema_for::<TestFile>(),
+        FileKind::Experiment => generator.into_root_schema_for::<ExperimentFile>(),
     };
     let mut schema = schema.to_value();
     tidy(&mut schema);

@@ -89,8 +89,10 @@ fn a_kill_is_named_and_its_blast_radius_estimated() {
     assert_eq!(env["environment"], "production");
     assert_eq!(env["changes"][0], "killed: every unit gets the off variant");
     assert_eq!(env["blast_radius"]["exact"], false);
+    // Estimated by sampling contexts, few of which are new self-serve sign-ups.
+    assert_eq!(env["blast_radius"]["exact"], false);
     let percent = env["blast_radius"]["percent"].as_f64().unwrap();
-    assert!(percent > 0.0 && percent <= 100.0, "{percent}");
+    assert!((0.0..=100.0).contains(&percent), "{percent}");
 }
 
 #[test]
@@ -272,4 +274,29 @@ fn schedule_changes_are_spelled_out_and_a_scheduled_raise_is_a_rollout() {
     );
     let diff = diff_json(work.path(), &[]);
     assert_eq!(diff["flags"][0]["environments"][0]["rollout_to"], 100.0);
+}
+
+#[test]
+fn a_changed_experiment_slice_is_a_behaviour_change_of_its_flag() {
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "experiments/growth/onboarding-checklist.toml",
+        "range = [0, 60]",
+        "range = [0, 50]",
+    );
+    let diff = diff_json(work.path(), &[]);
+    let flags = diff["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{diff}");
+    assert_eq!(flags[0]["flag"], "growth/onboarding-checklist");
+    let env = &flags[0]["environments"][0];
+    assert_eq!(env["environment"], "production");
+    assert_eq!(
+        env["changes"][0],
+        "experiment: `growth/onboarding-checklist` (control `control`, holdout `growth-2027` 5%, layer `acquisition` [0%, 60%)) → `growth/onboarding-checklist` (control `control`, holdout `growth-2027` 5%, layer `acquisition` [0%, 50%))"
+    );
+    // Estimated by sampling contexts, few of which are new self-serve sign-ups.
+    assert_eq!(env["blast_radius"]["exact"], false);
+    let percent = env["blast_radius"]["percent"].as_f64().unwrap();
+    assert!((0.0..=100.0).contains(&percent), "{percent}");
 }

@@ -736,6 +736,16 @@ proptest! {
                                 .any(|w| w.weight > 0 && w.variant == evaluation.variant)),
                         }
                     }
+                    // Only a split's unit is excluded, and it gets the experiment's control.
+                    Reason::Excluded { rule_index, rule_name, experiment, .. } => {
+                        prop_assert!(enabled);
+                        let rule = &flag.rules[*rule_index];
+                        prop_assert_eq!(*rule_name, rule.name.as_str());
+                        prop_assert!(matches!(rule.serve, Serve::Split(_)));
+                        let gate = flag.experiment.as_ref().expect("excluded by an experiment");
+                        prop_assert_eq!(*experiment, gate.name.as_str());
+                        prop_assert_eq!(evaluation.variant, gate.control.as_str());
+                    }
                 }
                 if !context.is_object() {
                     let is_error = matches!(evaluation.reason, Reason::Error { .. });

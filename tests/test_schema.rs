@@ -48,7 +48,7 @@ fn the_schema_command_writes_the_committed_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, _) = crate::support::run(&["schema", "--out", "out"], dir.path());
     assert_eq!(code, 0);
-    assert_eq!(stdout.lines().count(), 5);
+    assert_eq!(stdout.lines().count(), 6);
     let files = FileKind::ALL.map(FileKind::schema_file);
     for file in files.iter().chain([&BUNDLE_SCHEMA_FILE]) {
         let written = std::fs::read(dir.path().join("out").join(file)).unwrap();
@@ -58,7 +58,7 @@ fn the_schema_command_writes_the_committed_schemas() {
     // Nothing but the schemas is left behind.
     assert_eq!(
         std::fs::read_dir(dir.path().join("out")).unwrap().count(),
-        5
+        6
     );
     // An output path that is a file is an I/O error.
     std::fs::write(dir.path().join("file"), "x").unwrap();

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{
-    Bundle, Condition, FORMAT, FULL, Flag, FlagStep, Prerequisite, Rule, RuleStep, Segment, Serve,
-    Weight,
+    Bundle, Condition, Experiment, FORMAT, FULL, Flag, FlagStep, Holdout, LayerSlice, Prerequisite,
+    Rule, RuleStep, Segment, Serve, Weight,
 };
 use crate::check::{Checked, TARGETING_KEY};
 use crate::load::Repo;
@@ -77,11 +77,20 @@ fn build_environment(
 ) -> Bundle {
     let mut flags = BTreeMap::new();
     let wanted = |key: &String| keys.is_none_or(|keys| keys.contains(key.as_str()));
+    // Checks allow one experiment per flag and environment.
+    let experiments: BTreeMap<&str, (&str, &model::ExperimentFile)> = repo
+        .experiments
+        .iter()
+        .map(|(key, loaded)| (key.as_str(), doc(&loaded.doc)))
+        .filter(|(_, e)| e.environments.iter().any(|env| env.as_str() == environment))
+        .map(|(key, e)| (e.flag.as_str(), (key, e)))
+        .collect();
     for (key, loaded) in repo.flags.iter().filter(|(k, _)| wanted(k)) {
-        flags.insert(
-            key.clone(),
-            resolve_flag(key, doc(&loaded.doc), environment),
-        );
+        let mut flag = resolve_flag(key, doc(&loaded.doc), environment);
+        if let Some((name, experiment)) = experiments.get(key.as_str()) {
+            flag.experiment = Some(gate(project, name, experiment));
+        }
+        flags.insert(key.clone(), flag);
     }
     let mut segments = BTreeMap::new();
     for (name, loaded) in &repo.segments {
@@ -106,6 +115,47 @@ fn build_environment(
             .collect(),
         flags,
         segments,
+    }
+}
+
+/// An experiment's gate: its control, and the holdout and layer slice that exclude units.
+fn gate(
+    project: &model::ProjectFile,
+    name: &str,
+    experiment: &model::ExperimentFile,
+) -> Experiment {
+    let salt = |salt: &Option<Name>, name: &Name| salt.as_ref().unwrap_or(name).value.clone();
+    let holdout = experiment.holdout.as_ref().map(|holdout| {
+        let (name, declared) = project
+            .holdouts
+            .iter()
+            .find(|(n, _)| n.value == holdout.value)
+            .expect("checked holdouts are declared");
+        Holdout {
+            name: name.value.clone(),
+            percent: thousandths(declared.percent.value),
+            salt: salt(&declared.salt, name),
+        }
+    });
+    let layer = experiment.layer.as_ref().map(|layer| {
+        let (name, declared) = project
+            .layers
+            .iter()
+            .find(|(n, _)| n.value == layer.value)
+            .expect("checked layers are declared");
+        let (from, to) = experiment.slice().expect("checked layers have a range");
+        LayerSlice {
+            name: name.value.clone(),
+            salt: salt(&declared.salt, name),
+            from: thousandths(from),
+            to: thousandths(to),
+        }
+    });
+    Experiment {
+        name: name.to_owned(),
+        control: experiment.control.value.clone(),
+        holdout,
+        layer,
     }
 }
 
@@ -144,6 +194,7 @@ fn resolve_flag(key: &str, flag: &model::FlagFile, environment: &str) -> Flag {
         prerequisites,
         rules: Vec::new(),
         schedule: Vec::new(),
+        experiment: None,
     };
     // An environment without an entry serves the off variant.
     let Some(env) = flag.env.get(environment) else {

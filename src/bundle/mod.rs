@@ -58,6 +58,9 @@ pub struct Flag {
     pub bucket_by: String,
     /// false: every unit gets `off_variant` (also for flags the environment does not list).
     pub enabled: bool,
+    /// The experiment gating the flag's splits in this environment; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<Experiment>,
     /// Served when no rule matches.
     pub fallthrough: String,
     pub off_variant: String,
@@ -69,6 +72,45 @@ pub struct Flag {
     pub schedule: Vec<FlagStep>,
     /// Variant values by name.
     pub variants: BTreeMap<String, Value>,
+}
+
+/// An experiment on a flag: a unit that a split would assign a variant is served `control`
+/// instead when the holdout holds it out or it is outside the layer slice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub control: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<Holdout>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerSlice>,
+    /// The experiment's key.
+    pub name: String,
+}
+
+/// Held out: bucket("{salt}/holdout/{unit}", 100000) < percent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Holdout {
+    pub name: String,
+    /// Thousandths of a percent, below 100000.
+    pub percent: u32,
+    pub salt: String,
+}
+
+/// In the experiment: from ≤ bucket("{salt}/layer/{unit}", 100000) < to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LayerSlice {
+    /// Thousandths of a percent.
+    pub from: u32,
+    pub name: String,
+    pub salt: String,
+    /// Thousandths of a percent, above `from`, at most 100000.
+    pub to: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

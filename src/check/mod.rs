@@ -5,6 +5,7 @@
 //! missing or invalid; that problem is already reported, and guessing would only add noise.
 
 mod conditions;
+mod experiments;
 mod flags;
 mod segments;
 mod tests;
@@ -93,6 +94,7 @@ pub fn check<'r>(repo: &'r Repo, options: &Options) -> Report<'r> {
     scope.segments();
     scope.flags();
     scope.tests();
+    scope.experiments();
     // Files in the loader's order (project, flags, segments, tests), then by position.
     let order: BTreeMap<&str, usize> = repo
         .files
@@ -396,6 +398,7 @@ impl<'r> Scope<'r> {
         if let Some(policy) = &project.review {
             self.review(file, policy);
         }
+        self.layers_and_holdouts(file, project);
         for team in project.teams.keys() {
             if !crate::load::valid_key_segment(team) {
                 self.push(

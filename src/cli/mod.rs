@@ -11,6 +11,7 @@ mod diff;
 mod edit;
 mod eval;
 mod evals;
+mod plan;
 mod publish;
 mod refs;
 pub mod render;
@@ -52,6 +53,7 @@ enum Command {
     Stale(stale::Args),
     Refs(refs::Args),
     Schema(schema::Args),
+    Plan(plan::Args),
 }
 
 /// Output formats for findings.
@@ -101,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Stale(args) => stale::run(args, &mut out),
         Command::Refs(args) => refs::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
+        Command::Plan(args) => plan::run(args, &mut out),
     };
     let _ = out.flush();
     match result {

@@ -129,12 +129,16 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
         writeln!(out, "{rendered}")?;
     }
     let (errors, warnings) = counts(diagnostics);
-    let checked = format!(
+    let mut checked = format!(
         "{}, {}, {}",
         plural(repo.flags.len(), "flag"),
         plural(repo.segments.len(), "segment"),
         plural(repo.tests.len(), "test file")
     );
+    // Said only when there are some, so repositories without experiments read as before.
+    if !repo.experiments.is_empty() {
+        checked += &format!(", {}", plural(repo.experiments.len(), "experiment"));
+    }
     if diagnostics.is_empty() {
         writeln!(out, "✓ {checked} checked: no problems")
     } else {

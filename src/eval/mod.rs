@@ -89,6 +89,33 @@ pub enum Reason<'b> {
     PrerequisiteFailed { prerequisite: &'b str },
     /// The context is not a JSON object: the off variant.
     Error { message: &'static str },
+    /// A rule's split would have served a variant, but the flag's experiment excludes the
+    /// unit (held out, or outside its slice of the layer): the experiment's control.
+    Excluded {
+        rule_index: usize,
+        rule_name: &'b str,
+        experiment: &'b str,
+        gate: GateKind,
+        /// The holdout's or layer's name.
+        by: &'b str,
+    },
+}
+
+/// What excluded a unit from an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateKind {
+    Holdout,
+    Layer,
+}
+
+impl GateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateKind::Holdout => "holdout",
+            GateKind::Layer => "layer",
+        }
+    }
 }
 
 impl fmt::Display for Reason<'_> {
@@ -104,6 +131,17 @@ impl fmt::Display for Reason<'_> {
                 write!(f, "prerequisite `{prerequisite}` not met")
             }
             Reason::Error { message } => write!(f, "error: {message}"),
+            Reason::Excluded {
+                rule_index,
+                rule_name,
+                experiment,
+                gate,
+                by,
+            } => write!(
+                f,
+                "rule {rule_index} \"{rule_name}\", excluded from experiment `{experiment}` by {} `{by}`",
+                gate.as_str()
+            ),
         }
     }
 }
@@ -211,6 +249,36 @@ struct Flag {
     /// The flag's state from each schedule step on; before the first, the base state.
     base: FlagState,
     steps: Vec<(i64, FlagState)>,
+    gate: Option<Gate>,
+}
+
+/// An experiment's gate on a flag's splits.
+#[derive(Debug)]
+struct Gate {
+    experiment: String,
+    control: usize,
+    /// The holdout's name, its `"{salt}/holdout/"` prefix and its share.
+    holdout: Option<(String, bucket::Prefix, u32)>,
+    /// The layer's name, its `"{salt}/layer/"` prefix and the slice [from, to).
+    layer: Option<(String, bucket::Prefix, u32, u32)>,
+}
+
+impl Gate {
+    /// What excludes `unit` from the experiment, if anything: the holdout first.
+    fn excludes(&self, unit: &[u8]) -> Option<(GateKind, &str)> {
+        if let Some((name, prefix, percent)) = &self.holdout
+            && prefix.bucket(unit, FULL) < *percent
+        {
+            return Some((GateKind::Holdout, name));
+        }
+        if let Some((name, prefix, from, to)) = &self.layer {
+            let bucket = prefix.bucket(unit, FULL);
+            if bucket < *from || bucket >= *to {
+                return Some((GateKind::Layer, name));
+            }
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -449,9 +517,25 @@ impl Evaluator {
                 trace.push(rule_trace(flag, rule_index, rule, rule_state, &outcome));
             }
             if let RuleOutcome::Matched { split, .. } = outcome {
+                let rule_name = &rule.name;
                 let variant = match &rule_state.serve {
                     Served::Variant(v) => *v,
                     Served::Split(weights, _) => {
+                        // A split has bucketed the unit, so it is known here.
+                        if let (Some(gate), Some(Some(unit))) = (&flag.gate, unit.get())
+                            && let Some((gate_kind, by)) = gate.excludes(unit.bytes())
+                        {
+                            return serve(
+                                gate.control,
+                                Reason::Excluded {
+                                    rule_index,
+                                    rule_name,
+                                    experiment: &gate.experiment,
+                                    gate: gate_kind,
+                                    by,
+                                },
+                            );
+                        }
                         let bucket = split.expect("splits are bucketed");
                         weights
                             .iter()
@@ -459,7 +543,6 @@ impl Evaluator {
                             .map_or(weights[weights.len() - 1].0, |(v, _)| *v)
                     }
                 };
-                let rule_name = &rule.name;
                 return serve(
                     variant,
                     Reason::Rule {
@@ -848,6 +931,10 @@ impl Compiler<'_> {
         }
         let paths = assign_slots(&mut rules);
         let off = variant(&flag.off_variant)?;
+        let gate = flag
+            .experiment
+            .map(|e| compile_gate(e, &variant))
+            .transpose()?;
         let compiled = Flag {
             key,
             off,
@@ -861,6 +948,7 @@ impl Compiler<'_> {
             base,
             steps,
             variants,
+            gate,
         };
         Ok((compiled, flag.prerequisites))
     }
@@ -940,6 +1028,36 @@ fn assign_slots(rules: &mut [Rule]) -> Vec<Path> {
         }
     }
     shared.into_iter().map(Path::new).collect()
+}
+
+fn compile_gate(
+    experiment: bundle::Experiment,
+    variant: &dyn Fn(&str) -> Result<usize, String>,
+) -> Result<Gate, String> {
+    let prefix = |salt: &str, kind: &str| bucket::Prefix::new(format!("{salt}/{kind}/").as_bytes());
+    let holdout = match experiment.holdout {
+        Some(h) if h.percent >= FULL => {
+            return Err(format!("holdout `{}` holds out every unit", h.name));
+        }
+        Some(h) => Some((h.name, prefix(&h.salt, "holdout"), h.percent)),
+        None => None,
+    };
+    let layer = match experiment.layer {
+        Some(l) if l.from >= l.to || l.to > FULL => {
+            return Err(format!(
+                "layer `{}` has an empty or oversized slice",
+                l.name
+            ));
+        }
+        Some(l) => Some((l.name, prefix(&l.salt, "layer"), l.from, l.to)),
+        None => None,
+    };
+    Ok(Gate {
+        control: variant(&experiment.control)?,
+        experiment: experiment.name,
+        holdout,
+        layer,
+    })
 }
 
 fn check_share(thousandths: u32) -> Result<u32, String> {

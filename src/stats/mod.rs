@@ -7,6 +7,7 @@
 
 mod compare;
 pub mod dist;
+pub mod power;
 
 /// The sufficient statistics of one metric component over one variant's units.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -332,6 +332,70 @@ def end_to_end_vectors():
     return vectors
 
 
+# --- Experiment gates (layers and holdouts) --------------------------------------------------
+
+
+def gate(layer_salt: str, holdout_salt: str, unit, holdout: int, start: int, end: int):
+    """What excludes a unit that a split would assign: the holdout first, then the layer."""
+    holdout_bucket = bucket(f"{holdout_salt}/holdout/{unit_text(unit)}", FULL)
+    layer_bucket = bucket(f"{layer_salt}/layer/{unit_text(unit)}", FULL)
+    if holdout_bucket < holdout:
+        excluded_by = "holdout"
+    elif not (start <= layer_bucket < end):
+        excluded_by = "layer"
+    else:
+        excluded_by = None
+    return excluded_by, holdout_bucket, layer_bucket
+
+
+def gate_cases():
+    cases = [
+        # layer salt, holdout salt, unit, holdout thousandths, [from, to) thousandths
+        ("acquisition", "growth-2027", f"usr_{i}", 5_000, 0, 60_000)
+        for i in range(1, 13)
+    ]
+    cases += [
+        ("acquisition", "growth-2027", 42, 5_000, 60_000, 100_000),
+        ("acquisition", "growth-2027", "中文", 0, 25_000, 75_000),
+        ("checkout", "q1", "user-12345", 99_999, 0, 100_000),
+    ]
+    # Thresholds on either side of a unit's buckets: `<` for the holdout and the slice's end,
+    # `<=` for its start.
+    unit = "user-100"
+    held = bucket(f"edge/holdout/{unit}", FULL)
+    in_layer = bucket(f"edge/layer/{unit}", FULL)
+    cases += [
+        ("edge", "edge", unit, held, 0, FULL),  # bucket == percent: not held out
+        ("edge", "edge", unit, held + 1, 0, FULL),  # held out
+        ("edge", "edge", unit, 0, in_layer, FULL),  # bucket == from: in the slice
+        ("edge", "edge", unit, 0, 0, in_layer),  # bucket == to: outside
+    ]
+    return cases
+
+
+def gate_vectors():
+    vectors = []
+    for layer_salt, holdout_salt, unit, holdout, start, end in gate_cases():
+        assert 0 <= holdout < FULL and 0 <= start < end <= FULL
+        excluded_by, holdout_bucket, layer_bucket = gate(
+            layer_salt, holdout_salt, unit, holdout, start, end
+        )
+        vectors.append(
+            {
+                "layer_salt": layer_salt,
+                "holdout_salt": holdout_salt,
+                "unit": unit,
+                "holdout_thousandths": holdout,
+                "from_thousandths": start,
+                "to_thousandths": end,
+                "excluded_by": excluded_by,
+                "holdout_bucket": holdout_bucket,
+                "layer_bucket": layer_bucket,
+            }
+        )
+    return vectors
+
+
 # --- Output -------------------------------------------------------------------------------
 
 
@@ -366,6 +430,7 @@ def document() -> str:
             sort_key_text(v["weights"]).encode("utf-8"),
         ),
     )
+    gates = unique_sorted(gate_vectors(), key=sort_key_text)
     doc = {
         "about": (
             "Golden vectors for flagstone's bucketing (docs/bucketing.md), computed by "
@@ -384,15 +449,22 @@ def document() -> str:
                 "included"
             ),
             "unit": "a string as is; an integer in decimal (-42 -> \"-42\")",
+            "gates": (
+                "a unit a split would assign is excluded by the holdout when "
+                "bucket(holdout_salt + '/holdout/' + unit, 100000) < holdout_thousandths, else "
+                "by the layer unless from <= bucket(layer_salt + '/layer/' + unit, 100000) < to"
+            ),
         },
         "counts": {
             "hashes": len(hashes),
             "buckets": len(buckets),
             "end_to_end": len(end_to_end),
+            "gates": len(gates),
         },
         "hashes": hashes,
         "buckets": buckets,
         "end_to_end": end_to_end,
+        "gates": gates,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
@@ -417,7 +489,7 @@ def main() -> int:
             counts = json.loads(text)["counts"]
             print(
                 f"{OUTPUT.name} reproduced byte for byte ({counts['hashes']} hashes, "
-                f"{counts['buckets']} buckets, {counts['end_to_end']} end-to-end vectors)"
+                f"{counts['buckets']} buckets, {counts['end_to_end']} end-to-end vectors, {counts['gates']} gates)"
             )
             return 0
         diff = difflib.unified_diff(

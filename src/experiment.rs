@@ -1,0 +1,362 @@
+//! An experiment's design resolved against its flag and project: the arms and their intended
+//! shares in one environment, the share of units the layer and holdout leave in it, and the
+//! metrics. `flagstone plan`, the plan warning of `flagstone check` and `flagstone analyze`
+//! read experiments through [`design`].
+
+use std::fmt;
+
+use crate::check::{TARGETING_KEY, variant_names};
+use crate::load::Repo;
+use crate::model::{Direction, ExperimentFile, FlagFile, Metric, MetricKind, ProjectFile};
+use crate::stats::power::{self, Baseline, PowerError};
+
+/// The significance level when the experiment does not set `alpha`.
+pub const DEFAULT_ALPHA: f64 = 0.05;
+/// The power when the experiment does not set `power`.
+pub const DEFAULT_POWER: f64 = 0.8;
+
+/// What a metric is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Primary,
+    Secondary,
+    /// Must not regress by more than `max_regression`.
+    Guardrail,
+}
+
+/// One metric as the analysis reads it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MetricSpec<'r> {
+    /// The column prefix.
+    pub name: &'r str,
+    pub kind: MetricKind,
+    /// A ratio's numerator and denominator column prefixes.
+    pub numerator: Option<&'r str>,
+    pub denominator: Option<&'r str>,
+    /// Lower is better.
+    pub inverse: bool,
+    /// The CUPED covariate's column prefix.
+    pub covariate: Option<&'r str>,
+    pub role: Role,
+    /// For guardrails: the largest tolerated relative regression.
+    pub max_regression: Option<f64>,
+}
+
+/// An experiment in one environment.
+#[derive(Clone, Debug)]
+pub struct Design<'r> {
+    pub key: &'r str,
+    pub experiment: &'r ExperimentFile,
+    pub flag: &'r str,
+    pub environment: &'r str,
+    pub control: &'r str,
+    /// The flag's variants, in name order.
+    pub variants: Vec<&'r str>,
+    /// The intended split in `environment`: the weight (percent) of each variant with a
+    /// positive weight, in name order. From the first rule that splits, as scheduled at
+    /// start.
+    pub weights: Vec<(&'r str, f64)>,
+    /// The share of units reaching the split that are in the experiment: the layer slice
+    /// times the share not held out.
+    pub in_experiment: f64,
+    /// The primary metric, then the secondary metrics, then the guardrails.
+    pub metrics: Vec<MetricSpec<'r>>,
+    pub mde: f64,
+    pub alpha: f64,
+    pub power: f64,
+    pub daily_units: f64,
+}
+
+/// Why an experiment has no design.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DesignError {
+    UnknownExperiment {
+        key: String,
+        help: String,
+    },
+    /// The experiment, its flag or the project did not load; `flagstone check` says why.
+    NotLoaded(String),
+    /// The environment is not one the experiment runs in.
+    Environment {
+        environment: String,
+        listed: Vec<String>,
+    },
+    /// The flag serves no split of control and another variant there.
+    NoSplit {
+        flag: String,
+        environment: String,
+    },
+}
+
+impl fmt::Display for DesignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DesignError::UnknownExperiment { key, help } => {
+                write!(f, "unknown experiment `{key}`: {help}")
+            }
+            DesignError::NotLoaded(what) => {
+                write!(f, "{what} could not be loaded; run `flagstone check`")
+            }
+            DesignError::Environment {
+                environment,
+                listed,
+            } => write!(
+                f,
+                "the experiment does not run in `{environment}`; it runs in {}",
+                listed.join(", ")
+            ),
+            DesignError::NoSplit { flag, environment } => write!(
+                f,
+                "flag `{flag}` serves no split of the control and another variant in `{environment}`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DesignError {}
+
+/// The design of experiment `key` in `environment`, or by default in the environment it
+/// lists that comes last in the project's promotion order (the production-most).
+pub fn design<'r>(
+    repo: &'r Repo,
+    key: &str,
+    environment: Option<&str>,
+) -> Result<Design<'r>, DesignError> {
+    let Some((key, loaded)) = repo.experiments.get_key_value(key) else {
+        let help = crate::diag::suggest(
+            key,
+            repo.experiments.keys().map(String::as_str),
+            "experiments",
+        );
+        return Err(DesignError::UnknownExperiment {
+            key: key.to_owned(),
+            help,
+        });
+    };
+    let not_loaded = |what: String| DesignError::NotLoaded(what);
+    let experiment = loaded
+        .doc
+        .as_ref()
+        .ok_or_else(|| not_loaded(repo.path(loaded.file).to_owned()))?;
+    let project = repo
+        .project
+        .as_ref()
+        .and_then(|p| p.doc.as_ref())
+        .ok_or_else(|| not_loaded(crate::load::PROJECT_FILE.to_owned()))?;
+    let (flag_key, flag) = repo
+        .flags
+        .get_key_value(experiment.flag.as_str())
+        .and_then(|(k, l)| Some((k.as_str(), l.doc.as_ref()?)))
+        .ok_or_else(|| not_loaded(format!("flag `{}`", experiment.flag.value)))?;
+    let listed: Vec<&str> = experiment.environments.iter().map(|e| e.as_str()).collect();
+    let environment = match environment {
+        Some(env) => {
+            *listed
+                .iter()
+                .find(|e| **e == env)
+                .ok_or_else(|| DesignError::Environment {
+                    environment: env.to_owned(),
+                    listed: listed.iter().map(|e| (*e).to_owned()).collect(),
+                })?
+        }
+        None => production_most(project, &listed)
+            .ok_or_else(|| not_loaded(repo.path(loaded.file).to_owned()))?,
+    };
+    let control = experiment.control.as_str();
+    let weights = split(flag, environment, control).ok_or_else(|| DesignError::NoSplit {
+        flag: flag_key.to_owned(),
+        environment: environment.to_owned(),
+    })?;
+    Ok(Design {
+        key,
+        experiment,
+        flag: flag_key,
+        environment,
+        control,
+        variants: variant_names(flag),
+        weights,
+        in_experiment: in_experiment(project, experiment),
+        metrics: metrics(experiment),
+        mde: experiment.mde.value,
+        alpha: experiment.alpha.as_ref().map_or(DEFAULT_ALPHA, |a| a.value),
+        power: experiment.power.as_ref().map_or(DEFAULT_POWER, |p| p.value),
+        daily_units: experiment.daily_units.value,
+    })
+}
+
+/// Of `listed`, the environment latest in the project's promotion order.
+pub fn production_most<'a>(project: &ProjectFile, listed: &[&'a str]) -> Option<&'a str> {
+    listed
+        .iter()
+        .copied()
+        .filter_map(|env| {
+            let rank = project
+                .environments
+                .iter()
+                .position(|e| e.as_str() == env)?;
+            Some((rank, env))
+        })
+        .max()
+        .map(|(_, env)| env)
+}
+
+/// The weights of the first rule in `environment` whose split gives both `control` and
+/// another variant a positive weight: the split an experiment gates.
+pub fn split<'f>(
+    flag: &'f FlagFile,
+    environment: &str,
+    control: &str,
+) -> Option<Vec<(&'f str, f64)>> {
+    let env = flag.env.get(environment)?;
+    env.rules.iter().find_map(|rule| {
+        let weights: Vec<(&str, f64)> = rule
+            .split
+            .as_ref()?
+            .iter()
+            .filter(|(_, w)| w.value > 0.0)
+            .map(|(v, w)| (v.as_str(), w.value))
+            .collect();
+        let has_control = weights.iter().any(|(v, _)| *v == control);
+        (has_control && weights.len() > 1).then_some(weights)
+    })
+}
+
+/// The share of units reaching the split that the layer slice and the holdout leave in.
+fn in_experiment(project: &ProjectFile, experiment: &ExperimentFile) -> f64 {
+    let slice = experiment
+        .slice()
+        .map_or(1.0, |(from, to)| (to - from) / 100.0);
+    let held = experiment
+        .holdout
+        .as_ref()
+        .and_then(|h| project.holdouts.get(h))
+        .map_or(0.0, |h| h.percent.value / 100.0);
+    slice * (1.0 - held)
+}
+
+fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec<'_>> {
+    fn spec(metric: &Metric, role: Role) -> MetricSpec<'_> {
+        MetricSpec {
+            name: metric.name.as_str(),
+            kind: metric.kind.value,
+            numerator: metric.numerator.as_ref().map(|n| n.as_str()),
+            denominator: metric.denominator.as_ref().map(|d| d.as_str()),
+            inverse: metric
+                .direction
+                .as_ref()
+                .is_some_and(|d| d.value == Direction::Lower),
+            covariate: metric.covariate.as_ref().map(|c| c.as_str()),
+            role,
+            max_regression: metric.max_regression.as_ref().map(|m| m.value),
+        }
+    }
+    std::iter::once(spec(&experiment.primary, Role::Primary))
+        .chain(
+            experiment
+                .secondary
+                .iter()
+                .map(|m| spec(m, Role::Secondary)),
+        )
+        .chain(
+            experiment
+                .guardrails
+                .iter()
+                .map(|m| spec(m, Role::Guardrail)),
+        )
+        .collect()
+}
+
+/// The attribute a flag, layer or holdout buckets by, with its default.
+pub fn bucket_by(attribute: Option<&crate::model::Name>) -> &str {
+    attribute.map_or(TARGETING_KEY, |a| a.as_str())
+}
+
+/// How long an experiment must run.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Plan {
+    pub units_per_variant: u64,
+    /// Units per variant times the arms.
+    pub total_units: u64,
+    /// Units entering the experiment per day, after the layer and holdout.
+    pub daily_in_experiment: f64,
+    /// Days until the arm with the smallest share has its units.
+    pub days: u64,
+}
+
+impl Design<'_> {
+    /// The primary metric's baseline as the power calculation reads it.
+    pub fn baseline(&self) -> Result<Baseline, PlanError> {
+        let primary = &self.experiment.primary;
+        let baseline = primary
+            .baseline
+            .as_ref()
+            .ok_or(PlanError::Missing("baseline"))?
+            .value;
+        Ok(match primary.kind.value {
+            MetricKind::Binomial => Baseline::Rate(baseline),
+            MetricKind::Mean | MetricKind::Ratio => Baseline::Mean {
+                mean: baseline,
+                stddev: primary
+                    .stddev
+                    .as_ref()
+                    .ok_or(PlanError::Missing("stddev"))?
+                    .value,
+            },
+        })
+    }
+
+    /// Units and days to detect the MDE on the primary metric.
+    pub fn plan(&self) -> Result<Plan, PlanError> {
+        let n = power::units_per_variant(self.baseline()?, self.mde, self.alpha, self.power)?;
+        let shares: Vec<f64> = self.weights.iter().map(|(_, w)| w / 100.0).collect();
+        let days = power::days_needed(n, self.daily_units, self.in_experiment, &shares)?;
+        Ok(Plan {
+            units_per_variant: n,
+            total_units: n.saturating_mul(shares.len() as u64),
+            daily_in_experiment: self.daily_units * self.in_experiment,
+            days,
+        })
+    }
+}
+
+/// Why a plan cannot be made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PlanError {
+    /// The primary metric lacks this field.
+    Missing(&'static str),
+    Power(PowerError),
+}
+
+impl From<PowerError> for PlanError {
+    fn from(e: PowerError) -> Self {
+        PlanError::Power(e)
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Missing(field) => write!(f, "the primary metric has no `{field}`"),
+            PlanError::Power(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// A date field's day (days since 1970-01-01), if it is a plain date.
+pub fn day(timestamp: &crate::model::Timestamp) -> Option<i64> {
+    match timestamp.0 {
+        toml::value::Datetime {
+            date: Some(date),
+            time: None,
+            offset: None,
+        } => crate::literal::civil_day(
+            i64::from(date.year),
+            u32::from(date.month),
+            u32::from(date.day),
+        ),
+        _ => None,
+    }
+}
