@@ -5,43 +5,16 @@
 
 use std::fmt;
 
+use crate::analyze::{MetricKind, MetricSpec, Role};
 use crate::check::{TARGETING_KEY, variant_names};
 use crate::load::Repo;
-use crate::model::{Direction, ExperimentFile, FlagFile, Metric, MetricKind, ProjectFile};
+use crate::model::{self, Direction, ExperimentFile, FlagFile, Metric, ProjectFile};
 use crate::stats::power::{self, Baseline, PowerError};
 
 /// The significance level when the experiment does not set `alpha`.
 pub const DEFAULT_ALPHA: f64 = 0.05;
 /// The power when the experiment does not set `power`.
 pub const DEFAULT_POWER: f64 = 0.8;
-
-/// What a metric is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Primary,
-    Secondary,
-    /// Must not regress by more than `max_regression`.
-    Guardrail,
-}
-
-/// One metric as the analysis reads it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct MetricSpec<'r> {
-    /// The column prefix.
-    pub name: &'r str,
-    pub kind: MetricKind,
-    /// A ratio's numerator and denominator column prefixes.
-    pub numerator: Option<&'r str>,
-    pub denominator: Option<&'r str>,
-    /// Lower is better.
-    pub inverse: bool,
-    /// The CUPED covariate's column prefix.
-    pub covariate: Option<&'r str>,
-    pub role: Role,
-    /// For guardrails: the largest tolerated relative regression.
-    pub max_regression: Option<f64>,
-}
 
 /// An experiment in one environment.
 #[derive(Clone, Debug)]
@@ -61,7 +34,7 @@ pub struct Design<'r> {
     /// times the share not held out.
     pub in_experiment: f64,
     /// The primary metric, then the secondary metrics, then the guardrails.
-    pub metrics: Vec<MetricSpec<'r>>,
+    pub metrics: Vec<MetricSpec>,
     pub mde: f64,
     pub alpha: f64,
     pub power: f64,
@@ -235,22 +208,31 @@ fn in_experiment(project: &ProjectFile, experiment: &ExperimentFile) -> f64 {
     slice * (1.0 - held)
 }
 
-fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec<'_>> {
-    fn spec(metric: &Metric, role: Role) -> MetricSpec<'_> {
+fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec> {
+    fn spec(metric: &Metric, role: Role) -> MetricSpec {
+        let column =
+            |c: &Option<model::Name>| c.as_ref().map(|c| c.value.clone()).unwrap_or_default();
         MetricSpec {
-            name: metric.name.as_str(),
-            kind: metric.kind.value,
-            numerator: metric.numerator.as_ref().map(|n| n.as_str()),
-            denominator: metric.denominator.as_ref().map(|d| d.as_str()),
+            name: metric.name.value.clone(),
+            kind: match metric.kind.value {
+                model::MetricKind::Binomial => MetricKind::Binomial,
+                model::MetricKind::Mean => MetricKind::Mean,
+                model::MetricKind::Ratio => MetricKind::Ratio {
+                    numerator: column(&metric.numerator),
+                    denominator: column(&metric.denominator),
+                },
+            },
             inverse: metric
                 .direction
                 .as_ref()
                 .is_some_and(|d| d.value == Direction::Lower),
-            covariate: metric.covariate.as_ref().map(|c| c.as_str()),
+            covariate: metric.covariate.as_ref().map(|c| c.value.clone()),
             role,
-            max_regression: metric.max_regression.as_ref().map(|m| m.value),
         }
     }
+    let guardrail = |m: &Metric| Role::Guardrail {
+        max_regression: m.max_regression.as_ref().map_or(0.0, |m| m.value),
+    };
     std::iter::once(spec(&experiment.primary, Role::Primary))
         .chain(
             experiment
@@ -258,12 +240,7 @@ fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec<'_>> {
                 .iter()
                 .map(|m| spec(m, Role::Secondary)),
         )
-        .chain(
-            experiment
-                .guardrails
-                .iter()
-                .map(|m| spec(m, Role::Guardrail)),
-        )
+        .chain(experiment.guardrails.iter().map(|m| spec(m, guardrail(m))))
         .collect()
 }
 
@@ -276,7 +253,8 @@ pub fn bucket_by(attribute: Option<&crate::model::Name>) -> &str {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Plan {
     pub units_per_variant: u64,
-    /// Units per variant times the arms.
+    /// The units that must enter the experiment for its smallest arm to reach
+    /// `units_per_variant`.
     pub total_units: u64,
     /// Units entering the experiment per day, after the layer and holdout.
     pub daily_in_experiment: f64,
@@ -294,8 +272,8 @@ impl Design<'_> {
             .ok_or(PlanError::Missing("baseline"))?
             .value;
         Ok(match primary.kind.value {
-            MetricKind::Binomial => Baseline::Rate(baseline),
-            MetricKind::Mean | MetricKind::Ratio => Baseline::Mean {
+            model::MetricKind::Binomial => Baseline::Rate(baseline),
+            model::MetricKind::Mean | model::MetricKind::Ratio => Baseline::Mean {
                 mean: baseline,
                 stddev: primary
                     .stddev
@@ -311,9 +289,11 @@ impl Design<'_> {
         let n = power::units_per_variant(self.baseline()?, self.mde, self.alpha, self.power)?;
         let shares: Vec<f64> = self.weights.iter().map(|(_, w)| w / 100.0).collect();
         let days = power::days_needed(n, self.daily_units, self.in_experiment, &shares)?;
+        // The arm with the smallest share fills last; the others get more than `n` meanwhile.
+        let smallest = shares.iter().copied().fold(1.0, f64::min);
         Ok(Plan {
             units_per_variant: n,
-            total_units: n.saturating_mul(shares.len() as u64),
+            total_units: (n as f64 / smallest).ceil() as u64,
             daily_in_experiment: self.daily_units * self.in_experiment,
             days,
         })

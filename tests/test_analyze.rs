@@ -917,3 +917,151 @@ fn with_a_correction_the_tables_show_the_adjusted_p_value() {
     // One-page's raw p = 0.0457 does not survive the correction: the decision waits.
     assert_eq!(json["decision"]["verdict"], "keep_running");
 }
+
+const EXPERIMENT_SUMMARY: &str = "flags.example/results/onboarding-checklist.csv";
+
+fn analyze_experiment(summary: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "analyze",
+        "growth/onboarding-checklist",
+        "--dir",
+        "flags.example",
+        "--summary",
+        summary,
+    ];
+    args.extend_from_slice(extra);
+    run(&args, &root())
+}
+
+#[test]
+fn an_experiment_file_gives_the_metrics_control_split_alpha_and_mde() {
+    let (code, stdout, stderr) = analyze_experiment(EXPERIMENT_SUMMARY, &[]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    snapshot("onboarding-checklist.human.txt", &stdout);
+
+    let (code, stdout, _) = analyze_experiment(EXPERIMENT_SUMMARY, &["--format", "json"]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["control"], "control");
+    assert_eq!(
+        (report["alpha"].as_f64(), report["mde"].as_f64()),
+        (Some(0.05), Some(0.05))
+    );
+    let shares: Vec<(&str, f64)> = report["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap(),
+                v["expected_share"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        [("control", 0.5), ("checklist", 0.25), ("guided-tour", 0.25)]
+    );
+    let metrics: Vec<String> = report["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} {}/{} {} {} {}",
+                m["name"],
+                m["kind"],
+                m["numerator"],
+                m["denominator"],
+                m["role"],
+                m["max_regression"],
+                m["covariate"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            r#""activated_7d" "binomial" null/null "primary" null "prior_sessions""#,
+            r#""dashboards_created_14d" "mean" null/null "secondary" null null"#,
+            r#""queries_per_session" "ratio" "queries"/"sessions" "secondary" null null"#,
+            r#""support_tickets_14d" "mean" null/null "guardrail" 0.02 null"#,
+        ]
+    );
+    assert_eq!(report["decision"]["verdict"], "ship");
+    assert_eq!(report["decision"]["variant"], "checklist");
+
+    // Flags on the command line override the experiment's settings.
+    let (code, stdout, _) =
+        analyze_experiment(EXPERIMENT_SUMMARY, &["--format", "json", "--alpha", "0.01"]);
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["alpha"].as_f64(), Some(0.01));
+}
+
+#[test]
+fn a_summary_must_hold_exactly_the_variants_of_the_experiments_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(root().join(EXPERIMENT_SUMMARY)).unwrap();
+    let renamed = dir.path().join("renamed.csv");
+    std::fs::write(&renamed, original.replace("\nguided-tour,", "\ntour,")).unwrap();
+    let (code, _, stderr) = analyze_experiment(renamed.to_str().unwrap(), &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: row 4, column `variation`: unknown variant \"tour\"; the flag's variants are \"checklist\", \"control\" and \"guided-tour\"\n",
+            renamed.display()
+        )
+    );
+    let missing = dir.path().join("missing.csv");
+    let first_rows: Vec<&str> = original.lines().take(3).collect();
+    std::fs::write(&missing, first_rows.join("\n") + "\n").unwrap();
+    let (code, _, stderr) = analyze_experiment(missing.to_str().unwrap(), &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}: no row for variant \"guided-tour\"; the flag's variants are \"checklist\", \"control\" and \"guided-tour\"\n",
+            missing.display()
+        )
+    );
+}
+
+#[test]
+fn an_unknown_experiment_or_environment_is_a_usage_error() {
+    let (code, _, stderr) = run(
+        &[
+            "analyze",
+            "growth/onboarding",
+            "--dir",
+            "flags.example",
+            "--summary",
+            EXPERIMENT_SUMMARY,
+        ],
+        &root(),
+    );
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: unknown experiment `growth/onboarding`: did you mean `growth/onboarding-checklist`?\n"
+        )
+    );
+    let (code, _, stderr) = analyze_experiment(EXPERIMENT_SUMMARY, &["--env", "staging"]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: the experiment does not run in `staging`; it runs in production\n"
+        )
+    );
+    let (code, _, stderr) = analyze_experiment(EXPERIMENT_SUMMARY, &["--metric", "x=mean"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(
+            "error: the argument '[EXPERIMENT]' cannot be used with '--metric <SPEC>'"
+        ),
+        "{stderr}"
+    );
+}

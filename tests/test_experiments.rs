@@ -1,9 +1,10 @@
 //! Experiments: the power calculation, the design read from a repository, the evaluator's
 //! gates and `flagstone plan`.
 
+use flagstone::analyze::{MetricKind, Role};
 use flagstone::eval::bucket::bucket;
 use flagstone::eval::{Evaluator, GateKind, Reason};
-use flagstone::experiment::{Role, design};
+use flagstone::experiment::design;
 use flagstone::stats::power::{Baseline, PowerError, days_needed, units_per_variant};
 
 use crate::support::{root, run};
@@ -115,7 +116,7 @@ fn the_design_api_reads_the_example_experiment() {
     let metrics: Vec<(&str, Role, bool, Option<&str>)> = d
         .metrics
         .iter()
-        .map(|m| (m.name, m.role, m.inverse, m.covariate))
+        .map(|m| (m.name.as_str(), m.role, m.inverse, m.covariate.as_deref()))
         .collect();
     assert_eq!(
         metrics,
@@ -123,15 +124,27 @@ fn the_design_api_reads_the_example_experiment() {
             ("activated_7d", Role::Primary, false, Some("prior_sessions")),
             ("dashboards_created_14d", Role::Secondary, false, None),
             ("queries_per_session", Role::Secondary, false, None),
-            ("support_tickets_14d", Role::Guardrail, true, None),
+            (
+                "support_tickets_14d",
+                Role::Guardrail {
+                    max_regression: 0.02
+                },
+                true,
+                None
+            ),
         ]
     );
-    assert_eq!(d.metrics[2].numerator, Some("queries"));
-    assert_eq!(d.metrics[3].max_regression, Some(0.02));
+    assert_eq!(
+        d.metrics[2].kind,
+        MetricKind::Ratio {
+            numerator: "queries".into(),
+            denominator: "sessions".into()
+        }
+    );
     let plan = d.plan().unwrap();
     assert_eq!(
         (plan.units_per_variant, plan.total_units, plan.days),
-        (14877, 44631, 27)
+        (14877, 59508, 27)
     );
     let err = design(&repo, "growth/onboarding-checklist", Some("staging")).unwrap_err();
     assert_eq!(
@@ -286,7 +299,7 @@ alpha        0.05 (two-sided)
 power        0.8
 arms         checklist 25%, control 50%, guided-tour 25%
 per variant  14877 units
-total        44631 units
+total        59508 units
 traffic      2280 units a day: 57% of 4000 reaching the split, after layer and holdout
 duration     27 days
 runs         from 2026-12-01 to 2026-12-27 at the earliest

@@ -90,3 +90,27 @@ fn the_readme_diagnostic_is_real_output() {
         "README shows:\n{shown}\nbinary prints:\n{stdout}"
     );
 }
+
+#[test]
+fn the_readme_analysis_is_an_excerpt_of_real_output() {
+    let text = readme();
+    let command = block_after(&text, "## Experiments", "sh");
+    let argv: Vec<&str> = command
+        .split_whitespace()
+        .filter(|word| *word != "\\")
+        .skip_while(|word| *word != "analyze")
+        .collect();
+    let (code, stdout, stderr) = run(&argv, &root());
+    assert_eq!(code, 0, "{stderr}");
+    // The excerpt leaves sections out ("…"); what it shows comes in the same order.
+    let mut real = stdout.lines();
+    for shown in block_after(&text, "## Experiments", "text").lines() {
+        if shown == "…" {
+            continue;
+        }
+        assert!(
+            real.any(|line| line == shown),
+            "README shows a line the analysis does not print (in this order):\n{shown}\n\nreal output:\n{stdout}"
+        );
+    }
+}

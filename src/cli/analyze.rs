@@ -1,5 +1,6 @@
-//! `flagstone analyze --summary FILE.csv --metric SPEC...`: experiment results from
-//! per-variant sufficient statistics (docs/analyze.md).
+//! `flagstone analyze [EXPERIMENT] --summary FILE.csv [--metric SPEC...]`: experiment results
+//! from per-variant sufficient statistics (docs/analyze.md). The experiment file, when named,
+//! gives the metrics, control, variants, intended split, alpha and MDE.
 //!
 //! Exit status: 0 when the analysis is done, whatever it decides; 2 on bad input.
 
@@ -12,26 +13,43 @@ use crate::analyze::text::{
 use crate::analyze::{self, Guardrail, MetricResult, Report, Request, Role, VariantResult};
 use crate::stats::{Correction, Settings};
 
-use super::{Error, Outcome, write_atomic};
+use super::{Error, Format, Outcome, experiment_repository, write_atomic};
+use crate::experiment::Design;
 
 /// Analyse an experiment from a per-variant summary CSV: Bayesian, frequentist and
 /// sequential results per metric and variant, the sample ratio check, and a decision.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The experiment's key (its path below experiments/ without .toml): its metrics,
+    /// control, variants, intended split, alpha and MDE. Without it, give --metric.
+    experiment: Option<String>,
+    /// The flags repository holding the experiment.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// The environment the summary comes from, for the intended split. Default: the one the
+    /// experiment lists that comes last in the project's promotion order.
+    #[arg(long, requires = "experiment")]
+    env: Option<String>,
     /// The summary: one row per variant with `variation`, `users` and each metric's sums.
     #[arg(long, value_name = "FILE.csv")]
     summary: PathBuf,
     /// A metric: NAME=binomial, NAME=mean or NAME=NUMERATOR/DENOMINATOR, then optionally
     /// `,inverse` (lower is better), `,covariate=NAME` (CUPED) or `,guardrail=MAX_REGRESSION`.
     /// The first that is not a guardrail is the primary metric.
-    #[arg(long = "metric", value_name = "SPEC", required = true)]
+    #[arg(
+        long = "metric",
+        value_name = "SPEC",
+        required_unless_present = "experiment",
+        conflicts_with = "experiment"
+    )]
     metrics: Vec<String>,
-    /// The control variant; default: the summary's first row.
+    /// The control variant; default: the experiment's, or the summary's first row.
     #[arg(long)]
     control: Option<String>,
-    /// The significance level; intervals are (1 − alpha).
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    alpha: f64,
+    /// The significance level; intervals are (1 − alpha) [default: the experiment's, or
+    /// 0.05].
+    #[arg(long, allow_negative_numbers = true)]
+    alpha: Option<f64>,
     /// The standard deviation of a normal prior on the relative lift; default: a flat prior.
     #[arg(long, allow_negative_numbers = true)]
     prior_stddev: Option<f64>,
@@ -39,7 +57,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5000.0, allow_negative_numbers = true)]
     sequential_tuning: f64,
     /// The smallest relative lift worth detecting (0.02 is 2%), for the "keep running"
-    /// estimate; default: the observed lift.
+    /// estimate; default: the experiment's, or the observed lift.
     #[arg(long, allow_negative_numbers = true)]
     mde: Option<f64>,
     /// The multiple-comparison correction across every metric × variant p-value.
@@ -70,11 +88,25 @@ enum AnalyzeFormat {
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let metrics = analyze::parse_metrics(&args.metrics)?;
+    let repo;
+    let base = match &args.experiment {
+        Some(key) => {
+            let format = match args.format {
+                AnalyzeFormat::Json => Format::Json,
+                AnalyzeFormat::Human | AnalyzeFormat::Markdown => Format::Human,
+            };
+            repo = match experiment_repository(&args.dir, format, out)? {
+                Some(repo) => repo,
+                None => return Ok(Outcome::Failure),
+            };
+            from_experiment(&crate::experiment::design(&repo, key, args.env.as_deref())?)
+        }
+        None => Request::new(analyze::parse_metrics(&args.metrics)?),
+    };
     let request = Request {
-        control: args.control,
+        control: args.control.or(base.control),
         settings: Settings {
-            alpha: args.alpha,
+            alpha: args.alpha.unwrap_or(base.settings.alpha),
             prior_stddev: args.prior_stddev,
             sequential_tuning: args.sequential_tuning,
             ..Settings::default()
@@ -84,8 +116,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             CorrectionArg::Holm => Correction::Holm,
             CorrectionArg::Bh => Correction::BenjaminiHochberg,
         },
-        mde: args.mde,
-        ..Request::new(metrics)
+        mde: args.mde.or(base.mde),
+        ..base
     };
     request.validate()?;
     let bytes = std::fs::read(&args.summary)
@@ -103,6 +135,27 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         AnalyzeFormat::Markdown => markdown(out, &report)?,
     }
     Ok(Outcome::Success)
+}
+
+/// What an experiment file says about its analysis: the variants its flag splits (each must
+/// have a row), their intended shares for the sample ratio check, control, alpha and MDE.
+fn from_experiment(design: &Design) -> Request {
+    let weights: Vec<(String, f64)> = design
+        .weights
+        .iter()
+        .map(|(variant, weight)| ((*variant).to_owned(), *weight))
+        .collect();
+    Request {
+        control: Some(design.control.to_owned()),
+        known_variants: Some(weights.iter().map(|(v, _)| v.clone()).collect()),
+        weights: Some(weights),
+        settings: Settings {
+            alpha: design.alpha,
+            ..Settings::default()
+        },
+        mde: Some(design.mde),
+        ..Request::new(design.metrics.clone())
+    }
 }
 
 /// The confidence level of the intervals: `95%`.

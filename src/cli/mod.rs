@@ -193,6 +193,25 @@ fn checked<'r>(
     Ok(report.checked())
 }
 
+/// The repository for a command that reads experiments (`plan`, `analyze`), or `None` after
+/// rendering its errors. A flag past its expiry date is left to `check`: it says nothing
+/// about an experiment, and must not stop anyone from reading results.
+fn experiment_repository(
+    dir: &std::path::Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<Option<crate::load::Repo>, Error> {
+    let repo = crate::load::load(dir)?;
+    let now_millis = now_or_clock(None)?;
+    let mut report = crate::check::check(&repo, &crate::check::Options { now_millis });
+    report
+        .diagnostics
+        .retain(|d| d.code != crate::diag::Code::Expired);
+    let clean = checked(&report, dir, format, out)?.is_some();
+    drop(report);
+    Ok(clean.then_some(repo))
+}
+
 /// Writes a file so that readers see the old content or the new, never a part: the bytes go
 /// to a temporary file in the same directory, which then replaces the target.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Error, Format, Outcome, checked};
+use super::{Error, Format, Outcome, experiment_repository};
 use crate::experiment::{DEFAULT_ALPHA, DEFAULT_POWER, Design, Plan};
 use crate::literal::format_date;
 use crate::stats::power::{self, Baseline};
@@ -115,16 +115,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
 }
 
 fn from_repository(args: &Args, key: &str, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let repo = crate::load::load(&args.dir)?;
-    let now_millis = super::now_or_clock(None)?;
-    let report = crate::check::check(&repo, &crate::check::Options { now_millis });
     let format = match args.format {
         PlanFormat::Human => Format::Human,
         PlanFormat::Json => Format::Json,
     };
-    if checked(&report, &args.dir, format, out)?.is_none() {
+    let Some(repo) = experiment_repository(&args.dir, format, out)? else {
         return Ok(Outcome::Failure);
-    }
+    };
     let design = crate::experiment::design(&repo, key, args.env.as_deref())?;
     let plan = design.plan()?;
     print(&describe(&design, plan)?, args.format, out)?;
