@@ -80,6 +80,32 @@ fn b_in_rule_then_split(bencher: Bencher) {
     evaluate_repeatedly(bencher, &flags);
 }
 
+/// (b) again, with the split gated by an experiment's holdout and layer slice: the cost of
+/// the gate is the difference. The context's unit is in the experiment, so both hashes run.
+#[divan::bench(sample_count = 100, sample_size = 2000)]
+fn b_gated_by_holdout_and_layer(bencher: Bencher) {
+    let rule = json!({
+        "name": "r", "conditions": [condition("country", "in", json!("US"))],
+        "rollout": 100_000, "schedule": [],
+        "serve": {"split": [{"variant": "off", "weight": 50_000}, {"variant": "on", "weight": 50_000}]}
+    });
+    let mut gated = flag(json!([rule]));
+    gated["experiment"] = json!({
+        "name": "e", "control": "off",
+        "holdout": {"name": "h", "percent": 1, "salt": "h"},
+        "layer": {"name": "l", "salt": "l", "from": 0, "to": 100_000}
+    });
+    let flags = bundle(json!({ "f": gated }));
+    let context = context();
+    let result = flags.evaluate("f", &context, NOW).unwrap();
+    assert!(
+        !result.reason.to_string().contains("excluded"),
+        "{}",
+        result.reason
+    );
+    evaluate_repeatedly(bencher, &flags);
+}
+
 /// (c) Ten rules of three conditions (string equality, number gt, semver gte); only the
 /// last matches. The first nine fail on their last condition, so all thirty are evaluated.
 #[divan::bench(sample_count = 100, sample_size = 500)]

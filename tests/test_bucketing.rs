@@ -805,7 +805,7 @@ fn experiment_gates_match_the_independent_vectors() {
             .evaluate(FLAG, &json!({"targeting_key": unit}), NOW)
             .unwrap();
         let by = match &got.reason {
-            Reason::Excluded { gate, .. } => Some(gate.as_str()),
+            Reason::Excluded { exclusion, .. } => Some(exclusion.gate.as_str()),
             _ => None,
         };
         let expected = v["excluded_by"].as_str();

@@ -197,16 +197,19 @@ fn held_out_and_out_of_slice_units_get_control_and_the_others_the_split() {
         match (result.reason, expected_gate) {
             (
                 Reason::Excluded {
-                    experiment,
-                    gate,
-                    by,
+                    exclusion,
                     rule_name,
                     ..
                 },
                 Some((kind, name)),
             ) => {
                 assert_eq!(
-                    (experiment, gate, by, rule_name),
+                    (
+                        exclusion.experiment.as_str(),
+                        exclusion.gate,
+                        exclusion.by.as_str(),
+                        rule_name
+                    ),
                     (flag, kind, name, "new-signups")
                 );
                 assert_eq!(result.variant, "control");

@@ -737,13 +737,13 @@ proptest! {
                         }
                     }
                     // Only a split's unit is excluded, and it gets the experiment's control.
-                    Reason::Excluded { rule_index, rule_name, experiment, .. } => {
+                    Reason::Excluded { rule_index, rule_name, exclusion } => {
                         prop_assert!(enabled);
                         let rule = &flag.rules[*rule_index];
                         prop_assert_eq!(*rule_name, rule.name.as_str());
                         prop_assert!(matches!(rule.serve, Serve::Split(_)));
                         let gate = flag.experiment.as_ref().expect("excluded by an experiment");
-                        prop_assert_eq!(*experiment, gate.name.as_str());
+                        prop_assert_eq!(exclusion.experiment.as_str(), gate.name.as_str());
                         prop_assert_eq!(evaluation.variant, gate.control.as_str());
                     }
                 }

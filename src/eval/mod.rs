@@ -94,11 +94,20 @@ pub enum Reason<'b> {
     Excluded {
         rule_index: usize,
         rule_name: &'b str,
-        experiment: &'b str,
-        gate: GateKind,
-        /// The holdout's or layer's name.
-        by: &'b str,
+        /// Built with the evaluator, so the reason stays small and evaluation allocates
+        /// nothing.
+        #[serde(flatten)]
+        exclusion: &'b Exclusion,
     },
+}
+
+/// Which experiment excluded a unit, and by what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exclusion {
+    pub experiment: String,
+    pub gate: GateKind,
+    /// The holdout's or layer's name.
+    pub by: String,
 }
 
 /// What excluded a unit from an experiment.
@@ -134,13 +143,13 @@ impl fmt::Display for Reason<'_> {
             Reason::Excluded {
                 rule_index,
                 rule_name,
-                experiment,
-                gate,
-                by,
+                exclusion,
             } => write!(
                 f,
-                "rule {rule_index} \"{rule_name}\", excluded from experiment `{experiment}` by {} `{by}`",
-                gate.as_str()
+                "rule {rule_index} \"{rule_name}\", excluded from experiment `{}` by {} `{}`",
+                exclusion.experiment,
+                exclusion.gate.as_str(),
+                exclusion.by
             ),
         }
     }
@@ -249,32 +258,32 @@ struct Flag {
     /// The flag's state from each schedule step on; before the first, the base state.
     base: FlagState,
     steps: Vec<(i64, FlagState)>,
-    gate: Option<Gate>,
+    // Boxed: most flags have none, and a smaller `Flag` keeps evaluation fast.
+    gate: Option<Box<Gate>>,
 }
 
 /// An experiment's gate on a flag's splits.
 #[derive(Debug)]
 struct Gate {
-    experiment: String,
     control: usize,
-    /// The holdout's name, its `"{salt}/holdout/"` prefix and its share.
-    holdout: Option<(String, bucket::Prefix, u32)>,
-    /// The layer's name, its `"{salt}/layer/"` prefix and the slice [from, to).
-    layer: Option<(String, bucket::Prefix, u32, u32)>,
+    /// The holdout's exclusion, its `"{salt}/holdout/"` prefix and its share.
+    holdout: Option<(Exclusion, bucket::Prefix, u32)>,
+    /// The layer's exclusion, its `"{salt}/layer/"` prefix and the slice [from, to).
+    layer: Option<(Exclusion, bucket::Prefix, u32, u32)>,
 }
 
 impl Gate {
     /// What excludes `unit` from the experiment, if anything: the holdout first.
-    fn excludes(&self, unit: &[u8]) -> Option<(GateKind, &str)> {
-        if let Some((name, prefix, percent)) = &self.holdout
+    fn excludes(&self, unit: &[u8]) -> Option<&Exclusion> {
+        if let Some((exclusion, prefix, percent)) = &self.holdout
             && prefix.bucket(unit, FULL) < *percent
         {
-            return Some((GateKind::Holdout, name));
+            return Some(exclusion);
         }
-        if let Some((name, prefix, from, to)) = &self.layer {
+        if let Some((exclusion, prefix, from, to)) = &self.layer {
             let bucket = prefix.bucket(unit, FULL);
             if bucket < *from || bucket >= *to {
-                return Some((GateKind::Layer, name));
+                return Some(exclusion);
             }
         }
         None
@@ -523,16 +532,14 @@ impl Evaluator {
                     Served::Split(weights, _) => {
                         // A split has bucketed the unit, so it is known here.
                         if let (Some(gate), Some(Some(unit))) = (&flag.gate, unit.get())
-                            && let Some((gate_kind, by)) = gate.excludes(unit.bytes())
+                            && let Some(exclusion) = gate.excludes(unit.bytes())
                         {
                             return serve(
                                 gate.control,
                                 Reason::Excluded {
                                     rule_index,
                                     rule_name,
-                                    experiment: &gate.experiment,
-                                    gate: gate_kind,
-                                    by,
+                                    exclusion,
                                 },
                             );
                         }
@@ -933,7 +940,7 @@ impl Compiler<'_> {
         let off = variant(&flag.off_variant)?;
         let gate = flag
             .experiment
-            .map(|e| compile_gate(e, &variant))
+            .map(|e| compile_gate(e, &variant).map(Box::new))
             .transpose()?;
         let compiled = Flag {
             key,
@@ -1035,11 +1042,20 @@ fn compile_gate(
     variant: &dyn Fn(&str) -> Result<usize, String>,
 ) -> Result<Gate, String> {
     let prefix = |salt: &str, kind: &str| bucket::Prefix::new(format!("{salt}/{kind}/").as_bytes());
+    let exclusion = |gate, by| Exclusion {
+        experiment: experiment.name.clone(),
+        gate,
+        by,
+    };
     let holdout = match experiment.holdout {
         Some(h) if h.percent >= FULL => {
             return Err(format!("holdout `{}` holds out every unit", h.name));
         }
-        Some(h) => Some((h.name, prefix(&h.salt, "holdout"), h.percent)),
+        Some(h) => Some((
+            exclusion(GateKind::Holdout, h.name),
+            prefix(&h.salt, "holdout"),
+            h.percent,
+        )),
         None => None,
     };
     let layer = match experiment.layer {
@@ -1049,12 +1065,16 @@ fn compile_gate(
                 l.name
             ));
         }
-        Some(l) => Some((l.name, prefix(&l.salt, "layer"), l.from, l.to)),
+        Some(l) => Some((
+            exclusion(GateKind::Layer, l.name),
+            prefix(&l.salt, "layer"),
+            l.from,
+            l.to,
+        )),
         None => None,
     };
     Ok(Gate {
         control: variant(&experiment.control)?,
-        experiment: experiment.name,
         holdout,
         layer,
     })

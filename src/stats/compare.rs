@@ -334,16 +334,7 @@ fn frequentist(d: &Difference, critical: &Critical) -> Result<Frequentist, Unava
     let se = d.variance.sqrt();
     let t = d.estimate / se;
     let p_value = (2.0 * student_t_sf(t.abs(), d.dof)).min(1.0);
-    let width = critical.t * se;
-    let ci = [d.estimate - width, d.estimate + width];
-    finite(
-        Frequentist {
-            expected: d.estimate,
-            ci,
-            p_value,
-        },
-        &[ci[0], ci[1], p_value],
-    )
+    interval(d.estimate, critical.t * se, p_value)
 }
 
 /// The always-valid asymptotic confidence sequence of Waudby-Smith et al. (eq. 9, with ρ
@@ -361,10 +352,15 @@ fn sequential(d: &Difference, settings: &Settings) -> Result<Frequentist, Unavai
         s2.sqrt() * ((2.0 * tr2p1) * (tr2p1.sqrt() / alpha).ln() / (n * rho).powi(2)).sqrt();
     let st2 = d.estimate * d.estimate * n / d.variance;
     let p_value = ((-rho_squared * st2 / (2.0 * tr2p1)).exp() * tr2p1.sqrt()).min(1.0);
-    let ci = [d.estimate - width, d.estimate + width];
+    interval(d.estimate, width, p_value)
+}
+
+/// A frequentist result: the estimate ± `width`, and its p-value.
+fn interval(estimate: f64, width: f64, p_value: f64) -> Result<Frequentist, Unavailable> {
+    let ci = [estimate - width, estimate + width];
     finite(
         Frequentist {
-            expected: d.estimate,
+            expected: estimate,
             ci,
             p_value,
         },

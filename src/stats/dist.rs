@@ -85,30 +85,7 @@ fn centered_cdf(x: f64) -> f64 {
 /// half the terms of the Mills ratio's own fraction 1/(x + 1/(x + 2/(x + …))): 62 at
 /// x = 1.75, 25 at x = 3.
 fn mills_ratio(x: f64) -> f64 {
-    let y = 0.5 * x * x;
-    let mut b = y + 0.5;
-    let mut c = 1.0 / TINY;
-    let mut d = 1.0 / b;
-    let mut f = d;
-    for i in 1..500 {
-        let i = i as f64;
-        let an = -i * (i - 0.5);
-        b += 2.0;
-        d = an * d + b;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = b + an / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
-        let delta = c * d;
-        f *= delta;
-        if (delta - 1.0).abs() < EPS {
-            break;
-        }
-    }
+    let f = legendre_fraction(0.5, 0.5 * x * x);
     // Γ(½, y) = e^(−y) √y · f, so sf(x) = φ(x) · (x/2) · f.
     0.5 * x * f
 }
@@ -401,32 +378,37 @@ fn gamma_q(a: f64, x: f64) -> f64 {
         }
         1.0 - sum * ln_prefix.exp()
     } else {
-        // Q = xᵃ e⁻ˣ / Γ(a) · 1/(x+1−a− 1(1−a)/(x+3−a− 2(2−a)/(x+5−a− …))), by Lentz.
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / TINY;
-        let mut d = 1.0 / b;
-        let mut f = d;
-        for i in 1..10_000 {
-            let i = i as f64;
-            let an = -i * (i - a);
-            b += 2.0;
-            d = an * d + b;
-            if d.abs() < TINY {
-                d = TINY;
-            }
-            c = b + an / c;
-            if c.abs() < TINY {
-                c = TINY;
-            }
-            d = 1.0 / d;
-            let delta = c * d;
-            f *= delta;
-            if (delta - 1.0).abs() < EPS {
-                break;
-            }
-        }
-        f * ln_prefix.exp()
+        legendre_fraction(a, x) * ln_prefix.exp()
     }
+}
+
+/// Legendre's continued fraction 1/(x+1−a− 1(1−a)/(x+3−a− 2(2−a)/(x+5−a− …))), by the
+/// modified Lentz method: Q(a, x) = xᵃ e⁻ˣ / Γ(a) times it, for x ≥ a + 1.
+fn legendre_fraction(a: f64, x: f64) -> f64 {
+    let mut b = x + 1.0 - a;
+    let mut c = 1.0 / TINY;
+    let mut d = 1.0 / b;
+    let mut f = d;
+    for i in 1..10_000 {
+        let i = i as f64;
+        let an = -i * (i - a);
+        b += 2.0;
+        d = an * d + b;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = b + an / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        let delta = c * d;
+        f *= delta;
+        if (delta - 1.0).abs() < EPS {
+            break;
+        }
+    }
+    f
 }
 
 /// P(X ≤ k) for X ~ Binomial(n, p). p outside [0, 1] is clamped to it; NaN gives NaN.
