@@ -37,10 +37,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(check::Args),
-    Analyze(analyze::Args),
     Build(build::Args),
     Eval(eval::Args),
-    Evals(evals::Args),
     Publish(publish::Args),
     Test(test::Args),
     Diff(diff::Args),
@@ -52,8 +50,10 @@ enum Command {
     Promote(edit::PromoteArgs),
     Stale(stale::Args),
     Refs(refs::Args),
-    Schema(schema::Args),
     Plan(plan::Args),
+    Analyze(analyze::Args),
+    Evals(evals::Args),
+    Schema(schema::Args),
 }
 
 /// Output formats for findings.

@@ -8,7 +8,7 @@ use crate::schema::{BUNDLE_SCHEMA_FILE, FileKind, generate, generate_bundle};
 
 use super::{Error, Outcome, write_atomic};
 
-/// Write the JSON Schemas of flagstone.toml, flags, segments, tests and bundles.
+/// Write the JSON Schemas of flagstone.toml, flags, segments, experiments, tests and bundles.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The directory to write them to (created if missing).
