@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::csv_input::Lines;
 use crate::stats::dist;
 
 /// Scores beyond ±1e100 are refused: squares of differences of larger scores could overflow.
@@ -190,22 +191,12 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         line,
         message,
     };
-    let lines = std::cell::RefCell::new(Lines {
-        bytes,
-        offset: 0,
-        line: 1,
-    });
+    let lines = std::cell::RefCell::new(Lines::new(bytes));
     let csv_error = |e: csv::Error| {
         let line = e
             .position()
             .map_or(1, |p| lines.borrow_mut().line_at(p.byte()));
-        let message = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => format!("{len} fields, but the header has {expected_len}"),
-            csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
-            _ => e.to_string(),
-        };
+        let message = crate::csv_input::problem(&e, "fields");
         malformed(line, message)
     };
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
@@ -297,34 +288,6 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         });
     }
     Ok(cases)
-}
-
-/// Line numbers of byte offsets, counted forward as records are read. The csv crate's own
-/// line numbers lag by one after a CRLF line end: a record's position can point at the `\n`
-/// ending the previous line.
-struct Lines<'a> {
-    bytes: &'a [u8],
-    offset: usize,
-    line: u64,
-}
-
-impl Lines<'_> {
-    /// The line of the first character at or after `offset` that does not end a line.
-    fn line_at(&mut self, offset: u64) -> u64 {
-        let mut target = (offset as usize).min(self.bytes.len());
-        while matches!(self.bytes.get(target), Some(b'\r' | b'\n')) {
-            target += 1;
-        }
-        if target >= self.offset {
-            let newlines = self.bytes[self.offset..target]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            self.line += newlines as u64;
-            self.offset = target;
-        }
-        self.line
-    }
 }
 
 /// The tolerated regression.

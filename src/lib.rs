@@ -17,6 +17,8 @@ pub mod cli;
 #[cfg(feature = "compiler")]
 pub mod codeowners;
 #[cfg(feature = "compiler")]
+mod csv_input;
+#[cfg(feature = "compiler")]
 pub mod diag;
 #[cfg(feature = "compiler")]
 pub mod diff;

@@ -1,8 +1,10 @@
 //! The summary CSV: one row per variant, read into located cells.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::Error;
+use crate::csv_input::{Lines, problem};
 
 /// A parsed summary: its header and one row per variant, with the line each starts on.
 #[derive(Debug)]
@@ -34,7 +36,8 @@ impl Table {
     /// ends are accepted; cells are trimmed; columns no metric uses are ignored.
     pub fn parse(bytes: &[u8], file: &str) -> Result<Table, Error> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let line_of = |position: &csv::Position| line_at(bytes, position.byte());
+        let lines = RefCell::new(Lines::new(bytes));
+        let line_of = |position: &csv::Position| lines.borrow_mut().line_at(position.byte());
         let error = |line: Option<u64>, columns: &[&str], message: String| Error {
             file: file.to_owned(),
             row: line,
@@ -43,13 +46,7 @@ impl Table {
         };
         let csv_error = |e: csv::Error| {
             let line = e.position().map(line_of);
-            let message = match e.kind() {
-                csv::ErrorKind::UnequalLengths {
-                    expected_len, len, ..
-                } => format!("{len} cells, but the header has {expected_len}"),
-                csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
-                _ => e.to_string(),
-            };
+            let message = problem(&e, "cells");
             error(line, &[], message)
         };
         let mut reader = csv::ReaderBuilder::new()
@@ -209,14 +206,6 @@ impl Table {
 
 /// The line of the file at byte `offset`. The reader may place a record at the `\n` of the
 /// previous line's CRLF, which counts as the start of the next line.
-fn line_at(bytes: &[u8], offset: u64) -> u64 {
-    let end = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1)
-        .min(bytes.len());
-    1 + bytes[..end].iter().filter(|b| **b == b'\n').count() as u64
-}
-
 /// A cell's text for a message: `"abc"`, or `the cell` when empty.
 fn quoted(text: &str) -> String {
     if text.is_empty() {
