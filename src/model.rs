@@ -455,13 +455,54 @@ pub struct ReviewPolicy {
     pub protected_approvals: Option<Spanned<u32>>,
     /// Whether the author's own approval counts. Default: false.
     pub self_approval: Option<bool>,
-    /// Whether a change that only kills flags (`enabled = false`) may merge without approval,
-    /// so that turning a feature off is never held up. Default: true.
-    pub emergency_kill: Option<bool>,
+    /// Which flags a kill-only change may turn off without approval (the emergency path), so
+    /// that turning a feature off is never held up: `true` (the default) for release and
+    /// experiment flags, whose off variant is the feature turned off; a list of kinds; or
+    /// `false` for none. The off variant of an ops or config flag is often the permissive
+    /// value (a check turned off, a higher limit), so those need approval unless listed.
+    pub emergency_kill: Option<EmergencyKill>,
+    /// Whose request for changes blocks a pull request: "anyone" with write access (the
+    /// default), only reviewers "eligible" for a requirement of the change, or "nobody".
+    pub changes_requested: Option<ChangesRequested>,
     /// Rules: every rule a change matches must be satisfied. A change no rule matches needs
     /// no approval, so a policy usually ends with a catch-all rule.
     #[serde(default)]
     pub rules: Vec<Spanned<ReviewRule>>,
+}
+
+/// `[review] emergency_kill`: whether, or for which kinds of flag, kills need no approval.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EmergencyKill {
+    /// true: release and experiment flags; false: none.
+    Enabled(bool),
+    /// The kinds of flag whose kills need no approval.
+    Kinds(Vec<FlagKind>),
+}
+
+impl EmergencyKill {
+    /// The kinds `true` stands for: flags whose off variant is the feature turned off.
+    pub const DEFAULT_KINDS: [FlagKind; 2] = [FlagKind::Release, FlagKind::Experiment];
+
+    pub fn allows(&self, kind: FlagKind) -> bool {
+        match self {
+            EmergencyKill::Enabled(enabled) => *enabled && Self::DEFAULT_KINDS.contains(&kind),
+            EmergencyKill::Kinds(kinds) => kinds.contains(&kind),
+        }
+    }
+}
+
+/// `[review] changes_requested`: whose request for changes blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangesRequested {
+    /// Anyone with write access to the repository.
+    #[default]
+    Anyone,
+    /// Only reviewers who could approve a requirement of the change.
+    Eligible,
+    /// Nobody: requests for changes are shown, and approvals alone decide.
+    Nobody,
 }
 
 /// One requirement of the review policy and the changes it applies to.
@@ -500,7 +541,9 @@ pub const ANYONE: &str = "anyone";
 /// approve a removal), kill (`enabled = false`: the emergency path) or enable, rollout (a
 /// rule's percentage), targeting (rules, conditions, served variants, splits, prerequisites,
 /// schedules, bucketing), variants (or their values), owners (its current owners must always
-/// approve), segment, project (environments, attributes).
+/// approve), segment, project (environments, attributes, other settings), metadata (a flag's
+/// kind, expiry, emergency opt-out, description, tags) or files (test files, experiment
+/// settings, other files of the repository).
 #[derive(
     Clone,
     Copy,
@@ -526,6 +569,8 @@ pub enum ChangeKind {
     Owners,
     Segment,
     Project,
+    Metadata,
+    Files,
 }
 
 impl ChangeKind {
@@ -541,6 +586,8 @@ impl ChangeKind {
             ChangeKind::Owners => "owners",
             ChangeKind::Segment => "segment",
             ChangeKind::Project => "project",
+            ChangeKind::Metadata => "metadata",
+            ChangeKind::Files => "files",
         }
     }
 }
@@ -588,6 +635,9 @@ pub struct FlagFile {
     /// Flags that must serve a given variant before this flag's rules apply.
     #[serde(default)]
     pub prerequisites: Vec<Spanned<Prerequisite>>,
+    /// `false`: a kill of this flag always needs approval, whatever the review policy's
+    /// `emergency_kill` allows for its kind (say, when its off variant grants something).
+    pub emergency_kill: Option<bool>,
     /// Per-environment targeting, by environment name. An environment without an entry
     /// serves the off variant.
     #[serde(default)]

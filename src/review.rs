@@ -1,24 +1,31 @@
 //! Whether a change has the approvals its review policy asks for.
 //!
-//! The change is a [`Diff`]; the policy, the teams and the owners of existing flags come from
-//! the **base** version, so a pull request can neither lower the bar for itself nor make its
-//! author an owner. Reviews have the shape of GitHub's REST response for a pull request's
-//! reviews. Only each reviewer's latest review counts, an approval of another commit than the
-//! head is stale, and a request for changes from anyone who could approve blocks.
+//! The change is a [`Diff`]; the policy, the teams, the owners and the kinds of existing flags
+//! come from the **base** version, so a pull request can neither lower the bar for itself nor
+//! make its author an owner. Reviews have the shape of GitHub's REST response for a pull
+//! request's reviews. Only reviews from people with write access count (bots never), only
+//! each reviewer's latest review, and only approvals of the head commit; nobody who wrote or
+//! committed a commit of the pull request approves it; a request for changes blocks.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::diff::Diff;
+use crate::diff::{BlastRadius, Diff, FileKind};
 use crate::load::Repo;
-use crate::model::{ANYONE, ChangeKind, FlagFile, Name, OWNERS, ProjectFile, ReviewPolicy};
+use crate::model::{
+    ANYONE, ChangeKind, ChangesRequested, EmergencyKill, FlagFile, Name, OWNERS, ProjectFile,
+    ReviewPolicy,
+};
 
 /// One review as GitHub's REST API returns it; other fields are ignored.
 #[derive(Debug, Deserialize)]
 pub struct Review {
     /// `None` for a deleted account.
     pub user: Option<User>,
+    /// The reviewer's relation to the repository: OWNER, MEMBER and COLLABORATOR have write
+    /// access (or more); CONTRIBUTOR, FIRST_TIME_CONTRIBUTOR, NONE and others do not.
+    pub author_association: Option<String>,
     /// APPROVED, CHANGES_REQUESTED, DISMISSED, COMMENTED or PENDING.
     pub state: String,
     /// The commit the review was given on.
@@ -30,6 +37,73 @@ pub struct Review {
 #[derive(Debug, Deserialize)]
 pub struct User {
     pub login: String,
+    /// "User", "Bot" or "Organization".
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+impl Review {
+    /// Whether the reviewer could merge: write access, and a person.
+    fn by_writer(&self) -> bool {
+        let association = self.author_association.as_deref().unwrap_or_default();
+        let person = self.user.as_ref().is_some_and(|u| {
+            u.kind.as_deref().is_none_or(|k| k == "User") && !u.login.ends_with("[bot]")
+        });
+        person && WRITE_ACCESS.contains(&association)
+    }
+}
+
+/// The `author_association`s of people with write access to the repository.
+const WRITE_ACCESS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+
+/// One commit of a pull request as GitHub's REST API lists it
+/// (`GET /repos/{owner}/{repo}/pulls/{number}/commits`); other fields are ignored.
+#[derive(Debug, Deserialize)]
+struct Commit {
+    author: Option<Account>,
+    committer: Option<Account>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Account {
+    login: String,
+}
+
+/// The GitHub logins that authored or committed a pull request's commits, from GitHub's list
+/// of them (pages may follow one another).
+pub fn parse_commits(text: &str) -> Result<Vec<String>, String> {
+    let mut logins = BTreeSet::new();
+    for page in serde_json::Deserializer::from_str(text).into_iter::<Vec<Commit>>() {
+        let page =
+            page.map_err(|e| format!("{e} (expected GitHub's list of pull request commits)"))?;
+        for commit in page {
+            for account in [commit.author, commit.committer].into_iter().flatten() {
+                logins.insert(account.login.to_lowercase());
+            }
+        }
+    }
+    Ok(logins.into_iter().collect())
+}
+
+/// The login a GitHub no-reply address stands for: `ID+login@users.noreply.github.com` or
+/// `login@users.noreply.github.com`.
+pub fn noreply_login(email: &str) -> Option<String> {
+    let local = email
+        .to_lowercase()
+        .strip_suffix("@users.noreply.github.com")?
+        .to_owned();
+    let login = local.split_once('+').map_or(local.as_str(), |(_, l)| l);
+    (!login.is_empty()).then(|| login.to_owned())
+}
+
+/// The pull request being judged.
+pub struct PullRequest<'a> {
+    /// Who opened it.
+    pub author: &'a str,
+    /// The commit approvals must be given on.
+    pub head_sha: &'a str,
+    /// Logins that authored or committed its commits: like the author, they cannot approve.
+    pub committers: &'a [String],
 }
 
 /// Reads a reviews file: one JSON array of reviews, or several in a row, as `gh api
@@ -62,8 +136,12 @@ pub struct Report {
     pub approved_by: Vec<String>,
     /// Reviewers whose latest review approves an older commit.
     pub stale: Vec<String>,
-    /// Reviewers whose latest review requests changes.
+    /// Reviewers with write access whose latest review requests changes.
     pub changes_requested: Vec<String>,
+    /// Reviews that do not count, and why: "login: reason".
+    pub ignored: Vec<String>,
+    /// Logins that wrote or committed the pull request's commits, besides its author.
+    pub committers: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -73,11 +151,13 @@ pub enum Verdict {
     Approved,
     /// Some requirement lacks approvals.
     ApprovalsMissing,
-    /// Someone who could approve requests changes.
+    /// Someone with write access (or, as the policy says, someone who could approve)
+    /// requests changes.
     Blocked,
-    /// The change only kills flags: the policy's emergency path, no approval needed.
+    /// The change only turns flags off that the policy lets a kill turn off without
+    /// approval: the emergency path.
     Emergency,
-    /// Nothing that behaves differently, and no owners, teams or policy changed.
+    /// The bundles of every environment are the same, and nothing review covers changed.
     NoChanges,
 }
 
@@ -101,6 +181,9 @@ pub struct ChangeReview {
     /// The changes, one line each.
     pub details: Vec<String>,
     pub requirements: Vec<Requirement>,
+    /// For a kill: why it may not take the emergency path, when it may not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency_refused: Option<String>,
 }
 
 /// One requirement a change triggers, and how far it is met.
@@ -122,10 +205,11 @@ pub struct Requirement {
 /// Requirements that hold whatever the policy's rules say.
 const REMOVAL: &str = "removing a flag needs its owners";
 const OWNERSHIP: &str = "changing a flag's owners needs its current owners";
-const PROTECTED: &str = "the teams and the review policy are protected";
+const PROTECTED: &str = "the teams, the review policy and the repository's settings are protected";
+const OWNED: &str = "a change needs the owners of what it changes";
 
-/// The versions a review reads: `judge` gives the policy, the teams and the owners of
-/// existing flags; `base` and `head` are the compared versions.
+/// The versions a review reads: `judge` gives the policy, the teams and the owners and kinds
+/// of existing flags; `base` and `head` are the compared versions.
 #[derive(Clone, Copy)]
 pub struct Versions<'a> {
     pub judge: &'a Repo,
@@ -138,35 +222,54 @@ pub fn review(
     diff: &Diff,
     versions: Versions<'_>,
     reviews: &[Review],
-    author: &str,
-    head_sha: &str,
+    pull_request: &PullRequest<'_>,
 ) -> Report {
     let judge = versions.judge;
     let project = judge.project.as_ref().and_then(|p| p.doc.as_ref());
-    let policy = Policy::of(project);
-    let latest = latest_reviews(reviews);
-    let author_key = author.to_lowercase();
-    let counts = |login: &str| policy.self_approval || login != author_key;
+    let policy = Policy::of(project, judge);
+    let author_key = pull_request.author.to_lowercase();
+    let committers: Vec<String> = pull_request
+        .committers
+        .iter()
+        .map(|c| c.to_lowercase())
+        .filter(|c| *c != author_key)
+        .collect();
+    let wrote = |login: &str| login == author_key || committers.iter().any(|c| c == login);
+    let counts = |login: &str| !wrote(login) || (policy.self_approval && login == author_key);
+    let mut ignored = Vec::new();
+    let writers: Vec<&Review> = reviews
+        .iter()
+        .filter(|review| {
+            let writer = review.by_writer();
+            if !writer && let Some(user) = &review.user {
+                ignored.push(format!("{}: no write access, or a bot", user.login));
+            }
+            writer
+        })
+        .collect();
+    ignored.sort();
+    ignored.dedup();
+    let latest = latest_reviews(&writers);
     let mut approved_by = Vec::new();
     let (mut stale, mut changes_requested) = (Vec::new(), Vec::new());
-    // The author's own approval is dropped, unless the policy allows it.
-    for (login, review) in latest.iter().filter(|(login, _)| counts(login)) {
+    for (login, review) in &latest {
         match review.state.as_str() {
-            "APPROVED" if review.commit_id.as_deref() == Some(head_sha) => {
+            "CHANGES_REQUESTED" => changes_requested.push(login.clone()),
+            _ if !counts(login) => {
+                ignored.push(format!("{login}: wrote or committed the pull request"));
+            }
+            "APPROVED" if review.commit_id.as_deref() == Some(pull_request.head_sha) => {
                 approved_by.push(login.clone());
             }
             "APPROVED" => stale.push(login.clone()),
-            "CHANGES_REQUESTED" => changes_requested.push(login.clone()),
             _ => {}
         }
     }
 
     let mut changes = changes_of(diff, versions, &policy);
-    let emergency = policy.emergency_kill
-        && !changes.is_empty()
-        && changes
-            .iter()
-            .all(|c| c.kinds == BTreeSet::from([ChangeKind::Kill]));
+    let emergency = !changes.is_empty()
+        && changes.iter().all(|c| c.kinds == BTreeSet::from([ChangeKind::Kill]))
+        && changes.iter().all(|c| c.emergency_refused.is_none());
     let approval_required = !emergency && changes.iter().any(|c| !c.requirements.is_empty());
     if emergency {
         for change in &mut changes {
@@ -191,7 +294,7 @@ pub fn review(
             .collect();
         requirement.blocked_by = changes_requested
             .iter()
-            .filter(|l| eligible(l))
+            .filter(|l| requirement.eligible.as_ref().is_none_or(|e| e.contains(l)))
             .cloned()
             .collect();
         requirement.missing = requirement
@@ -199,11 +302,16 @@ pub fn review(
             .saturating_sub(requirement.satisfied_by.len() as u32);
     }
     let requirements = || changes.iter().flat_map(|c| &c.requirements);
+    let blocked = match policy.changes_requested {
+        ChangesRequested::Anyone => !changes_requested.is_empty(),
+        ChangesRequested::Eligible => requirements().any(|r| !r.blocked_by.is_empty()),
+        ChangesRequested::Nobody => false,
+    };
     let verdict = if changes.is_empty() {
         Verdict::NoChanges
     } else if emergency {
         Verdict::Emergency
-    } else if requirements().any(|r| !r.blocked_by.is_empty()) {
+    } else if blocked {
         Verdict::Blocked
     } else if requirements().any(|r| r.missing > 0) {
         Verdict::ApprovalsMissing
@@ -213,20 +321,22 @@ pub fn review(
     Report {
         verdict,
         approval_required,
-        author: author.to_owned(),
-        head_sha: head_sha.to_owned(),
+        author: pull_request.author.to_owned(),
+        head_sha: pull_request.head_sha.to_owned(),
         changes,
         approved_by,
         stale,
         changes_requested,
+        ignored,
+        committers,
     }
 }
 
 /// Each reviewer's latest review that approves, requests changes or is dismissed, by
 /// lower-case login (GitHub logins are case-insensitive). Comments change nothing, as on
 /// GitHub.
-fn latest_reviews(reviews: &[Review]) -> BTreeMap<String, &Review> {
-    let mut ordered: Vec<&Review> = reviews.iter().collect();
+fn latest_reviews<'r>(reviews: &[&'r Review]) -> BTreeMap<String, &'r Review> {
+    let mut ordered: Vec<&Review> = reviews.to_vec();
     // GitHub lists reviews oldest first; a stable sort keeps that order for equal times.
     ordered.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));
     let mut latest = BTreeMap::new();
@@ -242,14 +352,16 @@ fn latest_reviews(reviews: &[Review]) -> BTreeMap<String, &Review> {
     latest
 }
 
-/// The base's policy, with its defaults filled in.
+/// The judging version's policy, with its defaults filled in.
 struct Policy<'a> {
     /// Whose teams expand "@team"; `None` when the project file did not load.
     project: Option<&'a ProjectFile>,
+    judge: &'a Repo,
     protected: Vec<String>,
     protected_approvals: u32,
     self_approval: bool,
-    emergency_kill: bool,
+    emergency_kill: EmergencyKill,
+    changes_requested: ChangesRequested,
     rules: Vec<Rule>,
 }
 
@@ -264,20 +376,40 @@ struct Rule {
     from: Vec<String>,
 }
 
+/// The rule of a repository without `[review]`.
+const DEFAULT_RULE: &str = "owners approve every change (no [review] policy)";
+
 impl<'a> Policy<'a> {
-    /// Without `[review]`: every change needs one approval from the owners of what it
-    /// changes, and the teams (the project, with no protected approvers named) anyone's.
-    fn of(project: Option<&'a ProjectFile>) -> Policy<'a> {
+    /// Without `[review]`, a safe default: every change needs one approval from the owners
+    /// of what it changes, and what has no owners (the teams, the project, the repository's
+    /// settings) one from a member of a declared team, or, without teams, from an owner of
+    /// some flag. Never "anyone".
+    fn of(project: Option<&'a ProjectFile>, judge: &'a Repo) -> Policy<'a> {
         let names = |names: &[Name]| names.iter().map(|n| n.value.clone()).collect::<Vec<_>>();
         let Some(policy) = project.and_then(|p| p.review.as_ref()) else {
+            let mut protected: BTreeSet<String> = project
+                .iter()
+                .flat_map(|p| p.teams.keys())
+                .map(|team| format!("@{}", team.value))
+                .collect();
+            if protected.is_empty() {
+                protected = judge
+                    .flags
+                    .values()
+                    .filter_map(|f| f.doc.as_ref())
+                    .flat_map(|f| f.owners.iter().map(|o| o.value.clone()))
+                    .collect();
+            }
             return Policy {
                 project,
-                protected: vec![ANYONE.to_owned()],
+                judge,
+                protected: protected.into_iter().collect(),
                 protected_approvals: 1,
                 self_approval: false,
-                emergency_kill: true,
+                emergency_kill: EmergencyKill::Enabled(true),
+                changes_requested: ChangesRequested::Anyone,
                 rules: vec![Rule {
-                    name: "owners approve every change (no [review] policy)".to_owned(),
+                    name: DEFAULT_RULE.to_owned(),
                     environments: None,
                     changes: None,
                     rollout_above: None,
@@ -292,14 +424,17 @@ impl<'a> Policy<'a> {
             protected_approvals,
             self_approval,
             emergency_kill,
+            changes_requested,
             rules,
         } = policy;
         Policy {
             project,
+            judge,
             protected: names(protected),
             protected_approvals: protected_approvals.as_ref().map_or(1, |a| a.value),
             self_approval: self_approval.unwrap_or(false),
-            emergency_kill: emergency_kill.unwrap_or(true),
+            emergency_kill: emergency_kill.clone().unwrap_or(EmergencyKill::Enabled(true)),
+            changes_requested: changes_requested.unwrap_or_default(),
             rules: rules
                 .iter()
                 .map(|rule| Rule {
@@ -375,19 +510,50 @@ impl<'a> Policy<'a> {
     fn protected(&self) -> Requirement {
         self.requirement(PROTECTED, self.protected_approvals, &self.protected, &[])
     }
+
+    /// The requirements the rules attach to `subject`, for what `owners` own.
+    fn rules(&self, subject: &Subject<'_>, owners: &[String]) -> Vec<Requirement> {
+        self.rules
+            .iter()
+            .filter(|rule| rule.applies(subject))
+            .map(|rule| self.requirement(&rule.name, rule.approvals, &rule.from, owners))
+            .collect()
+    }
+
+    /// Why a kill of `key` may not take the emergency path, if it may not: the kind of the
+    /// flag, as the judging version says it (a pull request cannot relabel a flag to pass),
+    /// or the flag's own opt-out.
+    fn refuses_kill(&self, key: &str, head: &Repo) -> Option<String> {
+        let flag = [self.judge, head]
+            .into_iter()
+            .find_map(|repo| repo.flags.get(key)?.doc.as_ref())?;
+        if flag.emergency_kill == Some(false) {
+            return Some(format!(
+                "`{key}` opts out of the emergency path (emergency_kill = false)"
+            ));
+        }
+        let kind = flag.kind.value;
+        (!self.emergency_kill.allows(kind)).then(|| {
+            format!(
+                "the policy does not let a kill turn {} flags off without approval (`{key}` is one; see [review] emergency_kill)",
+                kind.as_str()
+            )
+        })
+    }
 }
 
 /// What a change touched, for matching rules.
 struct Subject<'d> {
-    /// `None` for segments and the project, which apply to every environment.
+    /// `None` for what applies to every environment.
     environment: Option<&'d str>,
     kinds: &'d BTreeSet<ChangeKind>,
     rollout_to: Option<f64>,
+    /// The upper bound of the blast radius.
     blast_radius: Option<f64>,
 }
 
 impl<'d> Subject<'d> {
-    /// A segment or project change: every environment, no rollout or blast radius of its own.
+    /// A change of no single environment, rollout or blast radius.
     fn everywhere(kinds: &'d BTreeSet<ChangeKind>) -> Subject<'d> {
         Subject {
             environment: None,
@@ -408,15 +574,16 @@ impl Rule {
             .changes
             .as_ref()
             .is_none_or(|kinds| kinds.iter().any(|k| subject.kinds.contains(k)));
-        // Segment and project changes have no rollout or blast radius of their own: they
-        // meet every threshold rather than slip under one.
+        // Changes of no single environment have no rollout or blast radius of their own:
+        // they meet every threshold rather than slip under one.
         let measured = subject.environment.is_some();
         let rollout = self
             .rollout_above
             .is_none_or(|above| !measured || subject.rollout_to.is_some_and(|to| to > above));
+        // An estimate counts as above unless its upper bound is below.
         let blast = self
             .blast_radius_above
-            .is_none_or(|above| !measured || subject.blast_radius.is_some_and(|r| r > above));
+            .is_none_or(|above| !measured || subject.blast_radius.is_some_and(|r| r >= above));
         environment && kind && rollout && blast
     }
 }
@@ -435,94 +602,154 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             .find_map(|repo| flag(repo, key))
             .unwrap_or_default()
     };
-    let rules = |subject: &Subject<'_>, owners: &[String]| -> Vec<Requirement> {
-        policy
-            .rules
-            .iter()
-            .filter(|rule| rule.applies(subject))
-            .map(|rule| policy.requirement(&rule.name, rule.approvals, &rule.from, owners))
-            .collect()
-    };
     let mut changes = Vec::new();
+    let change = |change: String, kinds: BTreeSet<ChangeKind>, details, requirements| {
+        ChangeReview {
+            change,
+            kinds,
+            details,
+            requirements,
+            emergency_refused: None,
+        }
+    };
     if !diff.teams.is_empty() || diff.policy.is_some() {
         let mut details = diff.teams.clone();
-        if diff.policy.is_some() {
-            details.push("[review] policy changed".to_owned());
+        if let Some(policy) = &diff.policy {
+            details.push(format!("[review] policy changed:\n{policy}"));
         }
-        changes.push(ChangeReview {
-            change: "teams and review policy".to_owned(),
-            kinds: BTreeSet::from([ChangeKind::Project]),
-            details,
-            requirements: vec![policy.protected()],
-        });
+        let kinds = BTreeSet::from([ChangeKind::Project]);
+        changes.push(change("teams and review policy".to_owned(), kinds, details, vec![policy.protected()]));
     }
     if !diff.project.is_empty() {
         let kinds = BTreeSet::from([ChangeKind::Project]);
-        let subject = Subject::everywhere(&kinds);
-        let requirements = rules(&subject, &[]);
-        changes.push(ChangeReview {
-            change: "project".to_owned(),
-            kinds,
-            details: diff.project.clone(),
-            requirements,
-        });
+        let mut requirements = policy.rules(&Subject::everywhere(&kinds), &[]);
+        requirements.push(policy.protected());
+        changes.push(change("project".to_owned(), kinds, diff.project.clone(), requirements));
+    }
+    for file in &diff.files {
+        let kinds = BTreeSet::from([ChangeKind::Files]);
+        let status = format!("{:?}", file.status).to_lowercase();
+        let (what, requirements) = match file.kind {
+            FileKind::Protected => (
+                format!("`{}` {status}: it decides how the repository is checked out, owned or checked", file.path),
+                vec![policy.protected()],
+            ),
+            kind => {
+                let mut owners: Vec<String> = file.flags.iter().flat_map(|f| owners_of(f)).collect();
+                owners.extend(file.owners.iter().cloned());
+                owners.sort();
+                owners.dedup();
+                let what = match kind {
+                    FileKind::Test => format!("test file {status}: it changes what `flagstone test` asserts"),
+                    FileKind::Experiment => format!("experiment settings {status}"),
+                    _ => format!("{status}"),
+                };
+                let mut requirements = policy.rules(&Subject::everywhere(&kinds), &owners);
+                if requirements.is_empty() {
+                    requirements.push(policy.requirement(OWNED, 1, &[OWNERS.to_owned()], &owners));
+                }
+                (what, requirements)
+            }
+        };
+        let mut details = vec![what];
+        if !file.flags.is_empty() {
+            details.push(format!("about {}", file.flags.join(", ")));
+        }
+        changes.push(change(format!("file `{}`", file.path), kinds, details, requirements));
     }
     for segment in &diff.segments {
-        // Empty when no flag tests the segment: then "owners" are the protected approvers.
-        let mut owners: Vec<String> = segment
-            .affected_flags
-            .iter()
-            .flat_map(|f| owners_of(f))
-            .collect();
-        owners.sort();
-        owners.dedup();
         let kinds = BTreeSet::from([ChangeKind::Segment]);
         let subject = Subject::everywhere(&kinds);
-        let requirements = rules(&subject, &owners);
+        // Each affected flag's owners, never pooled: one owner of one flag cannot approve a
+        // change to another's audience.
+        let mut requirements = Vec::new();
+        for flag in &segment.affected_flags {
+            for mut requirement in policy.rules(&subject, &owners_of(flag)) {
+                requirement.rule = format!("{} (flag `{flag}`)", requirement.rule);
+                requirements.push(requirement);
+            }
+        }
+        if segment.affected_flags.is_empty() {
+            requirements = policy.rules(&subject, &[]);
+        }
         let affects = if segment.affected_flags.is_empty() {
             "no flag".to_owned()
         } else {
             segment.affected_flags.join(", ")
         };
-        changes.push(ChangeReview {
-            change: format!("segment `{}`", segment.segment),
+        changes.push(change(
+            format!("segment `{}`", segment.segment),
             kinds,
-            details: vec![format!("{:?}; affects {affects}", segment.status).to_lowercase()],
+            vec![format!("{:?}; affects {affects}", segment.status).to_lowercase()],
             requirements,
-        });
+        ));
     }
     for flag in &diff.flags {
         let owners = owners_of(&flag.flag);
         if let Some([before, after]) = &flag.owners {
-            changes.push(ChangeReview {
-                change: format!("owners of flag `{}`", flag.flag),
-                kinds: BTreeSet::from([ChangeKind::Owners]),
-                details: vec![format!("{} → {}", before.join(" "), after.join(" "))],
-                requirements: vec![policy.requirement(OWNERSHIP, 1, &[OWNERS.to_owned()], before)],
-            });
+            changes.push(change(
+                format!("owners of flag `{}`", flag.flag),
+                BTreeSet::from([ChangeKind::Owners]),
+                vec![format!("{} → {}", before.join(" "), after.join(" "))],
+                vec![policy.requirement(OWNERSHIP, 1, &[OWNERS.to_owned()], before)],
+            ));
+        }
+        if !flag.metadata.is_empty() {
+            let kinds = BTreeSet::from([ChangeKind::Metadata]);
+            let mut requirements = policy.rules(&Subject::everywhere(&kinds), &owners);
+            if requirements.is_empty() {
+                requirements.push(policy.requirement(OWNED, 1, &[OWNERS.to_owned()], &owners));
+            }
+            changes.push(change(
+                format!("flag `{}` metadata", flag.flag),
+                kinds,
+                flag.metadata.clone(),
+                requirements,
+            ));
         }
         for env in &flag.environments {
             let subject = Subject {
                 environment: Some(&env.environment),
                 kinds: &env.kinds,
                 rollout_to: env.rollout_to,
-                blast_radius: Some(env.blast_radius.percent),
+                blast_radius: Some(env.blast_radius.upper),
             };
-            let mut requirements = rules(&subject, &owners);
+            let mut requirements = policy.rules(&subject, &owners);
             if env.kinds.contains(&ChangeKind::Remove) {
                 requirements.push(policy.requirement(REMOVAL, 1, &[OWNERS.to_owned()], &owners));
             }
+            let mut details = env.changes.clone();
+            if let Some(off) = &env.off {
+                details.push(format!(
+                    "every unit now gets `{}` = {}",
+                    off.variant, off.value
+                ));
+            }
+            details.push(format!("blast radius: {}", radius(&env.blast_radius)));
+            let emergency_refused = env
+                .kinds
+                .contains(&ChangeKind::Kill)
+                .then(|| policy.refuses_kill(&flag.flag, versions.head))
+                .flatten();
             changes.push(ChangeReview {
                 change: format!("flag `{}` in {}", flag.flag, env.environment),
                 kinds: env.kinds.clone(),
-                details: env
-                    .changes
-                    .iter()
-                    .map(|c| c.lines().next().unwrap_or_default().to_owned())
-                    .collect(),
+                details,
                 requirements,
+                emergency_refused,
             });
         }
     }
     changes
+}
+
+/// A blast radius in words.
+pub fn radius(r: &BlastRadius) -> String {
+    if r.exact {
+        return format!("{:.1}% (exact) of {}", r.percent, r.of);
+    }
+    format!(
+        "{:.1}% (estimated, at most {:.1}% at 95% confidence) of {}",
+        r.percent, r.upper, r.of
+    )
 }

@@ -635,7 +635,11 @@ fn an_owner_approval_on_the_head_passes_and_every_output_is_set() {
     assert_eq!(run.ran, RUN_STEPS);
     assert_eq!(run.outputs["verdict"], "approved", "{}", run.log);
     assert_eq!(run.outputs["approval-required"], "true");
-    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    // checkout/express-pay needs checkout/one-page: it changes with it.
+    assert_eq!(
+        run.outputs["changed-flags"],
+        r#"["checkout/express-pay","checkout/one-page"]"#
+    );
 
     // The hashes are the manifest's, which describes the checked-out head.
     let manifest: serde_json::Value = serde_json::from_str(
@@ -677,12 +681,12 @@ fn an_owner_approval_on_the_head_passes_and_every_output_is_set() {
     );
     let diff = &summaries["diff"];
     assert!(
-        diff.starts_with("### flagstone diff: 1 flag changed\n"),
+        diff.starts_with("### flagstone diff: 2 flags changed\n"),
         "{diff}"
     );
     assert!(
         diff.contains(
-            "\n| `checkout/one-page` (changed) | production | rule `north-america-gradual` rollout 25% → 30% |"
+            "\n| <code>checkout/one-page</code> (changed) | production | rule <code>north-america-gradual</code> rollout 25% → 30% |"
         ),
         "{diff}"
     );
@@ -798,7 +802,11 @@ fn without_an_approval_the_review_step_fails_and_says_what_is_missing() {
     assert_eq!(run.ran, RUN_STEPS);
     assert_eq!(run.outputs["verdict"], "approvals_missing");
     assert_eq!(run.outputs["approval-required"], "true");
-    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    // checkout/express-pay needs checkout/one-page: it changes with it.
+    assert_eq!(
+        run.outputs["changed-flags"],
+        r#"["checkout/express-pay","checkout/one-page"]"#
+    );
     assert!(
         run.log.contains(
             "::error title=flagstone::review verdict approvals_missing: the job summary lists the approvals still needed\n"
@@ -917,7 +925,7 @@ fn an_approval_of_an_older_commit_does_not_count() {
     assert_eq!(run.outputs["verdict"], "approvals_missing");
     let review = &run.summaries["review"];
     assert!(
-        review.contains("stale approvals (given on an older commit; approve again): bob"),
+        review.contains("stale approvals (given on an older commit; approve again)\\: bob"),
         "{review}"
     );
 }
@@ -947,9 +955,10 @@ fn a_kill_merges_without_approval_and_says_so_loudly() {
     assert_eq!(run.failed, None, "{}", run.log);
     assert_eq!(run.outputs["verdict"], "emergency");
     assert_eq!(run.outputs["approval-required"], "false");
+    // Both checkout flags need payment-service-v2 = on: killing it turns them off too.
     assert_eq!(
         run.outputs["changed-flags"],
-        r#"["billing/payment-service-v2"]"#
+        r#"["billing/payment-service-v2","checkout/express-pay","checkout/one-page"]"#
     );
     let review = &run.summaries["review"];
     assert!(
@@ -978,7 +987,11 @@ fn a_pull_request_behind_its_base_is_judged_on_its_own_changes() {
     assert_eq!(manifest["commit"], merge.as_str());
     // diff and review compare the head with where it branched off, not with the base
     // branch's tip: semantic-search's change is not the pull request's.
-    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    // checkout/express-pay needs checkout/one-page: it changes with it.
+    assert_eq!(
+        run.outputs["changed-flags"],
+        r#"["checkout/express-pay","checkout/one-page"]"#
+    );
     assert_eq!(run.outputs["verdict"], "approved");
     assert!(
         run.log.contains(&format!(
@@ -998,7 +1011,11 @@ fn outside_a_pull_request_the_review_is_skipped() {
     let run = pr.run_on(&push, &[("base", &pr.base), ("head", &pr.head)], "");
     assert_eq!(run.failed, None, "{}", run.log);
     assert_eq!(run.ran, RUN_STEPS);
-    assert_eq!(run.outputs["changed-flags"], r#"["checkout/one-page"]"#);
+    // checkout/express-pay needs checkout/one-page: it changes with it.
+    assert_eq!(
+        run.outputs["changed-flags"],
+        r#"["checkout/express-pay","checkout/one-page"]"#
+    );
     assert_eq!(run.outputs["verdict"], "");
     assert_eq!(run.outputs["approval-required"], "");
     assert_eq!(run.summaries.keys().collect::<Vec<_>>(), ["check", "diff"]);

@@ -88,6 +88,7 @@ fn reviews(list: &[(&str, &str, &str)]) -> String {
                 "user": { "login": login, "type": "User" },
                 "body": "",
                 "state": state,
+                "author_association": "MEMBER",
                 "commit_id": commit,
                 "submitted_at": format!("2026-11-26T10:{i:02}:00Z"),
             })
@@ -138,7 +139,11 @@ fn an_owner_approval_on_the_head_commit_approves() {
     assert_eq!(report["head_sha"], head);
     assert_eq!(
         requirements(&report),
-        ["flag `checkout/one-page` in staging | owners approve | bob | 0"]
+        [
+            // It needs checkout/one-page = on: whom one-page serves decides whom it serves.
+            "flag `checkout/express-pay` in staging | owners approve | bob | 0",
+            "flag `checkout/one-page` in staging | owners approve | bob | 0"
+        ]
     );
 }
 
@@ -190,7 +195,10 @@ fn an_approval_followed_by_a_new_commit_is_stale() {
     assert_eq!(report["stale"], serde_json::json!(["bob"]));
     assert_eq!(
         requirements(&report),
-        ["flag `checkout/one-page` in staging | owners approve |  | 1"]
+        [
+            "flag `checkout/express-pay` in staging | owners approve |  | 1",
+            "flag `checkout/one-page` in staging | owners approve |  | 1"
+        ]
     );
 }
 
@@ -206,7 +214,10 @@ fn an_approval_by_someone_who_is_not_an_owner_does_not_count() {
     assert_eq!(report["approved_by"], serde_json::json!(["dana"]));
     assert_eq!(
         requirements(&report),
-        ["flag `checkout/one-page` in staging | owners approve |  | 1"]
+        [
+            "flag `checkout/express-pay` in staging | owners approve |  | 1",
+            "flag `checkout/one-page` in staging | owners approve |  | 1"
+        ]
     );
 }
 
@@ -227,7 +238,8 @@ fn adding_an_accomplice_to_the_owning_team_does_not_make_them_an_owner() {
     assert_eq!(
         requirements(&report),
         [
-            "teams and review policy | the teams and the review policy are protected |  | 1",
+            "teams and review policy | the teams, the review policy and the repository's settings are protected |  | 1",
+            "flag `checkout/express-pay` in staging | owners approve |  | 1",
             "flag `checkout/one-page` in staging | owners approve |  | 1",
         ]
     );
@@ -254,7 +266,8 @@ fn a_policy_lowered_in_the_same_pull_request_still_applies() {
     assert_eq!(
         requirements(&report),
         [
-            "teams and review policy | the teams and the review policy are protected |  | 1",
+            "teams and review policy | the teams, the review policy and the repository's settings are protected |  | 1",
+            "flag `checkout/express-pay` in production | owners approve | bob | 0",
             "flag `checkout/one-page` in production | owners approve | bob | 0",
             "flag `checkout/one-page` in production | wide production rollout | bob | 1",
             "flag `checkout/one-page` in production | large production blast radius |  | 1",
@@ -430,6 +443,10 @@ fn a_kill_combined_with_another_change_is_no_emergency() {
     assert_eq!(
         kinds,
         [
+            // checkout/express-pay needs checkout/one-page = on: it changes with it, and is
+            // turned off where one-page is killed.
+            &serde_json::json!(["targeting"]),
+            &serde_json::json!(["kill"]),
             &serde_json::json!(["targeting"]),
             &serde_json::json!(["kill"])
         ]
@@ -605,6 +622,8 @@ fn a_policy_tightened_on_the_base_branch_judges_older_pull_requests() {
     assert_eq!(
         requirements(&report),
         [
+            "flag `checkout/express-pay` in staging | security signs off |  | 1",
+            "flag `checkout/express-pay` in staging | owners approve | bob | 0",
             "flag `checkout/one-page` in staging | security signs off |  | 1",
             "flag `checkout/one-page` in staging | owners approve | bob | 0",
         ]
@@ -670,10 +689,11 @@ fn a_kill_committed_by_flagstone_kill_is_an_emergency() {
     assert_eq!((code, report["verdict"].as_str()), (0, Some("emergency")));
 }
 
-/// Without `[review]`, a project change needs one approval from anyone but the author; and
-/// `owners` keywords mean nothing inside a flag's owners.
+/// Without `[review]`, a safe default judges: every change needs one of its owners, and what
+/// has no owners (the project) a member of a declared team; never anyone. `owners` keywords
+/// mean nothing inside a flag's owners.
 #[test]
-fn without_a_policy_project_changes_need_anyone_and_owner_names_are_literal() {
+fn without_a_policy_project_changes_need_a_team_member_and_owner_names_are_literal() {
     let mut pr = Pr::new();
     let project = std::fs::read_to_string(pr.path("flagstone.toml")).unwrap();
     let policy = project.find("\n# Who must approve which change").unwrap();
@@ -691,6 +711,7 @@ fn without_a_policy_project_changes_need_anyone_and_owner_names_are_literal() {
     );
     pr.edit(ONE_PAGE, STAGING, STAGING_ON);
     let head = pr.commit();
+    // zed is in no team: before, "anyone" let them approve the project's change.
     let (code, report) = pr.review_json("alice", &reviews(&[("zed", "APPROVED", &head)]));
     assert_eq!(
         (code, report["verdict"].as_str()),
@@ -699,10 +720,16 @@ fn without_a_policy_project_changes_need_anyone_and_owner_names_are_literal() {
     assert_eq!(
         requirements(&report),
         [
-            "project | owners approve every change (no [review] policy) | zed | 0",
+            "project | owners approve every change (no [review] policy) |  | 1",
+            "project | the teams, the review policy and the repository's settings are protected |  | 1",
+            "flag `checkout/express-pay` in staging | owners approve every change (no [review] policy) |  | 1",
             "flag `checkout/one-page` in staging | owners approve every change (no [review] policy) |  | 1",
         ]
     );
-    let list = reviews(&[("zed", "APPROVED", &head), ("anyone", "APPROVED", &head)]);
+    let list = reviews(&[
+        ("carol", "APPROVED", &head),
+        ("bob", "APPROVED", &head),
+        ("anyone", "APPROVED", &head),
+    ]);
     assert_eq!(pr.review_json("alice", &list).1["verdict"], "approved");
 }

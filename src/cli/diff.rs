@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::diff::{Diff, Status, Version};
+use crate::diff::{Diff, FileKind, Status, Version};
+use crate::review::radius;
 use crate::load::Repo;
 
 use super::{Error, Format, Outcome, checked};
@@ -125,7 +126,7 @@ pub(super) fn compare(
             crate::bundle::build(head_checked),
         ),
     };
-    let diff = crate::diff::diff(
+    let mut diff = crate::diff::diff(
         Version {
             repo: &base,
             bundles: &base_bundles,
@@ -136,6 +137,10 @@ pub(super) fn compare(
         },
         now,
     );
+    let paths = changed_paths(&repository, revisions.base, revisions.head)?;
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    diff.files
+        .extend(crate::diff::other_files(&paths, &relative));
     std::mem::forget((base_bundles, head_bundles));
     Ok(Some(Compared {
         repository,
@@ -143,6 +148,53 @@ pub(super) fn compare(
         head,
         diff,
     }))
+}
+
+/// The paths of the whole git repository that differ between `base` and `head` (the work
+/// tree, untracked files included, when `None`).
+fn changed_paths(
+    repository: &git2::Repository,
+    base: &str,
+    head: Option<&str>,
+) -> Result<Vec<(String, Status)>, Error> {
+    let tree = |rev: &str| {
+        repository
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_tree())
+            .map_err(|e| format!("cannot read revision `{rev}`: {}", e.message()))
+    };
+    let base_tree = tree(base)?;
+    let diff = match head {
+        Some(head) => repository.diff_tree_to_tree(Some(&base_tree), Some(&tree(head)?), None),
+        None => {
+            let mut options = git2::DiffOptions::new();
+            options.include_untracked(true).recurse_untracked_dirs(true);
+            repository.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut options))
+        }
+    }
+    .map_err(|e| format!("cannot compare the revisions: {}", e.message()))?;
+    let mut paths = Vec::new();
+    for delta in diff.deltas() {
+        let path = |file: git2::DiffFile<'_>| {
+            file.path()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        };
+        match delta.status() {
+            git2::Delta::Added | git2::Delta::Untracked => {
+                paths.extend(path(delta.new_file()).map(|p| (p, Status::Added)));
+            }
+            git2::Delta::Deleted => {
+                paths.extend(path(delta.old_file()).map(|p| (p, Status::Removed)));
+            }
+            git2::Delta::Renamed => {
+                paths.extend(path(delta.old_file()).map(|p| (p, Status::Removed)));
+                paths.extend(path(delta.new_file()).map(|p| (p, Status::Added)));
+            }
+            git2::Delta::Unmodified | git2::Delta::Ignored => {}
+            _ => paths.extend(path(delta.new_file()).map(|p| (p, Status::Changed))),
+        }
+    }
+    Ok(paths)
 }
 
 /// `dir` relative to the repository's work tree.
@@ -165,9 +217,13 @@ fn status(status: Status) -> &'static str {
     }
 }
 
-fn radius(r: &crate::diff::BlastRadius) -> String {
-    let how = if r.exact { "exact" } else { "estimated" };
-    format!("{:.1}% ({how}) of {}", r.percent, r.of)
+fn file_kind(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Test => "test file",
+        FileKind::Experiment => "experiment settings",
+        FileKind::Other => "file",
+        FileKind::Protected => "protected file",
+    }
 }
 
 fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
@@ -182,6 +238,15 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
         for line in policy.lines() {
             writeln!(out, "  {line}")?;
         }
+    }
+    for file in &diff.files {
+        writeln!(
+            out,
+            "{} {} ({})",
+            file_kind(file.kind),
+            file.path,
+            status(file.status)
+        )?;
     }
     for segment in &diff.segments {
         writeln!(
@@ -201,6 +266,9 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
         if let Some([before, after]) = &flag.owners {
             writeln!(out, "  owners: {} → {}", before.join(" "), after.join(" "))?;
         }
+        for line in &flag.metadata {
+            writeln!(out, "  {line}")?;
+        }
         for env in &flag.environments {
             writeln!(out, "  {}:", env.environment)?;
             for change in &env.changes {
@@ -208,6 +276,9 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
                     let indent = if i == 0 { "    - " } else { "      " };
                     writeln!(out, "{indent}{line}")?;
                 }
+            }
+            if let Some(off) = &env.off {
+                writeln!(out, "    every unit now gets `{}` = {}", off.variant, off.value)?;
             }
             writeln!(out, "    blast radius: {}", radius(&env.blast_radius))?;
         }
@@ -220,29 +291,49 @@ fn flags_changed(count: usize) -> String {
 }
 
 fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
-    // Blocks are separated by one blank line: a list, the policy's diff, the table.
+    use super::markdown::{code, code_block, details, text};
+    // Blocks are separated by one blank line: a list, the policy's diff, the table, and the
+    // changes that span several lines, in full.
     let mut bullets = Vec::new();
     for line in &diff.project {
-        bullets.push(format!("- **project**: {line}"));
+        bullets.push(format!("- **project**: {}", text(line)));
     }
     for line in &diff.teams {
-        bullets.push(format!("- **teams**: {line}"));
+        bullets.push(format!("- **teams**: {}", text(line)));
+    }
+    for file in &diff.files {
+        bullets.push(format!(
+            "- **{}** {} {}",
+            file_kind(file.kind),
+            code(&file.path),
+            status(file.status)
+        ));
     }
     for flag in &diff.flags {
         if let Some([before, after]) = &flag.owners {
             let (before, after) = (before.join(" "), after.join(" "));
             bullets.push(format!(
-                "- **owners** of `{}`: {before} → {after}",
-                flag.flag
+                "- **owners** of {}: {} → {}",
+                code(&flag.flag),
+                text(&before),
+                text(&after)
             ));
+        }
+        for line in &flag.metadata {
+            bullets.push(format!("- **metadata** of {}: {}", code(&flag.flag), text(line)));
         }
     }
     for segment in &diff.segments {
+        let affected: Vec<String> = segment.affected_flags.iter().map(|f| code(f)).collect();
         bullets.push(format!(
-            "- **segment `{}`** {}: affects {}",
-            segment.segment,
+            "- **segment** {} {}: affects {}",
+            code(&segment.segment),
             status(segment.status),
-            segment.affected_flags.join(", ")
+            if affected.is_empty() {
+                "no flag".to_owned()
+            } else {
+                affected.join(", ")
+            }
         ));
     }
     let mut blocks = Vec::new();
@@ -251,31 +342,47 @@ fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
     }
     if let Some(policy) = &diff.policy {
         blocks.push(format!(
-            "**review policy** changed:\n\n```diff\n{policy}```"
+            "**review policy** changed:\n\n{}",
+            code_block(policy, "diff")
         ));
     }
     let mut rows = Vec::new();
+    let mut full = Vec::new();
     for flag in &diff.flags {
         for env in &flag.environments {
-            let changes: Vec<String> = env
+            let mut changes: Vec<String> = env
                 .changes
                 .iter()
-                .map(|c| c.lines().next().unwrap_or_default().replace('|', "\\|"))
+                .map(|c| text(c.lines().next().unwrap_or_default()))
                 .collect();
+            if let Some(off) = &env.off {
+                changes.push(format!(
+                    "every unit now gets {} = {}",
+                    code(&off.variant),
+                    code(&off.value.to_string())
+                ));
+            }
             rows.push(format!(
-                "| `{}` ({}) | {} | {} | {} |",
-                flag.flag,
+                "| {} ({}) | {} | {} | {} |",
+                code(&flag.flag),
                 status(flag.status),
-                env.environment,
+                text(&env.environment),
                 changes.join("<br>"),
-                radius(&env.blast_radius).replace('|', "\\|")
+                text(&radius(&env.blast_radius))
             ));
+            for change in env.changes.iter().filter(|c| c.contains('\n')) {
+                let first = change.lines().next().unwrap_or_default();
+                let summary = format!("{} in {}: {first}", flag.flag, env.environment);
+                let body: String = change.lines().skip(1).map(|l| format!("{l}\n")).collect();
+                full.push(details(&summary, &code_block(&body, "diff")));
+            }
         }
     }
     if !rows.is_empty() {
         let header = "| flag | environment | changes | blast radius |\n|---|---|---|---|";
         blocks.push(format!("{header}\n{}", rows.join("\n")));
     }
+    blocks.extend(full);
     writeln!(
         out,
         "### flagstone diff: {}",

@@ -11,6 +11,7 @@ mod diff;
 mod edit;
 mod eval;
 mod evals;
+mod markdown;
 mod plan;
 mod publish;
 mod refs;

@@ -37,6 +37,12 @@ pub struct Args {
     /// The pull request's author, whose own approval does not count.
     #[arg(long)]
     author: String,
+    /// The pull request's commits: GitHub's REST response for
+    /// `GET /repos/{owner}/{repo}/pulls/{number}/commits`. Whoever authored or committed one
+    /// cannot approve. Without it, only the GitHub no-reply addresses of the commits between
+    /// the base and the head name them.
+    #[arg(long)]
+    commits: Option<PathBuf>,
     /// The commit approvals must be given on. Default: the head revision's commit.
     #[arg(long)]
     head_sha: Option<String>,
@@ -99,7 +105,24 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         base: &compared.base,
         head: &compared.head,
     };
-    let report = crate::review::review(&compared.diff, versions, &reviews, &args.author, &head_sha);
+    let mut committers = match &args.commits {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read commits file {}: {e}", file.display()))?;
+            crate::review::parse_commits(&text)
+                .map_err(|e| format!("commits file {}: {e}", file.display()))?
+        }
+        None => Vec::new(),
+    };
+    committers.extend(noreply_committers(&compared.repository, &args.base, &head)?);
+    committers.sort();
+    committers.dedup();
+    let pull_request = crate::review::PullRequest {
+        author: &args.author,
+        head_sha: &head_sha,
+        committers: &committers,
+    };
+    let report = crate::review::review(&compared.diff, versions, &reviews, &pull_request);
     match args.format {
         ReviewFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -132,6 +155,28 @@ fn policy_version(compared: &Compared, dir: &Path, rev: &str) -> Result<Repo, Er
     Ok(repo)
 }
 
+/// The logins of the GitHub no-reply addresses that authored or committed the commits between
+/// `base` and `head`.
+fn noreply_committers(
+    repository: &git2::Repository,
+    base: &str,
+    head: &str,
+) -> Result<Vec<String>, Error> {
+    let walk_error = |e: git2::Error| format!("cannot list the commits {base}..{head}: {}", e.message());
+    let mut walk = repository.revwalk().map_err(walk_error)?;
+    walk.push_range(&format!("{base}..{head}")).map_err(walk_error)?;
+    let mut logins = Vec::new();
+    for id in walk {
+        let commit = repository
+            .find_commit(id.map_err(walk_error)?)
+            .map_err(walk_error)?;
+        for who in [commit.author(), commit.committer()] {
+            logins.extend(who.email().ok().and_then(crate::review::noreply_login));
+        }
+    }
+    Ok(logins)
+}
+
 /// The full id of the commit `rev` names.
 fn commit_id(repository: &git2::Repository, rev: &str) -> Result<String, Error> {
     let commit = repository
@@ -151,7 +196,7 @@ fn headline(verdict: Verdict) -> &'static str {
     }
 }
 
-const EMERGENCY: &str = "This change only turns flags off (the review policy's emergency path), so it needs no approval. Review it after the fact, and restore the flags with a reviewed change.";
+const EMERGENCY: &str = "This change only turns flags off that the review policy lets a kill turn off (the emergency path), so it needs no approval. Review it after the fact, and restore the flags with a reviewed change.";
 
 fn who(requirement: &Requirement) -> String {
     let from = requirement.from.join(", ");
@@ -201,6 +246,11 @@ fn reviewers(report: &Report) -> Vec<String> {
         &report.stale,
     );
     line("changes requested", &report.changes_requested);
+    line(
+        "wrote or committed the pull request (cannot approve it)",
+        &report.committers,
+    );
+    line("reviews that do not count", &report.ignored);
     lines
 }
 
@@ -212,7 +262,13 @@ fn human(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     for change in &report.changes {
         writeln!(out, "{}", change.change)?;
         for detail in &change.details {
-            writeln!(out, "  - {detail}")?;
+            for (i, line) in detail.lines().enumerate() {
+                let indent = if i == 0 { "  - " } else { "    " };
+                writeln!(out, "{indent}{line}")?;
+            }
+        }
+        if let Some(why) = &change.emergency_refused {
+            writeln!(out, "  not an emergency kill: {why}")?;
         }
         for requirement in &change.requirements {
             writeln!(out, "  needs {} [{}]", who(requirement), requirement.rule)?;
@@ -232,6 +288,7 @@ fn human(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
 }
 
 fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    use super::markdown::{code_block, details, text};
     writeln!(out, "### flagstone review: {}\n", headline(report.verdict))?;
     if report.verdict == Verdict::Emergency {
         writeln!(out, "> [!CAUTION]\n> **{EMERGENCY}**\n")?;
@@ -241,21 +298,34 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     }
     writeln!(out, "| change | requirement | needs | status |")?;
     writeln!(out, "|---|---|---|---|")?;
-    let cell = |s: &str| s.replace('|', "\\|");
+    let mut full = Vec::new();
     for ChangeReview {
         change,
-        details,
+        details: lines,
         requirements,
+        emergency_refused,
         ..
     } in &report.changes
     {
-        let change = format!("**{}**<br>{}", cell(change), cell(&details.join("<br>")));
+        let mut summary: Vec<String> = lines
+            .iter()
+            .map(|d| text(d.lines().next().unwrap_or_default()))
+            .collect();
+        if let Some(why) = emergency_refused {
+            summary.push(format!("not an emergency kill: {}", text(why)));
+        }
+        let cell = format!("**{}**<br>{}", text(change), summary.join("<br>"));
+        for detail in lines.iter().filter(|d| d.contains('\n')) {
+            let first = detail.lines().next().unwrap_or_default();
+            let body: String = detail.lines().skip(1).map(|l| format!("{l}\n")).collect();
+            full.push(details(&format!("{change}: {first}"), &code_block(&body, "diff")));
+        }
         if requirements.is_empty() {
-            writeln!(out, "| {change} | none | | |")?;
+            writeln!(out, "| {cell} | none | | |")?;
         }
         for (i, requirement) in requirements.iter().enumerate() {
             // The change is named on its first row only.
-            let change = if i == 0 { change.as_str() } else { "" };
+            let cell = if i == 0 { cell.as_str() } else { "" };
             let done = if requirement.missing == 0 && requirement.blocked_by.is_empty() {
                 "✅ "
             } else {
@@ -263,16 +333,19 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             };
             writeln!(
                 out,
-                "| {change} | {} | {} | {done}{} |",
-                cell(&requirement.rule),
-                cell(&who(requirement)),
-                cell(&status(requirement))
+                "| {cell} | {} | {} | {done}{} |",
+                text(&requirement.rule),
+                text(&who(requirement)),
+                text(&status(requirement))
             )?;
         }
     }
     writeln!(out)?;
+    for block in full {
+        writeln!(out, "{block}\n")?;
+    }
     for line in reviewers(report) {
-        writeln!(out, "- {line}")?;
+        writeln!(out, "- {}", text(&line))?;
     }
     Ok(())
 }

@@ -1,0 +1,89 @@
+//! Markdown for job summaries and pull request comments. Everything that comes from a
+//! repository or a pull request (names, logins, descriptions, values) is untrusted: it is
+//! escaped so that it shows as the text it is, and can neither format, link, mention, embed
+//! HTML nor break out of a table cell or a code block.
+
+/// Inline text: what stands between backticks as code, the rest with Markdown and HTML
+/// punctuation escaped; mentions and bare links defused, line breaks as spaces, control and
+/// bidirectional-override characters shown as escapes.
+pub fn text(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in parts.iter().enumerate() {
+        // Odd parts stand between two backticks; an unpaired last one does not.
+        if i % 2 == 1 && i + 1 < parts.len() {
+            out.push_str(&code(part));
+        } else {
+            if i % 2 == 1 {
+                out.push_str("\\`");
+            }
+            plain(part, &mut out);
+        }
+    }
+    out
+}
+
+fn plain(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("&#64;"),
+            '|' => out.push_str("&#124;"),
+            '\n' | '\r' => out.push(' '),
+            '\\' | '*' | '_' | '[' | ']' | '#' | '!' | '~' | '$' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Text as inline code: backticks and table pipes cannot end it early.
+pub fn code(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' => ' ',
+            c if unsafe_char(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    // A code span cannot hold a pipe inside a table: show it as an HTML entity in <code>.
+    let escaped = clean
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "&#124;")
+        .replace('@', "&#64;");
+    format!("<code>{escaped}</code>")
+}
+
+/// A fenced code block whose fence is longer than any run of backticks inside.
+pub fn code_block(body: &str, language: &str) -> String {
+    let longest = body
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    let clean: String = body
+        .chars()
+        .map(|c| if unsafe_char(c) && c != '\n' { '\u{FFFD}' } else { c })
+        .collect();
+    let newline = if clean.ends_with('\n') { "" } else { "\n" };
+    format!("{fence}{language}\n{clean}{newline}{fence}")
+}
+
+/// A collapsed block: an escaped summary, and a body of Markdown.
+pub fn details(summary: &str, body: &str) -> String {
+    format!("<details><summary>{}</summary>\n\n{body}\n\n</details>", text(summary))
+}
+
+/// Control characters, and the characters that reorder text on screen.
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
