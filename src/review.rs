@@ -268,7 +268,9 @@ pub fn review(
 
     let mut changes = changes_of(diff, versions, &policy);
     let emergency = !changes.is_empty()
-        && changes.iter().all(|c| c.kinds == BTreeSet::from([ChangeKind::Kill]))
+        && changes
+            .iter()
+            .all(|c| c.kinds == BTreeSet::from([ChangeKind::Kill]))
         && changes.iter().all(|c| c.emergency_refused.is_none());
     let approval_required = !emergency && changes.iter().any(|c| !c.requirements.is_empty());
     if emergency {
@@ -433,7 +435,9 @@ impl<'a> Policy<'a> {
             protected: names(protected),
             protected_approvals: protected_approvals.as_ref().map_or(1, |a| a.value),
             self_approval: self_approval.unwrap_or(false),
-            emergency_kill: emergency_kill.clone().unwrap_or(EmergencyKill::Enabled(true)),
+            emergency_kill: emergency_kill
+                .clone()
+                .unwrap_or(EmergencyKill::Enabled(true)),
             changes_requested: changes_requested.unwrap_or_default(),
             rules: rules
                 .iter()
@@ -546,6 +550,11 @@ impl<'a> Policy<'a> {
 struct Subject<'d> {
     /// `None` for what applies to every environment.
     environment: Option<&'d str>,
+    /// For a change of no single environment: whether rollout and blast-radius thresholds
+    /// count as met (project changes, which may change any flag) or as not met (segments,
+    /// whose effect is judged flag by flag, where it is measured; files and metadata, which
+    /// serve nothing).
+    meets_thresholds: bool,
     kinds: &'d BTreeSet<ChangeKind>,
     rollout_to: Option<f64>,
     /// The upper bound of the blast radius.
@@ -554,9 +563,10 @@ struct Subject<'d> {
 
 impl<'d> Subject<'d> {
     /// A change of no single environment, rollout or blast radius.
-    fn everywhere(kinds: &'d BTreeSet<ChangeKind>) -> Subject<'d> {
+    fn everywhere(kinds: &'d BTreeSet<ChangeKind>, meets_thresholds: bool) -> Subject<'d> {
         Subject {
             environment: None,
+            meets_thresholds,
             kinds,
             rollout_to: None,
             blast_radius: None,
@@ -574,16 +584,17 @@ impl Rule {
             .changes
             .as_ref()
             .is_none_or(|kinds| kinds.iter().any(|k| subject.kinds.contains(k)));
-        // Changes of no single environment have no rollout or blast radius of their own:
-        // they meet every threshold rather than slip under one.
         let measured = subject.environment.is_some();
-        let rollout = self
-            .rollout_above
-            .is_none_or(|above| !measured || subject.rollout_to.is_some_and(|to| to > above));
+        let unmeasured = subject.meets_thresholds;
+        let rollout = self.rollout_above.is_none_or(|above| match measured {
+            true => subject.rollout_to.is_some_and(|to| to > above),
+            false => unmeasured,
+        });
         // An estimate counts as above unless its upper bound is below.
-        let blast = self
-            .blast_radius_above
-            .is_none_or(|above| !measured || subject.blast_radius.is_some_and(|r| r >= above));
+        let blast = self.blast_radius_above.is_none_or(|above| match measured {
+            true => subject.blast_radius.is_some_and(|r| r >= above),
+            false => unmeasured,
+        });
         environment && kind && rollout && blast
     }
 }
@@ -603,48 +614,63 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             .unwrap_or_default()
     };
     let mut changes = Vec::new();
-    let change = |change: String, kinds: BTreeSet<ChangeKind>, details, requirements| {
-        ChangeReview {
+    let change =
+        |change: String, kinds: BTreeSet<ChangeKind>, details, requirements| ChangeReview {
             change,
             kinds,
             details,
             requirements,
             emergency_refused: None,
-        }
-    };
+        };
     if !diff.teams.is_empty() || diff.policy.is_some() {
         let mut details = diff.teams.clone();
         if let Some(policy) = &diff.policy {
             details.push(format!("[review] policy changed:\n{policy}"));
         }
         let kinds = BTreeSet::from([ChangeKind::Project]);
-        changes.push(change("teams and review policy".to_owned(), kinds, details, vec![policy.protected()]));
+        changes.push(change(
+            "teams and review policy".to_owned(),
+            kinds,
+            details,
+            vec![policy.protected()],
+        ));
     }
     if !diff.project.is_empty() {
         let kinds = BTreeSet::from([ChangeKind::Project]);
-        let mut requirements = policy.rules(&Subject::everywhere(&kinds), &[]);
+        let mut requirements = policy.rules(&Subject::everywhere(&kinds, true), &[]);
         requirements.push(policy.protected());
-        changes.push(change("project".to_owned(), kinds, diff.project.clone(), requirements));
+        changes.push(change(
+            "project".to_owned(),
+            kinds,
+            diff.project.clone(),
+            requirements,
+        ));
     }
     for file in &diff.files {
         let kinds = BTreeSet::from([ChangeKind::Files]);
         let status = format!("{:?}", file.status).to_lowercase();
         let (what, requirements) = match file.kind {
             FileKind::Protected => (
-                format!("`{}` {status}: it decides how the repository is checked out, owned or checked", file.path),
+                format!(
+                    "`{}` {status}: it decides how the repository is checked out, owned or checked",
+                    file.path
+                ),
                 vec![policy.protected()],
             ),
             kind => {
-                let mut owners: Vec<String> = file.flags.iter().flat_map(|f| owners_of(f)).collect();
+                let mut owners: Vec<String> =
+                    file.flags.iter().flat_map(|f| owners_of(f)).collect();
                 owners.extend(file.owners.iter().cloned());
                 owners.sort();
                 owners.dedup();
                 let what = match kind {
-                    FileKind::Test => format!("test file {status}: it changes what `flagstone test` asserts"),
+                    FileKind::Test => {
+                        format!("test file {status}: it changes what `flagstone test` asserts")
+                    }
                     FileKind::Experiment => format!("experiment settings {status}"),
-                    _ => format!("{status}"),
+                    _ => status.clone(),
                 };
-                let mut requirements = policy.rules(&Subject::everywhere(&kinds), &owners);
+                let mut requirements = policy.rules(&Subject::everywhere(&kinds, false), &owners);
                 if requirements.is_empty() {
                     requirements.push(policy.requirement(OWNED, 1, &[OWNERS.to_owned()], &owners));
                 }
@@ -655,11 +681,16 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         if !file.flags.is_empty() {
             details.push(format!("about {}", file.flags.join(", ")));
         }
-        changes.push(change(format!("file `{}`", file.path), kinds, details, requirements));
+        changes.push(change(
+            format!("file `{}`", file.path),
+            kinds,
+            details,
+            requirements,
+        ));
     }
     for segment in &diff.segments {
         let kinds = BTreeSet::from([ChangeKind::Segment]);
-        let subject = Subject::everywhere(&kinds);
+        let subject = Subject::everywhere(&kinds, false);
         // Each affected flag's owners, never pooled: one owner of one flag cannot approve a
         // change to another's audience.
         let mut requirements = Vec::new();
@@ -696,7 +727,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         }
         if !flag.metadata.is_empty() {
             let kinds = BTreeSet::from([ChangeKind::Metadata]);
-            let mut requirements = policy.rules(&Subject::everywhere(&kinds), &owners);
+            let mut requirements = policy.rules(&Subject::everywhere(&kinds, false), &owners);
             if requirements.is_empty() {
                 requirements.push(policy.requirement(OWNED, 1, &[OWNERS.to_owned()], &owners));
             }
@@ -710,6 +741,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         for env in &flag.environments {
             let subject = Subject {
                 environment: Some(&env.environment),
+                meets_thresholds: false,
                 kinds: &env.kinds,
                 rollout_to: env.rollout_to,
                 blast_radius: Some(env.blast_radius.upper),

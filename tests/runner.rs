@@ -15,6 +15,7 @@ mod test_edit;
 mod test_evals;
 mod test_experiments;
 mod test_fixtures;
+mod test_gate;
 mod test_git;
 mod test_mutations;
 mod test_properties;

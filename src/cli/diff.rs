@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::diff::{Diff, FileKind, Status, Version};
-use crate::review::radius;
 use crate::load::Repo;
+use crate::review::radius;
 
 use super::{Error, Format, Outcome, checked};
 
@@ -175,10 +175,8 @@ fn changed_paths(
     .map_err(|e| format!("cannot compare the revisions: {}", e.message()))?;
     let mut paths = Vec::new();
     for delta in diff.deltas() {
-        let path = |file: git2::DiffFile<'_>| {
-            file.path()
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-        };
+        let path =
+            |file: git2::DiffFile<'_>| file.path().map(|p| p.to_string_lossy().replace('\\', "/"));
         match delta.status() {
             git2::Delta::Added | git2::Delta::Untracked => {
                 paths.extend(path(delta.new_file()).map(|p| (p, Status::Added)));
@@ -278,7 +276,11 @@ fn human(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
                 }
             }
             if let Some(off) = &env.off {
-                writeln!(out, "    every unit now gets `{}` = {}", off.variant, off.value)?;
+                writeln!(
+                    out,
+                    "    every unit now gets `{}` = {}",
+                    off.variant, off.value
+                )?;
             }
             writeln!(out, "    blast radius: {}", radius(&env.blast_radius))?;
         }
@@ -320,7 +322,11 @@ fn markdown(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
             ));
         }
         for line in &flag.metadata {
-            bullets.push(format!("- **metadata** of {}: {}", code(&flag.flag), text(line)));
+            bullets.push(format!(
+                "- **metadata** of {}: {}",
+                code(&flag.flag),
+                text(line)
+            ));
         }
     }
     for segment in &diff.segments {

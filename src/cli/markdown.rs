@@ -42,37 +42,40 @@ fn plain(s: &str, out: &mut String) {
     }
 }
 
-/// Text as inline code: backticks and table pipes cannot end it early.
+/// Text as inline code. In `<code>` Markdown still applies, so every character that could
+/// format, link or mention is an HTML entity.
 pub fn code(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| match c {
-            '\n' | '\r' => ' ',
-            c if unsafe_char(c) => '\u{FFFD}',
-            c => c,
-        })
-        .collect();
-    // A code span cannot hold a pipe inside a table: show it as an HTML entity in <code>.
-    let escaped = clean
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "&#124;")
-        .replace('@', "&#64;");
-    format!("<code>{escaped}</code>")
+    let mut out = String::from("<code>");
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            '|' | '@' | '[' | ']' | '*' | '_' | '\\' | '`' | '~' | '$' | ':' | '#' | '!' => {
+                out.push_str(&format!("&#{};", c as u32));
+            }
+            c if unsafe_char(c) => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out.push_str("</code>");
+    out
 }
 
 /// A fenced code block whose fence is longer than any run of backticks inside.
 pub fn code_block(body: &str, language: &str) -> String {
-    let longest = body
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let clean: String = body
         .chars()
-        .map(|c| if unsafe_char(c) && c != '\n' { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if unsafe_char(c) && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect();
     let newline = if clean.ends_with('\n') { "" } else { "\n" };
     format!("{fence}{language}\n{clean}{newline}{fence}")
@@ -80,10 +83,14 @@ pub fn code_block(body: &str, language: &str) -> String {
 
 /// A collapsed block: an escaped summary, and a body of Markdown.
 pub fn details(summary: &str, body: &str) -> String {
-    format!("<details><summary>{}</summary>\n\n{body}\n\n</details>", text(summary))
+    format!(
+        "<details><summary>{}</summary>\n\n{body}\n\n</details>",
+        text(summary)
+    )
 }
 
 /// Control characters, and the characters that reorder text on screen.
 fn unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }

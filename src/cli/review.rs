@@ -162,9 +162,11 @@ fn noreply_committers(
     base: &str,
     head: &str,
 ) -> Result<Vec<String>, Error> {
-    let walk_error = |e: git2::Error| format!("cannot list the commits {base}..{head}: {}", e.message());
+    let walk_error =
+        |e: git2::Error| format!("cannot list the commits {base}..{head}: {}", e.message());
     let mut walk = repository.revwalk().map_err(walk_error)?;
-    walk.push_range(&format!("{base}..{head}")).map_err(walk_error)?;
+    walk.push_range(&format!("{base}..{head}"))
+        .map_err(walk_error)?;
     let mut logins = Vec::new();
     for id in walk {
         let commit = repository
@@ -318,7 +320,10 @@ fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         for detail in lines.iter().filter(|d| d.contains('\n')) {
             let first = detail.lines().next().unwrap_or_default();
             let body: String = detail.lines().skip(1).map(|l| format!("{l}\n")).collect();
-            full.push(details(&format!("{change}: {first}"), &code_block(&body, "diff")));
+            full.push(details(
+                &format!("{change}: {first}"),
+                &code_block(&body, "diff"),
+            ));
         }
         if requirements.is_empty() {
             writeln!(out, "| {cell} | none | | |")?;

@@ -210,7 +210,6 @@ pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&
     Some(flags)
 }
 
-
 /// One checked version of a repository, and its bundles: of every flag, or of those
 /// [`flags_to_compare`] chose.
 #[derive(Clone, Copy)]
@@ -312,7 +311,10 @@ pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
     // Settings that are neither behaviour nor review: [stale], [refs], declared values.
     let covered = ["name", "environments", "teams", "review"];
     let sections: BTreeSet<&String> = base_project.keys().chain(head_project.keys()).collect();
-    for name in sections.into_iter().filter(|n| !covered.contains(&n.as_str())) {
+    for name in sections
+        .into_iter()
+        .filter(|n| !covered.contains(&n.as_str()))
+    {
         if base_project.get(name) != head_project.get(name) {
             diff.project.push(format!("`[{name}]` changed"));
         }
@@ -336,9 +338,15 @@ fn metadata(diff: &mut Diff, base: &Repo, head: &Repo) {
                 lines.push(format!("{what}: {before} → {after}"));
             }
         };
-        compare("kind", b.kind.as_str().to_owned(), a.kind.as_str().to_owned());
+        compare(
+            "kind",
+            b.kind.as_str().to_owned(),
+            a.kind.as_str().to_owned(),
+        );
         let expires = |f: &crate::model::FlagFile| {
-            f.expires.as_ref().map_or("none".to_owned(), |e| e.value.0.to_string())
+            f.expires
+                .as_ref()
+                .map_or("none".to_owned(), |e| e.value.0.to_string())
         };
         compare("expires", expires(b), expires(a));
         let emergency = |f: &crate::model::FlagFile| match f.emergency_kill {
@@ -359,7 +367,9 @@ fn metadata(diff: &mut Diff, base: &Repo, head: &Repo) {
         if lines.is_empty() {
             continue;
         }
-        let at = diff.flags.partition_point(|f| f.flag.as_str() < key.as_str());
+        let at = diff
+            .flags
+            .partition_point(|f| f.flag.as_str() < key.as_str());
         if diff.flags.get(at).is_none_or(|f| f.flag != *key) {
             diff.flags.insert(
                 at,
@@ -387,12 +397,8 @@ fn data_files(base: &Repo, head: &Repo) -> Vec<FileChange> {
             .collect()
     };
     let tests = |repo: &Repo| texts(repo, repo.tests.iter().map(|t| t.file).collect());
-    let experiments = |repo: &Repo| {
-        texts(
-            repo,
-            repo.experiments.values().map(|e| e.file).collect(),
-        )
-    };
+    let experiments =
+        |repo: &Repo| texts(repo, repo.experiments.values().map(|e| e.file).collect());
     for (kind, b, a) in [
         (FileKind::Test, tests(base), tests(head)),
         (FileKind::Experiment, experiments(base), experiments(head)),
@@ -410,7 +416,9 @@ fn data_files(base: &Repo, head: &Repo) -> Vec<FileChange> {
             let mut flags = BTreeSet::new();
             let mut owners = BTreeSet::new();
             for (repo, files) in [(base, &b), (head, &a)] {
-                let Some(&file) = files.get(path) else { continue };
+                let Some(&file) = files.get(path) else {
+                    continue;
+                };
                 match kind {
                     FileKind::Test => {
                         let doc = repo.tests.iter().find(|t| t.file == file);
@@ -579,7 +587,12 @@ fn behaviour(
         let mut pending: Vec<&str> = sources.iter().copied().collect();
         while let Some(key) = pending.pop() {
             for bundle in base.iter().chain(head) {
-                for p in bundle.flags.get(key).into_iter().flat_map(|f| &f.prerequisites) {
+                for p in bundle
+                    .flags
+                    .get(key)
+                    .into_iter()
+                    .flat_map(|f| &f.prerequisites)
+                {
                     if sources.insert(&p.flag) {
                         pending.push(&p.flag);
                     }
@@ -750,7 +763,7 @@ impl<'a> Environment<'a> {
             (None, None) => return None,
             (None, Some(a)) => {
                 changes.push(ChangeKind::Add, "added".to_owned());
-                changes.rollout_to = a.rules.iter().map(|r| highest_rollout(r)).max();
+                changes.rollout_to = a.rules.iter().map(highest_rollout).max();
                 if a.enabled && a.fallthrough != a.off_variant {
                     changes.rollout_to = Some(FULL);
                 }
@@ -792,10 +805,13 @@ impl<'a> Environment<'a> {
             changes.kinds.clear();
             if changed {
                 changes.kinds.insert(ChangeKind::Kill);
-                let flag = after.expect("a kill keeps the flag");
-                off = Some(OffVariant {
+                off = after.map(|flag| OffVariant {
                     variant: flag.off_variant.clone(),
-                    value: flag.variants[&flag.off_variant].clone(),
+                    value: flag
+                        .variants
+                        .get(&flag.off_variant)
+                        .cloned()
+                        .unwrap_or_default(),
                 });
             } else {
                 changes.push(
@@ -842,18 +858,17 @@ impl<'a> Environment<'a> {
 
     /// Evaluates both sides for every unit at every time that matters to `key`: the share of
     /// units served a different value at some time, and the highest rollout (thousandths)
-    /// through which a unit newly gets a value other than the flag's off and fallthrough
-    /// values.
+    /// through which a unit newly gets a value other than the flag's off variant's: the
+    /// serving rule's rollout at that time, 100% for the fallthrough.
     fn sample(&self, key: &str, units: &[Value], now: i64) -> (BlastRadius, Option<u32>) {
         let (base, head) = self.evaluators();
         let times = self.times(key, now);
         let before = self.base.and_then(|b| b.flags.get(key));
         let after = self.head.flags.get(key);
-        let defaults: Vec<&Value> = match (before, after) {
-            (Some(b), _) => vec![&b.variants[&b.off_variant], &b.variants[&b.fallthrough]],
-            (None, Some(a)) => vec![&a.variants[&a.off_variant]],
-            (None, None) => Vec::new(),
-        };
+        // Moving to the off variant widens nothing; any other value a unit newly gets does.
+        let off = before
+            .or(after)
+            .and_then(|f| f.variants.get(&f.off_variant));
         let mut differ = 0u32;
         let mut widened: Option<u32> = None;
         for context in units {
@@ -865,16 +880,16 @@ impl<'a> Environment<'a> {
                     continue;
                 }
                 differs = true;
-                let Some(h) = h.filter(|h| !defaults.contains(&h.value)) else {
+                let Some(h) = h.filter(|h| Some(h.value) != off) else {
                     continue;
                 };
-                let through = match (h.reason, after) {
-                    (
-                        Reason::Rule { rule_index, .. } | Reason::Excluded { rule_index, .. },
-                        Some(a),
-                    ) => rollout_at(&a.rules[rule_index], at),
-                    _ => FULL,
+                let rule = match h.reason {
+                    Reason::Rule { rule_index, .. } | Reason::Excluded { rule_index, .. } => {
+                        after.and_then(|a| a.rules.get(rule_index))
+                    }
+                    _ => None,
                 };
+                let through = rule.map_or(FULL, |rule| rollout_at(rule, at));
                 widened = widened.max(Some(through));
             }
             differ += u32::from(differs);
@@ -911,7 +926,10 @@ impl<'a> Environment<'a> {
                     continue;
                 };
                 let steps = flag.schedule.iter().map(|s| s.at);
-                let rule_steps = flag.rules.iter().flat_map(|r| r.schedule.iter().map(|s| s.at));
+                let rule_steps = flag
+                    .rules
+                    .iter()
+                    .flat_map(|r| r.schedule.iter().map(|s| s.at));
                 times.extend(steps.chain(rule_steps).filter(|&at| at > now));
                 pending.extend(flag.prerequisites.iter().map(|p| p.flag.as_str()));
             }
@@ -971,7 +989,7 @@ fn rollout_at(rule: &bundle::Rule, at: i64) -> u32 {
         .iter()
         .filter(|s| s.at <= at)
         .filter_map(|s| s.rollout)
-        .last()
+        .next_back()
         .unwrap_or(rule.rollout)
 }
 
@@ -992,7 +1010,6 @@ fn wilson_upper(k: f64, n: f64) -> f64 {
     let spread = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
     ((centre + spread) / (1.0 + z2 / n)).min(1.0)
 }
-
 
 fn describe_attributes(
     before: &BTreeMap<String, AttrType>,
@@ -1136,7 +1153,10 @@ fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule], changes: &mut C
     let (old, new) = (names(before), names(after));
     for rule in after {
         let Some(prior) = before.iter().find(|r| r.name == rule.name) else {
-            changes.push(Targeting, format!("rule `{}` added:\n{}", rule.name, describe_rule(rule)));
+            changes.push(
+                Targeting,
+                format!("rule `{}` added:\n{}", rule.name, describe_rule(rule)),
+            );
             if rule.rollout > 0 {
                 changes.rollout_to = changes.rollout_to.max(Some(rule.rollout));
             }
@@ -1312,7 +1332,11 @@ fn conditions(conditions: &[bundle::Condition]) -> String {
             (None, attr) => {
                 let values: Vec<String> = c.values.iter().map(Value::to_string).collect();
                 let op = c.op.map_or("?", |op| op.as_str());
-                let case = if c.ignore_case { " (ignoring case)" } else { "" };
+                let case = if c.ignore_case {
+                    " (ignoring case)"
+                } else {
+                    ""
+                };
                 format!(
                     "{} {op} [{}]{case}",
                     attr.as_deref().unwrap_or("?"),

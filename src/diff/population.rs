@@ -53,7 +53,9 @@ pub fn units(
             .flat_map(|(_, f)| f.rules.iter().flat_map(|r| &r.conditions))
             .chain(bundle.segments.values().flat_map(|s| &s.conditions));
         for condition in conditions {
-            let Some(attr) = &condition.attr else { continue };
+            let Some(attr) = &condition.attr else {
+                continue;
+            };
             let Some(ty) = attributes.get(attr) else {
                 continue;
             };
@@ -66,7 +68,10 @@ pub fn units(
             listed.extend(segment.include.iter().map(String::as_str));
             listed.extend(segment.exclude.iter().map(String::as_str));
         }
-        let flags = bundle.flags.iter().filter(|(key, _)| sources.contains(key.as_str()));
+        let flags = bundle
+            .flags
+            .iter()
+            .filter(|(key, _)| sources.contains(key.as_str()));
         bucket_paths.extend(flags.map(|(_, f)| f.bucket_by.as_str()));
     }
     for (attr, values) in declared {
@@ -145,8 +150,12 @@ fn around(ty: AttrType, condition: &Condition) -> Vec<Candidate> {
                     out.push(json!(format_timestamp(t)));
                 }
             }
-            (AttrType::Semver, Value::String(s)) => out.extend(versions(s).into_iter().map(|v| json!(v))),
-            (AttrType::Ip, Value::String(s)) => out.extend(addresses(s).into_iter().map(|v| json!(v))),
+            (AttrType::Semver, Value::String(s)) => {
+                out.extend(versions(s).into_iter().map(|v| json!(v)))
+            }
+            (AttrType::Ip, Value::String(s)) => {
+                out.extend(addresses(s).into_iter().map(|v| json!(v)))
+            }
             (_, Value::String(s)) => {
                 out.push(json!(s));
                 match condition.op {
@@ -216,22 +225,22 @@ fn addresses(network: &str) -> Vec<String> {
             let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
             let first = u128::from(v6) & mask;
             let size = 1u128.checked_shl(128 - prefix).unwrap_or(0);
-            [Some(first), first.checked_add(size / 2), first.checked_add(size)]
-                .into_iter()
-                .flatten()
-                .map(|n| std::net::Ipv6Addr::from(n).to_string())
-                .collect()
+            [
+                Some(first),
+                first.checked_add(size / 2),
+                first.checked_add(size),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|n| std::net::Ipv6Addr::from(n).to_string())
+            .collect()
         }
     }
 }
 
 /// Half of the candidates, drawn at random.
 fn subset(known: &[Value], random: &mut Random) -> Value {
-    let items: Vec<Value> = known
-        .iter()
-        .filter(|_| random.one_in(2))
-        .cloned()
-        .collect();
+    let items: Vec<Value> = known.iter().filter(|_| random.one_in(2)).cloned().collect();
     Value::Array(items)
 }
 
