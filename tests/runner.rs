@@ -16,6 +16,7 @@ mod test_evals;
 mod test_experiments;
 mod test_fixtures;
 mod test_gate;
+mod test_gate_invariant;
 mod test_git;
 mod test_mutations;
 mod test_properties;
