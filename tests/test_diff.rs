@@ -307,3 +307,111 @@ fn a_changed_experiment_slice_is_a_behaviour_change_of_its_flag() {
     let percent = env["blast_radius"]["percent"].as_f64().unwrap();
     assert!((0.0..=100.0).contains(&percent), "{percent}");
 }
+
+/// Bundles of one environment before and after an edit of a small repository: a flag that
+/// serves "on" to paying customers in the US.
+fn bundle_pair(flag: &str, edited: &str) -> (flagstone::bundle::Bundle, flagstone::bundle::Bundle) {
+    let build = |flag: &str| {
+        let dir = crate::support::repo(&[
+            ("flagstone.toml", PROJECT_WITH_PLAN.as_bytes()),
+            ("flags/f.toml", flag.as_bytes()),
+        ]);
+        let repo = flagstone::load::load(dir.path()).unwrap();
+        let report = flagstone::check::check(&repo, &crate::support::options());
+        let bundles = flagstone::bundle::build(report.checked().expect("it checks"));
+        bundles
+            .into_iter()
+            .find(|b| b.environment == "production")
+            .unwrap()
+    };
+    (build(flag), build(edited))
+}
+
+const PROJECT_WITH_PLAN: &str = r#"name = "acme"
+environments = ["production"]
+
+[attributes]
+country = { type = "string", values = ["US", "CA", "DE"] }
+plan = { type = "string", values = ["free", "pro"] }
+"#;
+
+const FLAG: &str = r#"description = "f"
+owners = ["alice"]
+kind = "ops"
+
+[env.production]
+serve = "off"
+
+[[env.production.rules]]
+name = "us"
+if = [{ attr = "country", op = "in", values = ["US"] }]
+serve = "on"
+"#;
+
+/// A population whose answer is counted by hand: 1,000 units, of which every third is in the
+/// US and every fifth on the pro plan.
+fn known_population() -> Vec<serde_json::Value> {
+    (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "targeting_key": format!("u{i}"),
+                "country": if i % 3 == 0 { "US" } else { "DE" },
+                "plan": if i % 5 == 0 { "pro" } else { "free" },
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn an_estimated_blast_radius_is_the_exact_share_of_a_known_population() {
+    let now = 1_796_083_200_000;
+    let units = known_population();
+    // Narrowing the rule to US units on the pro plan: the US units on the free plan (every
+    // third unit but not every fifth: 334 − 67 = 267) lose "on".
+    let narrowed = FLAG.replace(
+        "if = [{ attr = \"country\", op = \"in\", values = [\"US\"] }]",
+        "if = [{ attr = \"country\", op = \"in\", values = [\"US\"] }, { attr = \"plan\", op = \"in\", values = [\"pro\"] }]",
+    );
+    let (base, head) = bundle_pair(FLAG, &narrowed);
+    let radius = flagstone::diff::blast_radius_on(&base, &head, "f", &units, now);
+    assert_eq!((radius.percent, radius.exact), (26.7, false));
+    assert!(
+        radius.upper > 26.7 && radius.upper < 30.0,
+        "{}",
+        radius.upper
+    );
+
+    // Serving "on" to everyone by default changes the 666 units outside the US.
+    let (base, head) = bundle_pair(FLAG, &FLAG.replace("serve = \"off\"", "serve = \"on\""));
+    let radius = flagstone::diff::blast_radius_on(&base, &head, "f", &units, now);
+    assert_eq!(radius.percent, 66.6);
+
+    // A change that serves nothing differently.
+    let (base, head) = bundle_pair(FLAG, &FLAG.replace("name = \"us\"", "name = \"usa\""));
+    let radius = flagstone::diff::blast_radius_on(&base, &head, "f", &units, now);
+    assert_eq!(radius.percent, 0.0);
+    assert!(radius.upper > 0.0 && radius.upper < 0.4, "{}", radius.upper);
+}
+
+/// The synthetic units see a half-rollout for what it is: about half of everyone (the
+/// standard error of 2,000 units is 1.1 points).
+#[test]
+fn the_synthetic_estimate_of_a_half_rollout_is_about_half() {
+    let (work, repository) = repository();
+    let flag = "flags/flags/ops/plain.toml";
+    let text = "description = \"plain\"\nowners = [\"alice\"]\nkind = \"ops\"\n\n[env.production]\nserve = \"off\"\n";
+    std::fs::create_dir_all(work.path().join("flags/flags/ops")).unwrap();
+    std::fs::write(work.path().join(flag), text).unwrap();
+    commit(&repository, "plain");
+    let half = format!(
+        "{text}\n[[env.production.rules]]\nname = \"half\"\nrollout = 50\nserve = \"on\"\n"
+    );
+    std::fs::write(work.path().join(flag), half).unwrap();
+    let diff = diff_json(work.path(), &[]);
+    let flag = &diff["flags"][0];
+    assert_eq!(flag["flag"], "ops/plain");
+    let radius = &flag["environments"][0]["blast_radius"];
+    let percent = radius["percent"].as_f64().unwrap();
+    assert!((46.0..54.0).contains(&percent), "{radius}");
+    assert_eq!(radius["exact"], false);
+}

@@ -938,6 +938,21 @@ impl<'a> Environment<'a> {
     }
 }
 
+/// The blast radius of `flag` between two bundles of one environment, on the given units
+/// (instead of the synthetic ones), at `now` and every later schedule step: for checking the
+/// estimate against a population whose answer is known.
+pub fn blast_radius_on(
+    base: &Bundle,
+    head: &Bundle,
+    flag: &str,
+    units: &[Value],
+    now: i64,
+) -> BlastRadius {
+    Environment::new(Some(base), head)
+        .sample(flag, units, now)
+        .0
+}
+
 /// Flags that serve their off variant to every unit at every time: disabled with no step
 /// that enables them, or needing a variant other than the off variant of such a flag.
 fn always_off(bundle: &Bundle) -> BTreeSet<&str> {

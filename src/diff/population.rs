@@ -4,8 +4,9 @@
 //! made of the values conditions test, not of random text. For every declared attribute the
 //! candidates are, by type:
 //!
-//! - string: the declared `values`; every operand; for `starts_with` / `ends_with` /
-//!   `contains`, a longer string that has the operand there; upper-case forms, for
+//! - string: the declared `values`; for each operand a string the operator holds for (the
+//!   operand itself for `in`; for `starts_with`, the operand and more) and one it does not
+//!   hold for, so that a condition holds about as often as not; their upper-case forms, for
 //!   `ignore_case`;
 //! - number: every operand, one above and one below it, and half-way steps: both sides of
 //!   every threshold, and the threshold itself;
@@ -17,7 +18,7 @@
 //! - boolean: both.
 //!
 //! Each unit draws every attribute independently: absent one time in six, a value outside
-//! every candidate (unique to the unit) one time in six, a candidate otherwise. Its targeting
+//! every candidate (unique to the unit) one time in four, a candidate otherwise. Its targeting
 //! key is its own, or one time in eight a key a segment lists; every other `bucket_by` path
 //! gets a value of its own. The draws come from a fixed generator: the same bundles give the
 //! same units.
@@ -100,7 +101,7 @@ pub fn units(
                 }
                 let known = candidates.get(name.as_str()).map_or(&[][..], Vec::as_slice);
                 let value = match random.pick(known) {
-                    Some(value) if !random.one_in(6) => match ty {
+                    Some(value) if !random.one_in(4) => match ty {
                         AttrType::StringList => subset(known, &mut random),
                         _ => value.clone(),
                     },
@@ -157,16 +158,19 @@ fn around(ty: AttrType, condition: &Condition) -> Vec<Candidate> {
                 out.extend(addresses(s).into_iter().map(|v| json!(v)))
             }
             (_, Value::String(s)) => {
-                out.push(json!(s));
-                match condition.op {
-                    Some(Op::StartsWith | Op::NotStartsWith) => out.push(json!(format!("{s}-x"))),
-                    Some(Op::EndsWith | Op::NotEndsWith) => out.push(json!(format!("x-{s}"))),
-                    Some(Op::Contains | Op::NotContains) => out.push(json!(format!("x{s}x"))),
-                    _ => {}
-                }
+                // A value that holds and one that does not, for each text operator.
+                let (holds, fails) = match condition.op {
+                    Some(Op::StartsWith | Op::NotStartsWith) => {
+                        (format!("{s}-x"), format!("x-{s}"))
+                    }
+                    Some(Op::EndsWith | Op::NotEndsWith) => (format!("x-{s}"), format!("{s}-x")),
+                    Some(Op::Contains | Op::NotContains) => (format!("x{s}x"), "x".to_owned()),
+                    _ => (s.clone(), format!("not-{s}")),
+                };
                 if condition.ignore_case {
-                    out.push(json!(s.to_uppercase()));
+                    out.extend([json!(holds.to_uppercase()), json!(fails.to_uppercase())]);
                 }
+                out.extend([json!(holds), json!(fails)]);
             }
             (_, other) => out.push(other.clone()),
         }
