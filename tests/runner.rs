@@ -18,6 +18,7 @@ mod test_fixtures;
 mod test_git;
 mod test_mutations;
 mod test_properties;
+mod test_provenance;
 mod test_publish;
 mod test_readme;
 mod test_refs;

@@ -222,7 +222,23 @@ pub fn require_faithful(
             }
             None => ("the work tree".to_owned(), worktree_inside(dir)),
         };
-        let findings = dedupe(findings);
+        let mut findings = dedupe(findings);
+        // In the loader's order: the directory, the project file, then flags, segments,
+        // tests and experiments.
+        findings.sort_by_key(|d| {
+            let top = d.file.split('/').next().unwrap_or_default();
+            let rank = [
+                ".",
+                PROJECT_FILE,
+                "flags",
+                "segments",
+                "tests",
+                "experiments",
+            ]
+            .iter()
+            .position(|t| *t == top);
+            (rank.unwrap_or(usize::MAX), d.file.clone())
+        });
         if !findings.is_empty() {
             versions.push((version, findings));
         }
