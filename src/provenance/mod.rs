@@ -498,21 +498,42 @@ impl Located {
         }
     }
 
+    /// Whether a `.gitattributes` file in the index differs from the work tree's (which
+    /// takes precedence when it exists).
+    fn index_attributes_differ(&self) -> bool {
+        let (Ok(index), Some(workdir)) = (self.repository.index(), self.repository.workdir())
+        else {
+            return true;
+        };
+        index.iter().any(|entry| {
+            let path = String::from_utf8_lossy(&entry.path);
+            if path != ".gitattributes" && !path.ends_with("/.gitattributes") {
+                return false;
+            }
+            let file = workdir.join(path.as_ref());
+            file.exists()
+                && git2::Oid::hash_file(git2::ObjectType::Blob, &file)
+                    .is_ok_and(|id| id != entry.id)
+        })
+    }
+
     /// FS073 for the files the loader reads that git rewrites on checkout, by the attributes
     /// git gives them from the work tree's `.gitattributes` files, the index's, and git's
     /// configuration.
     fn attributes(&self, files: &[String], out: &mut Vec<Diagnostic>) {
-        let sources = [
-            git2::AttrCheckFlags::FILE_THEN_INDEX,
-            git2::AttrCheckFlags::INDEX_ONLY,
-        ];
+        // The work tree's `.gitattributes` files, or the index's where the work tree has
+        // none; and the index's alone when one of them differs from the work tree's.
+        let mut sources = vec![git2::AttrCheckFlags::FILE_THEN_INDEX];
+        if self.index_attributes_differ() {
+            sources.push(git2::AttrCheckFlags::INDEX_ONLY);
+        }
         let mut origins = Origins::default();
         for file in files {
             let path = PathBuf::from(join(&self.relative, file));
             let mut set = BTreeSet::new();
             for name in CHECKOUT_ATTRIBUTES {
-                for flags in sources {
-                    match self.repository.get_attr_bytes(&path, name, flags) {
+                for flags in &sources {
+                    match self.repository.get_attr_bytes(&path, name, *flags) {
                         Ok(value) => {
                             let shown = match git2::AttrValue::from_bytes(value) {
                                 git2::AttrValue::True => format!("`{name}`"),
