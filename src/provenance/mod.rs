@@ -204,20 +204,13 @@ pub fn require_faithful(
     if !path.is_empty() {
         versions.push((format!("the directory `{}`", dir.display()), path));
     }
-    let relative = slashed(relative);
     for (role, rev) in [("base", Some(base)), ("head", head)] {
         let (version, findings) = match rev {
             Some(rev) => {
                 let Ok(commit) = resolve(repository, rev) else {
                     continue;
                 };
-                let findings = match commit.tree() {
-                    Ok(root) => {
-                        let scan = scan_tree(repository, &root, &relative);
-                        revision_findings(repository, &scan, &relative)
-                    }
-                    Err(_) => continue,
-                };
+                let findings = revision(repository, &commit, relative);
                 (format!("the {role} revision `{rev}`"), findings)
             }
             None => ("the work tree".to_owned(), worktree_inside(dir)),
@@ -314,12 +307,13 @@ fn read_by_loader(path: &str) -> bool {
 }
 
 /// Whether a path relative to the repository directory is where a submodule matters:
-/// directly in the directory, or in a directory the loader reads.
+/// directly in the directory, or in a directory the loader reads (no hidden names).
 fn in_read_area(path: &str) -> bool {
-    match path.split_once('/') {
-        None => true,
-        Some((top, _)) => READ_DIRS.contains(&top),
-    }
+    !path.split('/').any(|part| part.starts_with('.'))
+        && match path.split_once('/') {
+            None => true,
+            Some((top, _)) => READ_DIRS.contains(&top),
+        }
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -427,7 +421,8 @@ fn scan_worktree(dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<String> {
                              holds a `.git` {what}"
                         ),
                     ));
-                } else if kind.is_dir() {
+                } else if kind.is_dir() && !name.starts_with('.') {
+                    // Hidden directories are not read.
                     stack.push((entry.path(), format!("{relative}/{name}")));
                 } else if kind.is_file() {
                     let child = format!("{relative}/{name}");
@@ -743,7 +738,13 @@ fn scan_tree<'r>(
         let top = parent.is_empty();
         let link = is_link(entry);
         match entry.kind() {
-            Some(git2::ObjectType::Commit) => scan.gitlinks.push((path, entry.id())),
+            Some(git2::ObjectType::Commit) if in_read_area(&path) => {
+                scan.gitlinks.push((path, entry.id()));
+            }
+            // Hidden directories are not read.
+            Some(git2::ObjectType::Tree) if name.starts_with('.') => {
+                return git2::TreeWalkResult::Skip;
+            }
             // At the top, only the directories the loader reads; below them, everything.
             Some(git2::ObjectType::Tree) if top && !READ_DIRS.contains(&name.as_ref()) => {
                 return git2::TreeWalkResult::Skip;
