@@ -66,6 +66,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     // submodules, symbolic links) is a finding, and nothing is built.
     let (repo, source) = match &args.rev {
         Some(rev) => {
+            if !dir.is_dir() {
+                return Err(crate::load::LoadError::NotADirectory(dir.clone()).into());
+            }
             let repository = git2::Repository::discover(dir)
                 .map_err(|_| format!("{} is not inside a git repository", dir.display()))?;
             let relative = super::diff::relative_dir(&repository, dir)?;

@@ -291,6 +291,65 @@ mod tests {
     }
 
     #[test]
+    fn no_input_panics() {
+        let mut inputs: Vec<Vec<u8>> = [
+            "\"",
+            "\"\\",
+            "\"\\3",
+            "\"\\377\" filter",
+            "[attr]",
+            "[attr]x",
+            "[attr]x x\n* x",
+            "[",
+            "[!",
+            "\\",
+            "/",
+            "//",
+            "**",
+            "***/",
+            "!",
+            "-",
+            "= =",
+            "* =",
+            "* -",
+            "* !",
+            "\u{feff}* filter=x",
+            "* filter=\u{e9}",
+            "\r\n\r\n",
+            "#",
+            "a/**/ ident",
+            "**/ ident",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        // Pseudo-random bytes, the same every run.
+        const ALPHABET: &[u8] = b" \t\n\\\"*?[]!-=/#abcfilter";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..200 {
+            let bytes = (0..64)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    ALPHABET[(state % ALPHABET.len() as u64) as usize]
+                })
+                .collect();
+            inputs.push(bytes);
+        }
+        for bytes in inputs {
+            let mut macros = builtin_macros();
+            let files = vec![
+                parse(".gitattributes", &bytes, &mut macros),
+                parse("flags/.gitattributes", &bytes, &mut macros),
+            ];
+            for path in ["flags/a.toml", "flagstone.toml", "flags/[/x.toml", ""] {
+                attributes_of(path, &files, &macros);
+            }
+        }
+    }
+
+    #[test]
     fn bad_quoting_is_ignored_and_octal_escapes_are_read() {
         assert_eq!(parse_line("\"unclosed filter=x"), None);
         assert_eq!(
