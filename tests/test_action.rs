@@ -1141,7 +1141,7 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
 }
 
 #[test]
-fn a_github_sha_missing_from_the_clone_builds_the_head() {
+fn a_github_sha_missing_from_the_clone_or_not_merging_the_head_builds_the_head() {
     let missing = "0123456789abcdef0123456789abcdef01234567";
     let pr = PullRequest {
         github_sha: Some(missing.to_owned()),
@@ -1154,6 +1154,22 @@ fn a_github_sha_missing_from_the_clone_builds_the_head() {
         run.log.contains(&format!(
             "GITHUB_SHA {missing} is not in this clone: building the head {}\n",
             pr.head
+        )),
+        "{}",
+        run.log
+    );
+    // The base branch's tip is in the clone, but it is no merge of the head.
+    let pr = PullRequest {
+        github_sha: Some(pr.base.clone()),
+        ..pr
+    };
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.outputs["bundle-commit"], pr.head);
+    assert!(
+        run.log.contains(&format!(
+            "GITHUB_SHA {} does not merge the head {}: building the head\n",
+            pr.base, pr.head
         )),
         "{}",
         run.log
