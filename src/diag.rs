@@ -95,6 +95,9 @@ codes! {
     BadMetric = "FS069", "bad-metric", Error;
     BadDesign = "FS070", "bad-design", Error;
     Underpowered = "FS071", "underpowered", Warning;
+    CheckoutAttribute = "FS073", "checkout-attribute", Error;
+    Submodule = "FS074", "submodule", Error;
+    SymlinkedRepository = "FS075", "symlinked-repository", Error;
 }
 
 /// One finding in one file.

@@ -37,6 +37,8 @@ pub mod load;
 pub mod model;
 pub mod op;
 #[cfg(feature = "compiler")]
+pub mod provenance;
+#[cfg(feature = "compiler")]
 pub mod publish;
 #[cfg(feature = "compiler")]
 pub mod refs;

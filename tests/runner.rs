@@ -20,6 +20,7 @@ mod test_gate_invariant;
 mod test_git;
 mod test_mutations;
 mod test_properties;
+mod test_provenance;
 mod test_publish;
 mod test_readme;
 mod test_refs;

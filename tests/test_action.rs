@@ -341,14 +341,19 @@ fn parse_outputs(text: &str) -> BTreeMap<String, String> {
     outputs
 }
 
-/// Runs the action in `workspace`, a git repository, for `event` (`$GITHUB_EVENT_PATH`),
-/// with the inputs `given`; `gh api --paginate` prints `reviews`.
-fn run_action(
-    workspace: &Path,
-    event: &serde_json::Value,
-    given: &[(&str, &str)],
-    reviews: &str,
-) -> Run {
+/// What GitHub says about the event that runs the action.
+struct Event<'a> {
+    /// `$GITHUB_EVENT_NAME`: `pull_request`, `push`…
+    name: &'a str,
+    /// `$GITHUB_EVENT_PATH`'s content.
+    payload: &'a serde_json::Value,
+    /// `$GITHUB_SHA`: the commit the workflow runs on (a pull request's merge commit).
+    sha: &'a str,
+}
+
+/// Runs the action in `workspace`, a git repository, for `event`, with the inputs `given`;
+/// `gh api --paginate` prints `reviews`.
+fn run_action(workspace: &Path, event: &Event<'_>, given: &[(&str, &str)], reviews: &str) -> Run {
     let action = action();
     let jq = std::process::Command::new("jq").arg("--version").output();
     assert!(
@@ -368,7 +373,7 @@ fn run_action(
     std::fs::copy(root().join("tests/action/gh"), &gh).unwrap();
     make_executable(&gh);
     let event_path = temp.path().join("event.json");
-    std::fs::write(&event_path, event.to_string()).unwrap();
+    std::fs::write(&event_path, event.payload.to_string()).unwrap();
     let reviews_path = temp.path().join("reviews.json");
     std::fs::write(&reviews_path, reviews).unwrap();
     let path = std::env::join_paths(
@@ -412,7 +417,9 @@ fn run_action(
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("CI", "true")
             .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", event.name)
             .env("GITHUB_EVENT_PATH", &event_path)
+            .env("GITHUB_SHA", event.sha)
             .env("GITHUB_REPOSITORY", REPOSITORY)
             .env("GITHUB_SERVER_URL", "https://github.com")
             .env("GITHUB_WORKSPACE", workspace)
@@ -476,6 +483,8 @@ struct PullRequest {
     base: String,
     head: String,
     author: &'static str,
+    /// `$GITHUB_SHA`; `None`: the commit checked out (HEAD), as actions/checkout leaves it.
+    github_sha: Option<String>,
 }
 
 impl PullRequest {
@@ -489,6 +498,7 @@ impl PullRequest {
             base,
             head,
             author: AUTHOR,
+            github_sha: None,
         }
     }
 
@@ -499,20 +509,34 @@ impl PullRequest {
     fn behind_its_base() -> (PullRequest, String) {
         let (work, repository) = flags_repository();
         let fork = commit(&repository, "flags");
-        let file = "search/semantic-search.toml";
-        let (before, after) = ("rollout = 12.5\n", "rollout = 15\n");
-        edit(work.path(), file, before, after);
+        // semantic-search from 12.5% to 15%, with the test of its share, or back.
+        let semantic_search = |(before, after): (&str, &str)| {
+            let rollout = |share: &str| format!("rollout = {share}\n");
+            let expect =
+                |share: f64| format!("expect = {{ on = {share}, off = {} }}", 100.0 - share);
+            edit(
+                work.path(),
+                "search/semantic-search.toml",
+                &rollout(before),
+                &rollout(after),
+            );
+            let (before, after) = (before.parse().unwrap(), after.parse().unwrap());
+            let tests = work.path().join("flags/tests/ai.toml");
+            edit_file(&tests, &expect(before), &expect(after));
+        };
+        semantic_search(("12.5", "15"));
         let base = commit_on(&repository, "main moves on", &[fork]);
-        edit(work.path(), file, after, before);
+        semantic_search(("15", "12.5"));
         raise_one_page_rollout(work.path());
         let head = commit_on(&repository, "change", &[fork]);
-        edit(work.path(), file, before, after);
+        semantic_search(("12.5", "15"));
         let merge = commit_on(&repository, "merge", &[base, head]);
         let pr = PullRequest {
             work,
             base: base.to_string(),
             head: head.to_string(),
             author: AUTHOR,
+            github_sha: None,
         };
         (pr, merge.to_string())
     }
@@ -552,7 +576,24 @@ impl PullRequest {
             ],
         ]
         .concat();
-        run_action(self.path(), event, &given, reviews)
+        let head = git2::Repository::open(self.path())
+            .unwrap()
+            .head()
+            .unwrap()
+            .peel_to_commit()
+            .unwrap()
+            .id()
+            .to_string();
+        let event = Event {
+            name: if event.get("pull_request").is_some() {
+                "pull_request"
+            } else {
+                "push"
+            },
+            payload: event,
+            sha: self.github_sha.as_deref().unwrap_or(&head),
+        };
+        run_action(self.path(), &event, &given, reviews)
     }
 }
 
@@ -576,6 +617,17 @@ fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
     (work, repository)
 }
 
+/// Runs the git command line in `dir` and returns its standard output, trimmed.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is installed");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -589,16 +641,31 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Replaces the first `from` in the flag file `file` with `to`.
 fn edit(work: &Path, file: &str, from: &str, to: &str) {
-    let path = work.join("flags/flags").join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
+    edit_file(&work.join("flags/flags").join(file), from, to);
+}
+
+fn edit_file(path: &Path, from: &str, to: &str) {
+    let file = path.display();
+    let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{file} has no {from:?}");
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// checkout/one-page, owned by @payments (alice, bob), from 25% to 30% in production: a
-/// blast radius of 5%, which its owners approve alone.
+/// blast radius of 5%, which its owners approve alone. The test of its share follows.
 fn raise_one_page_rollout(work: &Path) {
+    raise_one_page_rollout_untested(work);
+    edit_file(
+        &work.join("flags/tests/checkout.toml"),
+        "expect = { on = 25, off = 75 }",
+        "expect = { on = 30, off = 70 }",
+    );
+}
+
+/// The same rollout, with the test that expects 25% left as it is: `flagstone test` fails.
+fn raise_one_page_rollout_untested(work: &Path) {
     edit(
         work,
         "checkout/one-page.toml",
@@ -615,16 +682,18 @@ fn approved_reviews(commit: &str) -> String {
         .replace("@HEAD_SHA@", commit)
 }
 
-const RUN_STEPS: [&str; 9] = [
+const RUN_STEPS: [&str; 11] = [
     "revisions",
     "cache-key",
     "install",
     "check",
+    "test",
     "refs",
     "build",
     "diff",
     "reviews",
     "review",
+    "test-result",
 ];
 
 #[test]
@@ -641,13 +710,19 @@ fn an_owner_approval_on_the_head_passes_and_every_output_is_set() {
         r#"["checkout/express-pay","checkout/one-page"]"#
     );
 
-    // The hashes are the manifest's, which describes the checked-out head.
+    // The hashes are the manifest's, which describes the head, built from its git objects.
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(&run.outputs["bundle-dir"]).join("manifest.json"))
             .unwrap(),
     )
     .unwrap();
     assert_eq!(manifest["commit"], pr.head.as_str());
+    assert_eq!(run.outputs["bundle-commit"], pr.head);
+    assert_eq!(
+        manifest["tree"],
+        git(pr.path(), &["rev-parse", "HEAD:flags"])
+    );
+    assert_eq!(manifest["dirty"], false);
     let expected: serde_json::Map<String, serde_json::Value> = manifest["environments"]
         .as_array()
         .unwrap()
@@ -733,6 +808,7 @@ fn a_check_error_fails_the_check_step_with_an_annotation_and_stops_the_action() 
     );
     for output in [
         "bundle-hashes",
+        "bundle-commit",
         "changed-flags",
         "approval-required",
         "verdict",
@@ -750,7 +826,7 @@ fn code_reading_an_undefined_flag_fails_the_refs_step_with_an_annotation() {
     });
     let run = pr.run(&[("code-paths", " src\n")], "[]");
     assert_eq!(run.failed, Some(("refs".to_owned(), 1)), "{}", run.log);
-    assert_eq!(run.ran, RUN_STEPS[..5]);
+    assert_eq!(run.ran, RUN_STEPS[..6]);
     assert!(
         run.log.contains(
             "::error file=src/app.ts,line=2,col=17,title=flagstone refs%3A undefined::undefined flag `checkout/one-pgae`%0Ahelp: did you mean `checkout/one-page`?\n"
@@ -799,7 +875,7 @@ fn without_an_approval_the_review_step_fails_and_says_what_is_missing() {
     let pr = PullRequest::new(raise_one_page_rollout);
     let run = pr.run(&[], "[]");
     assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
-    assert_eq!(run.ran, RUN_STEPS);
+    assert_eq!(run.ran, RUN_STEPS[..10]);
     assert_eq!(run.outputs["verdict"], "approvals_missing");
     assert_eq!(run.outputs["approval-required"], "true");
     // checkout/express-pay needs checkout/one-page: it changes with it.
@@ -972,6 +1048,167 @@ fn a_kill_merges_without_approval_and_says_so_loudly() {
         "{}",
         run.log
     );
+    // The tests that expect payment-service v2 on in production fail, as a kill must make
+    // them: they are reported, and do not hold the kill up.
+    assert_eq!(run.ran, RUN_STEPS);
+    let tests = &run.summaries["test"];
+    assert!(
+        tests.starts_with("### flagstone test: tests fail\n\n```text\nFAIL tests/checkout.toml:"),
+        "{tests}"
+    );
+    assert!(
+        run.log.contains(
+            "--- test-result\n::warning title=flagstone: tests fail::this emergency change kills flags that tests expect on; update the tests after the fact\n"
+        ),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn a_failing_test_fails_the_action_after_the_diff_and_review_report() {
+    let pr = PullRequest::new(raise_one_page_rollout_untested);
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(
+        run.failed,
+        Some(("test-result".to_owned(), 1)),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.ran, RUN_STEPS);
+    assert_eq!(run.outputs["verdict"], "approved");
+    assert_eq!(
+        run.summaries.keys().collect::<Vec<_>>(),
+        ["check", "diff", "review", "test"]
+    );
+    assert_eq!(
+        run.summaries["test"],
+        "### flagstone test: tests fail\n\n```text\n\
+         FAIL tests/checkout.toml:189 25% of North American customers get the one-page checkout\n\
+         \x20 checkout/one-page: expected off 75% ± 1\n\
+         \x20                    actual   off 70.21%, on 29.79%\n\
+         \x20 checkout/one-page: expected on 25% ± 1\n\
+         \x20                    actual   off 70.21%, on 29.79%\n\
+         96 passed, 1 failed\n```\n"
+    );
+    assert!(
+        run.log.contains(
+            "--- test-result\n::error title=flagstone test::tests fail: the flagstone test step lists each failing case\n"
+        ),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    // After the checkout, the work tree changes (an earlier step, a smudge filter…): it
+    // still checks and tests cleanly, but it is not what review judged.
+    edit(
+        pr.path(),
+        "checkout/one-page.toml",
+        "rollout = 30\n",
+        "rollout = 30.5\n",
+    );
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, None, "{}", run.log);
+    // What ships is the head's objects: the hashes of `build --rev HEAD` in a clean clone.
+    let clean = tempfile::tempdir().unwrap();
+    git(
+        clean.path(),
+        &["clone", "--quiet", pr.path().to_str().unwrap(), "c"],
+    );
+    let (code, stdout, stderr) = crate::support::run(
+        &["build", "flags", "--out", "out", "--format", "json"],
+        &clean.path().join("c"),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let expected: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let hashes: serde_json::Value = serde_json::from_str(&run.outputs["bundle-hashes"]).unwrap();
+    for env in expected["environments"].as_array().unwrap() {
+        assert_eq!(hashes[env["name"].as_str().unwrap()], env["hash"]);
+    }
+    assert_eq!(expected["commit"], pr.head.as_str());
+    assert_eq!(expected["dirty"], false);
+    let manifest =
+        std::fs::read_to_string(Path::new(&run.outputs["bundle-dir"]).join("manifest.json"))
+            .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["environments"], expected["environments"]);
+    assert_eq!(manifest["tree"], expected["tree"]);
+    assert_eq!(manifest["dirty"], false);
+    // The work tree's own build differs, and says so.
+    let (code, stdout, stderr) = crate::support::run(
+        &["build", "flags", "--out", "out", "--format", "json"],
+        pr.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let work: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(work["dirty"], true);
+    assert_ne!(work["environments"], expected["environments"]);
+}
+
+#[test]
+fn a_github_sha_missing_from_the_clone_or_not_merging_the_head_builds_the_head() {
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let pr = PullRequest {
+        github_sha: Some(missing.to_owned()),
+        ..PullRequest::new(raise_one_page_rollout)
+    };
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.outputs["bundle-commit"], pr.head);
+    assert!(
+        run.log.contains(&format!(
+            "GITHUB_SHA {missing} is not in this clone: building the head {}\n",
+            pr.head
+        )),
+        "{}",
+        run.log
+    );
+    // The base branch's tip is in the clone, but it is no merge of the head.
+    let pr = PullRequest {
+        github_sha: Some(pr.base.clone()),
+        ..pr
+    };
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.outputs["bundle-commit"], pr.head);
+    assert!(
+        run.log.contains(&format!(
+            "GITHUB_SHA {} does not merge the head {}: building the head\n",
+            pr.base, pr.head
+        )),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn a_gitattributes_filter_in_the_pull_request_fails_the_check() {
+    let pr = PullRequest::new(|work| {
+        raise_one_page_rollout(work);
+        std::fs::write(
+            work.join(".gitattributes"),
+            "flags/flags/**/*.toml filter=reviewed-differently\n",
+        )
+        .unwrap();
+    });
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, Some(("check".to_owned(), 1)), "{}", run.log);
+    assert!(
+        run.log.contains(
+            "::error file=flags/flags/checkout/one-page.toml,line=1,endLine=1,col=1,endColumn=1,title=FS073 checkout-attribute::git rewrites this file when it checks it out (`filter=reviewed-differently` from `.gitattributes` line 1)%0Ahelp: "
+        ),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.summaries["check"].starts_with("### flagstone check: 20 errors, 0 warnings\n"),
+        "{}",
+        run.summaries["check"]
+    );
 }
 
 #[test]
@@ -1016,6 +1253,7 @@ fn outside_a_pull_request_the_review_is_skipped() {
         run.outputs["changed-flags"],
         r#"["checkout/express-pay","checkout/one-page"]"#
     );
+    assert_eq!(run.outputs["bundle-commit"], pr.head);
     assert_eq!(run.outputs["verdict"], "");
     assert_eq!(run.outputs["approval-required"], "");
     assert_eq!(run.summaries.keys().collect::<Vec<_>>(), ["check", "diff"]);

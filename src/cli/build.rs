@@ -1,5 +1,7 @@
-//! `flagstone build [DIR] --out OUT`: check the repository, then write one content-hashed
-//! bundle per environment and a manifest. With any error, nothing is written.
+//! `flagstone build [DIR] --out OUT [--rev REV]`: check the repository, then write one
+//! content-hashed bundle per environment and a manifest. With any error, nothing is written.
+//! With `--rev`, the repository is read from that commit's git objects, as `review` reads
+//! it, instead of from the work tree.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::{self, Bundle};
+use crate::provenance::Source;
 
 use super::{Error, Format, Outcome, RepoArgs, checked, write_atomic};
 
@@ -21,6 +24,10 @@ pub struct Args {
     /// Output format: of findings when the check fails, of the manifest otherwise.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Build the repository as it is at this git revision, read from git objects (as `diff`
+    /// and `review` read it), not from the work tree.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
 }
 
 /// `manifest.json`: what a build wrote. It lies beside the bundles and is not hashed.
@@ -28,10 +35,14 @@ pub struct Args {
 pub struct Manifest {
     pub format: u32,
     pub project: String,
-    /// The commit the repository was at, when it is in a git repository.
+    /// The commit the repository was built from: `--rev`'s, or HEAD's for a work-tree build
+    /// in a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// Whether the repository's files differed from that commit.
+    /// The git tree id of the repository directory in that commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+    /// Whether the files read differed from that commit's (always false with `--rev`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dirty: Option<bool>,
     /// Environments in the project's order.
@@ -50,14 +61,30 @@ pub struct ManifestEntry {
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let repo = crate::load::load(&args.repo.dir)?;
+    let dir = &args.repo.dir;
+    // Either way, a checkout that git would not reproduce (attributes that rewrite files,
+    // submodules, symbolic links) is a finding, and nothing is built.
+    let (repo, source) = match &args.rev {
+        Some(rev) => {
+            if !dir.is_dir() {
+                return Err(crate::load::LoadError::NotADirectory(dir.clone()).into());
+            }
+            let repository = git2::Repository::discover(dir)
+                .map_err(|_| format!("{} is not inside a git repository", dir.display()))?;
+            let relative = super::diff::relative_dir(&repository, dir)?;
+            let (repo, source) =
+                crate::provenance::load_revision(&repository, rev, dir, &relative)?;
+            (repo, Some(source))
+        }
+        None => (crate::provenance::load(dir)?, None),
+    };
     let report = crate::check::check(&repo, &args.repo.options()?);
-    let Some(checked) = checked(&report, &args.repo.dir, args.format, out)? else {
+    let Some(checked) = checked(&report, dir, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
     let bundles = bundle::build(checked);
-    let (commit, dirty) = provenance(&args.repo.dir);
-    let manifest = write(&args.out, &bundles, commit, dirty)?;
+    let source = source.or_else(|| crate::provenance::worktree_source(dir, &repo));
+    let manifest = write(&args.out, &bundles, source)?;
     // The process ends next: freeing the bundles value by value would only delay it.
     std::mem::forget(bundles);
     match args.format {
@@ -81,12 +108,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
 
 /// Writes every bundle, then the manifest that names them, each atomically: a reader that
 /// follows the manifest never finds a bundle missing or partial.
-fn write(
-    out: &Path,
-    bundles: &[Bundle],
-    commit: Option<String>,
-    dirty: Option<bool>,
-) -> Result<Manifest, Error> {
+fn write(out: &Path, bundles: &[Bundle], source: Option<Source>) -> Result<Manifest, Error> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     // Serializing, hashing and writing each bundle is independent work: one thread each.
     let written: Vec<Result<ManifestEntry, String>> = std::thread::scope(|scope| {
@@ -106,8 +128,9 @@ fn write(
             .first()
             .map(|b| b.project.clone())
             .unwrap_or_default(),
-        commit,
-        dirty,
+        commit: source.as_ref().map(|s| s.commit.clone()),
+        tree: source.as_ref().and_then(|s| s.tree.clone()),
+        dirty: source.as_ref().map(|s| s.dirty),
         environments,
     };
     let mut text = serde_json::to_string_pretty(&manifest)?;
@@ -129,31 +152,4 @@ fn write_bundle(out: &Path, bundle: &Bundle) -> Result<ManifestEntry, String> {
         segments: bundle.segments.len(),
         bytes: bytes.len(),
     })
-}
-
-/// The commit HEAD points at in the git repository holding `dir`, and whether any file
-/// below `dir` differs from it. `None` outside a git repository.
-fn provenance(dir: &Path) -> (Option<String>, Option<bool>) {
-    let Ok(repository) = git2::Repository::discover(dir) else {
-        return (None, None);
-    };
-    let Ok(commit) = repository.head().and_then(|h| h.peel_to_commit()) else {
-        return (None, None);
-    };
-    let dirty = dirty(&repository, dir);
-    (Some(commit.id().to_string()), dirty)
-}
-
-fn dirty(repository: &git2::Repository, dir: &Path) -> Option<bool> {
-    let workdir = repository.workdir()?.canonicalize().ok()?;
-    let dir = dir.canonicalize().ok()?;
-    let relative = dir.strip_prefix(&workdir).ok()?;
-    let mut options = git2::StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true);
-    let spec = relative.to_string_lossy().replace('\\', "/");
-    if !spec.is_empty() {
-        options.pathspec(format!("{spec}/"));
-    }
-    let statuses = repository.statuses(Some(&mut options)).ok()?;
-    Some(statuses.iter().any(|s| !s.status().is_ignored()))
 }

@@ -16,7 +16,8 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let options = args.repo.options()?;
-    let repo = crate::load::load(&args.repo.dir)?;
+    // Findings about the checkout (attributes, submodules, links) come with the loader's.
+    let repo = crate::provenance::load(&args.repo.dir)?;
     let diagnostics = crate::check::check(&repo, &options).diagnostics;
     render::diagnostics(out, args.format, &args.repo.dir, &repo, &diagnostics)?;
     let failed = diagnostics.iter().any(|d| d.is_error());

@@ -92,6 +92,14 @@ pub(super) fn compare(
     let repository = git2::Repository::discover(dir)
         .map_err(|_| format!("{} is not inside a git repository", dir.display()))?;
     let relative = relative_dir(&repository, dir)?;
+    // What ships must be what is reviewed: refuse versions that would not check out as read.
+    crate::provenance::require_faithful(
+        &repository,
+        dir,
+        &relative,
+        revisions.base,
+        revisions.head,
+    )?;
     let head = match revisions.head {
         Some(rev) => crate::load::load_revision(&repository, rev, &relative, None)?,
         None => crate::load::load(dir)?,

@@ -201,12 +201,15 @@ pub fn json(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io:
     writeln!(out)
 }
 
-/// The path GitHub knows a file by: the checked directory joined with the repo-relative path.
+/// The path GitHub knows a file by: the checked directory joined with the repo-relative path
+/// (`.` being the directory itself).
 fn workspace_path(dir: &Path, file: &str) -> String {
     let dir = dir.to_string_lossy().replace('\\', "/");
     let dir = dir.trim_start_matches("./").trim_end_matches('/');
     if dir.is_empty() || dir == "." {
         file.to_owned()
+    } else if file == "." {
+        dir.to_owned()
     } else {
         format!("{dir}/{file}")
     }

@@ -39,9 +39,10 @@ pub fn options() -> flagstone::check::Options {
     flagstone::check::Options { now_millis }
 }
 
-/// Checks the repository at `dir` and lists its findings as `CODE file:line:column`.
+/// Checks the repository at `dir` as `flagstone check` does (with the findings about its
+/// checkout) and lists its findings as `CODE file:line:column`.
 pub fn findings(dir: &Path) -> Vec<String> {
-    let repo = flagstone::load::load(dir).unwrap();
+    let repo = flagstone::provenance::load(dir).unwrap();
     flagstone::check::check(&repo, &options())
         .diagnostics
         .iter()
@@ -109,18 +110,30 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A fixture repository ready to check: the fixture itself, or, when it has a `GENERATE`
-/// file (`path size` lines for files too large to commit), a copy with those files made.
+/// A fixture repository ready to check: the fixture itself, or a copy in a temporary
+/// directory when it has a `GENERATE` file (lines `path size` make files too large to commit;
+/// lines `path -> target` make symbolic links) or a `GIT` file (the copy is made a git
+/// repository, its files committed).
 pub fn fixture_repo(dir: &Path) -> FixtureRepo {
-    let Ok(spec) = std::fs::read_to_string(dir.join("GENERATE")) else {
+    let spec = std::fs::read_to_string(dir.join("GENERATE")).ok();
+    let git = dir.join("GIT").is_file();
+    if spec.is_none() && !git {
         return FixtureRepo::Committed(dir.to_owned());
-    };
+    }
     let temp = tempfile::tempdir().unwrap();
     copy_dir(dir, temp.path());
-    for line in spec.lines().filter(|l| !l.trim().is_empty()) {
+    for line in spec
+        .iter()
+        .flat_map(|s| s.lines())
+        .filter(|l| !l.trim().is_empty())
+    {
+        if let Some((path, target)) = line.split_once(" -> ") {
+            symlink(target.trim(), &temp.path().join(path.trim()));
+            continue;
+        }
         let (path, size) = line
             .split_once(' ')
-            .expect("GENERATE lines are `path size`");
+            .expect("GENERATE lines are `path size` or `path -> target`");
         let size: usize = size.trim().parse().unwrap();
         let mut content = "# generated filler\n".repeat(size / 19 + 1);
         content.truncate(size);
@@ -128,7 +141,20 @@ pub fn fixture_repo(dir: &Path) -> FixtureRepo {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
     }
+    if git {
+        let repository = git2::Repository::init(temp.path()).unwrap();
+        commit(&repository, "fixture");
+    }
     FixtureRepo::Generated(temp)
+}
+
+/// Makes `link` a symbolic link to `target` (relative to the link's directory).
+pub fn symlink(target: &str, link: &Path) {
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, link).unwrap();
+    #[cfg(windows)]
+    std::os::windows::fs::symlink_dir(target, link).unwrap();
 }
 
 pub enum FixtureRepo {
