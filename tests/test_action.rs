@@ -353,7 +353,18 @@ struct Event<'a> {
 
 /// Runs the action in `workspace`, a git repository, for `event`, with the inputs `given`;
 /// `gh api --paginate` prints `reviews`.
-fn run_action(workspace: &Path, event: &Event<'_>, given: &[(&str, &str)], reviews: &str) -> Run {
+/// What the fake `gh` answers: the pull request's reviews and its commits (JSON text).
+struct GitHub<'a> {
+    reviews: &'a str,
+    commits: &'a str,
+}
+
+fn run_action(
+    workspace: &Path,
+    event: &Event<'_>,
+    given: &[(&str, &str)],
+    github: GitHub<'_>,
+) -> Run {
     let action = action();
     let jq = std::process::Command::new("jq").arg("--version").output();
     assert!(
@@ -375,7 +386,9 @@ fn run_action(workspace: &Path, event: &Event<'_>, given: &[(&str, &str)], revie
     let event_path = temp.path().join("event.json");
     std::fs::write(&event_path, event.payload.to_string()).unwrap();
     let reviews_path = temp.path().join("reviews.json");
-    std::fs::write(&reviews_path, reviews).unwrap();
+    std::fs::write(&reviews_path, github.reviews).unwrap();
+    let commits_path = temp.path().join("commits.json");
+    std::fs::write(&commits_path, github.commits).unwrap();
     let path = std::env::join_paths(
         std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
     )
@@ -433,6 +446,7 @@ fn run_action(workspace: &Path, event: &Event<'_>, given: &[(&str, &str)], revie
             .env("FAKE_GH_PR_NUMBER", PR_NUMBER.to_string())
             .env("FAKE_GH_TOKEN", TOKEN)
             .env("FAKE_GH_REVIEWS", &reviews_path)
+            .env("FAKE_GH_COMMITS", &commits_path)
             .envs(env)
             .output()
             .expect("bash runs");
@@ -485,6 +499,8 @@ struct PullRequest {
     author: &'static str,
     /// `$GITHUB_SHA`; `None`: the commit checked out (HEAD), as actions/checkout leaves it.
     github_sha: Option<String>,
+    /// GitHub's list of the pull request's commits.
+    commits: String,
 }
 
 impl PullRequest {
@@ -499,6 +515,7 @@ impl PullRequest {
             head,
             author: AUTHOR,
             github_sha: None,
+            commits: "[]".to_owned(),
         }
     }
 
@@ -537,6 +554,7 @@ impl PullRequest {
             head: head.to_string(),
             author: AUTHOR,
             github_sha: None,
+            commits: "[]".to_owned(),
         };
         (pr, merge.to_string())
     }
@@ -593,7 +611,11 @@ impl PullRequest {
             payload: event,
             sha: self.github_sha.as_deref().unwrap_or(&head),
         };
-        run_action(self.path(), &event, &given, reviews)
+        let github = GitHub {
+            reviews,
+            commits: &self.commits,
+        };
+        run_action(self.path(), &event, &given, github)
     }
 }
 
@@ -1015,6 +1037,26 @@ fn the_author_s_own_approval_does_not_count() {
     let run = pr.run(&[], &approved_reviews(&pr.head));
     assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
     assert_eq!(run.outputs["verdict"], "approvals_missing");
+}
+
+/// bob pushed a commit to nora's pull request: GitHub lists him among its commits' authors,
+/// and his approval no longer counts.
+#[test]
+fn a_commit_author_s_approval_does_not_count() {
+    let mut pr = PullRequest::new(raise_one_page_rollout);
+    pr.commits = serde_json::json!([
+        { "sha": pr.head, "author": { "login": "bob" }, "committer": { "login": "web-flow" } }
+    ])
+    .to_string();
+    let run = pr.run(&[], &approved_reviews(&pr.head));
+    assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.outputs["verdict"], "approvals_missing");
+    let review = &run.summaries["review"];
+    assert!(
+        review
+            .contains("- wrote or committed the pull request (cannot approve it)\\: bob, web-flow"),
+        "{review}"
+    );
 }
 
 #[test]
