@@ -631,6 +631,9 @@ fn content(path: &str, bytes: Vec<u8>, diagnostics: &mut Vec<Diagnostic>) -> Con
         return Content::Unparseable(String::new());
     }
     match String::from_utf8(bytes) {
+        // TOML lets a parser normalise line breaks, and multi-line strings keep them: CRLF
+        // would otherwise reach payloads, and a checkout's line endings the bundle's hash.
+        Ok(text) if text.contains("\r\n") => Content::Text(text.replace("\r\n", "\n")),
         Ok(text) => Content::Text(text),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();

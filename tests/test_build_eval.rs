@@ -439,3 +439,29 @@ fn the_manifest_names_the_source_commit_and_whether_files_differ() {
     // A comment changes no bundle.
     assert_eq!(clean["environments"], edited["environments"]);
 }
+
+/// A payload that is a multi-line string is the same text whatever line endings the checkout
+/// has, and so is the bundle's hash.
+#[test]
+fn line_endings_change_no_payload_and_no_hash() {
+    let flag = "description = \"notice\"\nowners = [\"alice\"]\nkind = \"config\"\noff_variant = \"none\"\n\n[variants]\nnone = \"\"\nnotice = \"\"\"\nScheduled maintenance\non Sunday\n\"\"\"\n\n[env.production]\nserve = \"notice\"\n";
+    let hash = |text: &str| {
+        let dir = crate::support::repo(&[
+            ("flagstone.toml", crate::support::PROJECT),
+            ("flags/notice.toml", text.as_bytes()),
+        ]);
+        let repo = flagstone::load::load(dir.path()).unwrap();
+        let report = flagstone::check::check(&repo, &crate::support::options());
+        let bundles = flagstone::bundle::build(report.checked().expect("it checks"));
+        let production = bundles
+            .iter()
+            .find(|b| b.environment == "production")
+            .unwrap();
+        assert_eq!(
+            production.flags["notice"].variants["notice"],
+            "Scheduled maintenance\non Sunday\n"
+        );
+        flagstone::bundle::content_hash(&production.to_canonical_json())
+    };
+    assert_eq!(hash(flag), hash(&flag.replace('\n', "\r\n")));
+}
