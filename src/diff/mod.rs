@@ -9,8 +9,8 @@
 
 mod population;
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -581,7 +581,7 @@ fn behaviour(
     // Made on first use, once for every estimate, from what the compared flags (and the
     // flags they need) and every segment test: the same units whether both versions were
     // built whole or only the flags that may differ.
-    let units = OnceCell::new();
+    let units = OnceLock::new();
     let make_units = || {
         let mut sources: BTreeSet<&str> = environments.iter().flat_map(|e| e.keys()).collect();
         let mut pending: Vec<&str> = sources.iter().copied().collect();
@@ -608,13 +608,30 @@ fn behaviour(
             declared,
         )
     };
+    // Environments are independent: one thread each, their results in the head's order.
+    let compared: Vec<Vec<(&str, EnvironmentDiff)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = environments
+            .iter()
+            .map(|environment| {
+                let (units, make_units) = (&units, &make_units);
+                scope.spawn(move || {
+                    environment
+                        .keys()
+                        .filter_map(|key| {
+                            Some((key, environment.compare(key, units, make_units, now)?))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("comparing does not panic"))
+            .collect()
+    });
     let mut by_flag: BTreeMap<&str, Vec<EnvironmentDiff>> = BTreeMap::new();
-    for environment in &environments {
-        for key in environment.keys() {
-            if let Some(env) = environment.compare(key, &units, &make_units, now) {
-                by_flag.entry(key).or_default().push(env);
-            }
-        }
+    for (key, env) in compared.into_iter().flatten() {
+        by_flag.entry(key).or_default().push(env);
     }
     let keys: BTreeSet<&str> = base
         .iter()
@@ -655,8 +672,8 @@ fn behaviour(
 struct Environment<'a> {
     base: Option<&'a Bundle>,
     head: &'a Bundle,
-    base_evaluator: OnceCell<Option<Evaluator>>,
-    head_evaluator: OnceCell<Option<Evaluator>>,
+    base_evaluator: OnceLock<Option<Evaluator>>,
+    head_evaluator: OnceLock<Option<Evaluator>>,
     /// Flags whose own entry differs, or that depend on what differs: with the prerequisites
     /// and segments they change through ("prerequisite `x`", "segment `y`").
     affected: BTreeMap<&'a str, Vec<String>>,
@@ -734,8 +751,8 @@ impl<'a> Environment<'a> {
         Environment {
             base,
             head,
-            base_evaluator: OnceCell::new(),
-            head_evaluator: OnceCell::new(),
+            base_evaluator: OnceLock::new(),
+            head_evaluator: OnceLock::new(),
             affected,
             base_off: base.map(always_off).unwrap_or_default(),
             head_off: always_off(head),
@@ -750,8 +767,8 @@ impl<'a> Environment<'a> {
     fn compare(
         &self,
         key: &str,
-        units: &OnceCell<Vec<Value>>,
-        make_units: &dyn Fn() -> Vec<Value>,
+        units: &OnceLock<Vec<Value>>,
+        make_units: &(dyn Fn() -> Vec<Value> + Sync),
         now: i64,
     ) -> Option<EnvironmentDiff> {
         let before = self.base.and_then(|b| b.flags.get(key));
