@@ -481,13 +481,10 @@ impl<'a> Policy<'a> {
     }
 
     /// Adds the people "@team" or a login names. Keywords mean nothing here: a flag owned by
-    /// a login "anyone" is owned by that login, not by everyone.
+    /// a login "anyone" is owned by that login, not by everyone. Without a project file (a
+    /// judging version always has one: it must check) nobody is named.
     fn add_people(&self, who: &str, logins: &mut BTreeSet<String>) {
-        let people = match self.project {
-            Some(project) => project.people(who),
-            None if !who.starts_with('@') => vec![who],
-            None => Vec::new(),
-        };
+        let people = self.project.map(|p| p.people(who)).unwrap_or_default();
         logins.extend(people.into_iter().map(str::to_lowercase));
     }
 

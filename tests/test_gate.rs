@@ -716,9 +716,32 @@ fn test_files_and_other_repository_files_need_their_owners() {
             "file `results/banner.csv` | owners approve | pia | 1",
         ]
     );
+    assert_eq!(
+        report["changes"][0]["details"],
+        json!([
+            "test file changed: it changes what `flagstone test` asserts",
+            "about web/new-nav"
+        ])
+    );
+    assert_eq!(report["changes"][1]["details"], json!(["added"]));
     let list = [approval("will", &head), approval("pia", &head)];
     let (code, report) = gate.review("pat", &list, &[]);
     assert_eq!((code, report["verdict"].as_str()), (0, Some("approved")));
+}
+
+/// A rollout raised to exactly the threshold is not above it.
+#[test]
+fn a_rollout_to_the_threshold_is_not_above_it() {
+    let gate = Gate::new();
+    gate.edit("flags/web/new-nav.toml", "rollout = 10", "rollout = 50");
+    gate.commit();
+    let (code, report) = gate.review("pat", &[], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        requirements(&report),
+        ["flag `web/new-nav` in production | owners approve | wendy will | 1"]
+    );
+    assert_eq!(report["changes"][0]["kinds"], json!(["rollout"]));
 }
 
 /// What decides how the flags are checked out, who owns them and which workflow checks
@@ -817,11 +840,28 @@ fn only_people_with_write_access_approve_and_their_requests_for_changes_block() 
         "commit_id": head,
         "submitted_at": "2026-12-01T10:00:00Z",
     });
-    let (code, report) = gate.review("pat", &[outsider, bot], &[]);
+    // A bot account by its type alone, and by its login alone.
+    let typed_bot = json!({
+        "user": { "login": "release-robot", "type": "Bot" },
+        "state": "APPROVED",
+        "author_association": "MEMBER",
+        "commit_id": head,
+        "submitted_at": "2026-12-01T10:00:00Z",
+    });
+    let named_bot = json!({
+        "user": { "login": "deploys[bot]", "type": "User" },
+        "state": "APPROVED",
+        "author_association": "COLLABORATOR",
+        "commit_id": head,
+        "submitted_at": "2026-12-01T10:00:00Z",
+    });
+    let (code, report) = gate.review("pat", &[outsider, bot, typed_bot, named_bot], &[]);
     assert_eq!(code, 1);
     assert_eq!(
         report["ignored"],
         json!([
+            "deploys[bot]: no write access, or a bot",
+            "release-robot: no write access, or a bot",
             "wendy-bot[bot]: no write access, or a bot",
             "will: no write access, or a bot"
         ])

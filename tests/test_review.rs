@@ -733,3 +733,34 @@ fn without_a_policy_project_changes_need_a_team_member_and_owner_names_are_liter
     ]);
     assert_eq!(pr.review_json("alice", &list).1["verdict"], "approved");
 }
+
+/// An experiment's settings say what is measured and when it is decided: changing them needs
+/// the experiment's and its flag's owners, though no unit is served differently.
+#[test]
+fn changing_an_experiment_s_settings_needs_its_owners() {
+    let pr = Pr::new();
+    pr.edit(
+        "experiments/growth/onboarding-checklist.toml",
+        "hypothesis = \"A checklist",
+        "hypothesis = \"Surely a checklist",
+    );
+    pr.commit();
+    let (code, report) = pr.review_json("alice", "[]");
+    assert_eq!(code, 1);
+    assert_eq!(
+        requirements(&report),
+        ["file `flags/experiments/growth/onboarding-checklist.toml` | owners approve |  | 1"]
+    );
+    let change = &report["changes"][0];
+    assert_eq!(
+        change["details"],
+        serde_json::json!([
+            "experiment settings changed",
+            "about growth/onboarding-checklist"
+        ])
+    );
+    assert_eq!(
+        change["requirements"][0]["eligible"],
+        serde_json::json!(["dana", "eli"])
+    );
+}

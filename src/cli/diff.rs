@@ -147,6 +147,13 @@ pub(super) fn compare(
     );
     let paths = changed_paths(&repository, revisions.base, revisions.head)?;
     let relative = relative.to_string_lossy().replace('\\', "/");
+    // Test and experiment files are named from the flags repository: name them from the git
+    // root, as the other files are.
+    if !relative.is_empty() {
+        for file in &mut diff.files {
+            file.path = format!("{relative}/{}", file.path);
+        }
+    }
     diff.files
         .extend(crate::diff::other_files(&paths, &relative));
     std::mem::forget((base_bundles, head_bundles));
