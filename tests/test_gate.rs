@@ -937,3 +937,100 @@ fn reformatting_changes_nothing_and_needs_no_approval() {
     assert_eq!((code, report["verdict"].as_str()), (0, Some("no_changes")));
     assert_eq!(gate.head().len(), 40);
 }
+
+/// What the flag files and the project say besides behaviour, in one pull request: owners,
+/// an opt-out of the emergency path, teams added and removed, a segment removed. Each is
+/// reported once, flags in key order.
+#[test]
+fn owners_metadata_teams_and_a_removed_segment_are_each_reported() {
+    let gate = Gate::new();
+    gate.edit(
+        "flags/web/new-nav.toml",
+        "owners = [\"@web\"]",
+        "owners = [\"@web\", \"pat\"]",
+    );
+    gate.edit("flags/web/new-nav.toml", "rollout = 10", "rollout = 20");
+    gate.edit(
+        "flags/ops/rate-limit.toml",
+        "kind = \"config\"\n",
+        "kind = \"config\"\nemergency_kill = false\n",
+    );
+    gate.edit(
+        "flags/ops/rate-limit.toml",
+        "[env.staging]\nserve = \"strict\"",
+        "[env.staging]\nserve = \"loose\"",
+    );
+    gate.edit(
+        "flags/growth/banner.toml",
+        "owners = [\"@growth\"]",
+        "owners = [\"@web\"]",
+    );
+    gate.edit("flagstone.toml", "growth = [\"gus\", \"gia\"]\n", "");
+    gate.edit("flagstone.toml", "[teams]\n", "[teams]\nsre = [\"sam\"]\n");
+    // The segment goes, and the rules that tested it.
+    gate.edit(
+        "flags/web/new-nav.toml",
+        "if = [{ segment = \"paying\" }]",
+        "if = [{ attr = \"plan\", op = \"in\", values = [\"pro\", \"enterprise\"] }]",
+    );
+    gate.edit(
+        "flags/growth/banner.toml",
+        "if = [{ segment = \"paying\" }]",
+        "if = [{ attr = \"plan\", op = \"in\", values = [\"pro\"] }]",
+    );
+    std::fs::remove_file(gate.work.path().join("segments/paying.toml")).unwrap();
+    gate.commit();
+    let args = [
+        "diff",
+        ".",
+        "--base",
+        &gate.base,
+        "--head",
+        "HEAD",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = run(&args, gate.work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let flags: Vec<(&str, &Value, &Value)> = diff["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["flag"].as_str().unwrap(), &f["owners"], &f["metadata"]))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (
+                "growth/banner",
+                &json!([["@growth"], ["@web"]]),
+                &Value::Null
+            ),
+            (
+                "ops/rate-limit",
+                &Value::Null,
+                &json!(["emergency kill: as the policy says → opted out"])
+            ),
+            (
+                "web/new-nav",
+                &json!([["@web"], ["@web", "pat"]]),
+                &Value::Null
+            ),
+        ]
+    );
+    assert_eq!(
+        diff["teams"],
+        json!(["team `growth` removed", "team `sre` added: sam"])
+    );
+    assert_eq!(
+        diff["segments"],
+        json!([{
+            "segment": "paying",
+            "status": "removed",
+            "affected_flags": ["growth/banner", "web/new-nav"]
+        }])
+    );
+}
