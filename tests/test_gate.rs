@@ -1034,3 +1034,70 @@ fn owners_metadata_teams_and_a_removed_segment_are_each_reported() {
         }])
     );
 }
+
+/// A regular expression names no value a unit could have: only the declared values show
+/// the units it matches.
+#[test]
+fn declared_values_reach_the_synthetic_units() {
+    let gate = Gate::new();
+    gate.edit(
+        "flags/web/new-nav.toml",
+        "[env.staging]\nserve = \"on\"\n",
+        "[env.staging]\nserve = \"on\"\n\n[[env.staging.rules]]\nname = \"not-in-france\"\nif = [{ attr = \"country\", op = \"matches\", value = \"^F\" }]\nserve = \"off\"\n",
+    );
+    gate.commit();
+    let args = [
+        "diff",
+        ".",
+        "--base",
+        &gate.base,
+        "--head",
+        "HEAD",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = run(&args, gate.work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let radius = &diff["flags"][0]["environments"][0]["blast_radius"];
+    let percent = radius["percent"].as_f64().unwrap();
+    assert!(percent > 2.0 && percent < 30.0, "{radius}");
+}
+
+/// Test files added and removed are reported as such.
+#[test]
+fn test_files_added_and_removed_are_reported() {
+    let gate = Gate::new();
+    std::fs::remove_file(gate.work.path().join("tests/web.toml")).unwrap();
+    gate.write(
+        "tests/banner.toml",
+        &TESTS
+            .replace("web/new-nav", "growth/banner")
+            .replace("\"on\"", "\"off\""),
+    );
+    gate.commit();
+    let args = [
+        "diff",
+        ".",
+        "--base",
+        &gate.base,
+        "--head",
+        "HEAD",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = run(&args, gate.work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        diff["files"],
+        json!([
+            { "path": "tests/banner.toml", "status": "added", "kind": "test", "flags": ["growth/banner"] },
+            { "path": "tests/web.toml", "status": "removed", "kind": "test", "flags": ["web/new-nav"] },
+        ])
+    );
+}
