@@ -1101,3 +1101,157 @@ fn test_files_added_and_removed_are_reported() {
         ])
     );
 }
+
+const NEW_FLAG: &str = r#"description = "Brand new"
+owners = ["@web"]
+kind = "release"
+expires = 2030-01-01
+
+[env.staging]
+serve = "on"
+
+[env.production]
+serve = "off"
+
+[[env.production.rules]]
+name = "some"
+rollout = 10
+serve = "on"
+"#;
+
+/// A new flag widens who gets "on" as far as it serves it: a 10% rule is a 10% rollout, a
+/// fallthrough is everyone.
+#[test]
+fn a_new_flag_is_a_rollout_as_wide_as_what_it_serves() {
+    let gate = Gate::new();
+    gate.write("flags/web/brand-new.toml", NEW_FLAG);
+    gate.commit();
+    let (code, report) = gate.review("pat", &[], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        requirements(&report),
+        [
+            "flag `web/brand-new` in staging | owners approve | wendy will | 1",
+            "flag `web/brand-new` in production | owners approve | wendy will | 1",
+        ]
+    );
+    assert_eq!(report["changes"][1]["kinds"], json!(["add"]));
+    assert_eq!(report["changes"][1]["details"][0], "added");
+
+    gate.write(
+        "flags/web/brand-new.toml",
+        &NEW_FLAG.replace(
+            "[env.production]\nserve = \"off\"",
+            "[env.production]\nserve = \"on\"",
+        ),
+    );
+    gate.commit();
+    let (_, report) = gate.review("pat", &[], &[]);
+    assert!(
+        requirements(&report).contains(
+            &"flag `web/brand-new` in production | wide production rollout | pia | 1".to_owned()
+        ),
+        "{report}"
+    );
+}
+
+/// A flag off in both versions that needs a changed flag changes through it, and is no kill.
+#[test]
+fn a_flag_off_on_both_sides_changes_only_through_its_prerequisite() {
+    let mut gate = Gate::new();
+    gate.edit(
+        "flags/web/new-checkout.toml",
+        "[env.staging]\n",
+        "[env.staging]\nenabled = false\n",
+    );
+    gate.base = gate.commit();
+    gate.edit(
+        "flags/web/legacy-checkout.toml",
+        "[env.staging]\nserve = \"on\"",
+        "[env.staging]\nserve = \"off\"",
+    );
+    gate.commit();
+    let (_, report) = gate.review("pat", &[], &[]);
+    let dependent = &report["changes"][1];
+    assert_eq!(dependent["change"], "flag `web/new-checkout` in staging");
+    assert_eq!(dependent["kinds"], json!(["targeting"]));
+    let details = dependent["details"].as_array().unwrap();
+    assert_eq!(
+        details[0],
+        "changes through prerequisite `web/legacy-checkout`"
+    );
+    assert_eq!(details.len(), 2, "{details:?}");
+}
+
+/// Restoring a killed flag enables it, and the flags that need it on.
+#[test]
+fn restoring_a_prerequisite_enables_its_dependents() {
+    let mut gate = Gate::new();
+    gate.edit(
+        "flags/web/new-checkout.toml",
+        "variant = \"off\"",
+        "variant = \"on\"",
+    );
+    gate.edit(
+        "flags/web/legacy-checkout.toml",
+        "[env.production]\n",
+        "[env.production]\nenabled = false\n",
+    );
+    gate.base = gate.commit();
+    gate.edit(
+        "flags/web/legacy-checkout.toml",
+        "[env.production]\nenabled = false\n",
+        "[env.production]\n",
+    );
+    gate.commit();
+    let (_, report) = gate.review("pat", &[], &[]);
+    assert_eq!(
+        changes(&report),
+        [
+            "flag `web/legacy-checkout` in production: enable",
+            "flag `web/new-checkout` in production: enable targeting",
+        ]
+    );
+}
+
+/// A rollout change is exact only when nothing else the flag depends on changed.
+#[test]
+fn a_rollout_change_with_a_segment_change_is_estimated() {
+    let gate = Gate::new();
+    gate.edit("flags/web/new-nav.toml", "rollout = 10", "rollout = 20");
+    gate.edit(
+        "segments/paying.toml",
+        "values = [\"pro\", \"enterprise\"]",
+        "values = [\"enterprise\"]",
+    );
+    gate.commit();
+    let args = [
+        "diff",
+        ".",
+        "--base",
+        &gate.base,
+        "--head",
+        "HEAD",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = run(&args, gate.work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let nav = diff["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["flag"] == "web/new-nav")
+        .unwrap();
+    assert_eq!(nav["environments"][0]["blast_radius"]["exact"], false);
+    assert_eq!(
+        nav["environments"][0]["changes"],
+        json!([
+            "rule `paying` rollout 10% → 20%",
+            "changes through segment `paying`"
+        ])
+    );
+}

@@ -777,7 +777,6 @@ impl<'a> Environment<'a> {
         let own = before != after;
         let mut changes = Changes::default();
         match (before, after) {
-            (None, None) => return None,
             (None, Some(a)) => {
                 changes.push(ChangeKind::Add, "added".to_owned());
                 changes.rollout_to = a.rules.iter().map(highest_rollout).max();
@@ -786,8 +785,10 @@ impl<'a> Environment<'a> {
                 }
             }
             (Some(_), None) => changes.push(ChangeKind::Remove, "removed".to_owned()),
-            (Some(b), Some(a)) if own => flag_changes(b, a, &mut changes),
-            _ => {}
+            // Equal entries have no changes to describe.
+            (Some(b), Some(a)) => flag_changes(b, a, &mut changes),
+            // A key comes from one side or the other.
+            (None, None) => {}
         }
         let kill = match (before, after) {
             (Some(b), Some(a)) if own => only_kills(b, a),
