@@ -464,6 +464,12 @@ fn a_kill_that_turns_dependents_off_is_an_emergency_that_lists_them() {
         "variant = \"off\"",
         "variant = \"on\"",
     );
+    // A step that changes what it serves, but does not enable it: killed, it stays off.
+    gate.edit(
+        "flags/web/legacy-checkout.toml",
+        "[env.production]\nserve = \"on\"\n",
+        "[env.production]\nserve = \"on\"\nschedule = [{ at = 2026-12-05T00:00:00Z, serve = \"off\" }]\n",
+    );
     gate.base = gate.commit();
     gate.edit(
         "flags/web/legacy-checkout.toml",
@@ -1254,4 +1260,40 @@ fn a_rollout_change_with_a_segment_change_is_estimated() {
             "changes through segment `paying`"
         ])
     );
+}
+
+/// A step next week that serves everyone "on" changes nothing today, and everything then.
+#[test]
+fn a_future_schedule_step_is_judged_as_what_it_will_serve() {
+    let gate = Gate::new();
+    gate.edit(
+        "flags/web/new-nav.toml",
+        "[env.production]\nserve = \"off\"\n",
+        "[env.production]\nserve = \"off\"\nschedule = [{ at = 2026-12-08T00:00:00Z, serve = \"on\" }]\n",
+    );
+    gate.commit();
+    let args = [
+        "diff",
+        ".",
+        "--base",
+        &gate.base,
+        "--head",
+        "HEAD",
+        "--now",
+        "2026-12-01",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = run(&args, gate.work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let production = &diff["flags"][0]["environments"][0];
+    assert_eq!(
+        production["blast_radius"]["at"],
+        json!(["2026-12-01T00:00:00.000Z", "2026-12-08T00:00:00.000Z"])
+    );
+    // Everyone but the paying units the rule already serves "on" (about 10% of them).
+    let percent = production["blast_radius"]["percent"].as_f64().unwrap();
+    assert!(percent > 80.0, "{production}");
+    assert_eq!(production["rollout_to"], 100.0);
 }
