@@ -95,6 +95,7 @@ codes! {
     BadMetric = "FS069", "bad-metric", Error;
     BadDesign = "FS070", "bad-design", Error;
     Underpowered = "FS071", "underpowered", Warning;
+    BadLogin = "FS072", "bad-login", Error;
 }
 
 /// One finding in one file.
