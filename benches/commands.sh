@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # End to end: the release binary's `check` and `build` on synthetic repositories of 1,000 and
-# 10,000 flags, `test` with 500 cases on 5,000 flags, and `diff` and `stale` in git. Median and
-# fastest wall time and median peak memory (maximum resident set size) over RUNS runs.
+# 10,000 flags, `test` with 500 cases on 5,000 flags, and `diff`, `stale`, `refs` and `review`
+# in git. Median and fastest wall time and median peak memory (maximum resident set size) over
+# RUNS runs.
 #   benches/commands.sh [RUNS]      (from the repository root)
 set -euo pipefail
 runs=${1:-11}
 cargo build --release --quiet --bin flagstone --example synth_repo
+# Where cargo put them (CARGO_TARGET_DIR, or target/), as an absolute path.
+bin=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-target/release/examples/synth_repo 1000 "$work/1000"
-target/release/examples/synth_repo 10000 "$work/10000"
-target/release/examples/synth_repo 5000 "$work/5000" 500
+"$bin/examples/synth_repo" 1000 "$work/1000"
+"$bin/examples/synth_repo" 10000 "$work/10000"
+"$bin/examples/synth_repo" 5000 "$work/5000" 500
 # A git repository of 10,000 flags, and a work tree that changes 100 of them: 50 raise a
 # rollout (blast radius exact) and 50 widen a condition (blast radius estimated by sampling).
-target/release/examples/synth_repo 10000 "$work/git/flags"
+"$bin/examples/synth_repo" 10000 "$work/git/flags"
 git -C "$work/git" init --quiet
 git -C "$work/git" add --all
 git -C "$work/git" -c user.name=bench -c user.email=bench@example.com commit --quiet -m flags
@@ -25,6 +28,17 @@ for f in $(seq 0 99); do
     sed -i '0,/^rollout = \([0-9]*\)$/s//rollout = 100/' "$file"
   fi
 done
+# The review benchmark's git repository: 10,000 flags with a review policy, schedules,
+# prerequisites and payloads (synth_repo --review), and a head commit changing 100 of them
+# (--review-head): 15 kills of flags that others depend on, 30 rollout raises, 30 widened
+# conditions, 10 payload changes and 15 schedule changes. No reviews yet: approvals missing.
+"$bin/examples/synth_repo" 10000 "$work/review/flags" --review
+git -C "$work/review" init --quiet
+git -C "$work/review" add --all
+git -C "$work/review" -c user.name=bench -c user.email=bench@example.com commit --quiet -m base
+"$bin/examples/synth_repo" 10000 "$work/review/flags" --review-head
+git -C "$work/review" -c user.name=bench -c user.email=bench@example.com commit --quiet -am head
+echo '[]' >"$work/reviews.json"
 # A source tree of 5,000 files of 43 lines for `refs` on the 10,000 flags: each file reads two
 # flags, by key and by SCREAMING_SNAKE_CASE alias, and has a route in a flag's area (a string
 # the undefined-flag rule must compare and let go).
@@ -44,12 +58,24 @@ awk -v dir="$work/src" 'BEGIN {
 }'
 
 median() { sed -n "$(( ($(wc -l <<<"$1") + 1) / 2 ))p" <<<"$1"; }
+# measure [--status N] LABEL COMMAND...: N is the exit status the command must end with
+# (default 0); /usr/bin/time then writes a line before its own, so only its last is read.
 measure() {
+  local expect=0
+  if [[ $1 == --status ]]; then
+    expect=$2
+    shift 2
+  fi
   local label=$1
   shift
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null
-    cat "$work/time"
+    local status=0
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null || status=$?
+    if ((status != expect)); then
+      echo "$label: exit status $status, expected $expect" >&2
+      exit 1
+    fi
+    tail -1 "$work/time"
   done >"$work/runs"
   local wall peak
   wall=$(cut -d' ' -f1 "$work/runs" | sort -n)
@@ -60,15 +86,18 @@ measure() {
 
 printf '%-28s %10s %10s %16s\n' command "median s" "min s" "median peak MB"
 for flags in 1000 10000; do
-  measure "check, $flags flags" target/release/flagstone check "$work/$flags" --now 2026-11-26
+  measure "check, $flags flags" "$bin/flagstone" check "$work/$flags" --now 2026-11-26
 done
 measure "build, 10000 flags x 3 envs" \
-  target/release/flagstone build "$work/10000" --out "$work/out" --now 2026-11-26
+  "$bin/flagstone" build "$work/10000" --out "$work/out" --now 2026-11-26
 measure "test, 500 cases, 5000 flags" \
-  target/release/flagstone test "$work/5000" --now 2026-11-26
+  "$bin/flagstone" test "$work/5000" --now 2026-11-26
 (cd "$work/git" && measure "diff, 10000 flags, 100 changed" \
-  "$OLDPWD/target/release/flagstone" diff flags --now 2026-11-26)
+  "$bin/flagstone" diff flags --now 2026-11-26)
 (cd "$work/git" && measure "stale, 10000 flags" \
-  "$OLDPWD/target/release/flagstone" stale flags --now 2026-11-26)
+  "$bin/flagstone" stale flags --now 2026-11-26)
 (cd "$work/git" && measure "refs, 10000 flags, 5000 files" \
-  "$OLDPWD/target/release/flagstone" refs flags --code "$work/src" --now 2026-11-26)
+  "$bin/flagstone" refs flags --code "$work/src" --now 2026-11-26)
+(cd "$work/review" && measure --status 1 "review, 10000 flags, 100 changed" \
+  "$bin/flagstone" review flags --base HEAD~1 --head HEAD \
+  --reviews "$work/reviews.json" --author someone --now 2026-11-26 --format json)

@@ -95,6 +95,7 @@ codes! {
     BadMetric = "FS069", "bad-metric", Error;
     BadDesign = "FS070", "bad-design", Error;
     Underpowered = "FS071", "underpowered", Warning;
+    BadLogin = "FS072", "bad-login", Error;
     CheckoutAttribute = "FS073", "checkout-attribute", Error;
     Submodule = "FS074", "submodule", Error;
     SymlinkedRepository = "FS075", "symlinked-repository", Error;

@@ -128,3 +128,65 @@ fn the_review_policy_names_declared_teams_and_environments() {
     let dir = repo(&[("flagstone.toml", project.as_bytes())]);
     assert_eq!(findings(dir.path()), ["FS013 flagstone.toml:8:35"]);
 }
+
+/// Owners, team members, `protected` and `from` are GitHub logins or "@team"s (FS072), and
+/// team names are team slugs (FS047); a bad name is shown escaped in the message.
+#[test]
+fn people_are_github_logins_and_teams_are_slugs() {
+    let base = std::str::from_utf8(PROJECT).unwrap();
+    let longest = "a".repeat(39);
+    let too_long = "a".repeat(40);
+    let project = format!(
+        "{base}[teams]\n\
+         core_team = [\"mona-lisa_acme\", \"acme_admin\", \"a\", \"{longest}\", \"X-1-y\"]\n\
+         \"bad--team\" = [\"alice\"]\n\
+         platform = [\"@core_team\", \"a--b\", \"-a\", \"a-\", \"{too_long}\", \"\", \"x\u{202e}y\", \"a_b_c\", \"a_\", \"a_123456789\"]\n\
+         [review]\n\
+         protected = [\"@core_team\", \"carol\", \"carol\\n\"]\n\
+         rules = [{{ name = \"r\", from = [\"owners\", \"anyone\", \"@org/platform\", \"o|x\", \"@bad--team\", \"@missing\"] }}]\n"
+    );
+    let flag = "description = \"d\"\nowners = [\"@core_team\", \"anyone\", \"dependabot[bot]\", \"@\", \"a`b\"]\nkind = \"ops\"\n";
+    let dir = repo(&[
+        ("flagstone.toml", project.as_bytes()),
+        ("flags/f.toml", flag.as_bytes()),
+    ]);
+    assert_eq!(
+        findings(dir.path()),
+        [
+            "FS047 flagstone.toml:8:1",
+            "FS072 flagstone.toml:9:13",
+            "FS072 flagstone.toml:9:27",
+            "FS072 flagstone.toml:9:35",
+            "FS072 flagstone.toml:9:41",
+            "FS072 flagstone.toml:9:47",
+            "FS072 flagstone.toml:9:91",
+            "FS072 flagstone.toml:9:95",
+            "FS072 flagstone.toml:9:102",
+            "FS072 flagstone.toml:9:111",
+            "FS072 flagstone.toml:9:117",
+            "FS072 flagstone.toml:11:37",
+            "FS072 flagstone.toml:12:52",
+            "FS072 flagstone.toml:12:69",
+            "FS034 flagstone.toml:12:90",
+            "FS072 flags/f.toml:2:35",
+            "FS072 flags/f.toml:2:54",
+            "FS072 flags/f.toml:2:59",
+        ]
+    );
+    let loaded = flagstone::load::load(dir.path()).unwrap();
+    let report = flagstone::check::check(&loaded, &crate::support::options());
+    let messages: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    for shown in [
+        "`x\\u{202e}y` is not a valid GitHub login",
+        "`carol\\n` is not a valid GitHub login",
+        "`a\\u{60}b` is not a valid GitHub login",
+        "`@org/platform` is not a valid team name",
+        "team member `@core_team` is not a GitHub login",
+    ] {
+        assert!(messages.contains(&shown), "{shown:?} not in {messages:#?}");
+    }
+}

@@ -113,7 +113,7 @@ impl Scope<'_> {
     ) {
         let errors_before = self.errors();
         for owner in experiment.owners.iter() {
-            self.known_team(file, owner);
+            self.known_person(file, owner);
         }
         let environments: Vec<&Name> = experiment
             .environments

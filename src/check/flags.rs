@@ -120,7 +120,7 @@ impl Scope<'_> {
 
     fn owners(&mut self, file: &str, flag: &FlagFile) {
         for owner in flag.owners.iter() {
-            self.known_team(file, owner);
+            self.known_person(file, owner);
         }
     }
 

@@ -7,6 +7,7 @@
 mod conditions;
 mod experiments;
 mod flags;
+mod people;
 mod segments;
 mod tests;
 
@@ -209,6 +210,7 @@ impl<'r> Scope<'r> {
     }
 
     /// Reports an "@team" that the project does not declare; logins pass.
+    /// (Called through [`Scope::known_person`], which checks the name's characters first.)
     fn known_team(&mut self, file: &str, who: &Name) {
         let (Some(team), Some(teams)) = (who.strip_prefix('@'), self.teams) else {
             return;
@@ -242,7 +244,7 @@ impl<'r> Scope<'r> {
                 )
                 .help = Some("name the teams (\"@name\") or logins who guard them".into());
             }
-            self.known_team(file, who);
+            self.known_person(file, who);
         }
         let mut names: Vec<&Name> = Vec::new();
         for rule in &policy.rules {
@@ -263,7 +265,9 @@ impl<'r> Scope<'r> {
                 self.known_environment(file, env);
             }
             for who in rule.from.iter() {
-                self.known_team(file, who);
+                if !matches!(who.as_str(), OWNERS | ANYONE) {
+                    self.known_person(file, who);
+                }
             }
         }
     }
@@ -399,17 +403,7 @@ impl<'r> Scope<'r> {
             self.review(file, policy);
         }
         self.layers_and_holdouts(file, project);
-        for team in project.teams.keys() {
-            if !crate::load::valid_key_segment(team) {
-                self.push(
-                    Code::InvalidName,
-                    file,
-                    team.span(),
-                    format!("`{}` is not a valid team name", team.value),
-                )
-                .help = Some(NAME_HELP.into());
-            }
-        }
+        self.teams(file, project);
     }
 }
 
