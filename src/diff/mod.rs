@@ -889,6 +889,27 @@ impl<'a> Environment<'a> {
             .and_then(|f| f.variants.get(&f.off_variant));
         let mut differ = 0u32;
         let mut widened: Option<u32> = None;
+        // Off at every time in the head (killed, or through a killed prerequisite): every unit
+        // gets the off value there, so only the base needs evaluating, and nothing widens.
+        let total = units.len();
+        let head_off = after
+            .filter(|_| self.head_off.contains(key))
+            .and_then(|a| a.variants.get(&a.off_variant));
+        let units = match head_off {
+            Some(value) => {
+                differ = units
+                    .iter()
+                    .filter(|context| {
+                        times.iter().any(|&at| {
+                            let b = base.and_then(|e| e.evaluate(key, context, at).ok());
+                            b.map(|e| e.value) != Some(value)
+                        })
+                    })
+                    .count() as u32;
+                &[][..]
+            }
+            None => units,
+        };
         for context in units {
             let mut differs = false;
             for &at in &times {
@@ -912,14 +933,13 @@ impl<'a> Environment<'a> {
             }
             differ += u32::from(differs);
         }
-        let n = units.len().max(1) as f64;
+        let n = total.max(1) as f64;
         let radius = BlastRadius {
             percent: f64::from(differ) * 100.0 / n,
             upper: wilson_upper(f64::from(differ), n) * 100.0,
             exact: false,
             of: format!(
-                "{} synthetic units drawn from the declared values and the conditions' operands",
-                units.len()
+                "{total} synthetic units drawn from the declared values and the conditions' operands"
             ),
             at: times
                 .iter()
