@@ -30,6 +30,8 @@ pub struct SourceFile {
     /// Repo-relative, `/`-separated path.
     pub path: String,
     pub text: String,
+    /// The git blob it was read from, when it was read from a revision.
+    pub blob: Option<git2::Oid>,
 }
 
 /// A file's typed document, or `None` when it could not be read, parsed or validated.
@@ -267,8 +269,13 @@ pub fn load_revision(
         .iter()
         .map(|entry| {
             let (known, file) = (known?, *known_files.get(entry.path.as_str())?);
-            let text = known.files[file].text.as_bytes();
-            let id = git2::Oid::hash_object(git2::ObjectType::Blob, text).ok()?;
+            let source = &known.files[file];
+            let id = match source.blob {
+                Some(id) => id,
+                None => {
+                    git2::Oid::hash_object(git2::ObjectType::Blob, source.text.as_bytes()).ok()?
+                }
+            };
             (id == blobs[&entry.path])
                 .then(|| reuse(known, file, entry))
                 .flatten()
@@ -292,7 +299,11 @@ pub fn load_revision(
         .into_iter()
         .map(|r| r.unwrap_or_else(|| parsed.next().expect("one outcome per fresh entry")))
         .collect();
-    Ok(assemble(entries, outcomes, diagnostics, has_project))
+    let mut repo = assemble(entries, outcomes, diagnostics, has_project);
+    for file in &mut repo.files {
+        file.blob = blobs.get(&file.path).copied();
+    }
+    Ok(repo)
 }
 
 /// The outcome `known` already has for its file `file`.
@@ -314,6 +325,7 @@ fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
         source: SourceFile {
             path: source.path.clone(),
             text: source.text.clone(),
+            blob: source.blob,
         },
         doc,
         diagnostics: known
@@ -591,6 +603,7 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
         source: SourceFile {
             path: path.to_owned(),
             text,
+            blob: None,
         },
         doc,
         diagnostics,
