@@ -390,7 +390,11 @@ fn an_estimated_blast_radius_is_the_exact_share_of_a_known_population() {
     let (base, head) = bundle_pair(FLAG, &FLAG.replace("name = \"us\"", "name = \"usa\""));
     let radius = flagstone::diff::blast_radius_on(&base, &head, "f", &units, now);
     assert_eq!(radius.percent, 0.0);
-    assert!(radius.upper > 0.0 && radius.upper < 0.4, "{}", radius.upper);
+    assert!(
+        (radius.upper - 0.382_675_848_6).abs() < 1e-9,
+        "{}",
+        radius.upper
+    );
 }
 
 /// The synthetic units see a half-rollout for what it is: about half of everyone (the
