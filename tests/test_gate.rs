@@ -228,6 +228,25 @@ impl Gate {
         run(&args, self.work.path())
     }
 
+    /// `diff --format json` of the base and the head commit.
+    fn diff(&self) -> Value {
+        let args = [
+            "diff",
+            ".",
+            "--base",
+            &self.base,
+            "--head",
+            "HEAD",
+            "--now",
+            "2026-12-01",
+            "--format",
+            "json",
+        ];
+        let (code, stdout, stderr) = run(&args, self.work.path());
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    }
+
     fn head(&self) -> String {
         self.repository
             .head()
@@ -986,21 +1005,7 @@ fn owners_metadata_teams_and_a_removed_segment_are_each_reported() {
     );
     std::fs::remove_file(gate.work.path().join("segments/paying.toml")).unwrap();
     gate.commit();
-    let args = [
-        "diff",
-        ".",
-        "--base",
-        &gate.base,
-        "--head",
-        "HEAD",
-        "--now",
-        "2026-12-01",
-        "--format",
-        "json",
-    ];
-    let (code, stdout, stderr) = run(&args, gate.work.path());
-    assert_eq!(code, 0, "{stderr}");
-    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let diff = gate.diff();
     let flags: Vec<(&str, &Value, &Value)> = diff["flags"]
         .as_array()
         .unwrap()
@@ -1052,21 +1057,7 @@ fn declared_values_reach_the_synthetic_units() {
         "[env.staging]\nserve = \"on\"\n\n[[env.staging.rules]]\nname = \"not-in-france\"\nif = [{ attr = \"country\", op = \"matches\", value = \"^F\" }]\nserve = \"off\"\n",
     );
     gate.commit();
-    let args = [
-        "diff",
-        ".",
-        "--base",
-        &gate.base,
-        "--head",
-        "HEAD",
-        "--now",
-        "2026-12-01",
-        "--format",
-        "json",
-    ];
-    let (code, stdout, stderr) = run(&args, gate.work.path());
-    assert_eq!(code, 0, "{stderr}");
-    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let diff = gate.diff();
     let radius = &diff["flags"][0]["environments"][0]["blast_radius"];
     let percent = radius["percent"].as_f64().unwrap();
     assert!(percent > 2.0 && percent < 30.0, "{radius}");
@@ -1084,21 +1075,7 @@ fn test_files_added_and_removed_are_reported() {
             .replace("\"on\"", "\"off\""),
     );
     gate.commit();
-    let args = [
-        "diff",
-        ".",
-        "--base",
-        &gate.base,
-        "--head",
-        "HEAD",
-        "--now",
-        "2026-12-01",
-        "--format",
-        "json",
-    ];
-    let (code, stdout, stderr) = run(&args, gate.work.path());
-    assert_eq!(code, 0, "{stderr}");
-    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let diff = gate.diff();
     assert_eq!(
         diff["files"],
         json!([
@@ -1231,21 +1208,7 @@ fn a_rollout_change_with_a_segment_change_is_estimated() {
         "values = [\"enterprise\"]",
     );
     gate.commit();
-    let args = [
-        "diff",
-        ".",
-        "--base",
-        &gate.base,
-        "--head",
-        "HEAD",
-        "--now",
-        "2026-12-01",
-        "--format",
-        "json",
-    ];
-    let (code, stdout, stderr) = run(&args, gate.work.path());
-    assert_eq!(code, 0, "{stderr}");
-    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let diff = gate.diff();
     let nav = diff["flags"]
         .as_array()
         .unwrap()
@@ -1272,21 +1235,7 @@ fn a_future_schedule_step_is_judged_as_what_it_will_serve() {
         "[env.production]\nserve = \"off\"\nschedule = [{ at = 2026-12-08T00:00:00Z, serve = \"on\" }]\n",
     );
     gate.commit();
-    let args = [
-        "diff",
-        ".",
-        "--base",
-        &gate.base,
-        "--head",
-        "HEAD",
-        "--now",
-        "2026-12-01",
-        "--format",
-        "json",
-    ];
-    let (code, stdout, stderr) = run(&args, gate.work.path());
-    assert_eq!(code, 0, "{stderr}");
-    let diff: Value = serde_json::from_str(&stdout).unwrap();
+    let diff = gate.diff();
     let production = &diff["flags"][0]["environments"][0];
     assert_eq!(
         production["blast_radius"]["at"],

@@ -255,22 +255,7 @@ pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
         if before == after {
             continue;
         }
-        let at = diff
-            .flags
-            .partition_point(|f| f.flag.as_str() < key.as_str());
-        if diff.flags.get(at).is_none_or(|f| f.flag != *key) {
-            diff.flags.insert(
-                at,
-                FlagDiff {
-                    flag: key.clone(),
-                    status: Status::Changed,
-                    environments: Vec::new(),
-                    owners: None,
-                    metadata: Vec::new(),
-                },
-            );
-        }
-        diff.flags[at].owners = Some([before, after]);
+        flag_entry(&mut diff, key).owners = Some([before, after]);
     }
     let (base_project, head_project) = (project_table(base.repo), project_table(head.repo));
     let section = |t: &toml::Table, name: &str| t.get(name).cloned();
@@ -324,6 +309,22 @@ pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
     diff
 }
 
+/// The flag's entry in `diff`, added (in key order) when its behaviour did not change.
+fn flag_entry<'d>(diff: &'d mut Diff, key: &str) -> &'d mut FlagDiff {
+    let at = diff.flags.partition_point(|f| f.flag.as_str() < key);
+    if diff.flags.get(at).is_none_or(|f| f.flag != key) {
+        let entry = FlagDiff {
+            flag: key.to_owned(),
+            status: Status::Changed,
+            environments: Vec::new(),
+            owners: None,
+            metadata: Vec::new(),
+        };
+        diff.flags.insert(at, entry);
+    }
+    &mut diff.flags[at]
+}
+
 /// Records what flag files say besides behaviour and owners, where it changed.
 fn metadata(diff: &mut Diff, base: &Repo, head: &Repo) {
     for (key, loaded) in &base.flags {
@@ -367,22 +368,7 @@ fn metadata(diff: &mut Diff, base: &Repo, head: &Repo) {
         if lines.is_empty() {
             continue;
         }
-        let at = diff
-            .flags
-            .partition_point(|f| f.flag.as_str() < key.as_str());
-        if diff.flags.get(at).is_none_or(|f| f.flag != *key) {
-            diff.flags.insert(
-                at,
-                FlagDiff {
-                    flag: key.clone(),
-                    status: Status::Changed,
-                    environments: Vec::new(),
-                    owners: None,
-                    metadata: Vec::new(),
-                },
-            );
-        }
-        diff.flags[at].metadata = lines;
+        flag_entry(diff, key).metadata = lines;
     }
 }
 
