@@ -1,6 +1,6 @@
 //! Bucketing against golden vectors computed without flagstone: tests/vectors/bucketing.json
 //! (made by tests/vectors/generate.py with the `mmh3` package) and OpenFeature flagd's own
-//! `@fractional-v2` conformance examples (../shared/vectors/flagd-testbed). The contract is
+//! `@fractional-v2` conformance examples (a copy in tests/vectors/flagd-testbed, with its NOTICE). The contract is
 //! docs/bucketing.md.
 
 use std::collections::BTreeMap;
@@ -661,22 +661,15 @@ fn flagd_fractional_with_flagstone(
     Ok((key, name, value))
 }
 
-/// The number of `@fractional-v2` example rows in the snapshot of flagd-testbed in
-/// ../shared/vectors (v3.9.0). A newer snapshot may change it: recount and update.
+/// The number of `@fractional-v2` example rows in the copy of flagd-testbed in
+/// tests/vectors/flagd-testbed (v3.9.0). A newer copy may change it: recount and update.
 const FLAGD_V2_ROWS: usize = 21;
 
 #[test]
 fn flagd_fractional_v2_conformance_examples_agree_with_flagstone_bucketing() {
-    let testbed = manifest_dir().join("../shared/vectors/flagd-testbed/evaluator");
-    assert!(
-        testbed.is_dir(),
-        "flagd's conformance vectors are missing: {} is not a directory. They live in the \
-         shared/ folder beside this repository's clone (CI lays it out there); check it out \
-         beside the repository to run this test.",
-        testbed.display()
-    );
-    let feature_path = testbed.join("gherkin/fractional.feature");
-    let flags_path = testbed.join("flags/testkit-flags.json");
+    let testbed = manifest_dir().join("tests/vectors/flagd-testbed");
+    let feature_path = testbed.join("fractional.feature");
+    let flags_path = testbed.join("testkit-flags.json");
     let feature = std::fs::read_to_string(&feature_path)
         .unwrap_or_else(|e| panic!("{}: {e}", feature_path.display()));
     let flags: Value = serde_json::from_str(
