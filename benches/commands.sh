@@ -86,18 +86,18 @@ measure() {
 
 printf '%-28s %10s %10s %16s\n' command "median s" "min s" "median peak MB"
 for flags in 1000 10000; do
-  measure "check, $flags flags" "$bin/flagstone" check "$work/$flags" --now 2026-11-26
+  measure "check, $flags flags" "$bin/flagstone" check --dir "$work/$flags" --now 2026-11-26
 done
 measure "build, 10000 flags x 3 envs" \
-  "$bin/flagstone" build "$work/10000" --out "$work/out" --now 2026-11-26
+  "$bin/flagstone" build --dir "$work/10000" --out "$work/out" --now 2026-11-26
 measure "test, 500 cases, 5000 flags" \
-  "$bin/flagstone" test "$work/5000" --now 2026-11-26
+  "$bin/flagstone" test --dir "$work/5000" --now 2026-11-26
 (cd "$work/git" && measure "diff, 10000 flags, 100 changed" \
-  "$bin/flagstone" diff flags --now 2026-11-26)
+  "$bin/flagstone" diff --dir flags --now 2026-11-26)
 (cd "$work/git" && measure "stale, 10000 flags" \
-  "$bin/flagstone" stale flags --now 2026-11-26)
+  "$bin/flagstone" stale --dir flags --now 2026-11-26)
 (cd "$work/git" && measure "refs, 10000 flags, 5000 files" \
-  "$bin/flagstone" refs flags --code "$work/src" --now 2026-11-26)
+  "$bin/flagstone" refs --dir flags --code "$work/src" --now 2026-11-26)
 (cd "$work/review" && measure --status 1 "review, 10000 flags, 100 changed" \
-  "$bin/flagstone" review flags --base HEAD~1 --head HEAD \
+  "$bin/flagstone" review --dir flags --base HEAD~1 --head HEAD \
   --reviews "$work/reviews.json" --author someone --now 2026-11-26 --format json)

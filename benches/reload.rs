@@ -53,7 +53,10 @@ fn run(i: usize) -> [Duration; 4] {
         &site.join("flags"),
     );
     flagstone(site, &["build", "flags", "--out", "out"]);
-    flagstone(site, &["publish", "--bundles", "out", "--to", "published"]);
+    flagstone(
+        site,
+        &["publish", "--bundles", "out", "--publish-dir", "published"],
+    );
     let watcher = Watcher::open(site.join("published"), "production", Options::default()).unwrap();
     let context = serde_json::json!({"targeting_key": "user-7", "country": "US"});
     let variant = || {
@@ -70,7 +73,10 @@ fn run(i: usize) -> [Duration; 4] {
     );
     flagstone(site, &["build", "flags", "--out", "out"]);
     let built = Instant::now();
-    flagstone(site, &["publish", "--bundles", "out", "--to", "published"]);
+    flagstone(
+        site,
+        &["publish", "--bundles", "out", "--publish-dir", "published"],
+    );
     let published = Instant::now();
     while !variant() {
         assert!(start.elapsed() < Duration::from_secs(10), "never reloaded");

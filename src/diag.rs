@@ -79,7 +79,7 @@ codes! {
     InvalidName = "FS047", "invalid-name", Error;
     Duplicate = "FS048", "duplicate", Error;
     MissingExpiry = "FS050", "missing-expiry", Error;
-    Expired = "FS051", "expired", Error;
+    Expired = "FS051", "expired", Warning;
     ExpiresSoon = "FS052", "expires-soon", Warning;
     ScheduleOrder = "FS053", "schedule-order", Error;
     SchedulePast = "FS054", "schedule-past", Warning;

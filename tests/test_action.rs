@@ -1162,7 +1162,9 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
         &["clone", "--quiet", pr.path().to_str().unwrap(), "c"],
     );
     let (code, stdout, stderr) = crate::support::run(
-        &["build", "flags", "--out", "out", "--format", "json"],
+        &[
+            "build", "--dir", "flags", "--out", "out", "--format", "json",
+        ],
         &clean.path().join("c"),
     );
     assert_eq!(code, 0, "{stderr}");
@@ -1182,7 +1184,9 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
     assert_eq!(manifest["dirty"], false);
     // The work tree's own build differs, and says so.
     let (code, stdout, stderr) = crate::support::run(
-        &["build", "flags", "--out", "out", "--format", "json"],
+        &[
+            "build", "--dir", "flags", "--out", "out", "--format", "json",
+        ],
         pr.path(),
     );
     assert_eq!(code, 0, "{stderr}");

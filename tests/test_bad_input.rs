@@ -113,7 +113,7 @@ fn a_directory_that_is_not_a_flags_repository_is_a_usage_error() {
     let (code, stdout, stderr) = run(&["check"], dir.path());
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(stderr.contains("is not a flags repository"), "{stderr}");
-    let (code, _, stderr) = run(&["check", "no/such/dir"], dir.path());
+    let (code, _, stderr) = run(&["check", "--dir", "no/such/dir"], dir.path());
     assert_eq!(code, 2);
     assert_eq!(stderr, "error: no/such/dir is not a directory\n");
 }
@@ -126,7 +126,7 @@ fn bad_arguments_are_usage_errors() {
         &["check", "--now", "yesterday"],
         &["check", "--now", "2026-02-30"],
         &["frobnicate"],
-        &["check", ".", "extra"],
+        &["check", "--dir", ".", "extra"],
     ] {
         let (code, stdout, stderr) = run(args, dir.path());
         assert_eq!(code, 2, "{args:?}: {stderr}");

@@ -299,7 +299,10 @@ expect = { on = 50, off = 50 }
 
 #[test]
 fn the_example_repository_passes_its_own_tests() {
-    let (code, stdout, stderr) = run(&["test", "flags.example", "--now", "2026-11-26"], &root());
+    let (code, stdout, stderr) = run(
+        &["test", "--dir", "flags.example", "--now", "2026-11-26"],
+        &root(),
+    );
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert_eq!(stdout, "97 passed, 0 failed\n");
 }
@@ -340,7 +343,10 @@ fn sorted_json(value: &serde_json::Value, out: &mut String) {
 fn bundles_are_canonical_json() {
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().to_str().unwrap();
-    let (code, _, _) = run(&["build", "flags.example", "--out", out_dir], &root());
+    let (code, _, _) = run(
+        &["build", "--dir", "flags.example", "--out", out_dir],
+        &root(),
+    );
     assert_eq!(code, 0);
     for name in files(out.path()).iter().filter(|f| *f != "manifest.json") {
         let bytes = std::fs::read(out.path().join(name)).unwrap();
@@ -418,7 +424,15 @@ fn the_manifest_names_the_source_commit_and_whether_files_differ() {
     let head = crate::support::commit(&repository, "flags").to_string();
     let manifest = |out: &str| {
         let (code, stdout, stderr) = run(
-            &["build", "flags-repo", "--out", out, "--format", "json"],
+            &[
+                "build",
+                "--dir",
+                "flags-repo",
+                "--out",
+                out,
+                "--format",
+                "json",
+            ],
             dir.path(),
         );
         assert_eq!(code, 0, "{stderr}");

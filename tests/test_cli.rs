@@ -47,6 +47,7 @@ fn github_annotations_name_paths_from_the_workspace_and_write_a_job_summary() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
         .args([
             "check",
+            "--dir",
             "./flags/",
             "--now",
             "2026-11-26",
@@ -87,14 +88,31 @@ fn warnings_alone_exit_zero() {
         stdout.ends_with("! 1 flag, 0 segments, 0 test files checked: 0 errors, 1 warning\n"),
         "{stdout}"
     );
-    // After the expiry date the same flag is an error.
-    let (code, stdout, _) = run(
-        &["check", "--now", "2026-12-02T00:00:00Z", "--format", "json"],
-        dir.path(),
-    );
-    assert_eq!(code, 1);
+    // After the expiry date the flag is still built: expiry is a warning, so that a
+    // repository never stops building (or killing) on a date alone.
+    let after_expiry = ["check", "--now", "2026-12-02T00:00:00Z", "--format", "json"];
+    let (code, stdout, _) = run(&after_expiry, dir.path());
+    assert_eq!(code, 0, "{stdout}");
+    let expired =
+        "\"code\": \"FS051\",\n      \"name\": \"expired\",\n      \"severity\": \"warning\"";
+    assert!(stdout.contains(expired), "{stdout}");
     assert!(
         stdout.contains("\"message\": \"the flag expired on 2026-12-01\""),
         "{stdout}"
+    );
+    // A team that wants it to fail says so, by name or by number.
+    for deny in ["expired", "FS051", "fs051"] {
+        let (code, stdout, _) = run(&[&after_expiry[..], &["--deny", deny]].concat(), dir.path());
+        assert_eq!(code, 1, "--deny {deny}: {stdout}");
+        assert!(
+            stdout.contains(&expired.replace("warning", "error")),
+            "{stdout}"
+        );
+    }
+    let (code, _, stderr) = run(&["check", "--deny", "expird"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("`expird` is not a diagnostic code: see docs/diagnostics.md"),
+        "{stderr}"
     );
 }

@@ -47,13 +47,13 @@ fn writes_a_block_after_what_the_file_has_and_then_keeps_it_current() {
     let file = work.path().join(".github/CODEOWNERS");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "* @acme/reviewers").unwrap();
-    let (code, stdout, stderr) = run(&["codeowners", "flags"], work.path());
+    let (code, stdout, stderr) = run(&["codeowners", "--dir", "flags"], work.path());
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("wrote "), "{stdout}");
     let written = std::fs::read_to_string(&file).unwrap();
     assert_eq!(written, format!("* @acme/reviewers\n\n{BLOCK}"));
     // Up to date: --check passes and a second run changes nothing.
-    let (code, stdout, _) = run(&["codeowners", "flags", "--check"], work.path());
+    let (code, stdout, _) = run(&["codeowners", "--dir", "flags", "--check"], work.path());
     assert_eq!(
         (code, stdout.ends_with("is up to date\n")),
         (0, true),
@@ -62,7 +62,7 @@ fn writes_a_block_after_what_the_file_has_and_then_keeps_it_current() {
     // A new owner makes the block stale: --check says how, and leaves the file alone.
     let flag = work.path().join("flags/flags/pay/checkout.toml");
     std::fs::write(&flag, FLAG.replace("\"erin\", ", "")).unwrap();
-    let (code, stdout, _) = run(&["codeowners", "flags", "--check"], work.path());
+    let (code, stdout, _) = run(&["codeowners", "--dir", "flags", "--check"], work.path());
     assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.contains(
@@ -81,7 +81,7 @@ fn writes_a_block_after_what_the_file_has_and_then_keeps_it_current() {
         format!("* @acme/reviewers\n\n{BLOCK}/docs/ @acme/docs\n"),
     )
     .unwrap();
-    assert_eq!(run(&["codeowners", "flags"], work.path()).0, 0);
+    assert_eq!(run(&["codeowners", "--dir", "flags"], work.path()).0, 0);
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         format!(
@@ -97,7 +97,13 @@ fn a_damaged_block_or_a_broken_repository_changes_nothing() {
     let file = work.path().join("CODEOWNERS");
     let damaged = "# END flagstone\n* @x\n";
     std::fs::write(&file, damaged).unwrap();
-    let args = ["codeowners", "flags", "--file", file.to_str().unwrap()];
+    let args = [
+        "codeowners",
+        "--dir",
+        "flags",
+        "--file",
+        file.to_str().unwrap(),
+    ];
     let (code, _, stderr) = run(&args, work.path());
     assert_eq!(code, 2);
     assert!(
@@ -108,7 +114,7 @@ fn a_damaged_block_or_a_broken_repository_changes_nothing() {
     // An owner team that does not exist: the check's finding, and no file.
     let flag = work.path().join("flags/flags/pay/checkout.toml");
     std::fs::write(&flag, FLAG.replace("@payments", "@paymnets")).unwrap();
-    let (code, stdout, _) = run(&["codeowners", "flags"], work.path());
+    let (code, stdout, _) = run(&["codeowners", "--dir", "flags"], work.path());
     assert_eq!(code, 1);
     assert!(stdout.contains("unknown team `@paymnets`"), "{stdout}");
     assert!(!work.path().join(".github/CODEOWNERS").exists());

@@ -20,7 +20,15 @@ fn edit(dir: &std::path::Path, file: &str, from: &str, to: &str) {
 
 fn diff_json(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let args = [
-        &["diff", "flags", "--now", "2026-11-26", "--format", "json"][..],
+        &[
+            "diff",
+            "--dir",
+            "flags",
+            "--now",
+            "2026-11-26",
+            "--format",
+            "json",
+        ][..],
         extra,
     ]
     .concat();
@@ -46,7 +54,10 @@ fn reformatting_and_reordering_change_nothing() {
     lines.swap(d, o);
     let reformatted = format!("# a comment\r\n{}\r\n", lines.join("\r\n"));
     std::fs::write(&path, reformatted).unwrap();
-    let (code, stdout, _) = run(&["diff", "flags", "--now", "2026-11-26"], work.path());
+    let (code, stdout, _) = run(
+        &["diff", "--dir", "flags", "--now", "2026-11-26"],
+        work.path(),
+    );
     assert_eq!((code, stdout.as_str()), (0, "0 flags changed\n"));
 }
 
@@ -171,7 +182,7 @@ fn revisions_compare_additions_removals_payloads_and_order() {
 fn a_missing_base_revision_is_named() {
     let (work, _repository) = repository();
     let missing = "0123456789abcdef0123456789abcdef01234567";
-    let (code, stdout, stderr) = run(&["diff", "flags", "--base", missing], work.path());
+    let (code, stdout, stderr) = run(&["diff", "--dir", "flags", "--base", missing], work.path());
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(
         stderr.contains(&format!("cannot read revision `{missing}`")),
@@ -418,4 +429,76 @@ fn the_synthetic_estimate_of_a_half_rollout_is_about_half() {
     let percent = radius["percent"].as_f64().unwrap();
     assert!((46.0..54.0).contains(&percent), "{radius}");
     assert_eq!(radius["exact"], false);
+}
+
+/// Past its `expires` date a flag still builds, but a change to it must extend the date or
+/// remove the flag; a kill alone is never held up, and other flags' expiry blocks nothing.
+#[test]
+fn a_change_to_an_expired_flag_is_an_error_unless_it_only_kills() {
+    let after_expiry = "2027-05-01";
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "flags/checkout/one-page.toml",
+        "rollout = 25",
+        "rollout = 30",
+    );
+    let args = ["diff", "--dir", "flags", "--now", after_expiry];
+    let (code, stdout, _) = run(&args, work.path());
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        stdout,
+        "FS051(expired)
+
+  × the flag expired on 2027-04-30
+   ╭─[flags/checkout/one-page.toml:5:11]
+ 4 │ kind = \"release\"
+ 5 │ expires = 2027-04-30
+   ·           ──────────
+ 6 │ tags = [\"checkout\", \"conversion\"]
+   ╰────
+  help: the change touches this flag: extend `expires`, or remove the flag from code and from this
+        repository
+
+✗ 20 flags, 6 segments, 3 test files, 2 experiments checked: 1 error, 0 warnings
+"
+    );
+    // Before the date the same change is fine, and so is, after it, a change to a flag that
+    // has not expired.
+    assert_eq!(
+        run(
+            &["diff", "--dir", "flags", "--now", "2027-04-30"],
+            work.path()
+        )
+        .0,
+        0
+    );
+    let (work, _repository) = repository();
+    edit(
+        work.path(),
+        "flags/ai/assistant.toml",
+        "expires = 2027-07-31",
+        "expires = 2027-08-31",
+    );
+    assert_eq!(run(&args, work.path()).0, 0);
+    // A kill of the expired flag passes.
+    let (work, _repository) = repository();
+    let kill = [
+        "kill",
+        "checkout/one-page",
+        "--dir",
+        "flags",
+        "--env",
+        "production",
+        "--now",
+        after_expiry,
+    ];
+    let (code, stdout, _) = run(&kill, work.path());
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, stderr) = run(&args, work.path());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("checkout/one-page (changed)\n  production:\n    - killed: "),
+        "{stdout}"
+    );
 }

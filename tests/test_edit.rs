@@ -135,7 +135,14 @@ fn rollout_keeps_the_comment_and_finds_the_only_rule_with_a_rollout() {
     let dir = flags();
     let (code, stdout, stderr) = edit(
         dir.path(),
-        &["rollout", "checkout", "--env", "production", "--to", "50"],
+        &[
+            "rollout",
+            "checkout",
+            "--env",
+            "production",
+            "--percent",
+            "50",
+        ],
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
@@ -150,7 +157,14 @@ fn rollout_keeps_the_comment_and_finds_the_only_rule_with_a_rollout() {
     );
     let (code, _, _) = edit(
         dir.path(),
-        &["rollout", "checkout", "--env", "production", "--to", "12.5"],
+        &[
+            "rollout",
+            "checkout",
+            "--env",
+            "production",
+            "--percent",
+            "12.5",
+        ],
     );
     assert_eq!(code, 0);
     assert!(text(dir.path()).contains("rollout = 12.5 # raised weekly\n"));
@@ -161,11 +175,25 @@ fn bad_edits_are_refused_and_leave_the_file_untouched() {
     let dir = flags();
     let cases: &[(&[&str], &str)] = &[
         (
-            &["rollout", "checkout", "--env", "production", "--to", "150"],
+            &[
+                "rollout",
+                "checkout",
+                "--env",
+                "production",
+                "--percent",
+                "150",
+            ],
             "error: flags/checkout.toml: a rollout is a percentage from 0 to 100 with at most 3 decimals, not 150; the file is untouched\n",
         ),
         (
-            &["rollout", "checkout", "--env", "production", "--to", "-1"],
+            &[
+                "rollout",
+                "checkout",
+                "--env",
+                "production",
+                "--percent",
+                "-1",
+            ],
             "error: flags/checkout.toml: a rollout is a percentage from 0 to 100 with at most 3 decimals, not -1; the file is untouched\n",
         ),
         (
@@ -176,13 +204,13 @@ fn bad_edits_are_refused_and_leave_the_file_untouched() {
                 "production",
                 "--rule",
                 "gradul",
-                "--to",
+                "--percent",
                 "5",
             ],
             "error: flags/checkout.toml: production has no rule `gradul`; did you mean `gradual`?; the file is untouched\n",
         ),
         (
-            &["rollout", "checkout", "--env", "staging", "--to", "5"],
+            &["rollout", "checkout", "--env", "staging", "--percent", "5"],
             "error: flags/checkout.toml: the flag has no rules in staging; the file is untouched\n",
         ),
         (
@@ -197,9 +225,9 @@ fn bad_edits_are_refused_and_leave_the_file_untouched() {
             &[
                 "promote",
                 "checkout",
-                "--from",
+                "--from-env",
                 "production",
-                "--to",
+                "--to-env",
                 "production",
             ],
             "error: flags/checkout.toml: cannot promote production to itself; the file is untouched\n",
@@ -228,7 +256,7 @@ fn an_edit_that_would_break_the_repository_is_refused() {
         "production",
         "--rule",
         "everyone",
-        "--to",
+        "--percent",
         "100",
     ];
     let (code, stdout, _) = edit(dir.path(), &args);
@@ -272,9 +300,9 @@ fn promote_copies_the_targeting_and_dry_run_writes_nothing() {
     let args = [
         "promote",
         "checkout",
-        "--from",
+        "--from-env",
         "staging",
-        "--to",
+        "--to-env",
         "production",
     ];
     let (code, stdout, stderr) = edit(dir.path(), &[&args[..], &["--dry-run"]].concat());

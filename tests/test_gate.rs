@@ -212,6 +212,7 @@ impl Gate {
         let file = file.to_str().unwrap().to_owned();
         let mut args = vec![
             "review",
+            "--dir",
             ".",
             "--base",
             &self.base,
@@ -232,6 +233,7 @@ impl Gate {
     fn diff(&self) -> Value {
         let args = [
             "diff",
+            "--dir",
             ".",
             "--base",
             &self.base,

@@ -406,6 +406,7 @@ fn check_invariant(base: &Repository, edits: &[Edit]) -> Result<(), TestCaseErro
     std::fs::write(&reviews, "[]").unwrap();
     let args = [
         "review",
+        "--dir",
         ".",
         "--base",
         &base_commit,

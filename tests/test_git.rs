@@ -116,6 +116,7 @@ fn a_shallow_clone_compares_the_commits_it_has() {
     let diff = |base: &str| {
         let args = [
             "diff",
+            "--dir",
             "flags",
             "--base",
             base,

@@ -80,7 +80,7 @@ impl Pr {
     /// `check flags`: its exit status and findings, each `CODE file: message`.
     fn check(&self) -> (i32, Vec<String>) {
         let (code, stdout, stderr) =
-            self.run(&["check", "flags", "--now", NOW, "--format", "json"]);
+            self.run(&["check", "--dir", "flags", "--now", NOW, "--format", "json"]);
         assert_ne!(code, 2, "{stderr}");
         (code, findings(&stdout))
     }
@@ -91,7 +91,7 @@ impl Pr {
         let out = self.path().join("out");
         let out = out.to_str().unwrap();
         let mut args = vec![
-            "build", "flags", "--out", out, "--now", NOW, "--format", "json",
+            "build", "--dir", "flags", "--out", out, "--now", NOW, "--format", "json",
         ];
         args.extend(rev.iter().flat_map(|rev| ["--rev", *rev]));
         let (code, stdout, stderr) = self.run(&args);
@@ -106,6 +106,7 @@ impl Pr {
         let reviews = reviews.to_str().unwrap().to_owned();
         self.run(&[
             "review",
+            "--dir",
             "flags",
             "--base",
             &self.base,
@@ -268,7 +269,7 @@ fn an_ident_checkout_really_rewrites_the_file_and_check_refuses_the_clone() {
         "{checked_out}"
     );
     let (code, stdout, _) = run(
-        &["check", "flags", "--now", NOW, "--format", "json"],
+        &["check", "--dir", "flags", "--now", NOW, "--format", "json"],
         &clone.path().join("c"),
     );
     assert_eq!(code, 1);
@@ -435,7 +436,9 @@ fn a_symlinked_flags_directory_is_refused() {
         (code, findings(&refused.to_string())),
         (1, vec![format!("FS075 .: {in_git}")])
     );
-    let (code, stdout, stderr) = pr.run(&["diff", "flags", "--base", &pr.base, "--head", &head]);
+    let (code, stdout, stderr) = pr.run(&[
+        "diff", "--dir", "flags", "--base", &pr.base, "--head", &head,
+    ]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
         stderr,
@@ -452,7 +455,15 @@ fn a_symlinked_directory_above_the_flags_directory_is_refused() {
     std::fs::create_dir(pr.path().join("real")).unwrap();
     std::fs::rename(pr.path().join("flags"), pr.path().join("real/flags")).unwrap();
     std::os::unix::fs::symlink("real", pr.path().join("team")).unwrap();
-    let (code, stdout, _) = pr.run(&["check", "team/flags", "--now", NOW, "--format", "json"]);
+    let (code, stdout, _) = pr.run(&[
+        "check",
+        "--dir",
+        "team/flags",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1);
     assert_eq!(
         findings(&stdout),
@@ -511,7 +522,7 @@ fn build_rev_gives_the_bundles_of_a_clean_checkout_of_that_commit_and_records_it
     git(&clone, &["checkout", "--quiet", "--detach", &old]);
     let (code, stdout, stderr) = run(
         &[
-            "build", "flags", "--out", "out", "--now", NOW, "--format", "json",
+            "build", "--dir", "flags", "--out", "out", "--now", NOW, "--format", "json",
         ],
         &clone,
     );
@@ -601,7 +612,7 @@ fn a_work_tree_changed_by_a_smudge_filter_is_dirty_though_git_status_is_clean() 
 
     // check and build refuse the filter; a build from git objects is what was committed.
     let (code, stdout, _) = run(
-        &["check", "flags", "--now", NOW, "--format", "json"],
+        &["check", "--dir", "flags", "--now", NOW, "--format", "json"],
         &clone,
     );
     assert_eq!(code, 1);
@@ -614,7 +625,8 @@ fn a_work_tree_changed_by_a_smudge_filter_is_dirty_though_git_status_is_clean() 
     );
     let (code, stdout, stderr) = run(
         &[
-            "build", "flags", "--rev", "HEAD", "--out", "out", "--now", NOW, "--format", "json",
+            "build", "--dir", "flags", "--rev", "HEAD", "--out", "out", "--now", NOW, "--format",
+            "json",
         ],
         &clone,
     );
@@ -661,8 +673,15 @@ fn an_untracked_flag_file_makes_the_work_tree_dirty() {
 #[test]
 fn build_rev_of_a_nonexistent_revision_is_an_error_that_names_it() {
     let pr = Pr::new();
-    let (code, stdout, stderr) =
-        pr.run(&["build", "flags", "--rev", "no-such-rev", "--out", "out"]);
+    let (code, stdout, stderr) = pr.run(&[
+        "build",
+        "--dir",
+        "flags",
+        "--rev",
+        "no-such-rev",
+        "--out",
+        "out",
+    ]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
         stderr,
@@ -678,13 +697,16 @@ fn build_rev_outside_a_git_repository_is_an_error() {
         ("flagstone.toml", PROJECT),
         ("flags/f.toml", FLAG.as_bytes()),
     ]);
-    let (code, stdout, stderr) = run(&["build", ".", "--rev", "HEAD", "--out", "out"], dir.path());
+    let (code, stdout, stderr) = run(
+        &["build", "--dir", ".", "--rev", "HEAD", "--out", "out"],
+        dir.path(),
+    );
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(stderr, "error: . is not inside a git repository\n");
     // The work tree build, outside git, records no commit.
     let (code, stdout, stderr) = run(
         &[
-            "build", ".", "--out", "out", "--now", NOW, "--format", "json",
+            "build", "--dir", ".", "--out", "out", "--now", NOW, "--format", "json",
         ],
         dir.path(),
     );

@@ -42,8 +42,15 @@ impl Site {
 
     /// Builds the repository; returns the (environment, hash) pairs of the manifest.
     fn build(&self) -> Vec<(String, String)> {
-        let (code, stdout, stderr) =
-            self.run(&["build", "flags", "--out", "out", "--now", "2026-11-26"]);
+        let (code, stdout, stderr) = self.run(&[
+            "build",
+            "--dir",
+            "flags",
+            "--out",
+            "out",
+            "--now",
+            "2026-11-26",
+        ]);
         assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(self.path("out/manifest.json")).unwrap())
@@ -66,7 +73,7 @@ impl Site {
             "publish",
             "--bundles",
             "out",
-            "--to",
+            "--publish-dir",
             "published",
             "--now",
             now,
@@ -103,7 +110,7 @@ impl Site {
             FLAG,
             "--env",
             "production",
-            "--published",
+            "--publish-dir",
             "published",
             "--context",
             US_USER,
@@ -218,10 +225,10 @@ fn a_new_build_moves_only_its_pointer_and_appends_one_line() {
     assert!(site.bundles().contains(&format!("{old}.json")));
 
     // Publishing one environment leaves the others alone.
-    let (code, stdout, _) = site.publish(T2, &["--environment", "staging"]);
+    let (code, stdout, _) = site.publish(T2, &["--env", "staging"]);
     assert_eq!(code, 0);
     assert_eq!(stdout, published_lines(&second[1..2], "unchanged"));
-    let (code, _, stderr) = site.publish(T2, &["--environment", "prod"]);
+    let (code, _, stderr) = site.publish(T2, &["--env", "prod"]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
@@ -401,7 +408,7 @@ fn an_unwritable_destination_is_a_clear_error_and_the_old_pointer_stays() {
 
     // A destination that is a file.
     std::fs::write(site.path("file"), b"").unwrap();
-    let (code, _, stderr) = site.run(&["publish", "--bundles", "out", "--to", "file"]);
+    let (code, _, stderr) = site.run(&["publish", "--bundles", "out", "--publish-dir", "file"]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
@@ -558,7 +565,8 @@ fn the_watcher_keeps_the_last_good_bundle_when_the_pointer_names_a_missing_one()
     );
 
     // Published again: the bundle is copied back and the pointer rewritten.
-    let (code, _, stderr) = site.run(&["publish", "--bundles", "out", "--to", "published"]);
+    let (code, _, stderr) =
+        site.run(&["publish", "--bundles", "out", "--publish-dir", "published"]);
     assert_eq!((code, stderr.as_str()), (0, ""));
     let status = watcher.refresh();
     assert_eq!(
@@ -594,7 +602,8 @@ fn a_kill_reaches_a_watching_evaluator() {
     let start = Instant::now();
     site.kill(FLAG);
     site.build();
-    let (code, _, stderr) = site.run(&["publish", "--bundles", "out", "--to", "published"]);
+    let (code, _, stderr) =
+        site.run(&["publish", "--bundles", "out", "--publish-dir", "published"]);
     assert_eq!((code, stderr.as_str()), (0, ""));
     while variant(&watcher) != "off" {
         assert!(

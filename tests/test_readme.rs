@@ -24,14 +24,17 @@ fn the_quickstart_commands_are_the_ones_tested_here() {
     assert_eq!(
         commands,
         [
-            "cargo run --release -- build flags.example --out bundles",
+            "cargo run --release -- build --dir flags.example --out bundles",
             "cargo test"
         ]
     );
     // `cargo test` is this run; the main job is `build flags.example`.
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().to_str().unwrap();
-    let (code, stdout, stderr) = run(&["build", "flags.example", "--out", out_dir], &root());
+    let (code, stdout, stderr) = run(
+        &["build", "--dir", "flags.example", "--out", out_dir],
+        &root(),
+    );
     assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
     assert!(out.path().join("manifest.json").is_file());
     assert_eq!(stdout.lines().count(), 4, "{stdout}");

@@ -80,7 +80,7 @@ note: removed flags are not detected: flags is not in a git repository
 fn finds_keys_and_aliases_in_every_language_and_reports_each_problem() {
     let work = workspace();
     let (code, stdout, stderr) = run(
-        &["refs", "flags", "--code", "app", "--now", NOW],
+        &["refs", "--dir", "flags", "--code", "app", "--now", NOW],
         work.path(),
     );
     assert_eq!((code, stderr.as_str()), (1, ""), "{stdout}");
@@ -88,7 +88,10 @@ fn finds_keys_and_aliases_in_every_language_and_reports_each_problem() {
     let docs = std::fs::read_to_string(root().join("docs/refs.md")).unwrap();
     assert!(docs.contains(HUMAN), "docs/refs.md shows other output");
     // Scanning everything, the flags repository's own files are left out.
-    let (_, stdout, _) = run(&["refs", "flags", "--code", ".", "--now", NOW], work.path());
+    let (_, stdout, _) = run(
+        &["refs", "--dir", "flags", "--code", ".", "--now", NOW],
+        work.path(),
+    );
     assert_eq!(stdout, HUMAN);
 }
 
@@ -97,7 +100,7 @@ fn json_lists_findings_references_and_counts() {
     let work = workspace();
     let (code, stdout, _) = run(
         &[
-            "refs", "flags", "--code", "app", "--now", NOW, "--format", "json",
+            "refs", "--dir", "flags", "--code", "app", "--now", NOW, "--format", "json",
         ],
         work.path(),
     );
@@ -167,7 +170,7 @@ fn github_annotations_and_markdown_summary() {
     let summary = work.path().join("summary.md");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
         .args([
-            "refs", "flags", "--code", "app/web", "--now", NOW, "--format", "github",
+            "refs", "--dir", "flags", "--code", "app/web", "--now", NOW, "--format", "github",
         ])
         .current_dir(work.path())
         .env("GITHUB_STEP_SUMMARY", &summary)
@@ -215,7 +218,15 @@ fn a_flag_deleted_in_git_history_is_an_error_where_code_still_reads_it() {
     )
     .unwrap();
     let (code, stdout, _) = run(
-        &["refs", "flags", "--code", "app/banner.js", "--now", NOW],
+        &[
+            "refs",
+            "--dir",
+            "flags",
+            "--code",
+            "app/banner.js",
+            "--now",
+            NOW,
+        ],
         work.path(),
     );
     assert_eq!(code, 1, "{stdout}");
@@ -297,7 +308,7 @@ fn refs_config_sets_delimiters_aliases_and_exclusions_and_options_override_it() 
 fn warnings_alone_pass() {
     let work = workspace();
     let (code, stdout, _) = run(
-        &["refs", "flags", "--code", "app/go", "--now", NOW],
+        &["refs", "--dir", "flags", "--code", "app/go", "--now", NOW],
         work.path(),
     );
     assert_eq!(code, 0, "{stdout}");
@@ -312,11 +323,11 @@ fn usage_and_input_errors_exit_2() {
     let work = workspace();
     for (args, message) in [
         (
-            &["refs", "flags", "--code", "nowhere"][..],
+            &["refs", "--dir", "flags", "--code", "nowhere"][..],
             "error: nowhere does not exist\n",
         ),
         (
-            &["refs", "app", "--code", "app"][..],
+            &["refs", "--dir", "app", "--code", "app"][..],
             "error: app is not a flags repository: it has neither flagstone.toml nor flags/\n",
         ),
     ] {
@@ -324,7 +335,15 @@ fn usage_and_input_errors_exit_2() {
         assert_eq!((code, stderr.as_str()), (2, message));
     }
     let (code, _, stderr) = run(
-        &["refs", "flags", "--code", "app", "--alias", "Title Case"],
+        &[
+            "refs",
+            "--dir",
+            "flags",
+            "--code",
+            "app",
+            "--alias",
+            "Title Case",
+        ],
         work.path(),
     );
     assert_eq!(code, 2);
@@ -332,7 +351,7 @@ fn usage_and_input_errors_exit_2() {
         stderr.contains("`Title Case` is not an alias style: camelCase, PascalCase, snake_case, SCREAMING_SNAKE_CASE, kebab-case, or none"),
         "{stderr}"
     );
-    let (code, _, stderr) = run(&["refs", "flags"], work.path());
+    let (code, _, stderr) = run(&["refs", "--dir", "flags"], work.path());
     assert_eq!(code, 2, "--code is required: {stderr}");
 }
 

@@ -55,6 +55,7 @@ impl Pr {
         std::fs::write(&file, reviews).unwrap();
         let args = [
             "review",
+            "--dir",
             "flags",
             "--base",
             &self.base,
@@ -395,6 +396,7 @@ fn a_kill_alone_is_an_emergency_that_needs_no_approval() {
         let file = pr.work.path().join("reviews.json");
         let args = [
             "review",
+            "--dir",
             "flags",
             "--base",
             &pr.base,
@@ -529,6 +531,7 @@ fn a_missing_base_commit_is_named() {
     let missing = "0123456789abcdef0123456789abcdef01234567";
     let args = [
         "review",
+        "--dir",
         "flags",
         "--base",
         missing,
@@ -551,6 +554,7 @@ fn a_head_sha_that_is_not_the_head_is_refused() {
     let base = pr.base.clone();
     let args = [
         "review",
+        "--dir",
         "flags",
         "--base",
         &base,
@@ -597,6 +601,7 @@ fn a_policy_tightened_on_the_base_branch_judges_older_pull_requests() {
         let args = [
             &[
                 "review",
+                "--dir",
                 "flags",
                 "--base",
                 &pr.base,
@@ -646,6 +651,7 @@ fn the_documented_example_is_real_output() {
     let expected = &docs[start..start + docs[start..].find("```").unwrap()];
     let args = [
         "review",
+        "--dir",
         "flags",
         "--base",
         &pr.base,

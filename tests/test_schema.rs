@@ -22,8 +22,10 @@ fn built_bundles_follow_the_bundle_schema() {
     let validator = jsonschema::draft7::new(&schema).unwrap();
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().to_str().unwrap();
-    let (code, _, stderr) =
-        crate::support::run(&["build", "flags.example", "--out", out_dir], &root());
+    let (code, _, stderr) = crate::support::run(
+        &["build", "--dir", "flags.example", "--out", out_dir],
+        &root(),
+    );
     assert_eq!(code, 0, "{stderr}");
     let mut bundles = 0;
     for entry in std::fs::read_dir(out.path()).unwrap() {

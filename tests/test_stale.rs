@@ -235,7 +235,9 @@ fn history() -> (tempfile::TempDir, Vec<String>) {
 
 fn stale(dir: &Path, format: &str) -> String {
     let (code, stdout, stderr) = run(
-        &["stale", "features", "--now", NOW, "--format", format],
+        &[
+            "stale", "--dir", "features", "--now", NOW, "--format", format,
+        ],
         dir,
     );
     assert_eq!(code, 0, "{stderr}");

@@ -56,6 +56,16 @@ impl<'r> Report<'r> {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
+    /// Makes the findings with these codes errors, whatever their usual severity: a team's
+    /// `--deny expired` in CI.
+    pub fn deny(&mut self, codes: &[crate::diag::Code]) {
+        for diagnostic in &mut self.diagnostics {
+            if codes.contains(&diagnostic.code) {
+                diagnostic.severity = crate::diag::Severity::Error;
+            }
+        }
+    }
+
     /// The repository, if it has no errors: what bundles are built from.
     pub fn checked(&self) -> Option<Checked<'r>> {
         (!self.has_errors()).then_some(Checked { repo: self.repo })

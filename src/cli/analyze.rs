@@ -13,7 +13,7 @@ use crate::analyze::text::{
 use crate::analyze::{self, Guardrail, MetricResult, Report, Request, Role, VariantResult};
 use crate::stats::{Correction, Settings};
 
-use super::{Error, Format, Outcome, experiment_repository, write_atomic};
+use super::{DirArg, Error, Format, Outcome, experiment_repository, formats, write_atomic};
 use crate::experiment::Design;
 
 /// Analyse an experiment from a per-variant summary CSV: Bayesian, frequentist and
@@ -23,9 +23,8 @@ pub struct Args {
     /// The experiment's key (its path below experiments/ without .toml): its metrics,
     /// control, variants, intended split, alpha and MDE. Without it, give --metric.
     experiment: Option<String>,
-    /// The flags repository holding the experiment.
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    dir: DirArg,
     /// The environment the summary comes from, for the intended split. Default: the one the
     /// experiment lists that comes last in the project's promotion order.
     #[arg(long, requires = "experiment")]
@@ -64,8 +63,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = CorrectionArg::None)]
     correction: CorrectionArg,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Human)]
-    format: AnalyzeFormat,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
+    format: Format,
     /// Also write an SVG plot of every metric's relative lifts to this file.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
@@ -80,22 +79,11 @@ enum CorrectionArg {
     Bh,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum AnalyzeFormat {
-    Human,
-    Json,
-    Markdown,
-}
-
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let repo;
     let base = match &args.experiment {
         Some(key) => {
-            let format = match args.format {
-                AnalyzeFormat::Json => Format::Json,
-                AnalyzeFormat::Human | AnalyzeFormat::Markdown => Format::Human,
-            };
-            repo = match experiment_repository(&args.dir, format, out)? {
+            repo = match experiment_repository(&args.dir, args.format, out)? {
                 Some(repo) => repo,
                 None => return Ok(Outcome::Failure),
             };
@@ -127,12 +115,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         write_atomic(plot, analyze::plot::svg(&report).as_bytes())?;
     }
     match args.format {
-        AnalyzeFormat::Json => {
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report.json())?;
             writeln!(out)?;
         }
-        AnalyzeFormat::Human => human(out, &report)?,
-        AnalyzeFormat::Markdown => markdown(out, &report)?,
+        Format::Human | Format::Github => human(out, &report)?,
+        Format::Markdown => markdown(out, &report)?,
     }
     Ok(Outcome::Success)
 }

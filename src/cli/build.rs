@@ -1,4 +1,4 @@
-//! `flagstone build [DIR] --out OUT [--rev REV]`: check the repository, then write one
+//! `flagstone build --out OUT [--rev REV]`: check the repository, then write one
 //! content-hashed bundle per environment and a manifest. With any error, nothing is written.
 //! With `--rev`, the repository is read from that commit's git objects, as `review` reads
 //! it, instead of from the work tree.
@@ -11,18 +11,20 @@ use serde::Serialize;
 use crate::bundle::{self, Bundle};
 use crate::provenance::Source;
 
-use super::{Error, Format, Outcome, RepoArgs, checked, write_atomic};
+use super::{DenyArgs, Error, Format, Outcome, RepoArgs, checked, formats, write_atomic};
 
 /// Check the repository and compile each environment into a content-hashed bundle.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     repo: RepoArgs,
+    #[command(flatten)]
+    deny: DenyArgs,
     /// The directory to write bundles and manifest.json to (created if missing).
     #[arg(long)]
     out: PathBuf,
     /// Output format: of findings when the check fails, of the manifest otherwise.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Github]))]
     format: Format,
     /// Build the repository as it is at this git revision, read from git objects (as `diff`
     /// and `review` read it), not from the work tree.
@@ -61,13 +63,13 @@ pub struct ManifestEntry {
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let dir = &args.repo.dir;
+    let dir = args.repo.dir();
     // Either way, a checkout that git would not reproduce (attributes that rewrite files,
     // submodules, symbolic links) is a finding, and nothing is built.
     let (repo, source) = match &args.rev {
         Some(rev) => {
             if !dir.is_dir() {
-                return Err(crate::load::LoadError::NotADirectory(dir.clone()).into());
+                return Err(crate::load::LoadError::NotADirectory(dir.to_path_buf()).into());
             }
             let repository = git2::Repository::discover(dir)
                 .map_err(|_| format!("{} is not inside a git repository", dir.display()))?;
@@ -78,7 +80,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         None => (crate::provenance::load(dir)?, None),
     };
-    let report = crate::check::check(&repo, &args.repo.options()?);
+    let report = args.deny.check(&repo, &args.repo.options()?);
     let Some(checked) = checked(&report, dir, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
@@ -92,7 +94,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             serde_json::to_writer_pretty(&mut *out, &manifest)?;
             writeln!(out)?;
         }
-        Format::Human | Format::Github => {
+        Format::Human | Format::Markdown | Format::Github => {
             for env in &manifest.environments {
                 writeln!(
                     out,

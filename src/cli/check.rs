@@ -1,25 +1,27 @@
-//! `flagstone check [DIR]`: validate a flags repository and report every finding.
+//! `flagstone check`: validate a flags repository and report every finding.
 
 use std::io::Write;
 
-use super::{Error, Format, Outcome, RepoArgs, render};
+use super::{DenyArgs, Error, Format, Outcome, RepoArgs, formats, render};
 
 /// Validate a flags repository and report every problem found.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     repo: RepoArgs,
+    #[command(flatten)]
+    deny: DenyArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown, Format::Github]))]
     format: Format,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let options = args.repo.options()?;
     // Findings about the checkout (attributes, submodules, links) come with the loader's.
-    let repo = crate::provenance::load(&args.repo.dir)?;
-    let diagnostics = crate::check::check(&repo, &options).diagnostics;
-    render::diagnostics(out, args.format, &args.repo.dir, &repo, &diagnostics)?;
+    let repo = crate::provenance::load(args.repo.dir())?;
+    let diagnostics = args.deny.check(&repo, &options).diagnostics;
+    render::diagnostics(out, args.format, args.repo.dir(), &repo, &diagnostics)?;
     let failed = diagnostics.iter().any(|d| d.is_error());
     // The process ends next: freeing a large repository's model one value at a time would
     // only delay the exit.

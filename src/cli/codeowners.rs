@@ -1,4 +1,4 @@
-//! `flagstone codeowners [DIR] [--file PATH] [--check]`: write, or verify, the CODEOWNERS block
+//! `flagstone codeowners [--file PATH] [--check]`: write, or verify, the CODEOWNERS block
 //! made from flag owners and teams.
 //!
 //! Exit status: 0 written or up to date, 1 out of date (`--check`) or the repository has
@@ -9,16 +9,15 @@ use std::path::{Path, PathBuf};
 
 use crate::codeowners;
 
-use super::{Error, Format, Outcome, checked, write_atomic};
+use super::{DirArg, Error, Format, Outcome, checked, write_atomic};
 
 /// Write the CODEOWNERS block for flag owners and teams, or check that it is up to date.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The flags repository (the directory holding flagstone.toml).
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    dir: DirArg,
     /// The CODEOWNERS file. Default: .github/CODEOWNERS at the root of the git repository
-    /// holding DIR (DIR itself outside git).
+    /// holding the flags repository (the flags repository itself outside git).
     #[arg(long)]
     file: Option<PathBuf>,
     /// Change nothing; exit 1 and show the difference when the block is out of date.
@@ -27,16 +26,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let repo = crate::load::load(&args.dir)?;
+    let dir = args.dir.path();
+    let repo = crate::load::load(dir)?;
     // Owners only make sense for a repository whose teams and flags check.
     let options = crate::check::Options {
         now_millis: i64::MIN,
     };
     let report = crate::check::check(&repo, &options);
-    if checked(&report, &args.dir, Format::Human, out)?.is_none() {
+    if checked(&report, dir, Format::Human, out)?.is_none() {
         return Ok(Outcome::Failure);
     }
-    let (root, prefix) = root_and_prefix(&args.dir)?;
+    let (root, prefix) = root_and_prefix(dir)?;
     let file = args
         .file
         .unwrap_or_else(|| root.join(".github").join("CODEOWNERS"));

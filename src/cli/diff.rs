@@ -1,64 +1,51 @@
-//! `flagstone diff [DIR] [--base REV] [--head REV]`: what a change does, flag by flag and
+//! `flagstone diff [--base REV] [--head REV]`: what a change does, flag by flag and
 //! environment by environment, with its blast radius. Both sides are read from git objects
 //! (the head defaults to the work tree).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::diag::{Code, Diagnostic, Severity};
 use crate::diff::{Diff, FileKind, Status, Version};
 use crate::load::Repo;
+use crate::model::ChangeKind;
 use crate::review::radius;
 
-use super::{Error, Format, Outcome, checked};
+use super::{Error, Format, Outcome, RepoArgs, checked, formats};
 
 /// Show the semantic changes between two revisions of a flags repository.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The flags repository (the directory holding flagstone.toml), inside a git repository.
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    repo: RepoArgs,
     /// The base revision.
     #[arg(long, default_value = "HEAD")]
     base: String,
     /// The head revision. Default: the work tree as it is.
     #[arg(long)]
     head: Option<String>,
-    /// The time schedules are evaluated at (RFC 3339 or a date). Default: the system clock.
-    #[arg(long, value_parser = super::parse_now)]
-    now: Option<i64>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
-    format: DiffFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum DiffFormat {
-    Human,
-    Json,
-    Markdown,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
+    format: Format,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let now = super::now_or_clock(args.now)?;
-    let findings_format = match args.format {
-        DiffFormat::Json => Format::Json,
-        _ => Format::Human,
-    };
+    let now = args.repo.now_millis()?;
     let revisions = Revisions {
-        dir: &args.dir,
+        dir: args.repo.dir(),
         base: &args.base,
         head: args.head.as_deref(),
     };
-    let Some(compared) = compare(&revisions, now, findings_format, out)? else {
+    let Some(compared) = compare(&revisions, now, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
     match args.format {
-        DiffFormat::Json => {
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &compared.diff)?;
             writeln!(out)?;
         }
-        DiffFormat::Human => human(out, &compared.diff)?,
-        DiffFormat::Markdown => markdown(out, &compared.diff)?,
+        Format::Human | Format::Github => human(out, &compared.diff)?,
+        Format::Markdown => markdown(out, &compared.diff)?,
     }
     // The process ends next: freeing both versions value by value would only delay it.
     std::mem::forget(compared);
@@ -145,6 +132,11 @@ pub(super) fn compare(
         },
         now,
     );
+    let expired = touched_expired(&diff, &base, &head, &head_report.diagnostics);
+    if !expired.is_empty() {
+        super::render::diagnostics(out, format, dir, &head, &expired)?;
+        return Ok(None);
+    }
     let paths = changed_paths(&repository, revisions.base, revisions.head)?;
     let relative = relative.to_string_lossy().replace('\\', "/");
     // Test and experiment files are named from the flags repository: name them from the git
@@ -163,6 +155,51 @@ pub(super) fn compare(
         head,
         diff,
     }))
+}
+
+/// The expiry warnings of the flags the change touches, as errors: a change to a flag past
+/// its `expires` date must extend the date or remove the flag. A kill alone is exempt, so
+/// that it is never held up.
+fn touched_expired(
+    diff: &Diff,
+    base: &Repo,
+    head: &Repo,
+    findings: &[Diagnostic],
+) -> Vec<Diagnostic> {
+    // A flag changed only through a prerequisite or a segment is not touched: its file is
+    // the same.
+    fn source<'r>(repo: &'r Repo, key: &str) -> Option<&'r str> {
+        let loaded = repo.flags.get(key)?;
+        Some(repo.files[loaded.file].text.as_str())
+    }
+    let only_kills = |flag: &crate::diff::FlagDiff| {
+        flag.owners.is_none()
+            && flag.metadata.is_empty()
+            && flag
+                .environments
+                .iter()
+                .all(|e| e.kinds.iter().all(|k| *k == ChangeKind::Kill))
+    };
+    let files: Vec<&str> = diff
+        .flags
+        .iter()
+        .filter(|flag| !only_kills(flag) && source(base, &flag.flag) != source(head, &flag.flag))
+        .filter_map(|flag| head.flags.get(&flag.flag))
+        .map(|loaded| head.files[loaded.file].path.as_str())
+        .collect();
+    findings
+        .iter()
+        .filter(|d| d.code == Code::Expired && files.contains(&d.file.as_str()))
+        .map(|d| {
+            let mut d = d.clone().with_severity(Severity::Error);
+            d.help = Some(
+                "the change touches this flag: extend `expires`, or remove the flag from code \
+                 and from this repository"
+                    .into(),
+            );
+            d
+        })
+        .collect()
 }
 
 /// The paths of the whole git repository that differ between `base` and `head` (the work

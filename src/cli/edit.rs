@@ -8,30 +8,27 @@
 //! unrelated broken file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::edit::{Edit, Edited};
 
-use super::{Error, Outcome, write_atomic};
+use super::{Error, Outcome, RepoArgs, write_atomic};
 
 /// Where the flag lives and what to do with the result.
 #[derive(Debug, clap::Args)]
 pub struct Common {
     /// The flag's key, e.g. checkout/one-page.
     flag: String,
-    /// The flags repository (the directory holding flagstone.toml).
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
+    /// The edited repository is checked at --now.
+    #[command(flatten)]
+    repo: RepoArgs,
     /// Print the change without writing it.
     #[arg(long)]
     dry_run: bool,
     /// Commit the edited file (alone) with a message that names the change.
     #[arg(long, conflicts_with = "dry_run")]
     commit: bool,
-    /// The time the edited repository is checked at (expiry, schedules). Default: the clock.
-    #[arg(long, value_parser = super::parse_now)]
-    now: Option<i64>,
 }
 
 /// Kill a flag in one environment: every unit gets the off variant (the review policy's
@@ -68,7 +65,7 @@ pub struct RolloutArgs {
     rule: Option<String>,
     /// The new percentage, 0 to 100.
     #[arg(long, allow_negative_numbers = true)]
-    to: f64,
+    percent: f64,
 }
 
 /// Copy one environment's targeting of a flag to another.
@@ -77,11 +74,11 @@ pub struct PromoteArgs {
     #[command(flatten)]
     common: Common,
     /// The environment whose targeting is copied.
-    #[arg(long)]
-    from: String,
+    #[arg(long, value_name = "ENV")]
+    from_env: String,
     /// The environment that receives it.
-    #[arg(long)]
-    to: String,
+    #[arg(long, value_name = "ENV")]
+    to_env: String,
 }
 
 pub fn kill(args: KillArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -95,16 +92,16 @@ pub fn restore(args: RestoreArgs, out: &mut dyn Write) -> Result<Outcome, Error>
 pub fn rollout(args: RolloutArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let edit = Edit::Rollout {
         rule: args.rule,
-        percent: args.to,
+        percent: args.percent,
     };
     run(&args.common, &args.env, &[], &edit, out)
 }
 
 pub fn promote(args: PromoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let edit = Edit::Promote {
-        from: args.from.clone(),
+        from: args.from_env.clone(),
     };
-    run(&args.common, &args.to, &[&args.from], &edit, out)
+    run(&args.common, &args.to_env, &[&args.from_env], &edit, out)
 }
 
 /// Applies `edit` to environment `env` of the flag; `other_envs` are further environments
@@ -116,7 +113,7 @@ fn run(
     edit: &Edit,
     out: &mut dyn Write,
 ) -> Result<Outcome, Error> {
-    let dir = &common.dir;
+    let dir = common.repo.dir();
     let repo = crate::load::load(dir)?;
     let project = repo
         .project
@@ -152,7 +149,7 @@ fn run(
     };
 
     let options = crate::check::Options {
-        now_millis: super::now_or_clock(common.now)?,
+        now_millis: common.repo.now_millis()?,
     };
     let before = crate::check::check(&repo, &options).diagnostics;
     let edited = crate::load::load_edited(dir, &path, &text)?;
@@ -229,25 +226,66 @@ fn commit(file: &Path, old: &str, new: &str, subject: &str) -> Result<String, Er
         )
         .into());
     }
-    let signature = repository
-        .signature()
-        .map_err(|_| "--commit needs a git identity: set user.name and user.email (git config)")?;
+    let author = identity(&workdir, "GIT_AUTHOR_IDENT")?;
+    let committer = identity(&workdir, "GIT_COMMITTER_IDENT")?;
     let blob = repository.blob(new.as_bytes())?;
     let mut update = git2::build::TreeUpdateBuilder::new();
     update.upsert(&relative, blob, git2::FileMode::Blob);
     let tree = repository.find_tree(update.create_updated(&repository, &head.tree()?)?)?;
     write_atomic(file, new.as_bytes())?;
-    let id = repository.commit(
-        Some("HEAD"),
-        &signature,
-        &signature,
-        subject,
-        &tree,
-        &[&head],
-    )?;
+    let id = repository.commit(Some("HEAD"), &author, &committer, subject, &tree, &[&head])?;
     // The index follows, for this file only: `git status` shows it clean.
     let mut index = repository.index()?;
     index.add_path(&relative)?;
     index.write()?;
     Ok(id.to_string())
+}
+
+/// The author or committer (`GIT_AUTHOR_IDENT`, `GIT_COMMITTER_IDENT`) as git resolves it:
+/// `GIT_AUTHOR_NAME` and the other variables, then `user.name` and `user.email` in every
+/// configuration file, with the date `GIT_AUTHOR_DATE` or now.
+fn identity(workdir: &Path, variable: &str) -> Result<git2::Signature<'static>, Error> {
+    let output = std::process::Command::new("git")
+        .arg("var")
+        .arg(variable)
+        .current_dir(workdir)
+        .output()
+        .map_err(|e| format!("--commit runs git to find who commits: {e}"))?;
+    let ident = String::from_utf8_lossy(&output.stdout);
+    let parsed = output
+        .status
+        .success()
+        .then(|| parse_ident(ident.trim_end()))
+        .flatten();
+    parsed.ok_or_else(|| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        format!(
+            "--commit needs a git identity: set user.name and user.email (git config), or \
+             GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL; git says: {}",
+            reason.trim()
+        )
+        .into()
+    })
+}
+
+/// Parses git's `NAME <EMAIL> SECONDS OFFSET`, e.g. `A U Thor <a@example.com> 1733400000 +0100`.
+fn parse_ident(ident: &str) -> Option<git2::Signature<'static>> {
+    let (person, when) = ident.rsplit_once('>')?;
+    let (name, email) = person.split_once('<')?;
+    let mut when = when.split_whitespace();
+    let seconds: i64 = when.next()?.parse().ok()?;
+    let offset = when.next()?;
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = offset.get(1..)?;
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let minutes = digits[..2].parse::<i32>().ok()? * 60 + digits[2..].parse::<i32>().ok()?;
+    let time = git2::Time::new(seconds, sign * minutes);
+    git2::Signature::new(name.trim(), email, &time).ok()
 }

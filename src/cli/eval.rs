@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::eval::{Evaluation, Evaluator, Explanation, RuleTrace};
 
-use super::{Error, Outcome, checked};
+use super::{Error, Format, Outcome, RepoArgs, checked, formats};
 
 /// Evaluate flags for a context, from the repository or a bundle.
 #[derive(Debug, clap::Args)]
@@ -37,28 +37,18 @@ pub struct Args {
     #[arg(long, requires = "bundle")]
     hash: Option<String>,
     /// Evaluate the bundle a directory written by `flagstone publish` serves for --env.
-    #[arg(long, conflicts_with = "bundle")]
-    published: Option<PathBuf>,
-    /// With --published: the bundle that was live at this time (from publish.log), evaluated
+    #[arg(long, value_name = "DIR", conflicts_with = "bundle")]
+    publish_dir: Option<PathBuf>,
+    /// With --publish-dir: the bundle that was live at this time (from publish.log), evaluated
     /// at this time unless --now says otherwise. An RFC 3339 date-time or a date.
-    #[arg(long, requires = "published", value_parser = super::parse_now)]
+    #[arg(long, value_name = "TIME", requires = "publish_dir", value_parser = super::parse_now)]
     at: Option<i64>,
-    /// The flags repository to compile in memory (ignored with --bundle or --published).
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
-    /// The evaluation time, for schedules and datetime conditions: an RFC 3339 date-time or a
-    /// date. Default: the system clock.
-    #[arg(long, value_parser = super::parse_now)]
-    now: Option<i64>,
+    /// The repository is compiled in memory unless --bundle or --publish-dir is given.
+    #[command(flatten)]
+    repo: RepoArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = EvalFormat::Human)]
-    format: EvalFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum EvalFormat {
-    Human,
-    Json,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json]))]
+    format: Format,
 }
 
 /// One flag's result, as printed.
@@ -79,10 +69,10 @@ struct Printed<'a> {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let context = read_context(&args.context)?;
-    let now = super::now_or_clock(args.now.or(args.at))?;
+    let now = super::now_or_clock(args.repo.now.now.or(args.at))?;
     let options = crate::check::Options { now_millis: now };
     let mut published = None;
-    let evaluator = match (&args.bundle, &args.published) {
+    let evaluator = match (&args.bundle, &args.publish_dir) {
         (Some(path), _) => {
             let evaluator = load_bundle(path, args.hash.as_deref())?;
             if let Some(env) = &args.env
@@ -98,10 +88,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             evaluator
         }
         (None, Some(dir)) => {
-            let env = args
-                .env
-                .as_deref()
-                .expect("clap requires --env with --published");
+            let env = args.env.as_deref().ok_or("--publish-dir needs --env")?;
             let (evaluator, pointer) = crate::publish::load_published(dir, env, args.at)?;
             published = Some(pointer);
             evaluator
@@ -110,15 +97,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             let env = args
                 .env
                 .as_deref()
-                .expect("clap requires --env without --bundle");
-            let repo = crate::load::load(&args.dir)?;
+                .ok_or("--env is required unless --bundle is given")?;
+            let repo = crate::load::load(args.repo.dir())?;
             let report = crate::check::check(&repo, &options);
             // Findings keep the requested format, so JSON consumers get JSON either way.
-            let format = match args.format {
-                EvalFormat::Human => super::Format::Human,
-                EvalFormat::Json => super::Format::Json,
-            };
-            let Some(checked) = checked(&report, &args.dir, format, out)? else {
+            let Some(checked) = checked(&report, args.repo.dir(), args.format, out)? else {
                 return Ok(Outcome::Failure);
             };
             let bundle = crate::bundle::build(checked)
@@ -152,7 +135,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         results.push((key, explanation));
     }
     match args.format {
-        EvalFormat::Json => {
+        Format::Json => {
             let printed: Vec<Printed<'_>> = results
                 .iter()
                 .map(|(key, e)| Printed {
@@ -172,7 +155,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             }
             writeln!(out)?;
         }
-        EvalFormat::Human => {
+        Format::Human | Format::Markdown | Format::Github => {
             for (key, explanation) in &results {
                 human(out, key, explanation, args.explain)?;
             }

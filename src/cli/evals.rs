@@ -12,7 +12,7 @@ use crate::evals::{
     DEFAULT_SEED, Margin, Options, Outcome as Verdict, Report, TTestUndefined, WilcoxonMethod,
 };
 
-use super::{Error, Outcome};
+use super::{Error, Format, Outcome, formats};
 
 /// Compare AI eval scores of a baseline and a candidate.
 #[derive(Debug, clap::Args)]
@@ -58,15 +58,8 @@ struct CompareArgs {
     #[arg(long, value_name = "K", default_value_t = 10)]
     worst: usize,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = EvalsFormat::Human)]
-    format: EvalsFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum EvalsFormat {
-    Human,
-    Json,
-    Markdown,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
+    format: Format,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -97,12 +90,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let report = crate::evals::compare(&cases, &options).map_err(|e| format!("{name}: {e}"))?;
     let text = Text::new(&report, margin);
     match args.format {
-        EvalsFormat::Human => human(out, &report, &text)?,
-        EvalsFormat::Json => {
+        Format::Human | Format::Github => human(out, &report, &text)?,
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &to_json(&report, margin, &text))?;
             writeln!(out)?;
         }
-        EvalsFormat::Markdown => markdown(out, &report, &text)?,
+        Format::Markdown => markdown(out, &report, &text)?,
     }
     for note in &text.notes {
         eprintln!("warning: {note}");

@@ -25,6 +25,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Feature flags and experiments as code.
@@ -57,15 +58,37 @@ enum Command {
     Schema(schema::Args),
 }
 
-/// Output formats for findings.
+/// Output formats. One type for every command, each accepting the values that apply to it (see
+/// [`formats`]), so a value means the same wherever it is accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Source excerpts with the span underlined.
+    /// For people: text, with source excerpts under findings.
     Human,
-    /// One JSON document: {"diagnostics": [...]}.
+    /// One JSON document.
     Json,
-    /// GitHub workflow annotations, plus a job summary when $GITHUB_STEP_SUMMARY is set.
+    /// Markdown, for a job summary or a pull request comment.
+    Markdown,
+    /// GitHub workflow annotations on the lines concerned, plus a Markdown job summary when
+    /// $GITHUB_STEP_SUMMARY is set.
     Github,
+}
+
+/// The `--format` parser of a command that writes the `allowed` formats.
+fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> {
+    let values = allowed.iter().filter_map(|f| f.to_possible_value());
+    clap::builder::PossibleValuesParser::new(values).map(|name| {
+        // The possible values parser passes only the names of `allowed`.
+        Format::value_variants()
+            .iter()
+            .copied()
+            .find(|f| f.to_possible_value().is_some_and(|v| v.get_name() == name))
+            .unwrap_or(Format::Human)
+    })
+}
+
+/// The command line's definition: every command, argument and help text.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// How a command ended.
@@ -136,19 +159,41 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 /// An error that stops a command before it can report findings (exit status 2).
 pub type Error = Box<dyn std::error::Error>;
 
-/// The repository and time options shared by the commands that read a repository.
+/// `--dir`: the flags repository, the same way for every command that reads one.
+#[derive(Debug, clap::Args)]
+pub struct DirArg {
+    /// The flags repository: the directory holding flagstone.toml.
+    #[arg(
+        short = 'C',
+        long,
+        value_name = "DIR",
+        env = "FLAGSTONE_DIR",
+        default_value = "."
+    )]
+    dir: PathBuf,
+}
+
+/// The options of every command that reads a flags repository at a time: where it is, and
+/// the time.
 #[derive(Debug, clap::Args)]
 pub struct RepoArgs {
-    /// The flags repository (the directory holding flagstone.toml).
-    #[arg(default_value = ".")]
-    dir: PathBuf,
-    /// The current time: an RFC 3339 date-time, or a date (its midnight UTC). It decides
-    /// expiry, schedules and datetime conditions. Default: the system clock.
-    #[arg(long, value_parser = parse_now)]
-    now: Option<i64>,
+    #[command(flatten)]
+    dir: DirArg,
+    #[command(flatten)]
+    now: NowArg,
+}
+
+impl DirArg {
+    pub fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
 }
 
 impl RepoArgs {
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn options(&self) -> Result<crate::check::Options, Error> {
         Ok(crate::check::Options {
             now_millis: self.now_millis()?,
@@ -156,8 +201,54 @@ impl RepoArgs {
     }
 
     pub fn now_millis(&self) -> Result<i64, Error> {
+        self.now.millis()
+    }
+}
+
+/// `--now`: the time a command acts at, for every command whose result depends on it.
+#[derive(Debug, clap::Args)]
+pub struct NowArg {
+    /// The time to act at: schedules, datetime conditions and expiry are judged at it. An RFC
+    /// 3339 date-time, or a date (its midnight UTC). Default: the system clock.
+    #[arg(long, value_name = "TIME", value_parser = parse_now)]
+    now: Option<i64>,
+}
+
+impl NowArg {
+    /// `--now`, or the system clock, in milliseconds since the Unix epoch.
+    pub fn millis(&self) -> Result<i64, Error> {
         now_or_clock(self.now)
     }
+}
+
+/// `--deny`, for the commands that stop on errors in the repository (check, build, test).
+#[derive(Debug, clap::Args)]
+pub struct DenyArgs {
+    /// Treat the warnings with this code as errors: its name (`expired`) or number (`FS051`).
+    /// Repeatable.
+    #[arg(long, value_name = "CODE", value_parser = parse_code)]
+    deny: Vec<crate::diag::Code>,
+}
+
+impl DenyArgs {
+    /// Checks the repository, with the denied warnings as errors.
+    pub fn check<'r>(
+        &self,
+        repo: &'r crate::load::Repo,
+        options: &crate::check::Options,
+    ) -> crate::check::Report<'r> {
+        let mut report = crate::check::check(repo, options);
+        report.deny(&self.deny);
+        report
+    }
+}
+
+fn parse_code(s: &str) -> Result<crate::diag::Code, String> {
+    crate::diag::Code::ALL
+        .iter()
+        .copied()
+        .find(|c| c.name() == s || c.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| format!("`{s}` is not a diagnostic code: see docs/diagnostics.md"))
 }
 
 /// `--now`, or the system clock, in milliseconds since the Unix epoch.
@@ -195,19 +286,19 @@ fn checked<'r>(
 }
 
 /// The repository for a command that reads experiments (`plan`, `analyze`), or `None` after
-/// rendering its errors. A flag past its expiry date is left to `check`: it says nothing
-/// about an experiment, and must not stop anyone from reading results.
+/// rendering its errors. What they compute does not depend on the time, so it is checked at
+/// the earliest time: nothing has expired, no schedule is past.
 fn experiment_repository(
-    dir: &std::path::Path,
+    dir: &DirArg,
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Option<crate::load::Repo>, Error> {
+    let dir = dir.path();
     let repo = crate::load::load(dir)?;
-    let now_millis = now_or_clock(None)?;
-    let mut report = crate::check::check(&repo, &crate::check::Options { now_millis });
-    report
-        .diagnostics
-        .retain(|d| d.code != crate::diag::Code::Expired);
+    let options = crate::check::Options {
+        now_millis: i64::MIN,
+    };
+    let report = crate::check::check(&repo, &options);
     let clean = checked(&report, dir, format, out)?.is_some();
     drop(report);
     Ok(clean.then_some(repo))

@@ -2,11 +2,10 @@
 //! minimum detectable effect; without an experiment, the same from the command line's numbers.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Error, Format, Outcome, experiment_repository};
+use super::{DirArg, Error, Format, Outcome, experiment_repository, formats};
 use crate::experiment::{DEFAULT_ALPHA, DEFAULT_POWER, Design, Plan};
 use crate::literal::format_date;
 use crate::stats::power::{self, Baseline};
@@ -18,9 +17,8 @@ pub struct Args {
     /// The experiment's key (its path below experiments/ without .toml). Omit it to plan
     /// from --baseline, --mde and --daily-units instead.
     experiment: Option<String>,
-    /// The flags repository (the directory holding flagstone.toml).
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    dir: DirArg,
     /// The environment to plan for. Default: the one the experiment lists that comes last in
     /// the project's promotion order.
     #[arg(long, requires = "experiment")]
@@ -47,14 +45,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "experiment")]
     variants: Option<u32>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
-    format: PlanFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum PlanFormat {
-    Human,
-    Json,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json]))]
+    format: Format,
 }
 
 /// An arm and its share of the split, in percent.
@@ -115,11 +107,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
 }
 
 fn from_repository(args: &Args, key: &str, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let format = match args.format {
-        PlanFormat::Human => Format::Human,
-        PlanFormat::Json => Format::Json,
-    };
-    let Some(repo) = experiment_repository(&args.dir, format, out)? else {
+    let Some(repo) = experiment_repository(&args.dir, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
     let design = crate::experiment::design(&repo, key, args.env.as_deref())?;
@@ -256,8 +244,8 @@ fn from_arguments(args: &Args) -> Result<Printed<'static>, Error> {
     })
 }
 
-fn print(printed: &Printed<'_>, format: PlanFormat, out: &mut dyn Write) -> Result<(), Error> {
-    if format == PlanFormat::Json {
+fn print(printed: &Printed<'_>, format: Format, out: &mut dyn Write) -> Result<(), Error> {
+    if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, printed)?;
         writeln!(out)?;
         return Ok(());

@@ -1,41 +1,40 @@
-//! `flagstone publish --bundles OUT --to DIR`: copy built bundles into a directory that
+//! `flagstone publish --bundles OUT --publish-dir DIR`: copy built bundles into a directory that
 //! applications watch, move each environment's pointer atomically, and log the publish.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{Error, Outcome};
+use super::{Error, NowArg, Outcome};
 
 /// Publish built bundles: content-addressed copies, an atomic pointer per environment, and
 /// an append-only log (see docs/publishing.md).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The directory `flagstone build --out` wrote (with manifest.json).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     bundles: PathBuf,
     /// The published directory applications read (created if missing).
-    #[arg(long)]
-    to: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    publish_dir: PathBuf,
     /// Publish only this environment (repeatable). Default: every environment built.
     #[arg(long)]
-    environment: Vec<String>,
+    env: Vec<String>,
     /// Afterwards, keep only the bundles of each environment's N most recent publishes (and
     /// every current one); delete the rest.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     keep: Option<u64>,
-    /// The publish time to record: an RFC 3339 date-time or a date. Default: the system
-    /// clock.
-    #[arg(long, value_parser = super::parse_now)]
-    now: Option<i64>,
+    /// The publish time recorded in publish.log.
+    #[command(flatten)]
+    now: NowArg,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let options = crate::publish::Options {
-        environments: args.environment,
+        environments: args.env,
         keep: args.keep.map(usize::try_from).transpose()?,
-        now_millis: super::now_or_clock(args.now)?,
+        now_millis: args.now.millis()?,
     };
-    let report = crate::publish::publish(&args.bundles, &args.to, &options)?;
+    let report = crate::publish::publish(&args.bundles, &args.publish_dir, &options)?;
     for published in &report.environments {
         let what = if published.changed {
             "published"

@@ -1,4 +1,4 @@
-//! `flagstone refs [DIR] --code PATH...`: flag references in source code. Reports references
+//! `flagstone refs --code PATH...`: flag references in source code. Reports references
 //! to undefined and removed flags (errors), to expired flags, and flags no code references
 //! (warnings). See docs/refs.md.
 //!
@@ -11,14 +11,13 @@ use crate::diag::Severity;
 use crate::refs::{AliasStyle, Report};
 
 use super::render::{escape_data, escape_property};
-use super::{Error, Outcome};
+use super::{Error, Format, Outcome, RepoArgs, formats};
 
 /// Find flag references in source code: undefined, removed and expired flags, and unused ones.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The flags repository (the directory holding flagstone.toml).
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    repo: RepoArgs,
     /// Files and directories to scan. .gitignore and .ignore rules apply, and hidden files are
     /// skipped.
     #[arg(long, required = true, num_args = 1..)]
@@ -31,25 +30,9 @@ pub struct Args {
     /// kebab-case, or none; repeat for several. Replaces `[refs] aliases`.
     #[arg(long = "alias", value_parser = parse_alias)]
     aliases: Vec<Option<AliasStyle>>,
-    /// The current time (RFC 3339 or a date): references to flags that expired before it are
-    /// reported. Default: the system clock.
-    #[arg(long, value_parser = super::parse_now)]
-    now: Option<i64>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = RefsFormat::Human)]
-    format: RefsFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum RefsFormat {
-    /// One `file:line:column: severity: message` line per finding, then a summary.
-    Human,
-    /// One JSON document: findings, references and counts.
-    Json,
-    /// A table, for a job summary.
-    Markdown,
-    /// GitHub workflow annotations, plus the table in $GITHUB_STEP_SUMMARY when set.
-    Github,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown, Format::Github]))]
+    format: Format,
 }
 
 fn parse_alias(s: &str) -> Result<Option<AliasStyle>, String> {
@@ -67,40 +50,41 @@ fn parse_alias(s: &str) -> Result<Option<AliasStyle>, String> {
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let repo = crate::load::load(&args.dir)?;
+    let dir = args.repo.dir();
+    let repo = crate::load::load(dir)?;
     let config = match &repo.project {
         Some(loaded) => match &loaded.doc {
             Some(project) => project.refs.as_ref(),
             None => {
-                let path = args.dir.join(crate::load::PROJECT_FILE);
+                let path = dir.join(crate::load::PROJECT_FILE);
                 return Err(format!("{} has errors: run `flagstone check`", path.display()).into());
             }
         },
         None => None,
     };
-    let mut options = crate::refs::Options::new(config, super::now_or_clock(args.now)?);
+    let mut options = crate::refs::Options::new(config, args.repo.now_millis()?);
     if !args.delimiters.is_empty() {
         options.delimiters = args.delimiters;
     }
     if !args.aliases.is_empty() {
         options.aliases = args.aliases.into_iter().flatten().collect();
     }
-    let report = crate::refs::scan(&repo, &args.dir, &args.code, &options)?;
+    let report = crate::refs::scan(&repo, dir, &args.code, &options)?;
     match args.format {
-        RefsFormat::Human => human(out, &report, &args.dir)?,
-        RefsFormat::Json => {
+        Format::Human => human(out, &report, dir)?,
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        RefsFormat::Markdown => markdown(out, &report, &args.dir)?,
-        RefsFormat::Github => {
+        Format::Markdown => markdown(out, &report, dir)?,
+        Format::Github => {
             github(out, &report)?;
             if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
                 let mut summary = std::fs::OpenOptions::new()
                     .append(true)
                     .create(true)
                     .open(path)?;
-                markdown(&mut summary, &report, &args.dir)?;
+                markdown(&mut summary, &report, dir)?;
             }
         }
     }

@@ -21,6 +21,7 @@ pub fn diagnostics(
     match format {
         Format::Human => human(out, repo, diagnostics),
         Format::Json => json(out, repo, diagnostics),
+        Format::Markdown => markdown_summary(out, dir, repo, diagnostics),
         Format::Github => {
             github(out, dir, repo, diagnostics)?;
             match std::env::var_os("GITHUB_STEP_SUMMARY") {

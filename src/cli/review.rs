@@ -1,4 +1,4 @@
-//! `flagstone review [DIR] --base REV --head REV --reviews FILE --author LOGIN`: whether a
+//! `flagstone review --base REV --head REV --reviews FILE --author LOGIN`: whether a
 //! pull request has the approvals the base revision's review policy asks for.
 //!
 //! Exit status: 0 approved (or nothing needs approval), 1 approvals missing or changes
@@ -11,14 +11,13 @@ use crate::load::Repo;
 use crate::review::{ChangeReview, Report, Requirement, Verdict, Versions};
 
 use super::diff::{Compared, Revisions, compare};
-use super::{Error, Format, Outcome};
+use super::{Error, Format, Outcome, RepoArgs, formats};
 
 /// Judge a pull request's flag changes by the base revision's review policy.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The flags repository (the directory holding flagstone.toml), inside a git repository.
-    #[arg(default_value = ".")]
-    dir: PathBuf,
+    #[command(flatten)]
+    repo: RepoArgs,
     /// The base revision the head is compared with.
     #[arg(long)]
     base: String,
@@ -46,24 +45,13 @@ pub struct Args {
     /// The commit approvals must be given on. Default: the head revision's commit.
     #[arg(long)]
     head_sha: Option<String>,
-    /// The time schedules are evaluated at (RFC 3339 or a date). Default: the system clock.
-    #[arg(long, value_parser = super::parse_now)]
-    now: Option<i64>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReviewFormat::Human)]
-    format: ReviewFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum ReviewFormat {
-    Human,
-    Json,
-    /// For a job summary or a pull request comment.
-    Markdown,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
+    format: Format,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let now = super::now_or_clock(args.now)?;
+    let now = args.repo.now_millis()?;
     // Read the reviews first: a bad file fails fast, before any repository work.
     let text = std::fs::read_to_string(&args.reviews)
         .map_err(|e| format!("cannot read reviews file {}: {e}", args.reviews.display()))?;
@@ -75,15 +63,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         .or_else(|| args.head_sha.clone())
         .unwrap_or_else(|| "HEAD".to_owned());
     let revisions = Revisions {
-        dir: &args.dir,
+        dir: args.repo.dir(),
         base: &args.base,
         head: Some(&head),
     };
-    let format = match args.format {
-        ReviewFormat::Json => Format::Json,
-        _ => Format::Human,
-    };
-    let Some(compared) = compare(&revisions, now, format, out)? else {
+    let Some(compared) = compare(&revisions, now, args.format, out)? else {
         return Err(format!("the head revision `{head}` has errors (above)").into());
     };
     let head_commit = commit_id(&compared.repository, &head)?;
@@ -97,7 +81,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         _ => head_commit,
     };
     let judge = match &args.policy {
-        Some(rev) => Some(policy_version(&compared, &args.dir, rev)?),
+        Some(rev) => Some(policy_version(&compared, args.repo.dir(), rev)?),
         None => None,
     };
     let versions = Versions {
@@ -124,12 +108,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     };
     let report = crate::review::review(&compared.diff, versions, &reviews, &pull_request);
     match args.format {
-        ReviewFormat::Json => {
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        ReviewFormat::Human => human(out, &report)?,
-        ReviewFormat::Markdown => markdown(out, &report)?,
+        Format::Human | Format::Github => human(out, &report)?,
+        Format::Markdown => markdown(out, &report)?,
     }
     std::mem::forget(compared);
     Ok(if report.verdict.passes() {

@@ -1,4 +1,4 @@
-//! `flagstone stale [DIR]`: flags past their expiry date or their kind's lifetime, and flags
+//! `flagstone stale`: flags past their expiry date or their kind's lifetime, and flags
 //! that serve one variant to everyone in every environment, with since when, from git history.
 //!
 //! Exit status: 0 (stale flags are information), or 1 with `--fail-on-stale` when there are
@@ -8,7 +8,7 @@ use std::io::Write;
 
 use crate::stale::{Change, History, Reason, Report, StaleFlag};
 
-use super::{Error, Format, Outcome, RepoArgs, checked};
+use super::{Error, Format, Outcome, RepoArgs, checked, formats};
 
 /// List stale flags: expired, over their kind's lifetime, fully launched or dead.
 #[derive(Debug, clap::Args)]
@@ -16,34 +16,23 @@ pub struct Args {
     #[command(flatten)]
     repo: RepoArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = StaleFormat::Human)]
-    format: StaleFormat,
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
+    format: Format,
     /// Exit with status 1 when some flag is stale.
     #[arg(long)]
     fail_on_stale: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum StaleFormat {
-    Human,
-    Json,
-    Markdown,
-}
-
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let now = args.repo.now_millis()?;
-    let dir = &args.repo.dir;
+    let dir = args.repo.dir();
     let repo = crate::load::load(dir)?;
     let mut report = crate::check::check(&repo, &crate::check::Options { now_millis: now });
-    // Expired flags are what this command reports, not a reason to refuse to run.
+    // Expired flags are what this command reports: once is enough.
     report
         .diagnostics
         .retain(|d| d.code != crate::diag::Code::Expired);
-    let findings_format = match args.format {
-        StaleFormat::Json => Format::Json,
-        _ => Format::Human,
-    };
-    let Some(checked) = checked(&report, dir, findings_format, out)? else {
+    let Some(checked) = checked(&report, dir, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
     // Reading history reads many objects; like git itself, trust the object store instead
@@ -60,12 +49,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         .map(|(repository, dir)| crate::stale::Git { repository, dir });
     let stale = crate::stale::stale(checked, git, now)?;
     match args.format {
-        StaleFormat::Json => {
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &stale)?;
             writeln!(out)?;
         }
-        StaleFormat::Human => human(out, &stale)?,
-        StaleFormat::Markdown => markdown(out, &stale)?,
+        Format::Human | Format::Github => human(out, &stale)?,
+        Format::Markdown => markdown(out, &stale)?,
     }
     std::mem::forget(repo);
     Ok(if args.fail_on_stale && !stale.flags.is_empty() {

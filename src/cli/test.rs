@@ -1,4 +1,4 @@
-//! `flagstone test [DIR]`: run the repository's tests/*.toml against its bundles.
+//! `flagstone test`: run the repository's tests/*.toml against its bundles.
 
 use std::io::Write;
 
@@ -6,22 +6,24 @@ use serde::Serialize;
 
 use crate::suite::{self, Outcome as TestOutcome};
 
-use super::{Error, Format, Outcome, RepoArgs, checked};
+use super::{DenyArgs, Error, Format, Outcome, RepoArgs, checked, formats};
 
 /// Run the evaluation tests in tests/*.toml.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     repo: RepoArgs,
-    /// Output format (github: findings of a failed check as annotations).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    #[command(flatten)]
+    deny: DenyArgs,
+    /// Output format (github: the findings of a failed check as annotations).
+    #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Github]))]
     format: Format,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let repo = crate::load::load(&args.repo.dir)?;
-    let report = crate::check::check(&repo, &args.repo.options()?);
-    let Some(checked) = checked(&report, &args.repo.dir, args.format, out)? else {
+    let repo = crate::load::load(args.repo.dir())?;
+    let report = args.deny.check(&repo, &args.repo.options()?);
+    let Some(checked) = checked(&report, args.repo.dir(), args.format, out)? else {
         return Ok(Outcome::Failure);
     };
     let outcomes = suite::run(checked, args.repo.now_millis()?);
@@ -42,7 +44,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             serde_json::to_writer_pretty(&mut *out, &document)?;
             writeln!(out)?;
         }
-        Format::Human | Format::Github => human(out, &outcomes)?,
+        Format::Human | Format::Markdown | Format::Github => human(out, &outcomes)?,
     }
     Ok(if failed == 0 {
         Outcome::Success

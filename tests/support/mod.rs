@@ -66,6 +66,7 @@ pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
         .current_dir(cwd)
         .env("NO_COLOR", "1")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("FLAGSTONE_DIR")
         .output()
         .expect("the flagstone binary runs");
     (
