@@ -77,7 +77,7 @@ fn the_readme_flag_checks_clean() {
 
 #[test]
 fn the_readme_diagnostic_is_real_output() {
-    let shown = block_after(&readme(), "## `flagstone check [DIR]`", "text");
+    let shown = block_after(&readme(), "## `flagstone check`", "text");
     let flag = b"description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\n\n[[env.production.rules]]\nname = \"us\"\nif = [{ attr = \"contry\", op = \"in\", values = [\"US\"] }]\nserve = \"on\"\n";
     let dir = repo(&[
         (
