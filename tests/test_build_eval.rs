@@ -1,6 +1,6 @@
 //! `build`, `eval` and `test` end to end.
 
-use crate::support::{PROJECT, repo, root, run};
+use crate::support::{PROJECT, copy_dir, repo, root, run};
 
 const FLAG: &[u8] = b"description = \"d\"
 owners = [\"alice\"]
@@ -478,4 +478,52 @@ fn line_endings_change_no_payload_and_no_hash() {
         flagstone::bundle::content_hash(&production.to_canonical_json())
     };
     assert_eq!(hash(flag), hash(&flag.replace('\n', "\r\n")));
+}
+
+/// `--github-output` appends GitHub Actions step outputs; a value with a line break (a
+/// directory name may hold one) becomes a heredoc instead of forging another output.
+#[test]
+fn build_writes_step_outputs_for_github_actions() {
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("flags.example"), &work.path().join("flags"));
+    let outputs = work.path().join("outputs");
+    std::fs::write(&outputs, "earlier=kept\n").unwrap();
+    let out = "out\nbundle-commit=forged";
+    let args = [
+        "build",
+        "--dir",
+        "flags",
+        "--out",
+        out,
+        "--now",
+        "2026-11-26",
+        "--github-output",
+        "outputs",
+    ];
+    let (code, _, stderr) = run(&args, work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(work.path().join(out).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let hash = |env: &str| {
+        manifest["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == env)
+            .unwrap()["hash"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        format!(
+            "earlier=kept\nbundle-hashes={{\"development\":\"{}\",\"production\":\"{}\",\"staging\":\"{}\"}}\nbundle-dir<<FLAGSTONE_EOF\n{out}\nFLAGSTONE_EOF\nbundle-commit=\n",
+            hash("development"),
+            hash("production"),
+            hash("staging"),
+        )
+    );
 }

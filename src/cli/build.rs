@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::bundle::{self, Bundle};
 use crate::provenance::Source;
 
-use super::{DenyArgs, Error, Format, Outcome, RepoArgs, checked, formats, write_atomic};
+use super::{
+    DenyArgs, Error, Format, GithubOutput, Outcome, RepoArgs, checked, formats, write_atomic,
+};
 
 /// Check the repository and compile each environment into a content-hashed bundle.
 #[derive(Debug, clap::Args)]
@@ -30,6 +32,10 @@ pub struct Args {
     /// and `review` read it), not from the work tree.
     #[arg(long, value_name = "REV")]
     rev: Option<String>,
+    /// Outputs: bundle-hashes (a JSON object, environment → hash), bundle-dir (--out) and
+    /// bundle-commit (the manifest's commit, or empty).
+    #[command(flatten)]
+    github_output: GithubOutput,
 }
 
 /// `manifest.json`: what a build wrote. It lies beside the bundles and is not hashed.
@@ -89,6 +95,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let manifest = write(&args.out, &bundles, source)?;
     // The process ends next: freeing the bundles value by value would only delay it.
     std::mem::forget(bundles);
+    let hashes: serde_json::Map<String, serde_json::Value> = manifest
+        .environments
+        .iter()
+        .map(|e| (e.name.clone(), e.hash.clone().into()))
+        .collect();
+    args.github_output.write(&[
+        (
+            "bundle-hashes",
+            serde_json::Value::Object(hashes).to_string(),
+        ),
+        ("bundle-dir", args.out.display().to_string()),
+        ("bundle-commit", manifest.commit.clone().unwrap_or_default()),
+    ])?;
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &manifest)?;

@@ -11,7 +11,7 @@ use crate::load::Repo;
 use crate::model::ChangeKind;
 use crate::review::radius;
 
-use super::{Error, Format, Outcome, RepoArgs, checked, formats};
+use super::{Error, Format, GithubOutput, Outcome, RepoArgs, checked, formats};
 
 /// Show the semantic changes between two revisions of a flags repository.
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
     format: Format,
+    /// Outputs: changed-flags (a JSON array of the keys of the flags the change adds,
+    /// removes or changes).
+    #[command(flatten)]
+    github_output: GithubOutput,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -39,6 +43,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let Some(compared) = compare(&revisions, now, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
+    let changed: Vec<&str> = compared
+        .diff
+        .flags
+        .iter()
+        .map(|f| f.flag.as_str())
+        .collect();
+    args.github_output
+        .write(&[("changed-flags", serde_json::to_string(&changed)?)])?;
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &compared.diff)?;

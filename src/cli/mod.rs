@@ -328,3 +328,41 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// `--github-output FILE`: a command's results as GitHub Actions step outputs, so that a
+/// workflow needs no JSON tool to read them.
+#[derive(Debug, clap::Args)]
+pub struct GithubOutput {
+    /// Also append this command's step outputs to FILE in GitHub Actions' format: give it
+    /// `$GITHUB_OUTPUT`. See docs/github-action.md for the names.
+    #[arg(long, value_name = "FILE")]
+    github_output: Option<PathBuf>,
+}
+
+impl GithubOutput {
+    /// Appends `name=value` lines; a value with a line break gets a heredoc, with a delimiter
+    /// the value does not contain.
+    pub fn write(&self, outputs: &[(&str, String)]) -> Result<(), Error> {
+        let Some(path) = &self.github_output else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for (name, value) in outputs {
+            if value.contains(['\n', '\r']) {
+                let mut delimiter = String::from("FLAGSTONE_EOF");
+                while value.contains(&delimiter) {
+                    delimiter.push('_');
+                }
+                text += &format!("{name}<<{delimiter}\n{value}\n{delimiter}\n");
+            } else {
+                text += &format!("{name}={value}\n");
+            }
+        }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()).into())
+    }
+}

@@ -11,7 +11,7 @@ use crate::load::Repo;
 use crate::review::{ChangeReview, Report, Requirement, Verdict, Versions};
 
 use super::diff::{Compared, Revisions, compare};
-use super::{Error, Format, Outcome, RepoArgs, formats};
+use super::{Error, Format, GithubOutput, Outcome, RepoArgs, formats};
 
 /// Judge a pull request's flag changes by the base revision's review policy.
 #[derive(Debug, clap::Args)]
@@ -48,6 +48,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
     format: Format,
+    /// Outputs: verdict (approved, approvals_missing, blocked, emergency or no_changes) and
+    /// approval-required (true or false).
+    #[command(flatten)]
+    github_output: GithubOutput,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -107,6 +111,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         committers: &committers,
     };
     let report = crate::review::review(&compared.diff, versions, &reviews, &pull_request);
+    let verdict = serde_json::to_value(report.verdict)?;
+    args.github_output.write(&[
+        ("verdict", verdict.as_str().unwrap_or_default().to_owned()),
+        ("approval-required", report.approval_required.to_string()),
+    ])?;
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
