@@ -356,6 +356,9 @@ fn commit_commits_the_edited_file_alone() {
         "committed {}: checkout: kill in staging: every unit gets the off variant\n",
         head.id()
     )));
+    // The identity git configuration gives.
+    assert_eq!(head.author().name().ok(), Some("Ops"));
+    assert_eq!(head.committer().email().ok(), Some("ops@example.com"));
     let tree = head.tree().unwrap();
     assert!(tree.get_path(std::path::Path::new("notes.txt")).is_err());
     let blob = repository
@@ -380,4 +383,58 @@ fn commit_commits_the_edited_file_alone() {
         "error: flags/checkout.toml has uncommitted changes: commit them first, or edit without --commit\n"
     );
     assert_eq!(text(dir.path()), before);
+}
+
+/// `--commit` takes its identity as git does: the GIT_AUTHOR_* and GIT_COMMITTER_* variables
+/// win over the configuration, dates included.
+#[test]
+fn commit_takes_git_s_identity_from_the_environment() {
+    let dir = flags();
+    let repository = git2::Repository::init(dir.path()).unwrap();
+    let mut config = repository.config().unwrap();
+    config.set_str("user.name", "Config").unwrap();
+    config.set_str("user.email", "config@example.com").unwrap();
+    commit(&repository, "flags");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+        .args([
+            "kill",
+            "checkout",
+            "--env",
+            "staging",
+            "--commit",
+            "--now",
+            "2026-11-26",
+        ])
+        .current_dir(dir.path())
+        .env_remove("FLAGSTONE_DIR")
+        .env("GIT_AUTHOR_NAME", "Ana On-Call")
+        .env("GIT_AUTHOR_EMAIL", "ana@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-11-26T03:04:05+01:00")
+        .env("GIT_COMMITTER_NAME", "Release Bot")
+        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
+        .env("GIT_COMMITTER_DATE", "@1764126245 -0500")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let head = repository.head().unwrap().peel_to_commit().unwrap();
+    let (author, committer) = (head.author(), head.committer());
+    assert_eq!(
+        (author.name().ok(), author.email().ok()),
+        (Some("Ana On-Call"), Some("ana@example.com"))
+    );
+    assert_eq!(
+        (author.when().seconds(), author.when().offset_minutes()),
+        (1_795_658_645, 60)
+    );
+    assert_eq!(
+        (committer.name().ok(), committer.email().ok()),
+        (Some("Release Bot"), Some("bot@example.com"))
+    );
+    assert_eq!(
+        (
+            committer.when().seconds(),
+            committer.when().offset_minutes()
+        ),
+        (1_764_126_245, -300)
+    );
 }
