@@ -13,6 +13,7 @@ mod test_diff;
 mod test_docs;
 mod test_edit;
 mod test_evals;
+mod test_examples;
 mod test_experiments;
 mod test_fixtures;
 mod test_gate;

@@ -420,21 +420,6 @@ fn the_checkout_example_in_every_format() {
     }
 }
 
-#[test]
-fn the_docs_show_the_real_example() {
-    let doc = std::fs::read_to_string(root().join("docs/analyze.md")).unwrap();
-    let csv = std::fs::read_to_string(root().join("tests/analyze/checkout.csv")).unwrap();
-    let human = std::fs::read_to_string(root().join("tests/analyze/checkout.human.txt")).unwrap();
-    assert!(
-        doc.contains(&format!("```csv\n{csv}```")),
-        "docs/analyze.md lacks the CSV"
-    );
-    assert!(
-        doc.contains(&format!("```text\n{human}```")),
-        "docs/analyze.md lacks the human output of tests/analyze/checkout.human.txt"
-    );
-}
-
 /// Checks that `xml` is well formed (balanced tags, quoted attributes, only XML's five
 /// entities) and returns its element names in document order.
 fn elements(xml: &str) -> Vec<String> {

@@ -52,9 +52,9 @@ fn text_block_after<'a>(text: &'a str, heading: &str) -> Option<&'a str> {
 fn every_diagnostic_example_is_the_real_output_of_its_fixture() {
     let path = root().join("docs/diagnostics.md");
     let text = doc("diagnostics.md");
-    let mut updated = text.clone();
     let fixtures = root().join("tests/fixtures");
     let mut wrong = Vec::new();
+    let mut actual = Vec::new();
     for code in Code::ALL {
         let name = format!("{}-{}", code.as_str().to_lowercase(), code.name());
         let heading = format!("## {} {}", code.as_str(), code.name());
@@ -65,16 +65,24 @@ fn every_diagnostic_example_is_the_real_output_of_its_fixture() {
         let repo = crate::support::fixture_repo(&fixtures.join(&name));
         let (_, stdout, _) = crate::support::run(&["check", "--now", "2026-11-26"], &repo);
         if shown != stdout {
-            // Blocks are replaced in order, so earlier replacements shift later offsets.
-            let at = shown.as_ptr() as usize - text.as_ptr() as usize + updated.len() - text.len();
-            updated.replace_range(at..at + shown.len(), &stdout);
             wrong.push(format!(
                 "{heading}:\n--- shown\n{shown}--- actual\n{stdout}"
             ));
+            actual.push((heading, stdout));
         }
     }
     if crate::support::updating() {
-        std::fs::write(path, updated).unwrap();
+        // The page as it is now: other tests may have rewritten other blocks of it.
+        crate::support::rewrite(&path, |text| {
+            let mut updated = text.to_owned();
+            for (heading, stdout) in &actual {
+                let shown = text_block_after(&updated, heading).unwrap();
+                let at = shown.as_ptr() as usize - updated.as_ptr() as usize;
+                let len = shown.len();
+                updated.replace_range(at..at + len, stdout);
+            }
+            updated
+        });
         return;
     }
     assert!(

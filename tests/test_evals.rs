@@ -800,13 +800,3 @@ proptest::proptest! {
         }
     }
 }
-
-#[test]
-fn the_docs_show_the_real_human_output() {
-    let docs = std::fs::read_to_string(root().join("docs/evals.md")).unwrap();
-    let section = &docs[docs.find("### Human").unwrap()..];
-    let block = &section[section.find("```text\n").unwrap() + 8..];
-    let block = &block[..block.find("  ...\n```").unwrap()];
-    let output = std::fs::read_to_string(evals_dir().join("snapshots/example.human.txt")).unwrap();
-    assert!(output.starts_with(block), "docs/evals.md:\n{block}");
-}

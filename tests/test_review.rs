@@ -635,40 +635,6 @@ fn a_policy_tightened_on_the_base_branch_judges_older_pull_requests() {
     );
 }
 
-/// The example in docs/review.md is this command's output, byte for byte.
-#[test]
-fn the_documented_example_is_real_output() {
-    let pr = Pr::new();
-    pr.edit(ONE_PAGE, "rollout = 25", "rollout = 60");
-    let head = pr.commit();
-    let file = pr.work.path().join("reviews.json");
-    let list = reviews(&[("Bob", "APPROVED", &head), ("carol", "APPROVED", &pr.base)]);
-    std::fs::write(&file, list).unwrap();
-    let docs = std::fs::read_to_string(root().join("docs/review.md")).unwrap();
-    let command =
-        "$ flagstone review flags --base main --head HEAD --reviews reviews.json --author alice\n";
-    let start = docs.find(command).expect("the example") + command.len();
-    let expected = &docs[start..start + docs[start..].find("```").unwrap()];
-    let args = [
-        "review",
-        "--dir",
-        "flags",
-        "--base",
-        &pr.base,
-        "--head",
-        "HEAD",
-        "--reviews",
-        "reviews.json",
-        "--author",
-        "alice",
-        "--now",
-        "2026-11-26",
-    ];
-    let (code, stdout, stderr) = run(&args, pr.work.path());
-    assert_eq!(code, 1, "{stderr}");
-    assert_eq!(stdout, expected);
-}
-
 /// `flagstone kill --commit` makes exactly the change the review policy lets through as an
 /// emergency.
 #[test]

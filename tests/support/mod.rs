@@ -13,6 +13,15 @@ pub fn updating() -> bool {
     std::env::var_os("FLAGSTONE_UPDATE").is_some_and(|v| v == "1")
 }
 
+/// Rewrites the file at `path` with `edit` of its text. Tests that update blocks of one page
+/// (docs/diagnostics.md has two) take turns, each editing what the other wrote.
+pub fn rewrite(path: &Path, edit: impl FnOnce(&str) -> String) {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let text = std::fs::read_to_string(path).unwrap();
+    std::fs::write(path, edit(&text)).unwrap();
+}
+
 /// Compares `actual` with the file at `path`, or rewrites the file when updating.
 pub fn assert_file(path: &Path, actual: &str) {
     if updating() {
