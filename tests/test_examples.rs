@@ -622,3 +622,29 @@ fn every_command_shown_is_in_the_grammar() {
         wrong.join("\n")
     );
 }
+
+/// docs/format.md's examples are the files of one repository, which checks without findings
+/// and whose tests pass.
+#[test]
+fn the_format_examples_are_one_repository_that_checks() {
+    let repository = "docs/examples/format";
+    let text = std::fs::read_to_string(root().join("docs/format.md")).unwrap();
+    for block in blocks(&text).iter().filter(|b| b.lang == "toml") {
+        let file = block
+            .marker
+            .as_deref()
+            .and_then(|m| m.strip_prefix("file:"));
+        // every_example_output_and_file_shown_is_real compares each with its file.
+        assert!(
+            file.is_some_and(|f| f.trim().starts_with(&format!("{repository}/"))),
+            "docs/format.md:{}: name its file in {repository} with `<!-- file: PATH -->`",
+            block.line
+        );
+    }
+    let dir = root().join(repository);
+    let (code, stdout, stderr) = crate::support::run(&["check", "--now", "2026-11-26"], &dir);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+    assert!(stdout.ends_with(": no problems\n"), "{stdout}");
+    let (code, stdout, stderr) = crate::support::run(&["test", "--now", "2026-11-26"], &dir);
+    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
+}
