@@ -527,3 +527,52 @@ fn build_writes_step_outputs_for_github_actions() {
         )
     );
 }
+
+/// `flagstone test --help` names every key of the JSON `test --format json` prints, and no
+/// other.
+#[test]
+fn test_help_describes_its_json() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("docs/examples/format"), dir.path());
+    // docs/format.md's repository, with its case made to fail on a rule (so it has a trace and
+    // a reason) and its distribution made to fail.
+    let tests = dir.path().join("tests/checkout.toml");
+    let text = std::fs::read_to_string(&tests).unwrap();
+    let text = text
+        .replace(
+            r#"{ "checkout/one-page" = "on" }"#,
+            r#"{ "checkout/one-page" = "off" }"#,
+        )
+        .replace("{ on = 5, off = 95 }", "{ on = 50, off = 50 }");
+    std::fs::write(&tests, text).unwrap();
+    let (code, stdout, stderr) = run(
+        &["test", "--now", "2026-11-26", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut keys = std::collections::BTreeSet::new();
+    let objects = |value: &serde_json::Value| value.as_array().unwrap().clone();
+    let mut add = |object: &serde_json::Value| {
+        keys.extend(object.as_object().unwrap().keys().cloned());
+    };
+    add(&json);
+    for test in objects(&json["tests"]) {
+        add(&test);
+        objects(&test["failures"]).iter().for_each(&mut add);
+    }
+    assert!(
+        keys.contains("trace") && keys.contains("reason"),
+        "{stdout}"
+    );
+    let (_, help, _) = run(&["test", "--help"], &root());
+    // The quoted names in the help; `diagnostics` is check's document.
+    let named: std::collections::BTreeSet<String> = help
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|name| *name != "diagnostics")
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(named, keys, "test --help:\n{help}");
+}

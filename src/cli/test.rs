@@ -9,6 +9,15 @@ use crate::suite::{self, Outcome as TestOutcome};
 use super::{DenyArgs, Error, Format, Outcome, RepoArgs, checked, formats};
 
 /// Run the evaluation tests in tests/*.toml.
+///
+/// Prints each failing case and distribution with what it expected and what was served, then
+/// `N passed, M failed`. With --format json, one document: {"passed": N, "failed": M,
+/// "tests": [{"file", "line", "name", "passed", "failures": [{"flag", "expected", "actual",
+/// "trace"?, "reason"?}]}]}, every case and distribution in file order; a failing case has the
+/// rules' "trace" (as `eval --explain --format json` gives it) and the "reason" its variant was
+/// served. When the repository has errors, nothing runs and they are printed as `check` prints
+/// them (with json, {"diagnostics": [...]}). Exit status 1 when a test fails or the repository
+/// has errors.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
