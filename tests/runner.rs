@@ -18,6 +18,7 @@ mod test_fixtures;
 mod test_gate;
 mod test_gate_invariant;
 mod test_git;
+mod test_install;
 mod test_mutations;
 mod test_properties;
 mod test_provenance;

@@ -23,7 +23,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mut command = Cli::command().disable_help_subcommand(true);
     command.build();
     let Some(dir) = args.out else {
-        clap_mangen::Man::new(command).render(out)?;
+        page(command).render(out)?;
         return Ok(Outcome::Success);
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -42,7 +42,7 @@ fn write_pages(
         .filter(|c| !c.is_hide_set())
         .cloned()
         .collect();
-    let page = clap_mangen::Man::new(command);
+    let page = page(command);
     let mut text = Vec::new();
     page.render(&mut text)?;
     let path = dir.join(page.get_filename());
@@ -52,4 +52,10 @@ fn write_pages(
         write_pages(subcommand, dir, out)?;
     }
     Ok(())
+}
+
+/// The page of `command`, every page naming the version it documents (subcommands have none
+/// of their own).
+fn page(command: clap::Command) -> clap_mangen::Man {
+    clap_mangen::Man::new(command).source(concat!("flagstone ", env!("FLAGSTONE_VERSION")))
 }
