@@ -20,6 +20,7 @@ mod test_gate;
 mod test_gate_invariant;
 mod test_git;
 mod test_grammar;
+mod test_install;
 mod test_mutations;
 mod test_properties;
 mod test_provenance;

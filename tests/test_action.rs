@@ -324,6 +324,9 @@ impl Context<'_> {
         match expression {
             "github.token" => TOKEN.to_owned(),
             "github.action_path" => root().display().to_string(),
+            // As for a local action (`uses: ./`): the download step needs `release-url`, so
+            // no test reaches the network.
+            "github.action_repository" => String::new(),
             _ => panic!("the test harness does not evaluate `{expression}`"),
         }
     }
@@ -378,6 +381,25 @@ fn run_action(
     given: &[(&str, &str)],
     github: GitHub<'_>,
 ) -> Run {
+    run_steps(workspace, event, given, github, &Runner::default())
+}
+
+/// What a test changes in the runner: programs first on `PATH` (stand-ins for cargo or
+/// ldd), variables (`RUNNER_OS`…), and which run steps run (by id; `None`, all of them).
+#[derive(Default)]
+struct Runner {
+    path: Vec<PathBuf>,
+    env: Vec<(String, String)>,
+    only: Option<Vec<&'static str>>,
+}
+
+fn run_steps(
+    workspace: &Path,
+    event: &Event<'_>,
+    given: &[(&str, &str)],
+    github: GitHub<'_>,
+    runner: &Runner,
+) -> Run {
     let action = action();
     let temp = tempfile::tempdir().unwrap();
     let dir = |name: &str| {
@@ -406,7 +428,9 @@ fn run_action(
     let commits_path = temp.path().join("commits.json");
     std::fs::write(&commits_path, github.commits).unwrap();
     let path = std::env::join_paths(
-        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        (runner.path.iter().cloned())
+            .chain(std::iter::once(bin))
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
     )
     .unwrap();
 
@@ -423,6 +447,9 @@ fn run_action(
     for (index, step) in action.steps.iter().enumerate() {
         let Some(script) = &step.run else { continue };
         let label = &step.label;
+        if (runner.only.as_ref()).is_some_and(|only| !only.contains(&label.as_str())) {
+            continue;
+        }
         let script_path = scripts.join(format!("{index}.sh"));
         std::fs::write(&script_path, script).unwrap();
         // Each step has its own output and summary files, as on GitHub.
@@ -464,6 +491,7 @@ fn run_action(
             .env("FAKE_GH_TOKEN", TOKEN)
             .env("FAKE_GH_REVIEWS", &reviews_path)
             .env("FAKE_GH_COMMITS", &commits_path)
+            .envs(runner.env.iter().cloned())
             .envs(env)
             .output()
             .expect("bash runs");
@@ -721,8 +749,9 @@ fn approved_reviews(commit: &str) -> String {
         .replace("@HEAD_SHA@", commit)
 }
 
-const RUN_STEPS: [&str; 11] = [
+const RUN_STEPS: [&str; 12] = [
     "revisions",
+    "download",
     "cache-key",
     "install",
     "check",
@@ -828,7 +857,7 @@ fn a_check_error_fails_the_check_step_with_an_annotation_and_stops_the_action() 
     });
     let run = pr.run(&[], "[]");
     assert_eq!(run.failed, Some(("check".to_owned(), 1)), "{}", run.log);
-    assert_eq!(run.ran, RUN_STEPS[..4]);
+    assert_eq!(run.ran, RUN_STEPS[..5]);
     let file = "flags/flags/checkout/one-page.toml";
     let text = std::fs::read_to_string(pr.path().join(file)).unwrap();
     let line = 1 + text
@@ -869,7 +898,7 @@ fn code_reading_an_undefined_flag_fails_the_refs_step_with_an_annotation() {
     });
     let run = pr.run(&[("code-paths", " src\n")], "[]");
     assert_eq!(run.failed, Some(("refs".to_owned(), 1)), "{}", run.log);
-    assert_eq!(run.ran, RUN_STEPS[..6]);
+    assert_eq!(run.ran, RUN_STEPS[..7]);
     assert!(
         run.log.contains(
             "::error file=src/app.ts,line=2,col=17,title=flagstone refs%3A undefined::undefined flag `checkout/one-pgae`%0Ahelp: did you mean `checkout/one-page`?\n"
@@ -918,7 +947,7 @@ fn without_an_approval_the_review_step_fails_and_says_what_is_missing() {
     let pr = PullRequest::new(raise_one_page_rollout);
     let run = pr.run(&[], "[]");
     assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
-    assert_eq!(run.ran, RUN_STEPS[..10]);
+    assert_eq!(run.ran, RUN_STEPS[..11]);
     assert_eq!(run.outputs["verdict"], "approvals_missing");
     assert_eq!(run.outputs["approval-required"], "true");
     // checkout/express-pay needs checkout/one-page: it changes with it.
@@ -1330,4 +1359,538 @@ fn outside_a_pull_request_the_review_is_skipped() {
         "{}",
         run.log
     );
+}
+
+/// flagstone's version, which the action downloads the release of.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A release server on loopback: serves the files under a directory over HTTP/1.1 (404 for
+/// anything else) and records the paths asked for, as GitHub's release downloads would be
+/// asked. No test reaches beyond 127.0.0.1.
+struct ReleaseServer {
+    /// `http://127.0.0.1:PORT/vVERSION`: the action's `release-url`.
+    url: String,
+    files: tempfile::TempDir,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    address: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ReleaseServer {
+    fn start() -> ReleaseServer {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let files = tempfile::tempdir().unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (root, log, stopped) = (files.path().to_owned(), requests.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+                let file = (!path.contains(".."))
+                    .then(|| std::fs::read(root.join(path.trim_start_matches('/'))).ok())
+                    .flatten();
+                log.lock().unwrap().push(path);
+                let (status, body) = match file {
+                    Some(body) => ("200 OK", body),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream
+                    .write_all(head.as_bytes())
+                    .and_then(|()| stream.write_all(&body));
+            }
+        });
+        ReleaseServer {
+            url: format!("http://{address}/v{VERSION}"),
+            files,
+            requests,
+            address,
+            stop,
+        }
+    }
+
+    /// Publishes `archives` (file name → content) and their SHA256SUMS, as the release
+    /// workflow does; then `tamper` may change what is served.
+    fn publish(&self, archives: &[(String, Vec<u8>)], tamper: impl FnOnce(&Path)) {
+        let dir = self.files.path().join(format!("v{VERSION}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, content) in archives {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        let names: Vec<&str> = archives.iter().map(|(name, _)| name.as_str()).collect();
+        let sums = std::process::Command::new("sha256sum")
+            .args(&names)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(sums.status.success());
+        std::fs::write(dir.join("SHA256SUMS"), sums.stdout).unwrap();
+        tamper(&dir);
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ReleaseServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let _ = std::net::TcpStream::connect(self.address);
+    }
+}
+
+/// Runs `program` with `args` in `dir`, and asserts it succeeds.
+fn succeed(program: &str, args: &[&str], dir: &Path) {
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap_or_else(|e| panic!("{program}: {e}: install it"));
+    assert!(status.success(), "{program} {args:?}");
+}
+
+/// The archive a release holds for `target`, with `binary` (a file) as its executable, made
+/// with tar or zip as the release workflow makes it.
+fn archive(name: &str, binary: &Path, binary_name: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(binary, dir.path().join(binary_name)).unwrap();
+    make_executable(&dir.path().join(binary_name));
+    if name.ends_with(".zip") {
+        succeed("zip", &["-q", name, binary_name], dir.path());
+    } else {
+        succeed("tar", &["-czf", name, binary_name], dir.path());
+    }
+    std::fs::read(dir.path().join(name)).unwrap()
+}
+
+/// The archive of the Linux x86-64 (glibc) release, made from this test's flagstone binary
+/// (without its debug information, which only makes it slower to pack): made once.
+fn linux_release_archive() -> &'static (String, Vec<u8>) {
+    static ARCHIVE: std::sync::OnceLock<(String, Vec<u8>)> = std::sync::OnceLock::new();
+    ARCHIVE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("flagstone");
+        let from = env!("CARGO_BIN_EXE_flagstone");
+        let stripped = std::process::Command::new("strip")
+            .args(["--strip-debug", "-o", binary.to_str().unwrap(), from])
+            .status()
+            .is_ok_and(|s| s.success());
+        // Without strip (binutils), the archive is only bigger and slower to make.
+        if !stripped {
+            std::fs::copy(from, &binary).unwrap();
+        }
+        let name = format!("flagstone-{VERSION}-x86_64-unknown-linux-gnu.tar.gz");
+        let content = archive(&name, &binary, "flagstone");
+        (name, content)
+    })
+}
+
+/// A stand-in for a program, first on `PATH`: a bash script.
+fn stub(dir: &Path, name: &str, script: &str) {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("#!/usr/bin/env bash\nset -euo pipefail\n{script}"),
+    )
+    .unwrap();
+    make_executable(&path);
+}
+
+/// The pull request the download tests run the action on, with the action told to download
+/// from `server` (not given `flagstone-path`).
+fn run_with_release(server_url: &str, runner: &Runner) -> Run {
+    let pr = PullRequest::new(raise_one_page_rollout);
+    let given = [
+        ("release-url", server_url),
+        ("flagstone-path", ""),
+        ("directory", "flags"),
+    ];
+    let event = pr.event();
+    let head = pr.head.clone();
+    let event = Event {
+        name: "pull_request",
+        payload: &event,
+        sha: &head,
+    };
+    let reviews = approved_reviews(&pr.head);
+    let github = GitHub {
+        reviews: &reviews,
+        commits: &pr.commits,
+    };
+    run_steps(pr.path(), &event, &given, github, runner)
+}
+
+#[test]
+fn the_action_installs_the_release_binary_of_its_version_after_checking_its_checksum() {
+    let server = ReleaseServer::start();
+    let (name, content) = linux_release_archive();
+    server.publish(&[(name.clone(), content.clone())], |_| {});
+    let run = run_with_release(&server.url, &Runner::default());
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.ran, RUN_STEPS);
+    assert_eq!(run.outputs["verdict"], "approved");
+    let base = format!("/v{VERSION}");
+    assert_eq!(
+        server.requests(),
+        [format!("{base}/SHA256SUMS"), format!("{base}/{name}")]
+    );
+    // The step says what it installed; the install step's `--version` is the binary's.
+    let reported = crate::support::run(&["--version"], Path::new(".")).1;
+    let reported = reported.trim_end();
+    assert!(
+        reported.starts_with(&format!("flagstone {VERSION} (")),
+        "{reported}"
+    );
+    assert!(
+        run.log.contains(&format!(
+            "--- download\n{reported}, x86_64-unknown-linux-gnu, SHA-256 "
+        )),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains(&format!("--- install\n{reported}\n")),
+        "{}",
+        run.log
+    );
+    // Nothing was built, so nothing is cached.
+    assert!(!run.log.contains("::notice"), "{}", run.log);
+}
+
+#[test]
+fn a_tampered_archive_fails_the_action_and_nothing_is_built_instead() {
+    let server = ReleaseServer::start();
+    let (name, content) = linux_release_archive();
+    server.publish(&[(name.clone(), content.clone())], |dir| {
+        let mut altered = content.clone();
+        altered.extend_from_slice(b"appended");
+        std::fs::write(dir.join(name), altered).unwrap();
+    });
+    let stubs = tempfile::tempdir().unwrap();
+    stub(
+        stubs.path(),
+        "cargo",
+        "echo 'cargo must not run' >&2\nexit 99\n",
+    );
+    let runner = Runner {
+        path: vec![stubs.path().to_owned()],
+        ..Runner::default()
+    };
+    let run = run_with_release(&server.url, &runner);
+    assert_eq!(run.failed, Some(("download".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.ran, ["revisions", "download"]);
+    assert!(
+        run.log.contains(&format!(
+            "::error title=flagstone::checksum mismatch for {}/{name}: its SHA-256 is ",
+            server.url
+        )),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains(
+            "The download is corrupt or was tampered with: not using it, and not building instead\n"
+        ),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("building flagstone"), "{}", run.log);
+}
+
+#[test]
+fn without_a_release_or_a_network_the_action_builds_from_source() {
+    // cargo, stood in for: it records how it was called and "builds" the test's binary.
+    let stubs = tempfile::tempdir().unwrap();
+    let calls = stubs.path().join("cargo-calls");
+    stub(
+        stubs.path(),
+        "cargo",
+        &format!(
+            "echo \"$*\" >>'{calls}'\n\
+             while (($#)); do [[ $1 == --target-dir ]] && target=$2; shift; done\n\
+             mkdir -p \"$target/release\"\n\
+             cp '{binary}' \"$target/release/flagstone\"\n",
+            calls = calls.display(),
+            binary = env!("CARGO_BIN_EXE_flagstone"),
+        ),
+    );
+    let runner = Runner {
+        path: vec![stubs.path().to_owned()],
+        only: Some(vec!["download", "cache-key", "install"]),
+        ..Runner::default()
+    };
+    // No release of this version: a 404.
+    let server = ReleaseServer::start();
+    let run = run_with_release(&server.url, &runner);
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert_eq!(run.ran, ["download", "cache-key", "install"]);
+    assert!(
+        run.log.contains(&format!(
+            "::notice title=flagstone::cannot download {}/SHA256SUMS (curl: (22) The requested URL returned error: 404): building flagstone {VERSION} from the action's source instead\n",
+            server.url
+        )),
+        "{}",
+        run.log
+    );
+    // No network: nothing listens on the port any more.
+    let closed = format!("http://{}/v{VERSION}", server.address);
+    drop(server);
+    let run = run_with_release(&closed, &runner);
+    assert_eq!(run.failed, None, "{}", run.log);
+    assert!(
+        run.log.contains(&format!(
+            "::notice title=flagstone::cannot download {closed}/SHA256SUMS (curl: (7) Failed to connect to 127.0.0.1 port "
+        )),
+        "{}",
+        run.log
+    );
+    // Both runs built.
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let call = format!(
+        "build --release --locked --bin flagstone --manifest-path {}/Cargo.toml --target-dir ",
+        root().display()
+    );
+    assert_eq!(calls.matches(&call).count(), 2, "{calls}");
+    assert!(run.log.contains("--- install\nflagstone "), "{}", run.log);
+}
+
+/// The release workflow, parsed.
+fn release_workflow() -> Yaml {
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    YamlLoader::load_from_str(&text)
+        .expect("release.yml is YAML")
+        .remove(0)
+}
+
+/// The archives the release workflow's plan step says each target's job makes, as its
+/// `matrix` output: (target, runner, archive, binary), in the file's order.
+fn release_matrix(workflow: &Yaml) -> Vec<[String; 4]> {
+    let steps = workflow["jobs"]["plan"]["steps"].as_vec().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["id"].as_str() == Some("targets"))
+        .expect("the plan job has a targets step");
+    let script = step["run"].as_str().unwrap();
+    let repository = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let repository = repository
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = \"https://github.com/"))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("Cargo.toml has a GitHub repository");
+    let temp = tempfile::tempdir().unwrap();
+    let output_path = temp.path().join("output");
+    std::fs::write(&output_path, "").unwrap();
+    let output = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("GITHUB_REF_NAME", format!("v{VERSION}"))
+        .env("GITHUB_REPOSITORY", repository)
+        .env("GITHUB_OUTPUT", &output_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let outputs = parse_outputs(&std::fs::read_to_string(&output_path).unwrap());
+    assert_eq!(outputs["version"], VERSION);
+    let matrix: serde_json::Value = serde_json::from_str(&outputs["matrix"]).unwrap();
+    let field = |entry: &serde_json::Value, name: &str| entry[name].as_str().unwrap().to_owned();
+    matrix["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            [
+                field(e, "target"),
+                field(e, "runs-on"),
+                field(e, "archive"),
+                field(e, "binary"),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
+    let workflow = release_workflow();
+    // Each target's job builds and archives what the plan step lists.
+    let build = &workflow["jobs"]["build"];
+    assert_eq!(
+        build["strategy"]["matrix"].as_str(),
+        Some("${{ fromJSON(needs.plan.outputs.matrix) }}")
+    );
+    assert_eq!(build["runs-on"].as_str(), Some("${{ matrix.runs-on }}"));
+    let steps = build["steps"].as_vec().unwrap();
+    let archiving = steps
+        .iter()
+        .find(|s| s["env"]["ARCHIVE"].as_str().is_some())
+        .expect("a step archives the binary");
+    assert_eq!(
+        archiving["env"]["ARCHIVE"].as_str(),
+        Some("${{ matrix.archive }}")
+    );
+    assert_eq!(
+        archiving["env"]["BINARY"].as_str(),
+        Some("${{ matrix.binary }}")
+    );
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("a step uploads the archive");
+    assert_eq!(
+        upload["with"]["path"].as_str(),
+        Some("${{ matrix.archive }}")
+    );
+    // No expression inside a script, and every action pinned to a full version.
+    for job in workflow["jobs"].as_hash().unwrap().values() {
+        for step in job["steps"].as_vec().unwrap() {
+            if let Some(script) = step["run"].as_str() {
+                assert!(!script.contains("${{"), "{script}");
+                assert!(script.starts_with("set -euo pipefail\n"), "{script}");
+            }
+            if let Some(uses) = step["uses"].as_str() {
+                let version = uses.split_once("@v").expect("pinned").1;
+                assert_eq!(
+                    version.split('.').count(),
+                    3,
+                    "{uses} is not a full version"
+                );
+            }
+        }
+    }
+
+    let matrix = release_matrix(&workflow);
+    let targets: Vec<&str> = matrix.iter().map(|[target, ..]| target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "x86_64-unknown-linux-musl",
+            "aarch64-apple-darwin",
+            "x86_64-apple-darwin",
+            "x86_64-pc-windows-msvc",
+        ]
+    );
+    for [target, _, archive, binary] in &matrix {
+        let (name, ext) = match target.contains("windows") {
+            true => ("flagstone.exe", "zip"),
+            false => ("flagstone", "tar.gz"),
+        };
+        assert_eq!(archive, &format!("flagstone-{VERSION}-{target}.{ext}"));
+        assert_eq!(binary, name);
+    }
+
+    // The release, served: each archive holds a binary that reports the version.
+    let server = ReleaseServer::start();
+    let fake = tempfile::tempdir().unwrap();
+    let binary = fake.path().join("binary");
+    std::fs::write(&binary, format!("#!/bin/sh\necho 'flagstone {VERSION}'\n")).unwrap();
+    let archives: Vec<(String, Vec<u8>)> = matrix
+        .iter()
+        .map(|[_, _, name, binary_name]| (name.clone(), archive(name, &binary, binary_name)))
+        .collect();
+    server.publish(&archives, |_| {});
+    // Each kind of runner the release builds for: the action downloads the archive built for
+    // it, and only that one. Linux runners are told apart by their C library, as ldd says.
+    let runners = [
+        ("Linux", "X64", "ldd (GNU libc) 2.39"),
+        ("Linux", "ARM64", "ldd (Ubuntu GLIBC 2.39-0ubuntu8) 2.39"),
+        ("Linux", "X64", "musl libc (x86_64)\nVersion 1.2.5"),
+        ("macOS", "ARM64", "bash: ldd: command not found"),
+        ("macOS", "X64", "bash: ldd: command not found"),
+        ("Windows", "X64", "bash: ldd: command not found"),
+    ];
+    let mut downloaded = Vec::new();
+    for (os, arch, ldd) in runners {
+        let stubs = tempfile::tempdir().unwrap();
+        stub(
+            stubs.path(),
+            "ldd",
+            &format!("printf '%s\\n' '{ldd}' >&2\nexit 1\n"),
+        );
+        let before = server.requests().len();
+        let runner = Runner {
+            path: vec![stubs.path().to_owned()],
+            env: vec![
+                ("RUNNER_OS".to_owned(), os.to_owned()),
+                ("RUNNER_ARCH".to_owned(), arch.to_owned()),
+            ],
+            only: Some(vec!["download"]),
+        };
+        let workspace = tempfile::tempdir().unwrap();
+        let event = serde_json::json!({});
+        let event = Event {
+            name: "push",
+            payload: &event,
+            sha: "0123456789abcdef0123456789abcdef01234567",
+        };
+        let given = [("release-url", server.url.as_str())];
+        let github = GitHub {
+            reviews: "[]",
+            commits: "[]",
+        };
+        let run = run_steps(workspace.path(), &event, &given, github, &runner);
+        assert_eq!(run.failed, None, "{os} {arch}: {}", run.log);
+        let requests = server.requests()[before..].to_vec();
+        let [sums, archive] = &requests[..] else {
+            panic!("{os} {arch}: {requests:?}")
+        };
+        assert_eq!(sums, &format!("/v{VERSION}/SHA256SUMS"));
+        let archive = archive.rsplit('/').next().unwrap().to_owned();
+        assert!(
+            run.log
+                .contains(&format!("--- download\nflagstone {VERSION}, ")),
+            "{os} {arch}: {}",
+            run.log
+        );
+        downloaded.push(archive);
+    }
+    let released: Vec<String> = matrix
+        .iter()
+        .map(|[_, _, archive, _]| archive.clone())
+        .collect();
+    assert_eq!(downloaded, released);
+}
+
+#[test]
+fn the_workflow_init_writes_uses_only_what_the_action_declares() {
+    let action = action();
+    let text = std::fs::read_to_string(root().join("src/cli/init/github/workflows/flagstone.yml"))
+        .unwrap();
+    // As init fills the template in.
+    let text = text
+        .replace("{repository}", "owner/flagstone")
+        .replace("{version}", VERSION);
+    let workflow = &YamlLoader::load_from_str(&text).unwrap()[0];
+    let steps = workflow["jobs"]["flagstone"]["steps"].as_vec().unwrap();
+    assert_eq!(steps[0]["uses"].as_str(), Some("actions/checkout@v6.0.2"));
+    assert_eq!(steps[0]["with"]["fetch-depth"].as_i64(), Some(0));
+    let uses = format!("owner/flagstone@v{VERSION}");
+    assert_eq!(steps[1]["uses"].as_str(), Some(uses.as_str()));
+    for (input, _) in entries(&steps[1]["with"], "with") {
+        assert!(action.inputs.contains_key(&input), "no input {input}");
+    }
 }

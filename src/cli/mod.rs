@@ -7,10 +7,13 @@ mod analyze;
 mod build;
 mod check;
 mod codeowners;
+mod completions;
 mod diff;
 mod edit;
 mod eval;
 mod evals;
+mod init;
+mod man;
 mod markdown;
 mod plan;
 mod publish;
@@ -30,7 +33,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Feature flags and experiments as code.
 #[derive(Debug, Parser)]
-#[command(name = "flagstone", version, about)]
+#[command(name = "flagstone", version = env!("FLAGSTONE_VERSION"), about)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,6 +59,9 @@ enum Command {
     Analyze(analyze::Args),
     Evals(evals::Args),
     Schema(schema::Args),
+    Init(init::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// Output formats. One type for every command, each accepting the values that apply to it (see
@@ -128,6 +134,9 @@ pub fn main() -> ExitCode {
         Command::Refs(args) => refs::run(args, &mut out),
         Command::Schema(args) => schema::run(args, &mut out),
         Command::Plan(args) => plan::run(args, &mut out),
+        Command::Init(args) => init::run(args, &mut out),
+        Command::Completions(args) => completions::run(args, &mut out),
+        Command::Man(args) => man::run(args, &mut out),
     };
     let _ = out.flush();
     match result {
