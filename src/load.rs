@@ -675,10 +675,12 @@ fn parse<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     let (tree, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
+        // A set, not a scan of the list: a garbage file yields an error per line.
+        let mut seen = std::collections::HashSet::new();
         let mut reported: Vec<Diagnostic> = Vec::new();
         for error in &errors {
             let diagnostic = syntax_diagnostic(path, text, error);
-            if !reported.contains(&diagnostic) {
+            if seen.insert((diagnostic.span.clone(), diagnostic.message.clone())) {
                 reported.push(diagnostic);
             }
         }
