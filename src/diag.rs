@@ -100,6 +100,7 @@ codes! {
     CheckoutAttribute = "FS073", "checkout-attribute", Error;
     Submodule = "FS074", "submodule", Error;
     SymlinkedRepository = "FS075", "symlinked-repository", Error;
+    FindingsLeftOut = "FS078", "findings-left-out", Error;
 }
 
 /// One finding in one file.
@@ -113,6 +114,9 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     pub message: String,
     pub help: Option<String>,
+    /// How many findings this one stands for that are not listed: a note that ends a group of
+    /// like findings, or the count of a file's findings past the cap (FS078). 0 for the rest.
+    pub left_out: usize,
 }
 
 impl Diagnostic {
@@ -124,6 +128,7 @@ impl Diagnostic {
             span,
             message,
             help: None,
+            left_out: 0,
         }
     }
 

@@ -687,12 +687,14 @@ fn parse<T: serde::de::DeserializeOwned>(
         if reported.len() > MAX_SYNTAX_ERRORS {
             let hidden = reported.len() - MAX_SYNTAX_ERRORS;
             reported.truncate(MAX_SYNTAX_ERRORS);
-            reported.push(Diagnostic::new(
+            let mut note = Diagnostic::new(
                 Code::TomlSyntax,
                 path,
                 None,
                 format!("{hidden} more TOML syntax errors in this file are not shown"),
-            ));
+            );
+            note.left_out = hidden;
+            reported.push(note);
         }
         diagnostics.extend(reported);
         return None;

@@ -1,12 +1,224 @@
 //! `check` runs on untrusted pull requests: its output stays small and inert whatever a file
-//! holds. Long lines are shown as a window, and control characters never reach a terminal raw.
+//! holds. Like findings in one array are grouped, a file lists at most 20 findings, long lines
+//! are shown as a window, and control characters never reach a terminal raw
+//! (docs/diagnostics.md, "Long reports").
 
 use std::path::Path;
 
 use flagstone::diag::is_control;
 use proptest::prelude::*;
+use serde_json::Value;
 
-use crate::support::{PROJECT, options, repo};
+use crate::support::{PROJECT, assert_file, findings, options, repo, root, run};
+
+fn snapshot(name: &str, text: &str) {
+    assert_file(&root().join("tests/snapshots").join(name), text);
+}
+
+/// A valid flag but for `tags`, which holds `count` numbers where strings belong.
+fn numbers_as_tags(count: usize) -> String {
+    let tags = vec!["1234"; count].join(", ");
+    format!("description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\ntags = [{tags}]\n")
+}
+
+/// The job summary Markdown, as `--format github` appends it to `$GITHUB_STEP_SUMMARY`.
+fn job_summary(dir: &Path) -> String {
+    let repo = flagstone::provenance::load(dir).unwrap();
+    let report = flagstone::check::check(&repo, &options());
+    let mut out = Vec::new();
+    flagstone::cli::render::markdown_summary(&mut out, Path::new("."), &repo, &report.diagnostics)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn more_than_ten_like_findings_in_one_array_are_three_and_a_note() {
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", numbers_as_tags(12).as_bytes()),
+    ]);
+    // The note is at the first element it stands for.
+    assert_eq!(
+        findings(dir.path()),
+        [
+            "FS012 flags/f.toml:4:9",
+            "FS012 flags/f.toml:4:15",
+            "FS012 flags/f.toml:4:21",
+            "FS012 flags/f.toml:4:27",
+        ]
+    );
+    for (format, file) in [
+        ("human", "flood.human.txt"),
+        ("json", "flood.json"),
+        ("github", "flood.github.txt"),
+    ] {
+        let (code, stdout, stderr) = run(
+            &["check", "--now", "2026-11-26", "--format", format],
+            dir.path(),
+        );
+        assert_eq!((code, stderr.as_str()), (1, ""), "{format}");
+        snapshot(file, &stdout);
+    }
+    snapshot("flood.summary.md", &job_summary(dir.path()));
+    let (_, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    assert!(human.contains("\n  × 9 more FS012 findings in `tags` are not shown (12 in all)\n"));
+    assert!(human.ends_with(": 12 errors, 0 warnings (9 not shown)\n"));
+
+    // Ten are each worth seeing.
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", numbers_as_tags(10).as_bytes()),
+    ]);
+    assert_eq!(findings(dir.path()).len(), 10);
+}
+
+/// The measure of docs/diagnostics.md ("Long reports") and BENCHMARKS.md: 100,000 wrong
+/// elements in a 600 KB file print four findings, well under 1 MB in every format.
+#[test]
+fn a_600_kb_array_of_wrong_elements_prints_four_findings() {
+    let flag = numbers_as_tags(100_000);
+    assert!((590_000..610_000).contains(&flag.len()), "{}", flag.len());
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/big.toml", flag.as_bytes()),
+    ]);
+    let (code, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    assert_eq!(code, 1);
+    snapshot("flood.100k.human.txt", &human);
+    let (_, github, _) = run(&["check", "--format", "github"], dir.path());
+    assert_eq!(github.lines().count(), 4);
+    for format in ["json", "github"] {
+        let (code, stdout, _) = run(
+            &["check", "--now", "2026-11-26", "--format", format],
+            dir.path(),
+        );
+        assert_eq!(code, 1, "{format}");
+        assert!(stdout.len() < 1_000_000, "{format}: {} bytes", stdout.len());
+    }
+    assert!(human.len() < 1_000_000);
+    let (_, json, _) = run(
+        &["check", "--now", "2026-11-26", "--format", "json"],
+        dir.path(),
+    );
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["suppressed"], 99_997);
+    let listed = json["diagnostics"].as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed[3]["left_out"], 99_997);
+    assert_eq!(
+        (listed[3]["line"].clone(), listed[3]["column"].clone()),
+        (4.into(), 27.into())
+    );
+    assert!(listed[..3].iter().all(|d| d.get("left_out").is_none()));
+}
+
+#[test]
+fn a_file_lists_twenty_findings_and_counts_the_rest_per_severity() {
+    // Each rule has its own conditions (no grouping), a schedule all in the past (a warning)
+    // and then an unknown attribute (an error).
+    let rules: String = (0..25)
+        .map(|i| {
+            format!(
+                "\n[[env.production.rules]]\nname = \"r{i}\"\nrollout = 5\nschedule = [{{ at = 2026-11-02T09:00:00Z, rollout = 25 }}]\nif = [{{ attr = \"contry\", op = \"in\", values = [\"US\"] }}]\nserve = \"on\"\n"
+            )
+        })
+        .collect();
+    let flag = format!("description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\n{rules}");
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", flag.as_bytes()),
+    ]);
+    let found = findings(dir.path());
+    assert_eq!(found.len(), 22);
+    assert_eq!(
+        found[..2],
+        ["FS078 flags/f.toml:1:1", "FS078 flags/f.toml:1:1"]
+    );
+    assert_eq!(
+        found[2..4],
+        ["FS054 flags/f.toml:8:20", "FS020 flags/f.toml:9:16"]
+    );
+    assert_eq!(found[21], "FS020 flags/f.toml:72:16");
+
+    let (code, stdout, _) = run(
+        &["check", "--now", "2026-11-26", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["suppressed"], 30);
+    let notes: Vec<(&str, &str, u64)> = json["diagnostics"].as_array().unwrap()[..2]
+        .iter()
+        .map(|d| {
+            (
+                d["severity"].as_str().unwrap(),
+                d["message"].as_str().unwrap(),
+                d["left_out"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            ("error", "15 more errors in this file are not shown", 15),
+            ("warning", "15 more warnings in this file are not shown", 15),
+        ]
+    );
+    let (_, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    assert!(
+        human.ends_with("checked: 25 errors, 25 warnings (30 not shown)\n"),
+        "{human}"
+    );
+}
+
+/// `--deny` makes warnings errors, those past the cap too: the note that counts them follows.
+#[test]
+fn denied_warnings_past_the_cap_fail_the_check() {
+    let rules: String = (0..25)
+        .map(|i| {
+            format!(
+                "\n[[env.production.rules]]\nname = \"r{i}\"\nrollout = 5\nschedule = [{{ at = 2026-11-02T09:00:00Z, rollout = 25 }}]\nserve = \"on\"\n"
+            )
+        })
+        .collect();
+    let flag = format!("description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\n{rules}");
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", flag.as_bytes()),
+    ]);
+    let json = |args: &[&str]| {
+        let (code, stdout, _) = run(
+            &[&["check", "--now", "2026-11-26", "--format", "json"], args].concat(),
+            dir.path(),
+        );
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let note = &json["diagnostics"][0];
+        (code, note["severity"].clone(), note["left_out"].clone())
+    };
+    assert_eq!(json(&[]), (0, "warning".into(), 5.into()));
+    assert_eq!(
+        json(&["--deny", "schedule-past"]),
+        (1, "error".into(), 5.into())
+    );
+}
+
+#[test]
+fn a_message_quoting_a_long_name_is_cut_in_the_middle() {
+    let name = "x".repeat(5_000);
+    let flag = format!(
+        "description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\n[[env.production.rules]]\nname = \"r\"\nif = [{{ attr = \"{name}\", op = \"in\", values = [\"US\"] }}]\nserve = \"on\"\n"
+    );
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", flag.as_bytes()),
+    ]);
+    let loaded = flagstone::provenance::load(dir.path()).unwrap();
+    let report = flagstone::check::check(&loaded, &options());
+    let message = &report.diagnostics[0].message;
+    assert_eq!(message.chars().count(), 500);
+    let expected = format!("unknown attribute `{}…{}`", "x".repeat(380), "x".repeat(99));
+    assert_eq!(message, &expected);
+}
 
 /// Pieces of hostile TOML: long runs, control and bidirectional characters, wide and
 /// combining characters, CRLF, and arbitrary strings.

@@ -100,9 +100,33 @@ impl<'r> Texts<'r> {
     }
 }
 
+/// Errors and warnings found, counting those a note stands for in its place.
 fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    (errors, diagnostics.len() - errors)
+    let stands_for = |d: &Diagnostic| d.left_out.max(1);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(stands_for)
+        .sum();
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(stands_for)
+        .sum();
+    (errors, warnings)
+}
+
+/// Findings found but not listed.
+fn left_out(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().map(|d| d.left_out).sum()
+}
+
+/// What ends a summary line when findings are left out: ` (N not shown)`.
+fn not_shown(diagnostics: &[Diagnostic]) -> String {
+    match left_out(diagnostics) {
+        0 => String::new(),
+        n => format!(" ({n} not shown)"),
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -173,16 +197,16 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
         checked += &format!(", {}", plural(repo.experiments.len(), "experiment"));
     }
     if diagnostics.is_empty() {
-        writeln!(out, "✓ {checked} checked: no problems")
-    } else {
-        writeln!(
-            out,
-            "{} {checked} checked: {}, {}",
-            if errors > 0 { "✗" } else { "!" },
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        )
+        return writeln!(out, "✓ {checked} checked: no problems");
     }
+    writeln!(
+        out,
+        "{} {checked} checked: {}, {}{}",
+        if errors > 0 { "✗" } else { "!" },
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        not_shown(diagnostics)
+    )
 }
 
 /// Lines longer than this many characters are shown as a window around the span.
@@ -344,16 +368,27 @@ struct JsonDiagnostic<'a> {
     end_column: usize,
     message: &'a str,
     help: Option<&'a str>,
+    /// Only on a note that stands for findings not listed: how many.
+    #[serde(skip_serializing_if = "is_zero")]
+    left_out: usize,
 }
 
-/// One JSON document: `{"diagnostics": [...]}`.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One JSON document: `{"diagnostics": [...]}`, and `"suppressed": N` when N findings were
+/// left out of the list.
 pub fn json(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io::Result<()> {
     #[derive(Serialize)]
     struct Document<'a> {
         diagnostics: Vec<JsonDiagnostic<'a>>,
+        #[serde(skip_serializing_if = "is_zero")]
+        suppressed: usize,
     }
     let texts = Texts::of(repo);
     let document = Document {
+        suppressed: left_out(diagnostics),
         diagnostics: diagnostics
             .iter()
             .map(|d| {
@@ -369,6 +404,7 @@ pub fn json(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io:
                     end_column: p.end.column,
                     message: &d.message,
                     help: d.help.as_deref(),
+                    left_out: d.left_out,
                 }
             })
             .collect(),
@@ -443,9 +479,10 @@ pub fn markdown_summary(
     let (errors, warnings) = counts(diagnostics);
     writeln!(
         out,
-        "### flagstone check: {}, {}\n",
+        "### flagstone check: {}, {}{}\n",
         plural(errors, "error"),
-        plural(warnings, "warning")
+        plural(warnings, "warning"),
+        not_shown(diagnostics)
     )?;
     if diagnostics.is_empty() {
         return writeln!(out, "No problems found.");
