@@ -100,6 +100,8 @@ codes! {
     CheckoutAttribute = "FS073", "checkout-attribute", Error;
     Submodule = "FS074", "submodule", Error;
     SymlinkedRepository = "FS075", "symlinked-repository", Error;
+    ControlCharacter = "FS076", "control-character", Error;
+    ControlCharacterInText = "FS077", "control-character-in-text", Warning;
     FindingsLeftOut = "FS078", "findings-left-out", Error;
 }
 

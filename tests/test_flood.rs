@@ -220,6 +220,59 @@ fn a_message_quoting_a_long_name_is_cut_in_the_middle() {
     assert_eq!(message, &expected);
 }
 
+/// A repository with control and bidirectional characters in every place text can come from:
+/// keys, names, descriptions, comments, payloads, a message quoting a name, a file name.
+fn hostile_repo() -> tempfile::TempDir {
+    let flag = "description = \"\\e[2J\u{202e}cleared\"  # \u{2066}note\u{2069}\nowners = [\"alice\"]\nkind = \"ops\"\ntags = [\"\\e]8;;https://example.com\\u0007x\", \"\u{9b}31m\"]\n[variants]\noff = \"\\u001b[0m\"\non = \"x\"\n[env.\"prod\u{202e}\"]\nserve = \"off\"\n[[env.production.rules]]\nname = \"r\"\nif = [{ attr = \"c\\u0007\\u202eountry\", op = \"in\", values = [\"US\"] }]\nserve = \"on\"\n";
+    repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", flag.as_bytes()),
+        ("flags/x\u{1b}[31my.toml", b"description = \"d\"\n"),
+    ])
+}
+
+#[test]
+fn control_characters_never_reach_a_terminal_or_a_log_raw() {
+    let dir = hostile_repo();
+    assert_eq!(
+        findings(dir.path()),
+        [
+            "FS005 flags/x\u{1b}[31my.toml:1:1",
+            "FS077 flags/f.toml:1:16",
+            "FS077 flags/f.toml:1:34",
+            "FS076 flags/f.toml:4:10",
+            "FS076 flags/f.toml:4:46",
+            "FS077 flags/f.toml:6:8",
+            "FS033 flags/f.toml:8:6",
+            "FS076 flags/f.toml:8:11",
+            "FS020 flags/f.toml:12:16",
+            "FS076 flags/f.toml:12:18",
+        ]
+    );
+    let raw = |text: &str| text.chars().any(|c| is_control(c) && c != '\n');
+    for format in ["human", "github"] {
+        let (code, stdout, _) = run(
+            &["check", "--now", "2026-11-26", "--format", format],
+            dir.path(),
+        );
+        assert_eq!(code, 1);
+        assert!(!raw(&stdout), "{format}:\n{stdout}");
+        assert!(stdout.contains("\\u{1b}"), "{format}:\n{stdout}");
+    }
+    let summary = job_summary(dir.path());
+    assert!(!raw(&summary), "{summary}");
+    let (_, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    snapshot("control.human.txt", &human);
+    // JSON carries the text as it is, with what JSON must escape escaped.
+    let (_, json, _) = run(
+        &["check", "--now", "2026-11-26", "--format", "json"],
+        dir.path(),
+    );
+    assert!(!json.chars().any(|c| c < ' ' && c != '\n'));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["diagnostics"][0]["file"], "flags/x\u{1b}[31my.toml");
+}
+
 /// Pieces of hostile TOML: long runs, control and bidirectional characters, wide and
 /// combining characters, CRLF, and arbitrary strings.
 fn piece() -> impl Strategy<Value = String> {

@@ -4,6 +4,7 @@
 //! Checks that need the project file (attributes, environments, teams) are skipped when it is
 //! missing or invalid; that problem is already reported, and guessing would only add noise.
 
+pub(crate) mod characters;
 mod condense;
 mod conditions;
 mod experiments;
