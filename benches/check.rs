@@ -1,5 +1,5 @@
-//! `flagstone check` on synthetic repositories (see benches/support/synth.rs):
-//! `cargo bench --bench check`
+//! `flagstone check` on synthetic repositories (see benches/support/synth.rs), and on a flood
+//! of findings: `cargo bench --bench check`
 
 #[path = "support/synth.rs"]
 mod synth;
@@ -37,5 +37,45 @@ fn check(bencher: divan::Bencher, flags: usize) {
         let diagnostics = flagstone::check::check(&repo, &options).diagnostics;
         assert!(diagnostics.is_empty(), "{:?}", diagnostics.first());
         diagnostics.len()
+    });
+}
+
+/// A repository whose one flag has `tags` of 100,000 numbers where strings belong: 600 KB, and
+/// 100,000 findings before grouping.
+fn flood() -> &'static std::path::Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let tags = vec!["1234"; 100_000].join(", ");
+        let flag =
+            format!("description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\ntags = [{tags}]\n");
+        std::fs::create_dir(dir.path().join("flags")).unwrap();
+        std::fs::write(dir.path().join("flags/big.toml"), flag).unwrap();
+        std::fs::write(
+            dir.path().join("flagstone.toml"),
+            "name = \"acme\"\nenvironments = [\"production\"]\n",
+        )
+        .unwrap();
+        dir
+    })
+    .path()
+}
+
+/// `check` of the flood end to end in process: load, check, group, render (under 1 MB).
+#[divan::bench(args = ["human", "json"], sample_count = 20, sample_size = 1)]
+fn flood_600_kb(bencher: divan::Bencher, format: &str) {
+    let dir = flood();
+    let options = options();
+    bencher.bench(|| {
+        let repo = flagstone::load::load(dir).unwrap();
+        let diagnostics = flagstone::check::check(&repo, &options).diagnostics;
+        let mut out = Vec::new();
+        match format {
+            "human" => flagstone::cli::render::human(&mut out, &repo, &diagnostics),
+            _ => flagstone::cli::render::json(&mut out, &repo, &diagnostics),
+        }
+        .unwrap();
+        assert!(out.len() < 1_000_000, "{} bytes", out.len());
+        out.len()
     });
 }

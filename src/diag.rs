@@ -4,6 +4,7 @@
 //! the CLI turn it into text for people, JSON or GitHub annotations. Codes are stable: they are
 //! documented in `docs/diagnostics.md` and never reused.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -99,6 +100,9 @@ codes! {
     CheckoutAttribute = "FS073", "checkout-attribute", Error;
     Submodule = "FS074", "submodule", Error;
     SymlinkedRepository = "FS075", "symlinked-repository", Error;
+    ControlCharacter = "FS076", "control-character", Error;
+    ControlCharacterInText = "FS077", "control-character-in-text", Warning;
+    FindingsLeftOut = "FS078", "findings-left-out", Error;
 }
 
 /// One finding in one file.
@@ -112,6 +116,9 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     pub message: String,
     pub help: Option<String>,
+    /// How many findings this one stands for that are not listed: a note that ends a group of
+    /// like findings, or the count of a file's findings past the cap (FS078). 0 for the rest.
+    pub left_out: usize,
 }
 
 impl Diagnostic {
@@ -123,6 +130,7 @@ impl Diagnostic {
             span,
             message,
             help: None,
+            left_out: 0,
         }
     }
 
@@ -139,6 +147,34 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// Characters a terminal acts on instead of showing (C0, DEL and C1 controls), and the
+/// Unicode bidirectional controls, which reorder how the text around them is displayed.
+pub fn is_control(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// The Bidi_Control characters: marks (ALM, LRM, RLM), embeddings, overrides and isolates.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every [`is_control`] character, line breaks and tabs included, written as a
+/// visible escape (`\u{202e}`): what may reach a terminal or a log from a repository.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_control(c) {
+            escaped.extend(c.escape_unicode());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 /// A 1-based line and column (in characters) of a byte offset.

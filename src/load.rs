@@ -587,13 +587,18 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
         Content::Unparseable(_) => None,
     };
     let d = &mut diagnostics;
-    let doc = match entry.kind {
-        FileKind::Project => Doc::Project(parseable.and_then(|t| parse(path, t, validator, d))),
-        FileKind::Flag => Doc::Flag(parseable.and_then(|t| parse(path, t, validator, d))),
-        FileKind::Segment => Doc::Segment(parseable.and_then(|t| parse(path, t, validator, d))),
-        FileKind::Test => Doc::Test(parseable.and_then(|t| parse(path, t, validator, d))),
+    let kind = entry.kind;
+    let doc = match kind {
+        FileKind::Project => {
+            Doc::Project(parseable.and_then(|t| parse(kind, path, t, validator, d)))
+        }
+        FileKind::Flag => Doc::Flag(parseable.and_then(|t| parse(kind, path, t, validator, d))),
+        FileKind::Segment => {
+            Doc::Segment(parseable.and_then(|t| parse(kind, path, t, validator, d)))
+        }
+        FileKind::Test => Doc::Test(parseable.and_then(|t| parse(kind, path, t, validator, d))),
         FileKind::Experiment => Doc::Experiment(Box::new(
-            parseable.and_then(|t| parse(path, t, validator, d)),
+            parseable.and_then(|t| parse(kind, path, t, validator, d)),
         )),
     };
     let text = match content {
@@ -666,8 +671,9 @@ fn content(path: &str, bytes: Vec<u8>, diagnostics: &mut Vec<Diagnostic>) -> Con
     }
 }
 
-/// Parses, validates and deserializes one file's text.
+/// Parses, validates (the schema, control characters) and deserializes one file's text.
 fn parse<T: serde::de::DeserializeOwned>(
+    kind: FileKind,
     path: &str,
     text: &str,
     validator: &Validator,
@@ -675,22 +681,26 @@ fn parse<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     let (tree, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
+        // A set, not a scan of the list: a garbage file yields an error per line.
+        let mut seen = std::collections::HashSet::new();
         let mut reported: Vec<Diagnostic> = Vec::new();
         for error in &errors {
             let diagnostic = syntax_diagnostic(path, text, error);
-            if !reported.contains(&diagnostic) {
+            if seen.insert((diagnostic.span.clone(), diagnostic.message.clone())) {
                 reported.push(diagnostic);
             }
         }
         if reported.len() > MAX_SYNTAX_ERRORS {
             let hidden = reported.len() - MAX_SYNTAX_ERRORS;
             reported.truncate(MAX_SYNTAX_ERRORS);
-            reported.push(Diagnostic::new(
+            let mut note = Diagnostic::new(
                 Code::TomlSyntax,
                 path,
                 None,
                 format!("{hidden} more TOML syntax errors in this file are not shown"),
-            ));
+            );
+            note.left_out = hidden;
+            reported.push(note);
         }
         diagnostics.extend(reported);
         return None;
@@ -700,6 +710,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     let schema_errors = validator.validate(path, &tree);
     let schema_valid = schema_errors.is_empty();
     diagnostics.extend(schema_errors);
+    diagnostics.extend(crate::check::characters::scan(kind, path, text));
     match model::from_tree(tree) {
         Ok(doc) => Some(doc),
         Err(e) => {

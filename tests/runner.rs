@@ -16,6 +16,7 @@ mod test_evals;
 mod test_examples;
 mod test_experiments;
 mod test_fixtures;
+mod test_flood;
 mod test_gate;
 mod test_gate_invariant;
 mod test_git;

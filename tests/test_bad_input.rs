@@ -1,6 +1,6 @@
 //! Broken files give located findings, never a panic, and never hide the other files'.
 
-use crate::support::{PROJECT, findings, repo, run};
+use crate::support::{PROJECT, assert_file, findings, repo, root, run};
 
 /// A valid flag with one semantic error, to show that the other files are still checked.
 const GOOD_FLAG_WITH_TYPO: &[u8] = b"description = \"d\"
@@ -176,4 +176,41 @@ fn line_endings_do_not_move_findings() {
     };
     assert_eq!(found(&unix), ["FS020 flags/f.toml:7:16"]);
     assert_eq!(found(&windows), found(&unix));
+}
+
+/// miette pads its underline with a width it formats as a u16: a finding past column 65,535
+/// panicked (exit 101). A long line is now shown as a window around the finding.
+#[test]
+fn a_finding_on_a_70_kb_line_is_located_and_shown_as_a_window() {
+    let flag = format!(
+        "description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\ntags = [\"{}\", 1]\n",
+        "x".repeat(70_000)
+    );
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/wide.toml", flag.as_bytes()),
+    ]);
+    assert_eq!(findings(dir.path()), ["FS012 flags/wide.toml:4:70013"]);
+    let (code, stdout, stderr) = run(&["check", "--now", "2026-11-26"], dir.path());
+    assert_eq!((code, stderr.as_str()), (1, ""));
+    assert_file(&root().join("tests/snapshots/long-line.human.txt"), &stdout);
+    let (code, stdout, _) = run(&["check", "--format", "github"], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with(
+            "::error file=flags/wide.toml,line=4,endLine=4,col=70013,endColumn=70014,"
+        ),
+        "{stdout}"
+    );
+    // A span over many lines, long ones, is underlined on its first line.
+    let rows = format!("  \"{}\",\n", "y".repeat(200)).repeat(30);
+    let flag =
+        format!("description = \"d\"\nowners = [\"alice\"]\nkind = \"ops\"\ntags = [[\n{rows}]]\n");
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/tall.toml", flag.as_bytes()),
+    ]);
+    let (code, stdout, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    assert_eq!(code, 1);
+    assert_file(&root().join("tests/snapshots/long-span.human.txt"), &stdout);
 }

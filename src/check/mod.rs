@@ -4,6 +4,8 @@
 //! Checks that need the project file (attributes, environments, teams) are skipped when it is
 //! missing or invalid; that problem is already reported, and guessing would only add noise.
 
+pub(crate) mod characters;
+mod condense;
 mod conditions;
 mod experiments;
 mod flags;
@@ -40,10 +42,13 @@ impl Options {
 pub use crate::bundle::TARGETING_KEY;
 
 /// The findings of a check: the loader's and the checks' together, sorted by file and
-/// position.
+/// position, like findings grouped and each file's capped (see [`condense`]).
 #[derive(Debug)]
 pub struct Report<'r> {
     pub diagnostics: Vec<Diagnostic>,
+    /// Every finding before grouping and the cap, kept when they left some out: a denied
+    /// warning among those must make its note an error too.
+    all: Option<Vec<Diagnostic>>,
     repo: &'r Repo,
 }
 
@@ -59,10 +64,19 @@ impl<'r> Report<'r> {
     /// Makes the findings with these codes errors, whatever their usual severity: a team's
     /// `--deny expired` in CI.
     pub fn deny(&mut self, codes: &[crate::diag::Code]) {
-        for diagnostic in &mut self.diagnostics {
-            if codes.contains(&diagnostic.code) {
-                diagnostic.severity = crate::diag::Severity::Error;
+        let deny = |diagnostics: &mut Vec<Diagnostic>| {
+            for diagnostic in diagnostics {
+                if codes.contains(&diagnostic.code) {
+                    diagnostic.severity = crate::diag::Severity::Error;
+                }
             }
+        };
+        match &mut self.all {
+            Some(all) => {
+                deny(all);
+                self.diagnostics = condense::condense(all, self.repo);
+            }
+            None => deny(&mut self.diagnostics),
         }
     }
 
@@ -114,13 +128,17 @@ pub fn check<'r>(repo: &'r Repo, options: &Options) -> Report<'r> {
         .map(|(i, f)| (f.path.as_str(), i))
         .collect();
     let mut out = scope.out;
-    out.sort_by_key(|d| {
+    fn key<'d>(order: &BTreeMap<&str, usize>, d: &'d Diagnostic) -> impl Ord + 'd {
         let file = order.get(d.file.as_str()).copied();
         let start = d.span.as_ref().map_or(0, |s| s.start);
-        (file, d.file.clone(), start, d.code)
-    });
+        (file, d.file.as_str(), start, d.code)
+    }
+    out.sort_by(|a, b| key(&order, a).cmp(&key(&order, b)));
+    let diagnostics = condense::condense(&out, repo);
+    let left_out = diagnostics.iter().any(|d| d.left_out > 0);
     Report {
-        diagnostics: out,
+        diagnostics,
+        all: left_out.then_some(out),
         repo,
     }
 }

@@ -1,12 +1,17 @@
 //! Renderers of findings: one function per output format, over the same diagnostics.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::path::Path;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, LineCol, Severity};
+use crate::diag::{Diagnostic, LineCol, Severity, escape_controls, is_control};
 use crate::load::Repo;
 
 use super::Format;
@@ -46,7 +51,11 @@ pub struct Position {
 }
 
 pub fn position(repo: &Repo, diagnostic: &Diagnostic) -> Position {
-    let text = source_text(repo, &diagnostic.file);
+    position_in(source_text(repo, &diagnostic.file), diagnostic)
+}
+
+/// The position of a finding in `text`, its file's text.
+fn position_in(text: &str, diagnostic: &Diagnostic) -> Position {
     match &diagnostic.span {
         Some(span) => Position {
             start: LineCol::of(text, span.start),
@@ -69,9 +78,55 @@ fn source_text<'r>(repo: &'r Repo, file: &str) -> &'r str {
         .map_or("", |f| f.text.as_str())
 }
 
+/// Files' texts by path, for renderers that look up every finding's file.
+struct Texts<'r>(HashMap<&'r str, &'r str>);
+
+impl<'r> Texts<'r> {
+    fn of(repo: &'r Repo) -> Self {
+        Texts(
+            repo.files
+                .iter()
+                .map(|f| (f.path.as_str(), f.text.as_str()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, file: &str) -> &'r str {
+        self.0.get(file).copied().unwrap_or_default()
+    }
+
+    fn position(&self, diagnostic: &Diagnostic) -> Position {
+        position_in(self.get(&diagnostic.file), diagnostic)
+    }
+}
+
+/// Errors and warnings found, counting those a note stands for in its place.
 fn counts(diagnostics: &[Diagnostic]) -> (usize, usize) {
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    (errors, diagnostics.len() - errors)
+    let stands_for = |d: &Diagnostic| d.left_out.max(1);
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(stands_for)
+        .sum();
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(stands_for)
+        .sum();
+    (errors, warnings)
+}
+
+/// Findings found but not listed.
+fn left_out(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().map(|d| d.left_out).sum()
+}
+
+/// What ends a summary line when findings are left out: ` (N not shown)`.
+fn not_shown(diagnostics: &[Diagnostic]) -> String {
+    match left_out(diagnostics) {
+        0 => String::new(),
+        n => format!(" ({n} not shown)"),
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -91,8 +146,9 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
         .with_links(false)
         .with_width(100)
         .without_primary_span_start();
+    let texts = Texts::of(repo);
     for diagnostic in diagnostics {
-        let mut report = MietteDiagnostic::new(diagnostic.message.clone())
+        let mut report = MietteDiagnostic::new(escape_controls(&diagnostic.message))
             .with_code(format!(
                 "{}({})",
                 diagnostic.code.as_str(),
@@ -103,25 +159,25 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
                 Severity::Warning => miette::Severity::Warning,
             });
         if let Some(help) = &diagnostic.help {
-            report = report.with_help(help.clone());
+            report = report.with_help(escape_controls(help));
         }
-        let text = source_text(repo, &diagnostic.file);
+        let file = escape_controls(&diagnostic.file);
+        let text = texts.get(&diagnostic.file);
         let mut rendered = String::new();
         match &diagnostic.span {
             Some(span) if !text.is_empty() => {
-                let start = position(repo, diagnostic).start;
-                let name = format!("{}:{}:{}", diagnostic.file, start.line, start.column);
-                let report = report.with_label(LabeledSpan::underline(span.clone()));
-                let report = miette::Report::new(report).with_source_code(
-                    NamedSource::new(name, text.to_owned()).with_language("toml"),
-                );
+                let start = position_in(text, diagnostic).start;
+                let name = format!("{file}:{}:{}", start.line, start.column);
+                let (excerpt, span) = Excerpt::new(name, text, span.clone());
+                let report = report.with_label(LabeledSpan::underline(span));
+                let report = miette::Report::new(report).with_source_code(excerpt);
                 handler
                     .render_report(&mut rendered, report.as_ref())
                     .map_err(io::Error::other)?;
             }
             _ => {
                 // A finding about a whole file names the file in its message.
-                report.message = format!("{}: {}", diagnostic.file, report.message);
+                report.message = format!("{file}: {}", report.message);
                 handler
                     .render_report(&mut rendered, &report)
                     .map_err(io::Error::other)?;
@@ -141,15 +197,157 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
         checked += &format!(", {}", plural(repo.experiments.len(), "experiment"));
     }
     if diagnostics.is_empty() {
-        writeln!(out, "✓ {checked} checked: no problems")
-    } else {
-        writeln!(
-            out,
-            "{} {checked} checked: {}, {}",
-            if errors > 0 { "✗" } else { "!" },
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        )
+        return writeln!(out, "✓ {checked} checked: no problems");
+    }
+    writeln!(
+        out,
+        "{} {checked} checked: {}, {}{}",
+        if errors > 0 { "✗" } else { "!" },
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        not_shown(diagnostics)
+    )
+}
+
+/// Lines longer than this many characters are shown as a window around the span.
+const MAX_LINE_CHARS: usize = 160;
+/// The characters of a long line shown, and how many of them come before the span.
+const WINDOW_CHARS: usize = 100;
+const BEFORE_SPAN_CHARS: usize = 30;
+/// A span over more lines than this is shown on its first line, which ends in an ellipsis.
+const MAX_SPAN_LINES: usize = 10;
+
+/// What the human format shows of a file around a span: the span's lines and two on either
+/// side (miette picks its context among them), with long lines cut to a window marked by `…`
+/// and control characters escaped (`\u{202e}`), so a terminal shows them and never acts on
+/// them. miette would print a line whole, and panics on a column past 65,535.
+struct Excerpt {
+    name: String,
+    text: String,
+    /// The 0-based line of the file where the excerpt starts.
+    first_line: usize,
+}
+
+impl Excerpt {
+    /// The excerpt of `text` around `span`, and the span within the excerpt.
+    fn new(name: String, text: &str, span: Range<usize>) -> (Excerpt, Range<usize>) {
+        let floor = |mut i: usize| {
+            i = i.min(text.len());
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = floor(span.start);
+        let mut end = floor(span.end.max(start));
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let long_span = text[start..end].matches('\n').count() >= MAX_SPAN_LINES;
+        if long_span {
+            end = line_end;
+        }
+        let mut from = line_start;
+        for _ in 0..2 {
+            if from > 0 {
+                from = text[..from - 1].rfind('\n').map_or(0, |i| i + 1);
+            }
+        }
+        let mut to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+        for _ in 0..2 {
+            if to < text.len() {
+                to = text[to + 1..].find('\n').map_or(text.len(), |i| to + 1 + i);
+            }
+        }
+        let mut excerpt = Excerpt {
+            name,
+            text: String::new(),
+            first_line: text[..from].matches('\n').count(),
+        };
+        let (mut mapped_start, mut mapped_end) = (0, 0);
+        let mut at = from;
+        while at <= to {
+            let stop = text[at..to].find('\n').map_or(to, |i| at + i);
+            let line = &text[at..stop];
+            let chars = line.chars().count();
+            let (a, b) = if at == line_start {
+                let before = text[at..start].chars().count();
+                window(chars, before)
+            } else {
+                window(chars, 0)
+            };
+            // Where each byte offset of the line lands in the excerpt: the span's ends are
+            // looked up here.
+            let mut place = |offset: usize, landed: usize| {
+                if offset == start {
+                    mapped_start = landed;
+                }
+                if offset == end {
+                    mapped_end = landed;
+                }
+            };
+            if a > 0 {
+                excerpt.text.push('…');
+            }
+            for (i, (byte, c)) in line.char_indices().enumerate() {
+                if i == b {
+                    excerpt.text.push('…');
+                }
+                // Offsets cut off land next to the ellipsis on their side.
+                place(at + byte, excerpt.text.len());
+                if !(a..b).contains(&i) {
+                    continue;
+                }
+                if c != '\t' && is_control(c) {
+                    excerpt.text.extend(c.escape_unicode());
+                } else {
+                    excerpt.text.push(c);
+                }
+            }
+            if long_span && stop == end && b >= chars {
+                excerpt.text.push('…');
+            }
+            place(stop, excerpt.text.len());
+            if stop < to {
+                excerpt.text.push('\n');
+            }
+            at = stop + 1;
+        }
+        (excerpt, mapped_start..mapped_end.max(mapped_start))
+    }
+}
+
+/// The characters `[a, b)` of a line of `chars` characters to show, for a span starting
+/// `before` characters into it.
+fn window(chars: usize, before: usize) -> (usize, usize) {
+    if chars <= MAX_LINE_CHARS {
+        return (0, chars);
+    }
+    let a = before.saturating_sub(BEFORE_SPAN_CHARS);
+    let b = (a + WINDOW_CHARS).min(chars);
+    (a.min(chars.saturating_sub(WINDOW_CHARS)), b)
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.clone(),
+                contents.data(),
+                *contents.span(),
+                self.first_line + contents.line(),
+                contents.column(),
+                contents.line_count(),
+            )
+            .with_language("toml"),
+        ))
     }
 }
 
@@ -170,19 +368,31 @@ struct JsonDiagnostic<'a> {
     end_column: usize,
     message: &'a str,
     help: Option<&'a str>,
+    /// Only on a note that stands for findings not listed: how many.
+    #[serde(skip_serializing_if = "is_zero")]
+    left_out: usize,
 }
 
-/// One JSON document: `{"diagnostics": [...]}`.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One JSON document: `{"diagnostics": [...]}`, and `"suppressed": N` when N findings were
+/// left out of the list.
 pub fn json(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io::Result<()> {
     #[derive(Serialize)]
     struct Document<'a> {
         diagnostics: Vec<JsonDiagnostic<'a>>,
+        #[serde(skip_serializing_if = "is_zero")]
+        suppressed: usize,
     }
+    let texts = Texts::of(repo);
     let document = Document {
+        suppressed: left_out(diagnostics),
         diagnostics: diagnostics
             .iter()
             .map(|d| {
-                let p = position(repo, d);
+                let p = texts.position(d);
                 JsonDiagnostic {
                     code: d.code.as_str(),
                     name: d.code.name(),
@@ -194,6 +404,7 @@ pub fn json(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io:
                     end_column: p.end.column,
                     message: &d.message,
                     help: d.help.as_deref(),
+                    left_out: d.left_out,
                 }
             })
             .collect(),
@@ -223,15 +434,16 @@ pub fn github(
     repo: &Repo,
     diagnostics: &[Diagnostic],
 ) -> io::Result<()> {
+    let texts = Texts::of(repo);
     for d in diagnostics {
-        let p = position(repo, d);
+        let p = texts.position(d);
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let mut properties = format!(
             "file={},line={},endLine={}",
-            escape_property(&workspace_path(dir, &d.file)),
+            escape_property(&escape_controls(&workspace_path(dir, &d.file))),
             p.start.line,
             p.end.line
         );
@@ -246,10 +458,10 @@ pub fn github(
             ",title={}",
             escape_property(&format!("{} {}", d.code.as_str(), d.code.name()))
         ));
-        let mut message = d.message.clone();
+        let mut message = escape_controls(&d.message).into_owned();
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
-            message.push_str(help);
+            message.push_str(&escape_controls(help));
         }
         writeln!(out, "::{level} {properties}::{}", escape_data(&message))?;
     }
@@ -267,17 +479,19 @@ pub fn markdown_summary(
     let (errors, warnings) = counts(diagnostics);
     writeln!(
         out,
-        "### flagstone check: {}, {}\n",
+        "### flagstone check: {}, {}{}\n",
         plural(errors, "error"),
-        plural(warnings, "warning")
+        plural(warnings, "warning"),
+        not_shown(diagnostics)
     )?;
     if diagnostics.is_empty() {
         return writeln!(out, "No problems found.");
     }
     writeln!(out, "| | code | location | message |")?;
     writeln!(out, "|---|---|---|---|")?;
+    let texts = Texts::of(repo);
     for d in diagnostics {
-        let p = position(repo, d);
+        let p = texts.position(d);
         let icon = if d.is_error() { "❌" } else { "⚠️" };
         let message = match &d.help {
             Some(help) => format!("{} — {}", d.message, help),
@@ -287,10 +501,10 @@ pub fn markdown_summary(
             out,
             "| {icon} | {} | `{}:{}:{}` | {} |",
             d.code.as_str(),
-            workspace_path(dir, &d.file),
+            escape_controls(&workspace_path(dir, &d.file)),
             p.start.line,
             p.start.column,
-            message.replace('|', "\\|").replace('\n', " ")
+            escape_controls(&message.replace('|', "\\|").replace('\n', " "))
         )?;
     }
     Ok(())
