@@ -401,7 +401,7 @@ fn run_steps(
     runner: &Runner,
 ) -> Run {
     let action = action();
-    let temp = tempfile::tempdir().unwrap();
+    let temp = crate::support::tempdir();
     let dir = |name: &str| {
         let path = temp.path().join(name);
         std::fs::create_dir_all(&path).unwrap();
@@ -666,7 +666,7 @@ impl PullRequest {
 
 /// A git repository holding flags.example at `flags/`, not yet committed.
 fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     let flags = work.path().join("flags");
     copy_dir(&root().join("flags.example"), &flags);
     // flags.example's expiry dates are real ones that will pass; these runs check on the
@@ -686,7 +686,7 @@ fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
 
 /// Runs the git command line in `dir` and returns its standard output, trimmed.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
+    let output = crate::support::git()
         .args(args)
         .current_dir(dir)
         .output()
@@ -1206,7 +1206,7 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
     let run = pr.run(&[], &approved_reviews(&pr.head));
     assert_eq!(run.failed, None, "{}", run.log);
     // What ships is the head's objects: the hashes of `build --rev HEAD` in a clean clone.
-    let clean = tempfile::tempdir().unwrap();
+    let clean = crate::support::tempdir();
     git(
         clean.path(),
         &["clone", "--quiet", pr.path().to_str().unwrap(), "c"],
@@ -1381,7 +1381,7 @@ impl ReleaseServer {
         use std::io::{BufRead, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
-        let files = tempfile::tempdir().unwrap();
+        let files = crate::support::tempdir();
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (root, log, stopped) = (files.path().to_owned(), requests.clone(), stop.clone());
@@ -1470,7 +1470,7 @@ fn succeed(program: &str, args: &[&str], dir: &Path) {
 /// The archive a release holds for `target`, with `binary` (a file) as its executable, made
 /// with tar or zip as the release workflow makes it.
 fn archive(name: &str, binary: &Path, binary_name: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     std::fs::copy(binary, dir.path().join(binary_name)).unwrap();
     make_executable(&dir.path().join(binary_name));
     if name.ends_with(".zip") {
@@ -1486,7 +1486,7 @@ fn archive(name: &str, binary: &Path, binary_name: &str) -> Vec<u8> {
 fn linux_release_archive() -> &'static (String, Vec<u8>) {
     static ARCHIVE: std::sync::OnceLock<(String, Vec<u8>)> = std::sync::OnceLock::new();
     ARCHIVE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::support::tempdir();
         let binary = dir.path().join("flagstone");
         let from = env!("CARGO_BIN_EXE_flagstone");
         let stripped = std::process::Command::new("strip")
@@ -1584,7 +1584,7 @@ fn a_tampered_archive_fails_the_action_and_nothing_is_built_instead() {
         altered.extend_from_slice(b"appended");
         std::fs::write(dir.join(name), altered).unwrap();
     });
-    let stubs = tempfile::tempdir().unwrap();
+    let stubs = crate::support::tempdir();
     stub(
         stubs.path(),
         "cargo",
@@ -1618,7 +1618,7 @@ fn a_tampered_archive_fails_the_action_and_nothing_is_built_instead() {
 #[test]
 fn without_a_release_or_a_network_the_action_builds_from_source() {
     // cargo, stood in for: it records how it was called and "builds" the test's binary.
-    let stubs = tempfile::tempdir().unwrap();
+    let stubs = crate::support::tempdir();
     let calls = stubs.path().join("cargo-calls");
     stub(
         stubs.path(),
@@ -1695,7 +1695,7 @@ fn release_matrix(workflow: &Yaml) -> Vec<[String; 4]> {
         .find_map(|l| l.strip_prefix("repository = \"https://github.com/"))
         .and_then(|l| l.strip_suffix('"'))
         .expect("Cargo.toml has a GitHub repository");
-    let temp = tempfile::tempdir().unwrap();
+    let temp = crate::support::tempdir();
     let output_path = temp.path().join("output");
     std::fs::write(&output_path, "").unwrap();
     let output = std::process::Command::new("bash")
@@ -1805,7 +1805,7 @@ fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
 
     // The release, served: each archive holds a binary that reports the version.
     let server = ReleaseServer::start();
-    let fake = tempfile::tempdir().unwrap();
+    let fake = crate::support::tempdir();
     let binary = fake.path().join("binary");
     std::fs::write(&binary, format!("#!/bin/sh\necho 'flagstone {VERSION}'\n")).unwrap();
     let archives: Vec<(String, Vec<u8>)> = matrix
@@ -1825,7 +1825,7 @@ fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
     ];
     let mut downloaded = Vec::new();
     for (os, arch, ldd) in runners {
-        let stubs = tempfile::tempdir().unwrap();
+        let stubs = crate::support::tempdir();
         stub(
             stubs.path(),
             "ldd",
@@ -1840,7 +1840,7 @@ fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
             ],
             only: Some(vec!["download"]),
         };
-        let workspace = tempfile::tempdir().unwrap();
+        let workspace = crate::support::tempdir();
         let event = serde_json::json!({});
         let event = Event {
             name: "push",

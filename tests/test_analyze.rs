@@ -467,7 +467,7 @@ fn elements(xml: &str) -> Vec<String> {
 
 #[test]
 fn the_plot_is_a_well_formed_deterministic_svg() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let plot = dir.path().join("lift.svg");
     let mut args = checkout_args("json");
     let path = plot.to_str().unwrap();
@@ -986,7 +986,7 @@ fn an_experiment_file_gives_the_metrics_control_split_alpha_and_mde() {
 
 #[test]
 fn a_summary_must_hold_exactly_the_variants_of_the_experiments_flag() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let original = std::fs::read_to_string(root().join(EXPERIMENT_SUMMARY)).unwrap();
     let renamed = dir.path().join("renamed.csv");
     std::fs::write(&renamed, original.replace("\nguided-tour,", "\ntour,")).unwrap();

@@ -341,7 +341,7 @@ fn sorted_json(value: &serde_json::Value, out: &mut String) {
 
 #[test]
 fn bundles_are_canonical_json() {
-    let out = tempfile::tempdir().unwrap();
+    let out = crate::support::tempdir();
     let out_dir = out.path().to_str().unwrap();
     let (code, _, _) = run(
         &["build", "--dir", "flags.example", "--out", out_dir],
@@ -484,7 +484,7 @@ fn line_endings_change_no_payload_and_no_hash() {
 /// directory name may hold one) becomes a heredoc instead of forging another output.
 #[test]
 fn build_writes_step_outputs_for_github_actions() {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), &work.path().join("flags"));
     let outputs = work.path().join("outputs");
     std::fs::write(&outputs, "earlier=kept\n").unwrap();
@@ -532,7 +532,7 @@ fn build_writes_step_outputs_for_github_actions() {
 /// other.
 #[test]
 fn test_help_describes_its_json() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     copy_dir(&root().join("docs/examples/format"), dir.path());
     // docs/format.md's repository, with its case made to fail on a rule (so it has a trace and
     // a reason) and its distribution made to fail.

@@ -44,7 +44,7 @@ fn github_annotations_name_paths_from_the_workspace_and_write_a_job_summary() {
         ("flags/flags/checkout.toml", CHECKOUT),
     ]);
     let summary = workspace.path().join("summary.md");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let output = crate::support::flagstone()
         .args([
             "check",
             "--dir",

@@ -22,7 +22,7 @@ const US_USER: &str = r#"{"targeting_key":"user-7","country":"US"}"#;
 
 impl Site {
     fn new() -> Site {
-        let temp = tempfile::tempdir().unwrap();
+        let temp = crate::support::tempdir();
         copy_dir(&root().join("flags.example"), &temp.path().join("flags"));
         Site { temp }
     }

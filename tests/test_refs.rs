@@ -166,7 +166,7 @@ fn json_lists_findings_references_and_counts() {
 fn github_annotations_and_markdown_summary() {
     let work = workspace();
     let summary = work.path().join("summary.md");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let output = crate::support::flagstone()
         .args([
             "refs", "--dir", "flags", "--code", "app/web", "--now", NOW, "--format", "github",
         ])

@@ -20,7 +20,7 @@ struct Pr {
 
 impl Pr {
     fn new() -> Pr {
-        let work = tempfile::tempdir().unwrap();
+        let work = crate::support::tempdir();
         copy_dir(&root().join("flags.example"), &work.path().join("flags"));
         std::fs::remove_dir_all(work.path().join("flags/tests")).unwrap();
         let repository = git2::Repository::init(work.path()).unwrap();
