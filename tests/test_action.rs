@@ -3,8 +3,8 @@
 //! bash in order, with the step's `env:` (its `${{ }}` expressions evaluated here), GitHub's
 //! environment variables and a `$GITHUB_OUTPUT` file per step, and stops at the first failing
 //! step. `uses:` steps (the build cache) are skipped; the action is given the test's flagstone
-//! binary through its `flagstone-path` input, and `gh` is a fake (tests/action/gh) that prints
-//! the reviews a test wrote.
+//! binary, at the tests' fixed time, through its `flagstone-path` input, and `gh` is a fake
+//! (tests/action/gh) that prints the reviews a test wrote.
 // The steps are bash scripts, and the fake gh an executable one.
 #![cfg(unix)]
 
@@ -530,6 +530,18 @@ fn run_steps(
     }
 }
 
+/// Writes at `path` the flagstone the action is given: the test's binary at the tests' fixed
+/// time. The action runs flagstone on the system clock, and every command it runs takes --now.
+fn flagstone_at_now(path: &Path) {
+    let script = format!(
+        "#!/bin/sh\ncase $1 in -*) ;; *) set -- \"$@\" --now {} ;; esac\nexec '{}' \"$@\"\n",
+        crate::support::NOW,
+        env!("CARGO_BIN_EXE_flagstone")
+    );
+    std::fs::write(path, script).unwrap();
+    make_executable(path);
+}
+
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -630,12 +642,15 @@ impl PullRequest {
     }
 
     fn run_on(&self, event: &serde_json::Value, given: &[(&str, &str)], reviews: &str) -> Run {
+        let bin = crate::support::tempdir();
+        let flagstone = bin.path().join("flagstone");
+        flagstone_at_now(&flagstone);
         // The test's own inputs come first, so they win.
         let given = [
             given,
             &[
                 ("directory", "flags"),
-                ("flagstone-path", env!("CARGO_BIN_EXE_flagstone")),
+                ("flagstone-path", flagstone.to_str().unwrap()),
             ],
         ]
         .concat();
@@ -667,19 +682,7 @@ impl PullRequest {
 /// A git repository holding flags.example at `flags/`, not yet committed.
 fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
     let work = crate::support::tempdir();
-    let flags = work.path().join("flags");
-    copy_dir(&root().join("flags.example"), &flags);
-    // flags.example's expiry dates are real ones that will pass; these runs check on the
-    // system clock, like the action, so they must not depend on the day.
-    for entry in walk(&flags.join("flags")) {
-        let text = std::fs::read_to_string(&entry).unwrap();
-        if let Some(at) = text.find("\nexpires = ") {
-            let date = at + "\nexpires = ".len();
-            let end = date + text[date..].find('\n').unwrap();
-            let text = format!("{}2099-12-31{}", &text[..date], &text[end..]);
-            std::fs::write(&entry, text).unwrap();
-        }
-    }
+    copy_dir(&root().join("flags.example"), &work.path().join("flags"));
     let repository = git2::Repository::init(work.path()).unwrap();
     (work, repository)
 }
@@ -693,19 +696,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .expect("git is installed");
     assert!(output.status.success(), "git {args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Replaces the first `from` in the flag file `file` with `to`.
@@ -1213,7 +1203,15 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
     );
     let (code, stdout, stderr) = crate::support::run(
         &[
-            "build", "--dir", "flags", "--out", "out", "--format", "json",
+            "build",
+            "--dir",
+            "flags",
+            "--out",
+            "out",
+            "--now",
+            crate::support::NOW,
+            "--format",
+            "json",
         ],
         &clean.path().join("c"),
     );
@@ -1235,7 +1233,15 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
     // The work tree's own build differs, and says so.
     let (code, stdout, stderr) = crate::support::run(
         &[
-            "build", "--dir", "flags", "--out", "out", "--format", "json",
+            "build",
+            "--dir",
+            "flags",
+            "--out",
+            "out",
+            "--now",
+            crate::support::NOW,
+            "--format",
+            "json",
         ],
         pr.path(),
     );
@@ -1481,22 +1487,14 @@ fn archive(name: &str, binary: &Path, binary_name: &str) -> Vec<u8> {
     std::fs::read(dir.path().join(name)).unwrap()
 }
 
-/// The archive of the Linux x86-64 (glibc) release, made from this test's flagstone binary
-/// (without its debug information, which only makes it slower to pack): made once.
+/// The archive of the Linux x86-64 (glibc) release, holding this test's flagstone as the
+/// action is otherwise given it (at the tests' fixed time): made once.
 fn linux_release_archive() -> &'static (String, Vec<u8>) {
     static ARCHIVE: std::sync::OnceLock<(String, Vec<u8>)> = std::sync::OnceLock::new();
     ARCHIVE.get_or_init(|| {
         let dir = crate::support::tempdir();
         let binary = dir.path().join("flagstone");
-        let from = env!("CARGO_BIN_EXE_flagstone");
-        let stripped = std::process::Command::new("strip")
-            .args(["--strip-debug", "-o", binary.to_str().unwrap(), from])
-            .status()
-            .is_ok_and(|s| s.success());
-        // Without strip (binutils), the archive is only bigger and slower to make.
-        if !stripped {
-            std::fs::copy(from, &binary).unwrap();
-        }
+        flagstone_at_now(&binary);
         let name = format!("flagstone-{VERSION}-x86_64-unknown-linux-gnu.tar.gz");
         let content = archive(&name, &binary, "flagstone");
         (name, content)
