@@ -109,7 +109,10 @@ fn warnings_alone_exit_zero() {
             "{stdout}"
         );
     }
-    let (code, _, stderr) = run(&["check", "--deny", "expird"], dir.path());
+    let (code, _, stderr) = run(
+        &["check", "--now", "2026-11-26", "--deny", "expird"],
+        dir.path(),
+    );
     assert_eq!(code, 2);
     assert!(
         stderr.contains("`expird` is not a diagnostic code: see docs/diagnostics.md"),

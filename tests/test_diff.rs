@@ -182,7 +182,18 @@ fn revisions_compare_additions_removals_payloads_and_order() {
 fn a_missing_base_revision_is_named() {
     let (work, _repository) = repository();
     let missing = "0123456789abcdef0123456789abcdef01234567";
-    let (code, stdout, stderr) = run(&["diff", "--dir", "flags", "--base", missing], work.path());
+    let (code, stdout, stderr) = run(
+        &[
+            "diff",
+            "--dir",
+            "flags",
+            "--base",
+            missing,
+            "--now",
+            "2026-11-26",
+        ],
+        work.path(),
+    );
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(
         stderr.contains(&format!("cannot read revision `{missing}`")),

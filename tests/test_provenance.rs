@@ -435,7 +435,7 @@ fn a_symlinked_flags_directory_is_refused() {
         (1, vec![format!("FS075 .: {in_git}")])
     );
     let (code, stdout, stderr) = pr.run(&[
-        "diff", "--dir", "flags", "--base", &pr.base, "--head", &head,
+        "diff", "--dir", "flags", "--base", &pr.base, "--head", &head, "--now", NOW,
     ]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
@@ -679,6 +679,8 @@ fn build_rev_of_a_nonexistent_revision_is_an_error_that_names_it() {
         "no-such-rev",
         "--out",
         "out",
+        "--now",
+        NOW,
     ]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
@@ -696,7 +698,9 @@ fn build_rev_outside_a_git_repository_is_an_error() {
         ("flags/f.toml", FLAG.as_bytes()),
     ]);
     let (code, stdout, stderr) = run(
-        &["build", "--dir", ".", "--rev", "HEAD", "--out", "out"],
+        &[
+            "build", "--dir", ".", "--rev", "HEAD", "--out", "out", "--now", NOW,
+        ],
         dir.path(),
     );
     assert_eq!((code, stdout.as_str()), (2, ""));

@@ -23,7 +23,15 @@ fn built_bundles_follow_the_bundle_schema() {
     let out = crate::support::tempdir();
     let out_dir = out.path().to_str().unwrap();
     let (code, _, stderr) = crate::support::run(
-        &["build", "--dir", "flags.example", "--out", out_dir],
+        &[
+            "build",
+            "--dir",
+            "flags.example",
+            "--out",
+            out_dir,
+            "--now",
+            crate::support::NOW,
+        ],
         &root(),
     );
     assert_eq!(code, 0, "{stderr}");

@@ -73,8 +73,10 @@ pub fn findings(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Runs the `flagstone` binary and returns (exit code, stdout, stderr).
+/// Runs the `flagstone` binary and returns (exit code, stdout, stderr). A command whose result
+/// depends on the time must be given `--now` (or `eval --at`): the test fails otherwise.
 pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    assert_clock_fixed(args);
     let output = flagstone()
         .args(args)
         .current_dir(cwd)
@@ -88,6 +90,27 @@ pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
     )
+}
+
+/// Fails the test when `args` run a command that takes `--now` without it (`--help` aside;
+/// `eval --at` sets the time too). Which commands take it comes from their definitions.
+fn assert_clock_fixed(args: &[&str]) {
+    let mut command = flagstone::cli::command();
+    for word in args {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub.clone(),
+            None => break,
+        }
+    }
+    let timed = command.get_arguments().any(|a| a.get_id() == "now");
+    let fixed = args
+        .iter()
+        .any(|a| matches!(*a, "--now" | "--at" | "--help"));
+    assert!(
+        !timed || fixed,
+        "flagstone {args:?} depends on the time: pass \"--now\", NOW (support::NOW), so that \
+         the test gives the same answer on any day"
+    );
 }
 
 /// The `flagstone` binary, in an environment of the test's making: no colours, none of the
