@@ -777,11 +777,7 @@ mod no_input_panics {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::support::proptest_config!("test_analyze", 256))]
 
         #[test]
         fn consistent_summaries_always_give_finite_results(
@@ -828,11 +824,7 @@ mod no_input_panics {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::support::proptest_config!("test_analyze", 256))]
 
         #[test]
         fn any_summary_gives_a_located_error_or_finite_results(

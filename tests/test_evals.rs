@@ -778,7 +778,7 @@ fn csv_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+    #![proptest_config(crate::support::proptest_config!("test_evals", 256))]
 
     /// Any bytes: a located error or a report whose every number is finite; never a panic.
     #[test]

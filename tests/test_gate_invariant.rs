@@ -473,11 +473,7 @@ fn check_invariant(base: &Repository, edits: &[Edit]) -> Result<(), TestCaseErro
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::support::proptest_config!("test_gate_invariant", 64))]
 
     #[test]
     fn the_gate_guarantees_what_it_says(

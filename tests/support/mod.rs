@@ -328,3 +328,25 @@ pub fn shallow_clone(source: &Path, into: &Path, depth: u32) -> PathBuf {
     assert!(status.success());
     work
 }
+
+/// proptest's configuration for `cases` cases that keeps what fails: a failing case's seed is
+/// appended to tests/proptest-regressions/`$file`.txt (commit it), and every run replays the
+/// seeds there before it tries new cases. The path is absolute, so that it does not depend on
+/// the directory the test binary runs in.
+macro_rules! proptest_config {
+    ($file:literal, $cases:expr) => {
+        proptest::test_runner::Config {
+            cases: $cases,
+            failure_persistence: Some(Box::new(
+                proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/proptest-regressions/",
+                    $file,
+                    ".txt"
+                )),
+            )),
+            ..proptest::test_runner::Config::default()
+        }
+    };
+}
+pub(crate) use proptest_config;
