@@ -13,6 +13,8 @@ use flagstone::eval::watch::{Options, Watcher};
 
 const RUNS: usize = 11;
 const FLAG: &str = "billing/payment-service-v2";
+/// The time the commands run at, so that the benchmark does the same work on any day.
+const NOW: &str = "2026-11-26T12:00:00Z";
 
 fn main() {
     let mut runs: Vec<[Duration; 4]> = (0..RUNS).map(run).collect();
@@ -52,10 +54,21 @@ fn run(i: usize) -> [Duration; 4] {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("flags.example"),
         &site.join("flags"),
     );
-    flagstone(site, &["build", "flags", "--out", "out"]);
     flagstone(
         site,
-        &["publish", "--bundles", "out", "--publish-dir", "published"],
+        &["build", "--dir", "flags", "--out", "out", "--now", NOW],
+    );
+    flagstone(
+        site,
+        &[
+            "publish",
+            "--bundles",
+            "out",
+            "--publish-dir",
+            "published",
+            "--now",
+            NOW,
+        ],
     );
     let watcher = Watcher::open(site.join("published"), "production", Options::default()).unwrap();
     let context = serde_json::json!({"targeting_key": "user-7", "country": "US"});
@@ -69,13 +82,33 @@ fn run(i: usize) -> [Duration; 4] {
     let start = Instant::now();
     flagstone(
         site,
-        &["kill", FLAG, "--env", "production", "--dir", "flags"],
+        &[
+            "kill",
+            FLAG,
+            "--env",
+            "production",
+            "--dir",
+            "flags",
+            "--now",
+            NOW,
+        ],
     );
-    flagstone(site, &["build", "flags", "--out", "out"]);
+    flagstone(
+        site,
+        &["build", "--dir", "flags", "--out", "out", "--now", NOW],
+    );
     let built = Instant::now();
     flagstone(
         site,
-        &["publish", "--bundles", "out", "--publish-dir", "published"],
+        &[
+            "publish",
+            "--bundles",
+            "out",
+            "--publish-dir",
+            "published",
+            "--now",
+            NOW,
+        ],
     );
     let published = Instant::now();
     while !variant() {

@@ -3,8 +3,8 @@
 //! bash in order, with the step's `env:` (its `${{ }}` expressions evaluated here), GitHub's
 //! environment variables and a `$GITHUB_OUTPUT` file per step, and stops at the first failing
 //! step. `uses:` steps (the build cache) are skipped; the action is given the test's flagstone
-//! binary through its `flagstone-path` input, and `gh` is a fake (tests/action/gh) that prints
-//! the reviews a test wrote.
+//! binary, at the tests' fixed time, through its `flagstone-path` input, and `gh` is a fake
+//! (tests/action/gh) that prints the reviews a test wrote.
 // The steps are bash scripts, and the fake gh an executable one.
 #![cfg(unix)]
 
@@ -401,7 +401,7 @@ fn run_steps(
     runner: &Runner,
 ) -> Run {
     let action = action();
-    let temp = tempfile::tempdir().unwrap();
+    let temp = crate::support::tempdir();
     let dir = |name: &str| {
         let path = temp.path().join(name);
         std::fs::create_dir_all(&path).unwrap();
@@ -530,6 +530,18 @@ fn run_steps(
     }
 }
 
+/// Writes at `path` the flagstone the action is given: the test's binary at the tests' fixed
+/// time. The action runs flagstone on the system clock, and every command it runs takes --now.
+fn flagstone_at_now(path: &Path) {
+    let script = format!(
+        "#!/bin/sh\ncase $1 in -*) ;; *) set -- \"$@\" --now {} ;; esac\nexec '{}' \"$@\"\n",
+        crate::support::NOW,
+        env!("CARGO_BIN_EXE_flagstone")
+    );
+    std::fs::write(path, script).unwrap();
+    make_executable(path);
+}
+
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -630,12 +642,15 @@ impl PullRequest {
     }
 
     fn run_on(&self, event: &serde_json::Value, given: &[(&str, &str)], reviews: &str) -> Run {
+        let bin = crate::support::tempdir();
+        let flagstone = bin.path().join("flagstone");
+        flagstone_at_now(&flagstone);
         // The test's own inputs come first, so they win.
         let given = [
             given,
             &[
                 ("directory", "flags"),
-                ("flagstone-path", env!("CARGO_BIN_EXE_flagstone")),
+                ("flagstone-path", flagstone.to_str().unwrap()),
             ],
         ]
         .concat();
@@ -666,46 +681,21 @@ impl PullRequest {
 
 /// A git repository holding flags.example at `flags/`, not yet committed.
 fn flags_repository() -> (tempfile::TempDir, git2::Repository) {
-    let work = tempfile::tempdir().unwrap();
-    let flags = work.path().join("flags");
-    copy_dir(&root().join("flags.example"), &flags);
-    // flags.example's expiry dates are real ones that will pass; these runs check on the
-    // system clock, like the action, so they must not depend on the day.
-    for entry in walk(&flags.join("flags")) {
-        let text = std::fs::read_to_string(&entry).unwrap();
-        if let Some(at) = text.find("\nexpires = ") {
-            let date = at + "\nexpires = ".len();
-            let end = date + text[date..].find('\n').unwrap();
-            let text = format!("{}2099-12-31{}", &text[..date], &text[end..]);
-            std::fs::write(&entry, text).unwrap();
-        }
-    }
+    let work = crate::support::tempdir();
+    copy_dir(&root().join("flags.example"), &work.path().join("flags"));
     let repository = git2::Repository::init(work.path()).unwrap();
     (work, repository)
 }
 
 /// Runs the git command line in `dir` and returns its standard output, trimmed.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
+    let output = crate::support::git()
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git is installed");
     assert!(output.status.success(), "git {args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Replaces the first `from` in the flag file `file` with `to`.
@@ -1206,14 +1196,22 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
     let run = pr.run(&[], &approved_reviews(&pr.head));
     assert_eq!(run.failed, None, "{}", run.log);
     // What ships is the head's objects: the hashes of `build --rev HEAD` in a clean clone.
-    let clean = tempfile::tempdir().unwrap();
+    let clean = crate::support::tempdir();
     git(
         clean.path(),
         &["clone", "--quiet", pr.path().to_str().unwrap(), "c"],
     );
     let (code, stdout, stderr) = crate::support::run(
         &[
-            "build", "--dir", "flags", "--out", "out", "--format", "json",
+            "build",
+            "--dir",
+            "flags",
+            "--out",
+            "out",
+            "--now",
+            crate::support::NOW,
+            "--format",
+            "json",
         ],
         &clean.path().join("c"),
     );
@@ -1235,7 +1233,15 @@ fn the_bundles_are_built_from_the_commit_s_objects_not_the_work_tree() {
     // The work tree's own build differs, and says so.
     let (code, stdout, stderr) = crate::support::run(
         &[
-            "build", "--dir", "flags", "--out", "out", "--format", "json",
+            "build",
+            "--dir",
+            "flags",
+            "--out",
+            "out",
+            "--now",
+            crate::support::NOW,
+            "--format",
+            "json",
         ],
         pr.path(),
     );
@@ -1381,7 +1387,7 @@ impl ReleaseServer {
         use std::io::{BufRead, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
-        let files = tempfile::tempdir().unwrap();
+        let files = crate::support::tempdir();
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (root, log, stopped) = (files.path().to_owned(), requests.clone(), stop.clone());
@@ -1470,7 +1476,7 @@ fn succeed(program: &str, args: &[&str], dir: &Path) {
 /// The archive a release holds for `target`, with `binary` (a file) as its executable, made
 /// with tar or zip as the release workflow makes it.
 fn archive(name: &str, binary: &Path, binary_name: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     std::fs::copy(binary, dir.path().join(binary_name)).unwrap();
     make_executable(&dir.path().join(binary_name));
     if name.ends_with(".zip") {
@@ -1481,22 +1487,14 @@ fn archive(name: &str, binary: &Path, binary_name: &str) -> Vec<u8> {
     std::fs::read(dir.path().join(name)).unwrap()
 }
 
-/// The archive of the Linux x86-64 (glibc) release, made from this test's flagstone binary
-/// (without its debug information, which only makes it slower to pack): made once.
+/// The archive of the Linux x86-64 (glibc) release, holding this test's flagstone as the
+/// action is otherwise given it (at the tests' fixed time): made once.
 fn linux_release_archive() -> &'static (String, Vec<u8>) {
     static ARCHIVE: std::sync::OnceLock<(String, Vec<u8>)> = std::sync::OnceLock::new();
     ARCHIVE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::support::tempdir();
         let binary = dir.path().join("flagstone");
-        let from = env!("CARGO_BIN_EXE_flagstone");
-        let stripped = std::process::Command::new("strip")
-            .args(["--strip-debug", "-o", binary.to_str().unwrap(), from])
-            .status()
-            .is_ok_and(|s| s.success());
-        // Without strip (binutils), the archive is only bigger and slower to make.
-        if !stripped {
-            std::fs::copy(from, &binary).unwrap();
-        }
+        flagstone_at_now(&binary);
         let name = format!("flagstone-{VERSION}-x86_64-unknown-linux-gnu.tar.gz");
         let content = archive(&name, &binary, "flagstone");
         (name, content)
@@ -1584,7 +1582,7 @@ fn a_tampered_archive_fails_the_action_and_nothing_is_built_instead() {
         altered.extend_from_slice(b"appended");
         std::fs::write(dir.join(name), altered).unwrap();
     });
-    let stubs = tempfile::tempdir().unwrap();
+    let stubs = crate::support::tempdir();
     stub(
         stubs.path(),
         "cargo",
@@ -1618,7 +1616,7 @@ fn a_tampered_archive_fails_the_action_and_nothing_is_built_instead() {
 #[test]
 fn without_a_release_or_a_network_the_action_builds_from_source() {
     // cargo, stood in for: it records how it was called and "builds" the test's binary.
-    let stubs = tempfile::tempdir().unwrap();
+    let stubs = crate::support::tempdir();
     let calls = stubs.path().join("cargo-calls");
     stub(
         stubs.path(),
@@ -1695,7 +1693,7 @@ fn release_matrix(workflow: &Yaml) -> Vec<[String; 4]> {
         .find_map(|l| l.strip_prefix("repository = \"https://github.com/"))
         .and_then(|l| l.strip_suffix('"'))
         .expect("Cargo.toml has a GitHub repository");
-    let temp = tempfile::tempdir().unwrap();
+    let temp = crate::support::tempdir();
     let output_path = temp.path().join("output");
     std::fs::write(&output_path, "").unwrap();
     let output = std::process::Command::new("bash")
@@ -1805,7 +1803,7 @@ fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
 
     // The release, served: each archive holds a binary that reports the version.
     let server = ReleaseServer::start();
-    let fake = tempfile::tempdir().unwrap();
+    let fake = crate::support::tempdir();
     let binary = fake.path().join("binary");
     std::fs::write(&binary, format!("#!/bin/sh\necho 'flagstone {VERSION}'\n")).unwrap();
     let archives: Vec<(String, Vec<u8>)> = matrix
@@ -1825,7 +1823,7 @@ fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
     ];
     let mut downloaded = Vec::new();
     for (os, arch, ldd) in runners {
-        let stubs = tempfile::tempdir().unwrap();
+        let stubs = crate::support::tempdir();
         stub(
             stubs.path(),
             "ldd",
@@ -1840,7 +1838,7 @@ fn the_release_workflow_builds_exactly_the_archives_the_action_downloads() {
             ],
             only: Some(vec!["download"]),
         };
-        let workspace = tempfile::tempdir().unwrap();
+        let workspace = crate::support::tempdir();
         let event = serde_json::json!({});
         let event = Event {
             name: "push",

@@ -467,7 +467,7 @@ fn elements(xml: &str) -> Vec<String> {
 
 #[test]
 fn the_plot_is_a_well_formed_deterministic_svg() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let plot = dir.path().join("lift.svg");
     let mut args = checkout_args("json");
     let path = plot.to_str().unwrap();
@@ -777,11 +777,7 @@ mod no_input_panics {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::support::proptest_config!("test_analyze", 256))]
 
         #[test]
         fn consistent_summaries_always_give_finite_results(
@@ -828,11 +824,7 @@ mod no_input_panics {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 256,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::support::proptest_config!("test_analyze", 256))]
 
         #[test]
         fn any_summary_gives_a_located_error_or_finite_results(
@@ -986,7 +978,7 @@ fn an_experiment_file_gives_the_metrics_control_split_alpha_and_mde() {
 
 #[test]
 fn a_summary_must_hold_exactly_the_variants_of_the_experiments_flag() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let original = std::fs::read_to_string(root().join(EXPERIMENT_SUMMARY)).unwrap();
     let renamed = dir.path().join("renamed.csv");
     std::fs::write(&renamed, original.replace("\nguided-tour,", "\ntour,")).unwrap();

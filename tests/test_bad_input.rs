@@ -60,7 +60,10 @@ fn every_broken_file_is_located_and_the_rest_still_checked() {
     ]);
     assert_eq!(found, expected);
 
-    let (code, stdout, _) = run(&["check", "--format", "json"], dir.path());
+    let (code, stdout, _) = run(
+        &["check", "--now", "2026-11-26", "--format", "json"],
+        dir.path(),
+    );
     assert_eq!(code, 1);
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -79,7 +82,7 @@ fn a_missing_project_file_is_reported_and_flags_still_checked() {
         findings(dir.path()),
         ["FS004 flagstone.toml:1:1", "FS010 flags/f.toml:4:1"]
     );
-    let (code, stdout, _) = run(&["check"], dir.path());
+    let (code, stdout, _) = run(&["check", "--now", "2026-11-26"], dir.path());
     assert_eq!(code, 1);
     assert!(
         stdout.contains("flagstone.toml: the project file is missing"),
@@ -110,10 +113,13 @@ fn a_malformed_project_file_is_reported_as_such() {
 #[test]
 fn a_directory_that_is_not_a_flags_repository_is_a_usage_error() {
     let dir = repo(&[("README.md", b"hello")]);
-    let (code, stdout, stderr) = run(&["check"], dir.path());
+    let (code, stdout, stderr) = run(&["check", "--now", "2026-11-26"], dir.path());
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(stderr.contains("is not a flags repository"), "{stderr}");
-    let (code, _, stderr) = run(&["check", "--dir", "no/such/dir"], dir.path());
+    let (code, _, stderr) = run(
+        &["check", "--dir", "no/such/dir", "--now", "2026-11-26"],
+        dir.path(),
+    );
     assert_eq!(code, 2);
     assert_eq!(stderr, "error: no/such/dir is not a directory\n");
 }
@@ -122,11 +128,11 @@ fn a_directory_that_is_not_a_flags_repository_is_a_usage_error() {
 fn bad_arguments_are_usage_errors() {
     let dir = repo(&[("flagstone.toml", PROJECT)]);
     for args in [
-        &["check", "--format", "yaml"][..],
+        &["check", "--now", "2026-11-26", "--format", "yaml"][..],
         &["check", "--now", "yesterday"],
         &["check", "--now", "2026-02-30"],
         &["frobnicate"],
-        &["check", "--dir", ".", "extra"],
+        &["check", "--now", "2026-11-26", "--dir", ".", "extra"],
     ] {
         let (code, stdout, stderr) = run(args, dir.path());
         assert_eq!(code, 2, "{args:?}: {stderr}");

@@ -1,6 +1,6 @@
 //! `build`, `eval` and `test` end to end.
 
-use crate::support::{PROJECT, copy_dir, repo, root, run};
+use crate::support::{NOW, PROJECT, copy_dir, repo, root, run};
 
 const FLAG: &[u8] = b"description = \"d\"
 owners = [\"alice\"]
@@ -59,9 +59,12 @@ fn build_writes_nothing_when_the_check_fails() {
 #[test]
 fn build_is_repeatable_and_names_bundles_by_hash() {
     let dir = repo(&[("flagstone.toml", PROJECT), ("flags/f.toml", FLAG)]);
-    let (code, _, stderr) = run(&["build", "--out", "a", "--format", "json"], dir.path());
+    let (code, _, stderr) = run(
+        &["build", "--out", "a", "--now", NOW, "--format", "json"],
+        dir.path(),
+    );
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, _) = run(&["build", "--out", "b"], dir.path());
+    let (code, _, _) = run(&["build", "--out", "b", "--now", NOW], dir.path());
     assert_eq!(code, 0);
     let a = std::fs::read_to_string(dir.path().join("a/manifest.json")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&a).unwrap();
@@ -93,7 +96,7 @@ fn build_is_repeatable_and_names_bundles_by_hash() {
 /// Builds FLAG's repository and returns (repo dir, production bundle path).
 fn built() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = repo(&[("flagstone.toml", PROJECT), ("flags/f.toml", FLAG)]);
-    let (code, _, stderr) = run(&["build", "--out", "out"], dir.path());
+    let (code, _, stderr) = run(&["build", "--out", "out", "--now", NOW], dir.path());
     assert_eq!(code, 0, "{stderr}");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap())
@@ -182,7 +185,7 @@ fn eval_explains_rollouts_with_bucket_and_threshold() {
 #[test]
 fn eval_refuses_an_altered_bundle() {
     let (dir, bundle) = built();
-    let context = ["--context", r#"{"targeting_key": "u1"}"#];
+    let context = ["--context", r#"{"targeting_key": "u1"}"#, "--now", NOW];
     let bundle_arg = bundle.to_str().unwrap();
     let (code, _, stderr) = run(
         &[&["eval", "f", "--bundle", bundle_arg][..], &context].concat(),
@@ -202,7 +205,10 @@ fn eval_refuses_an_altered_bundle() {
     // A bundle whose name is not its hash cannot be verified without --hash.
     let renamed = dir.path().join("bundle.json");
     std::fs::copy(&bundle, &renamed).unwrap();
-    let (code, _, stderr) = run(&["eval", "f", "--bundle", "bundle.json"], dir.path());
+    let (code, _, stderr) = run(
+        &["eval", "f", "--bundle", "bundle.json", "--now", NOW],
+        dir.path(),
+    );
     assert_eq!(code, 2);
     assert!(stderr.contains("pass --hash"), "{stderr}");
 }
@@ -212,24 +218,47 @@ fn eval_rejects_bad_arguments_clearly() {
     let (dir, bundle) = built();
     for (args, message) in [
         (
-            vec!["eval", "f", "--env", "production", "--context", "{"],
+            vec![
+                "eval",
+                "f",
+                "--env",
+                "production",
+                "--now",
+                NOW,
+                "--context",
+                "{",
+            ],
             "is not valid JSON",
         ),
-        (
-            vec!["eval", "f", "--env", "production", "--context", "[1]"],
-            "must be a JSON object",
-        ),
-        (
-            vec!["eval", "f", "--env", "prod"],
-            "unknown environment `prod`",
-        ),
-        (vec!["eval", "g", "--env", "production"], "unknown flag `g`"),
         (
             vec![
                 "eval",
                 "f",
                 "--env",
                 "production",
+                "--now",
+                NOW,
+                "--context",
+                "[1]",
+            ],
+            "must be a JSON object",
+        ),
+        (
+            vec!["eval", "f", "--env", "prod", "--now", NOW],
+            "unknown environment `prod`",
+        ),
+        (
+            vec!["eval", "g", "--env", "production", "--now", NOW],
+            "unknown flag `g`",
+        ),
+        (
+            vec![
+                "eval",
+                "f",
+                "--env",
+                "production",
+                "--now",
+                NOW,
                 "--context",
                 "@missing.json",
             ],
@@ -241,6 +270,8 @@ fn eval_rejects_bad_arguments_clearly() {
                 "f",
                 "--env",
                 "staging",
+                "--now",
+                NOW,
                 "--bundle",
                 bundle.to_str().unwrap(),
             ],
@@ -341,10 +372,18 @@ fn sorted_json(value: &serde_json::Value, out: &mut String) {
 
 #[test]
 fn bundles_are_canonical_json() {
-    let out = tempfile::tempdir().unwrap();
+    let out = crate::support::tempdir();
     let out_dir = out.path().to_str().unwrap();
     let (code, _, _) = run(
-        &["build", "--dir", "flags.example", "--out", out_dir],
+        &[
+            "build",
+            "--dir",
+            "flags.example",
+            "--out",
+            out_dir,
+            "--now",
+            NOW,
+        ],
         &root(),
     );
     assert_eq!(code, 0);
@@ -406,7 +445,16 @@ fn build_shows_warnings_on_standard_error_and_still_builds() {
 fn eval_on_a_broken_repository_reports_findings_in_the_requested_format() {
     let dir = broken_repo();
     let (code, stdout, _) = run(
-        &["eval", "f", "--env", "production", "--format", "json"],
+        &[
+            "eval",
+            "f",
+            "--env",
+            "production",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ],
         dir.path(),
     );
     assert_eq!(code, 1);
@@ -430,6 +478,8 @@ fn the_manifest_names_the_source_commit_and_whether_files_differ() {
                 "flags-repo",
                 "--out",
                 out,
+                "--now",
+                NOW,
                 "--format",
                 "json",
             ],
@@ -484,7 +534,7 @@ fn line_endings_change_no_payload_and_no_hash() {
 /// directory name may hold one) becomes a heredoc instead of forging another output.
 #[test]
 fn build_writes_step_outputs_for_github_actions() {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), &work.path().join("flags"));
     let outputs = work.path().join("outputs");
     std::fs::write(&outputs, "earlier=kept\n").unwrap();
@@ -532,7 +582,7 @@ fn build_writes_step_outputs_for_github_actions() {
 /// other.
 #[test]
 fn test_help_describes_its_json() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     copy_dir(&root().join("docs/examples/format"), dir.path());
     // docs/format.md's repository, with its case made to fail on a rule (so it has a trace and
     // a reason) and its distribution made to fail.

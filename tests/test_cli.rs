@@ -44,7 +44,7 @@ fn github_annotations_name_paths_from_the_workspace_and_write_a_job_summary() {
         ("flags/flags/checkout.toml", CHECKOUT),
     ]);
     let summary = workspace.path().join("summary.md");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let output = crate::support::flagstone()
         .args([
             "check",
             "--dir",
@@ -109,7 +109,10 @@ fn warnings_alone_exit_zero() {
             "{stdout}"
         );
     }
-    let (code, _, stderr) = run(&["check", "--deny", "expird"], dir.path());
+    let (code, _, stderr) = run(
+        &["check", "--now", "2026-11-26", "--deny", "expird"],
+        dir.path(),
+    );
     assert_eq!(code, 2);
     assert!(
         stderr.contains("`expird` is not a diagnostic code: see docs/diagnostics.md"),

@@ -4,7 +4,7 @@ use crate::support::{commit, copy_dir, root, run};
 
 /// A git repository holding flags.example at `flags/`, committed once.
 fn repository() -> (tempfile::TempDir, git2::Repository) {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), &work.path().join("flags"));
     let repository = git2::Repository::init(work.path()).unwrap();
     commit(&repository, "flags");
@@ -115,7 +115,7 @@ fn a_kill_is_named_and_its_blast_radius_estimated() {
 
 #[test]
 fn revisions_compare_additions_removals_payloads_and_order() {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     let flags = work.path().join("flags");
     let write = |path: &str, text: &str| {
         let path = flags.join(path);
@@ -182,7 +182,18 @@ fn revisions_compare_additions_removals_payloads_and_order() {
 fn a_missing_base_revision_is_named() {
     let (work, _repository) = repository();
     let missing = "0123456789abcdef0123456789abcdef01234567";
-    let (code, stdout, stderr) = run(&["diff", "--dir", "flags", "--base", missing], work.path());
+    let (code, stdout, stderr) = run(
+        &[
+            "diff",
+            "--dir",
+            "flags",
+            "--base",
+            missing,
+            "--now",
+            "2026-11-26",
+        ],
+        work.path(),
+    );
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(
         stderr.contains(&format!("cannot read revision `{missing}`")),
@@ -195,7 +206,7 @@ fn a_missing_base_revision_is_named() {
 #[test]
 fn comparing_only_changed_flags_matches_comparing_all() {
     use flagstone::{bundle, check, diff, load};
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), work.path());
     let base = load::load(&root().join("flags.example")).unwrap();
     let segment = work.path().join("segments/eu.toml");

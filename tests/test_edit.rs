@@ -395,7 +395,7 @@ fn commit_takes_git_s_identity_from_the_environment() {
     config.set_str("user.name", "Config").unwrap();
     config.set_str("user.email", "config@example.com").unwrap();
     commit(&repository, "flags");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let output = crate::support::flagstone()
         .args([
             "kill",
             "checkout",
@@ -406,7 +406,6 @@ fn commit_takes_git_s_identity_from_the_environment() {
             "2026-11-26",
         ])
         .current_dir(dir.path())
-        .env_remove("FLAGSTONE_DIR")
         .env("GIT_AUTHOR_NAME", "Ana On-Call")
         .env("GIT_AUTHOR_EMAIL", "ana@example.com")
         .env("GIT_AUTHOR_DATE", "2026-11-26T03:04:05+01:00")

@@ -452,7 +452,7 @@ fn an_inconclusive_comparison_warns_and_exits_zero() {
 #[test]
 fn the_cases_may_come_from_standard_input() {
     let csv = std::fs::read(evals_dir().join("example.csv")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let mut child = crate::support::flagstone()
         .args(["evals", "compare", "--cases", "-", "--format", "json"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -778,7 +778,7 @@ fn csv_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+    #![proptest_config(crate::support::proptest_config!("test_evals", 256))]
 
     /// Any bytes: a located error or a report whose every number is finite; never a panic.
     #[test]

@@ -248,7 +248,7 @@ fn check_page(page: &str) -> Findings {
         let dir = match previous.take() {
             Some(dir) if options.continues => dir,
             _ if options.continues => panic!("{at}: `continue`, but no example before"),
-            _ => tempfile::tempdir().unwrap(),
+            _ => crate::support::tempdir(),
         };
         if let Err(message) = prepare(dir.path(), &options) {
             panic!("{at}: {message}");

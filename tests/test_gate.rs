@@ -148,7 +148,7 @@ struct Gate {
 
 impl Gate {
     fn new() -> Gate {
-        let work = tempfile::tempdir().unwrap();
+        let work = crate::support::tempdir();
         for (path, text) in [
             ("flagstone.toml", PROJECT),
             ("flags/web/new-nav.toml", NEW_NAV),
@@ -168,7 +168,7 @@ impl Gate {
         let base = crate::support::commit(&repository, "base").to_string();
         Gate {
             work,
-            side: tempfile::tempdir().unwrap(),
+            side: crate::support::tempdir(),
             repository,
             base,
         }

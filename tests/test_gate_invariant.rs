@@ -389,7 +389,7 @@ fn check_invariant(base: &Repository, edits: &[Edit]) -> Result<(), TestCaseErro
     for edit in edits {
         edit.apply(&mut head);
     }
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     write(work.path(), base);
     let Some(base_bundles) = bundles(work.path()) else {
         return Ok(()); // not a valid repository: nothing to review
@@ -401,7 +401,7 @@ fn check_invariant(base: &Repository, edits: &[Edit]) -> Result<(), TestCaseErro
         return Ok(());
     };
     crate::support::commit(&repository, "head");
-    let side = tempfile::tempdir().unwrap();
+    let side = crate::support::tempdir();
     let reviews = side.path().join("reviews.json");
     std::fs::write(&reviews, "[]").unwrap();
     let args = [
@@ -473,11 +473,7 @@ fn check_invariant(base: &Repository, edits: &[Edit]) -> Result<(), TestCaseErro
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 64,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::support::proptest_config!("test_gate_invariant", 64))]
 
     #[test]
     fn the_gate_guarantees_what_it_says(

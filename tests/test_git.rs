@@ -15,7 +15,7 @@ fn hashes(repo: &flagstone::load::Repo) -> Vec<String> {
 
 #[test]
 fn a_revision_loads_like_its_checkout() {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(
         &root().join("flags.example"),
         &work.path().join("config/flags-repo"),
@@ -54,7 +54,7 @@ fn a_revision_loads_like_its_checkout() {
 
 #[test]
 fn a_missing_revision_is_named() {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), work.path());
     let repository = git2::Repository::init(work.path()).unwrap();
     commit(&repository, "flags");
@@ -77,7 +77,7 @@ fn a_missing_revision_is_named() {
 
 #[test]
 fn symbolic_links_in_a_revision_are_reported() {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     std::fs::create_dir_all(work.path().join("flags")).unwrap();
     std::fs::write(work.path().join("flagstone.toml"), crate::support::PROJECT).unwrap();
     std::fs::write(work.path().join("other.toml"), "description = \"d\"\n").unwrap();
@@ -98,7 +98,7 @@ fn symbolic_links_in_a_revision_are_reported() {
 /// it lacks. The clone is made by the git command line, as a CI runner makes it.
 #[test]
 fn a_shallow_clone_compares_the_commits_it_has() {
-    let source = tempfile::tempdir().unwrap();
+    let source = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), &source.path().join("flags"));
     let repository = git2::Repository::init(source.path()).unwrap();
     let one_page = source.path().join("flags/flags/checkout/one-page.toml");
@@ -111,7 +111,7 @@ fn a_shallow_clone_compares_the_commits_it_has() {
         std::fs::write(&one_page, text.replacen(from, to, 1)).unwrap();
         commit(&repository, to);
     }
-    let clone = tempfile::tempdir().unwrap();
+    let clone = crate::support::tempdir();
     let work = shallow_clone(source.path(), clone.path(), 2);
     let diff = |base: &str| {
         let args = [

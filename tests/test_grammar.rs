@@ -191,7 +191,7 @@ fn every_help_runs_and_flagstone_dir_names_the_repository() {
         assert_eq!(code, 0, "{name} --help: {stderr}");
         assert!(stdout.contains("Usage: flagstone "), "{name} --help");
     }
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let output = crate::support::flagstone()
         .args(["test", "--now", "2026-11-26"])
         .env("FLAGSTONE_DIR", root().join("flags.example"))
         .current_dir(std::env::temp_dir())

@@ -12,7 +12,7 @@ fn the_version_names_the_commit_it_was_built_from() {
     let (code, stdout, _) = run(&["--version"], &root());
     assert_eq!(code, 0);
     let version = env!("CARGO_PKG_VERSION");
-    let head = std::process::Command::new("git")
+    let head = crate::support::git()
         .args(["log", "-1", "--format=%H %cd", "--date=short"])
         .current_dir(root())
         .output()
@@ -84,7 +84,7 @@ fn the_manual_page_is_roff_with_a_page_per_subcommand() {
     assert!(page.starts_with(&head), "{page}");
     assert!(page.contains("\n.SH SUBCOMMANDS\n"), "{page}");
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let out = dir.path().join("man1");
     let (code, stdout, stderr) = run(&["man", "--out", out.to_str().unwrap()], &root());
     assert_eq!(code, 0, "{stderr}");
@@ -147,7 +147,7 @@ fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn init_writes_a_repository_that_checks_and_tests_cleanly() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = crate::support::tempdir();
     let (code, stdout, stderr) = run(&["init", "flags"], temp.path());
     assert_eq!(code, 0, "{stderr}");
     let dir = temp.path().join("flags");
@@ -209,7 +209,7 @@ fn init_writes_a_repository_that_checks_and_tests_cleanly() {
 
 #[test]
 fn init_refuses_to_overwrite_and_writes_nothing() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = crate::support::tempdir();
     let project = "name = \"mine\"\nenvironments = [\"production\"]\n";
     std::fs::write(temp.path().join("flagstone.toml"), project).unwrap();
     std::fs::create_dir(temp.path().join("segments")).unwrap();

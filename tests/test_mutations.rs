@@ -117,7 +117,7 @@ fn copy_example(to: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn damaged_files_never_panic_and_findings_stay_inside_their_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let files = copy_example(dir.path());
     let originals: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let mut random = Random(0x5EED_F1A6_0000_0001);

@@ -16,12 +16,7 @@ use serde_json::{Value, json};
 use crate::support::{options, repo, root};
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        // No regression files: this test may only write to temporary directories.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    crate::support::proptest_config!("test_properties", cases)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ struct Pr {
 
 impl Pr {
     fn new() -> Pr {
-        let work = tempfile::tempdir().unwrap();
+        let work = crate::support::tempdir();
         let repository = git2::Repository::init(work.path()).unwrap();
         let pr = Pr {
             work,
@@ -126,11 +126,9 @@ impl Pr {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+    let output = crate::support::git()
         .args(args)
         .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .expect("git is installed");
     assert!(output.status.success(), "git {args:?}: {output:?}");
@@ -256,7 +254,7 @@ fn an_ident_checkout_really_rewrites_the_file_and_check_refuses_the_clone() {
     );
     pr.write("flags/.gitattributes", "flags/*.toml ident\n");
     pr.commit();
-    let clone = tempfile::tempdir().unwrap();
+    let clone = crate::support::tempdir();
     git(
         clone.path(),
         &["clone", "--quiet", pr.path().to_str().unwrap(), "c"],
@@ -322,7 +320,7 @@ fn line_end_attributes_and_unset_filters_are_allowed() {
 
 /// A real submodule (`git submodule add`) at flags/flags/vendored, holding a flag.
 fn with_submodule(pr: &Pr) -> (tempfile::TempDir, String) {
-    let other = tempfile::tempdir().unwrap();
+    let other = crate::support::tempdir();
     let repository = git2::Repository::init(other.path()).unwrap();
     std::fs::write(other.path().join("vendored.toml"), FLAG).unwrap();
     let id = commit(&repository, "vendored").to_string();
@@ -437,7 +435,7 @@ fn a_symlinked_flags_directory_is_refused() {
         (1, vec![format!("FS075 .: {in_git}")])
     );
     let (code, stdout, stderr) = pr.run(&[
-        "diff", "--dir", "flags", "--base", &pr.base, "--head", &head,
+        "diff", "--dir", "flags", "--base", &pr.base, "--head", &head, "--now", NOW,
     ]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
@@ -513,7 +511,7 @@ fn build_rev_gives_the_bundles_of_a_clean_checkout_of_that_commit_and_records_it
     let (code, from_objects) = pr.build(Some(&old));
     assert_eq!(code, 0);
 
-    let clean = tempfile::tempdir().unwrap();
+    let clean = crate::support::tempdir();
     git(
         clean.path(),
         &["clone", "--quiet", pr.path().to_str().unwrap(), "c"],
@@ -557,7 +555,7 @@ fn build_rev_gives_the_bundles_of_a_clean_checkout_of_that_commit_and_records_it
 #[test]
 fn a_work_tree_changed_by_a_smudge_filter_is_dirty_though_git_status_is_clean() {
     let pr = Pr::new();
-    let clean = tempfile::tempdir().unwrap();
+    let clean = crate::support::tempdir();
     git(
         clean.path(),
         &[
@@ -681,6 +679,8 @@ fn build_rev_of_a_nonexistent_revision_is_an_error_that_names_it() {
         "no-such-rev",
         "--out",
         "out",
+        "--now",
+        NOW,
     ]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
@@ -698,7 +698,9 @@ fn build_rev_outside_a_git_repository_is_an_error() {
         ("flags/f.toml", FLAG.as_bytes()),
     ]);
     let (code, stdout, stderr) = run(
-        &["build", "--dir", ".", "--rev", "HEAD", "--out", "out"],
+        &[
+            "build", "--dir", ".", "--rev", "HEAD", "--out", "out", "--now", NOW,
+        ],
         dir.path(),
     );
     assert_eq!((code, stdout.as_str()), (2, ""));

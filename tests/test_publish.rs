@@ -22,7 +22,7 @@ const US_USER: &str = r#"{"targeting_key":"user-7","country":"US"}"#;
 
 impl Site {
     fn new() -> Site {
-        let temp = tempfile::tempdir().unwrap();
+        let temp = crate::support::tempdir();
         copy_dir(&root().join("flags.example"), &temp.path().join("flags"));
         Site { temp }
     }
@@ -300,7 +300,7 @@ fn eval_at_answers_from_the_bundle_live_at_that_time() {
     );
     assert_eq!(site.eval(&["--at", T2]), (0, killed.clone(), String::new()));
     // Without --at: the current pointer.
-    assert_eq!(site.eval(&[]), (0, killed, String::new()));
+    assert_eq!(site.eval(&["--now", T2]), (0, killed, String::new()));
 
     let (code, stdout, _) = site.eval(&["--at", "2026-11-26T12:30:00Z", "--format", "json"]);
     assert_eq!(code, 0);
@@ -408,7 +408,15 @@ fn an_unwritable_destination_is_a_clear_error_and_the_old_pointer_stays() {
 
     // A destination that is a file.
     std::fs::write(site.path("file"), b"").unwrap();
-    let (code, _, stderr) = site.run(&["publish", "--bundles", "out", "--publish-dir", "file"]);
+    let (code, _, stderr) = site.run(&[
+        "publish",
+        "--bundles",
+        "out",
+        "--publish-dir",
+        "file",
+        "--now",
+        T2,
+    ]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
@@ -565,8 +573,7 @@ fn the_watcher_keeps_the_last_good_bundle_when_the_pointer_names_a_missing_one()
     );
 
     // Published again: the bundle is copied back and the pointer rewritten.
-    let (code, _, stderr) =
-        site.run(&["publish", "--bundles", "out", "--publish-dir", "published"]);
+    let (code, _, stderr) = site.publish(T2, &[]);
     assert_eq!((code, stderr.as_str()), (0, ""));
     let status = watcher.refresh();
     assert_eq!(
@@ -602,8 +609,7 @@ fn a_kill_reaches_a_watching_evaluator() {
     let start = Instant::now();
     site.kill(FLAG);
     site.build();
-    let (code, _, stderr) =
-        site.run(&["publish", "--bundles", "out", "--publish-dir", "published"]);
+    let (code, _, stderr) = site.publish(T2, &[]);
     assert_eq!((code, stderr.as_str()), (0, ""));
     while variant(&watcher) != "off" {
         assert!(

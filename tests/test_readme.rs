@@ -30,7 +30,7 @@ fn the_quickstart_commands_are_the_ones_tested_here() {
     );
     // `cargo test` is this run; the main job is `build flags.example`, on a day before any of
     // its flags expires (after, build warns, and says so in more lines).
-    let out = tempfile::tempdir().unwrap();
+    let out = crate::support::tempdir();
     let out_dir = out.path().to_str().unwrap();
     let (code, stdout, stderr) = run(
         &[

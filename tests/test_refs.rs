@@ -166,7 +166,7 @@ fn json_lists_findings_references_and_counts() {
 fn github_annotations_and_markdown_summary() {
     let work = workspace();
     let summary = work.path().join("summary.md");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    let output = crate::support::flagstone()
         .args([
             "refs", "--dir", "flags", "--code", "app/web", "--now", NOW, "--format", "github",
         ])
@@ -262,7 +262,11 @@ fn refs_config_sets_delimiters_aliases_and_exclusions_and_options_override_it() 
         ("src/vendor.min.js", b"f(checkout/one-page)\n"),
     ]);
     let references = |extra: &[&str]| {
-        let args = [&["refs", "--code", "src", "--format", "json"], extra].concat();
+        let args = [
+            &["refs", "--code", "src", "--now", NOW, "--format", "json"],
+            extra,
+        ]
+        .concat();
         let (code, stdout, stderr) = run(&args, work.path());
         assert_eq!(code, 0, "{stderr}");
         let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -321,11 +325,11 @@ fn usage_and_input_errors_exit_2() {
     let work = workspace();
     for (args, message) in [
         (
-            &["refs", "--dir", "flags", "--code", "nowhere"][..],
+            &["refs", "--dir", "flags", "--now", NOW, "--code", "nowhere"][..],
             "error: nowhere does not exist\n",
         ),
         (
-            &["refs", "--dir", "app", "--code", "app"][..],
+            &["refs", "--dir", "app", "--now", NOW, "--code", "app"][..],
             "error: app is not a flags repository: it has neither flagstone.toml nor flags/\n",
         ),
     ] {
@@ -337,6 +341,8 @@ fn usage_and_input_errors_exit_2() {
             "refs",
             "--dir",
             "flags",
+            "--now",
+            NOW,
             "--code",
             "app",
             "--alias",
@@ -349,7 +355,7 @@ fn usage_and_input_errors_exit_2() {
         stderr.contains("`Title Case` is not an alias style: camelCase, PascalCase, snake_case, SCREAMING_SNAKE_CASE, kebab-case, or none"),
         "{stderr}"
     );
-    let (code, _, stderr) = run(&["refs", "--dir", "flags"], work.path());
+    let (code, _, stderr) = run(&["refs", "--dir", "flags", "--now", NOW], work.path());
     assert_eq!(code, 2, "--code is required: {stderr}");
 }
 

@@ -20,7 +20,7 @@ struct Pr {
 
 impl Pr {
     fn new() -> Pr {
-        let work = tempfile::tempdir().unwrap();
+        let work = crate::support::tempdir();
         copy_dir(&root().join("flags.example"), &work.path().join("flags"));
         std::fs::remove_dir_all(work.path().join("flags/tests")).unwrap();
         let repository = git2::Repository::init(work.path()).unwrap();
@@ -539,6 +539,8 @@ fn a_missing_base_commit_is_named() {
         file.to_str().unwrap(),
         "--author",
         "alice",
+        "--now",
+        "2026-11-26",
     ];
     let (code, stdout, stderr) = run(&args, pr.work.path());
     assert_eq!((code, stdout.as_str()), (2, ""));
@@ -566,6 +568,8 @@ fn a_head_sha_that_is_not_the_head_is_refused() {
         file.to_str().unwrap(),
         "--author",
         "alice",
+        "--now",
+        "2026-11-26",
     ];
     let (code, _, stderr) = run(&args, pr.work.path());
     assert_eq!(code, 2);
@@ -611,6 +615,8 @@ fn a_policy_tightened_on_the_base_branch_judges_older_pull_requests() {
                 file.to_str().unwrap(),
                 "--author",
                 "alice",
+                "--now",
+                "2026-11-26",
                 "--format",
                 "json",
             ][..],

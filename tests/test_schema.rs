@@ -20,10 +20,18 @@ fn committed_schemas_match_the_model() {
 fn built_bundles_follow_the_bundle_schema() {
     let schema = generate_bundle();
     let validator = jsonschema::draft7::new(&schema).unwrap();
-    let out = tempfile::tempdir().unwrap();
+    let out = crate::support::tempdir();
     let out_dir = out.path().to_str().unwrap();
     let (code, _, stderr) = crate::support::run(
-        &["build", "--dir", "flags.example", "--out", out_dir],
+        &[
+            "build",
+            "--dir",
+            "flags.example",
+            "--out",
+            out_dir,
+            "--now",
+            crate::support::NOW,
+        ],
         &root(),
     );
     assert_eq!(code, 0, "{stderr}");
@@ -47,7 +55,7 @@ fn built_bundles_follow_the_bundle_schema() {
 
 #[test]
 fn the_schema_command_writes_the_committed_schemas() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::support::tempdir();
     let (code, stdout, _) = crate::support::run(&["schema", "--out", "out"], dir.path());
     assert_eq!(code, 0);
     assert_eq!(stdout.lines().count(), 6);

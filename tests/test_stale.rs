@@ -139,7 +139,7 @@ fn killed(envs: &str) -> String {
 /// A repository with four commits (see each step) in `features/` of a git work tree, and the
 /// short ids of the commits.
 fn history() -> (tempfile::TempDir, Vec<String>) {
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     let repository = git2::Repository::init(work.path()).unwrap();
     let w = work.path();
     let mut commits = Vec::new();
@@ -376,7 +376,7 @@ fn markdown_is_one_table_row_per_flag() {
 #[test]
 fn uncommitted_changes_date_from_today_at_the_root_of_a_repository() {
     let (history, _) = history();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&history.path().join("features"), work.path());
     let repository = git2::Repository::init(work.path()).unwrap();
     let c = commit_at(&repository, "2026-06-01");
@@ -420,7 +420,7 @@ fully launched (3)
 #[test]
 fn outside_git_there_are_no_dates_and_no_lifetimes() {
     let (history, _) = history();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&history.path().join("features"), work.path());
     let (code, stdout, stderr) = run(&["stale", "--now", NOW, "--fail-on-stale"], work.path());
     assert_eq!(code, 1, "{stderr}");
@@ -452,7 +452,7 @@ not in a git repository: no ages or dates, and lifetimes are not applied
 #[test]
 fn lifetimes_and_kinds_are_configurable_and_checked() {
     let (history, _) = history();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::support::tempdir();
     copy_dir(&history.path().join("features"), work.path());
     let project = work.path().join("flagstone.toml");
     let configured = PROJECT.replace(
@@ -494,7 +494,7 @@ fn lifetimes_and_kinds_are_configurable_and_checked() {
 #[test]
 fn a_shallow_clone_dates_from_its_oldest_commit() {
     let (source, _) = history();
-    let clone = tempfile::tempdir().unwrap();
+    let clone = crate::support::tempdir();
     let work = shallow_clone(source.path(), clone.path(), 2);
     let report: serde_json::Value = serde_json::from_str(&stale(&work, "json")).unwrap();
     assert_eq!(report["history"], "shallow");

@@ -539,7 +539,7 @@ fn all_finite(control: &Arm, variant: &Arm, settings: &Settings) -> Result<(), T
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config!("test_stats", 2000))]
 
     #[test]
     fn hostile_inputs_give_no_nan_or_infinity(

@@ -42,15 +42,20 @@ pub fn assert_file(path: &Path, actual: &str) {
     }
 }
 
-/// The fixed "now" of the tests: 2026-11-26T12:00:00Z.
+/// The fixed "now" of the tests, as `--now` takes it: every time-dependent command and library
+/// call in the suite runs at it, so that the suite gives the same answer on any day.
+pub const NOW: &str = "2026-11-26T12:00:00Z";
+
+/// The fixed "now" of the tests ([`NOW`]).
 pub fn options() -> flagstone::check::Options {
-    let now_millis = flagstone::literal::parse_timestamp("2026-11-26T12:00:00Z").unwrap();
+    let now_millis = flagstone::literal::parse_timestamp(NOW).unwrap();
     flagstone::check::Options { now_millis }
 }
 
 /// Checks the repository at `dir` as `flagstone check` does (with the findings about its
 /// checkout) and lists its findings as `CODE file:line:column`.
 pub fn findings(dir: &Path) -> Vec<String> {
+    libgit2_without_user_config();
     let repo = flagstone::provenance::load(dir).unwrap();
     flagstone::check::check(&repo, &options())
         .diagnostics
@@ -68,14 +73,13 @@ pub fn findings(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Runs the `flagstone` binary and returns (exit code, stdout, stderr).
+/// Runs the `flagstone` binary and returns (exit code, stdout, stderr). A command whose result
+/// depends on the time must be given `--now` (or `eval --at`): the test fails otherwise.
 pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"))
+    assert_clock_fixed(args);
+    let output = flagstone()
         .args(args)
         .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("FLAGSTONE_DIR")
         .output()
         .expect("the flagstone binary runs");
     (
@@ -88,9 +92,104 @@ pub fn run(args: &[&str], cwd: &Path) -> (i32, String, String) {
     )
 }
 
+/// Fails the test when `args` run a command that takes `--now` without it (`--help` aside;
+/// `eval --at` sets the time too). Which commands take it comes from their definitions.
+fn assert_clock_fixed(args: &[&str]) {
+    let mut command = flagstone::cli::command();
+    for word in args {
+        match command.find_subcommand(word) {
+            Some(sub) => command = sub.clone(),
+            None => break,
+        }
+    }
+    let timed = command.get_arguments().any(|a| a.get_id() == "now");
+    let fixed = args
+        .iter()
+        .any(|a| matches!(*a, "--now" | "--at" | "--help"));
+    assert!(
+        !timed || fixed,
+        "flagstone {args:?} depends on the time: pass \"--now\", NOW (support::NOW), so that \
+         the test gives the same answer on any day"
+    );
+}
+
+/// The `flagstone` binary, in an environment of the test's making: no colours, none of the
+/// variables a CI job or a shell may set for it, no user or machine git configuration, and
+/// commits (`--commit`) dated [`NOW`]: git dates them by the clock otherwise, and cannot
+/// date every year.
+pub fn flagstone() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_flagstone"));
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("FLAGSTONE_DIR")
+        .env("GIT_AUTHOR_DATE", NOW)
+        .env("GIT_COMMITTER_DATE", NOW);
+    without_user_git_config(&mut command);
+    command
+}
+
+/// The git command line, with a fixed identity and date and without the user's or the
+/// machine's configuration (signing, hooks, line endings, default branch, ignores).
+pub fn git() -> std::process::Command {
+    let mut command = std::process::Command::new("git");
+    command
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_AUTHOR_DATE", NOW)
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_DATE", NOW);
+    without_user_git_config(&mut command);
+    command
+}
+
+/// Keeps a child process from reading the user's and the machine's git configuration: git
+/// honours GIT_CONFIG_GLOBAL and GIT_CONFIG_NOSYSTEM, while libgit2 (in flagstone) and the
+/// `ignore` crate (`refs`) look for it, and for global ignore and attributes files, under HOME
+/// and XDG_CONFIG_HOME, which point nowhere.
+fn without_user_git_config(command: &mut std::process::Command) {
+    command
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", "/nonexistent")
+        .env_remove("XDG_CONFIG_HOME");
+}
+
+/// Points libgit2 in this process away from the user's and the machine's configuration (and
+/// the ignore and attributes files it names), as [`without_user_git_config`] does for a child.
+/// The helpers every test that touches git calls first ([`tempdir`], [`findings`]) call it.
+fn libgit2_without_user_config() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use git2::ConfigLevel::{Global, ProgramData, System, XDG};
+        for level in [System, XDG, Global, ProgramData] {
+            // SAFETY: the search paths are process-wide; they are set once, before any test's
+            // first git operation, which comes after one of the helpers above.
+            unsafe { git2::opts::set_search_path(level, "/nonexistent") }.unwrap();
+        }
+    });
+}
+
+/// A new temporary directory, outside every git repository. Tests must not depend on where
+/// the system keeps temporary files, and TMPDIR may lie inside a git work tree, whose
+/// repository (and its attributes) flagstone would find by walking up from a test's
+/// directory; then the directories are made in the first of /tmp and /var/tmp outside git.
+pub fn tempdir() -> tempfile::TempDir {
+    libgit2_without_user_config();
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        [std::env::temp_dir(), "/tmp".into(), "/var/tmp".into()]
+            .into_iter()
+            .find(|dir| dir.is_dir() && git2::Repository::discover(dir).is_err())
+            .expect("a temporary directory outside any git work tree: set TMPDIR to one")
+    });
+    tempfile::tempdir_in(base).unwrap()
+}
+
 /// Writes `files` (path → content) under a new temporary directory.
 pub fn repo(files: &[(&str, &[u8])]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     for (path, content) in files {
         let path = dir.path().join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -130,7 +229,7 @@ pub fn fixture_repo(dir: &Path) -> FixtureRepo {
     if spec.is_none() && !git {
         return FixtureRepo::Committed(dir.to_owned());
     }
-    let temp = tempfile::tempdir().unwrap();
+    let temp = tempdir();
     copy_dir(dir, temp.path());
     for line in spec
         .iter()
@@ -221,7 +320,7 @@ pub fn commit_on(repository: &git2::Repository, message: &str, parents: &[git2::
 pub fn shallow_clone(source: &Path, into: &Path, depth: u32) -> PathBuf {
     let url = format!("file://{}", source.display());
     let work = into.join("c");
-    let status = std::process::Command::new("git")
+    let status = git()
         .args(["clone", "--quiet", "--depth", &depth.to_string(), &url])
         .arg(&work)
         .status()
@@ -229,3 +328,25 @@ pub fn shallow_clone(source: &Path, into: &Path, depth: u32) -> PathBuf {
     assert!(status.success());
     work
 }
+
+/// proptest's configuration for `cases` cases that keeps what fails: a failing case's seed is
+/// appended to tests/proptest-regressions/`$file`.txt (commit it), and every run replays the
+/// seeds there before it tries new cases. The path is absolute, so that it does not depend on
+/// the directory the test binary runs in.
+macro_rules! proptest_config {
+    ($file:literal, $cases:expr) => {
+        proptest::test_runner::Config {
+            cases: $cases,
+            failure_persistence: Some(Box::new(
+                proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/proptest-regressions/",
+                    $file,
+                    ".txt"
+                )),
+            )),
+            ..proptest::test_runner::Config::default()
+        }
+    };
+}
+pub(crate) use proptest_config;
