@@ -1,6 +1,6 @@
 //! Broken files give located findings, never a panic, and never hide the other files'.
 
-use crate::support::{PROJECT, assert_file, findings, repo, root, run};
+use crate::support::{NOW, PROJECT, assert_file, findings, repo, root, run};
 
 /// A valid flag with one semantic error, to show that the other files are still checked.
 const GOOD_FLAG_WITH_TYPO: &[u8] = b"description = \"d\"
@@ -82,7 +82,7 @@ fn a_missing_project_file_is_reported_and_flags_still_checked() {
         findings(dir.path()),
         ["FS004 flagstone.toml:1:1", "FS010 flags/f.toml:4:1"]
     );
-    let (code, stdout, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (code, stdout, _) = run(&["check", "--now", NOW], dir.path());
     assert_eq!(code, 1);
     assert!(
         stdout.contains("flagstone.toml: the project file is missing"),
@@ -113,7 +113,7 @@ fn a_malformed_project_file_is_reported_as_such() {
 #[test]
 fn a_directory_that_is_not_a_flags_repository_is_a_usage_error() {
     let dir = repo(&[("README.md", b"hello")]);
-    let (code, stdout, stderr) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (code, stdout, stderr) = run(&["check", "--now", NOW], dir.path());
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(stderr.contains("is not a flags repository"), "{stderr}");
     let (code, _, stderr) = run(
@@ -197,10 +197,10 @@ fn a_finding_on_a_70_kb_line_is_located_and_shown_as_a_window() {
         ("flags/wide.toml", flag.as_bytes()),
     ]);
     assert_eq!(findings(dir.path()), ["FS012 flags/wide.toml:4:70013"]);
-    let (code, stdout, stderr) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (code, stdout, stderr) = run(&["check", "--now", NOW], dir.path());
     assert_eq!((code, stderr.as_str()), (1, ""));
     assert_file(&root().join("tests/snapshots/long-line.human.txt"), &stdout);
-    let (code, stdout, _) = run(&["check", "--format", "github"], dir.path());
+    let (code, stdout, _) = run(&["check", "--now", NOW, "--format", "github"], dir.path());
     assert_eq!(code, 1);
     assert!(
         stdout.starts_with(
@@ -216,7 +216,7 @@ fn a_finding_on_a_70_kb_line_is_located_and_shown_as_a_window() {
         ("flagstone.toml", PROJECT),
         ("flags/tall.toml", flag.as_bytes()),
     ]);
-    let (code, stdout, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (code, stdout, _) = run(&["check", "--now", NOW], dir.path());
     assert_eq!(code, 1);
     assert_file(&root().join("tests/snapshots/long-span.human.txt"), &stdout);
 }

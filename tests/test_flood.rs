@@ -9,7 +9,7 @@ use flagstone::diag::is_control;
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::support::{PROJECT, assert_file, findings, options, repo, root, run};
+use crate::support::{NOW, PROJECT, assert_file, findings, options, repo, root, run};
 
 fn snapshot(name: &str, text: &str) {
     assert_file(&root().join("tests/snapshots").join(name), text);
@@ -52,15 +52,12 @@ fn more_than_ten_like_findings_in_one_array_are_three_and_a_note() {
         ("json", "flood.json"),
         ("github", "flood.github.txt"),
     ] {
-        let (code, stdout, stderr) = run(
-            &["check", "--now", "2026-11-26", "--format", format],
-            dir.path(),
-        );
+        let (code, stdout, stderr) = run(&["check", "--now", NOW, "--format", format], dir.path());
         assert_eq!((code, stderr.as_str()), (1, ""), "{format}");
         snapshot(file, &stdout);
     }
     snapshot("flood.summary.md", &job_summary(dir.path()));
-    let (_, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (_, human, _) = run(&["check", "--now", NOW], dir.path());
     assert!(human.contains("\n  × 9 more FS012 findings in `tags` are not shown (12 in all)\n"));
     assert!(human.ends_with(": 12 errors, 0 warnings (9 not shown)\n"));
 
@@ -82,24 +79,18 @@ fn a_600_kb_array_of_wrong_elements_prints_four_findings() {
         ("flagstone.toml", PROJECT),
         ("flags/big.toml", flag.as_bytes()),
     ]);
-    let (code, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (code, human, _) = run(&["check", "--now", NOW], dir.path());
     assert_eq!(code, 1);
     snapshot("flood.100k.human.txt", &human);
-    let (_, github, _) = run(&["check", "--format", "github"], dir.path());
+    let (_, github, _) = run(&["check", "--now", NOW, "--format", "github"], dir.path());
     assert_eq!(github.lines().count(), 4);
     for format in ["json", "github"] {
-        let (code, stdout, _) = run(
-            &["check", "--now", "2026-11-26", "--format", format],
-            dir.path(),
-        );
+        let (code, stdout, _) = run(&["check", "--now", NOW, "--format", format], dir.path());
         assert_eq!(code, 1, "{format}");
         assert!(stdout.len() < 1_000_000, "{format}: {} bytes", stdout.len());
     }
     assert!(human.len() < 1_000_000);
-    let (_, json, _) = run(
-        &["check", "--now", "2026-11-26", "--format", "json"],
-        dir.path(),
-    );
+    let (_, json, _) = run(&["check", "--now", NOW, "--format", "json"], dir.path());
     let json: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["suppressed"], 99_997);
     let listed = json["diagnostics"].as_array().unwrap();
@@ -140,10 +131,7 @@ fn a_file_lists_twenty_findings_and_counts_the_rest_per_severity() {
     );
     assert_eq!(found[21], "FS020 flags/f.toml:72:16");
 
-    let (code, stdout, _) = run(
-        &["check", "--now", "2026-11-26", "--format", "json"],
-        dir.path(),
-    );
+    let (code, stdout, _) = run(&["check", "--now", NOW, "--format", "json"], dir.path());
     assert_eq!(code, 1);
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["suppressed"], 30);
@@ -164,7 +152,7 @@ fn a_file_lists_twenty_findings_and_counts_the_rest_per_severity() {
             ("warning", "15 more warnings in this file are not shown", 15),
         ]
     );
-    let (_, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (_, human, _) = run(&["check", "--now", NOW], dir.path());
     assert!(
         human.ends_with("checked: 25 errors, 25 warnings (30 not shown)\n"),
         "{human}"
@@ -188,7 +176,7 @@ fn denied_warnings_past_the_cap_fail_the_check() {
     ]);
     let json = |args: &[&str]| {
         let (code, stdout, _) = run(
-            &[&["check", "--now", "2026-11-26", "--format", "json"], args].concat(),
+            &[&["check", "--now", NOW, "--format", "json"], args].concat(),
             dir.path(),
         );
         let json: Value = serde_json::from_str(&stdout).unwrap();
@@ -251,23 +239,17 @@ fn control_characters_never_reach_a_terminal_or_a_log_raw() {
     );
     let raw = |text: &str| text.chars().any(|c| is_control(c) && c != '\n');
     for format in ["human", "github"] {
-        let (code, stdout, _) = run(
-            &["check", "--now", "2026-11-26", "--format", format],
-            dir.path(),
-        );
+        let (code, stdout, _) = run(&["check", "--now", NOW, "--format", format], dir.path());
         assert_eq!(code, 1);
         assert!(!raw(&stdout), "{format}:\n{stdout}");
         assert!(stdout.contains("\\u{1b}"), "{format}:\n{stdout}");
     }
     let summary = job_summary(dir.path());
     assert!(!raw(&summary), "{summary}");
-    let (_, human, _) = run(&["check", "--now", "2026-11-26"], dir.path());
+    let (_, human, _) = run(&["check", "--now", NOW], dir.path());
     snapshot("control.human.txt", &human);
     // JSON carries the text as it is, with what JSON must escape escaped.
-    let (_, json, _) = run(
-        &["check", "--now", "2026-11-26", "--format", "json"],
-        dir.path(),
-    );
+    let (_, json, _) = run(&["check", "--now", NOW, "--format", "json"], dir.path());
     assert!(!json.chars().any(|c| c < ' ' && c != '\n'));
     let json: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["diagnostics"][0]["file"], "flags/x\u{1b}[31my.toml");
