@@ -40,6 +40,8 @@ pub struct Options {
     pub now_millis: i64,
     /// How long to wait for another publish to the same directory to finish.
     pub wait: Duration,
+    /// Called once, with the lock file's path, when this publish starts waiting for another.
+    pub waiting: Option<fn(&Path)>,
 }
 
 /// What `publish` did.
@@ -182,7 +184,7 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
             .map_err(|e| format!("cannot create {}: {e}", sub.display()))?;
     }
     // Held until this function returns; the kernel releases it if the process dies.
-    let _lock = lock(dir, options.wait)?;
+    let _lock = lock(dir, options)?;
     let mut report = Report {
         environments: Vec::new(),
         pruned: Vec::new(),
@@ -274,8 +276,8 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
     Ok(report)
 }
 
-/// Takes `DIR/publish.lock`, waiting up to `wait` for the publish that holds it.
-fn lock(dir: &Path, wait: Duration) -> Result<File, String> {
+/// Takes `DIR/publish.lock`, waiting up to `options.wait` for the publish that holds it.
+fn lock(dir: &Path, options: &Options) -> Result<File, String> {
     let path = dir.join("publish.lock");
     let file = OpenOptions::new()
         .create(true)
@@ -283,11 +285,15 @@ fn lock(dir: &Path, wait: Duration) -> Result<File, String> {
         .write(true)
         .open(&path)
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let start = Instant::now();
+    let (start, wait) = (Instant::now(), options.wait);
+    let mut waiting = options.waiting;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(file),
             Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
+                if let Some(waiting) = waiting.take() {
+                    waiting(&path);
+                }
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(TryLockError::WouldBlock) => {

@@ -655,6 +655,7 @@ fn a_second_publisher_waits_for_the_first_or_gives_up_clearly() {
         .args(["--now", T2, "--wait", "60"])
         .current_dir(site.temp.path())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -666,6 +667,10 @@ fn a_second_publisher_waits_for_the_first_or_gives_up_clearly() {
         String::from_utf8(output.stdout)
             .unwrap()
             .contains("  published\n")
+    );
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "waiting for another publish to finish (it holds published/publish.lock)\n"
     );
     assert_ne!(site.log(), log);
 }

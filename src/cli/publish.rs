@@ -39,6 +39,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         keep: args.keep.map(usize::try_from).transpose()?,
         now_millis: args.now.millis()?,
         wait: Duration::from_secs(args.wait),
+        waiting: Some(|lock| {
+            eprintln!(
+                "waiting for another publish to finish (it holds {})",
+                lock.display()
+            );
+        }),
     };
     let report = crate::publish::publish(&args.bundles, &args.publish_dir, &options)?;
     for file in &report.removed {
