@@ -246,8 +246,11 @@ fn two_publishers_killed_at_random_moments_and_a_reader_agree_with_the_log() {
             "the log's {environment} at {time} (seed {seed})"
         );
     }
+    let log = std::fs::read_to_string(dir.join("publish.log")).unwrap();
     eprintln!(
-        "{ROUNDS} rounds, {killed} publishers killed, {} pointers seen, in {:.1} s",
+        "{ROUNDS} rounds, {killed} publishers killed ({} between record and pointer), {} \
+         pointers seen, in {:.1} s",
+        log.matches("\"aborted\":true").count(),
         seen.pointers.len(),
         began.elapsed().as_secs_f64()
     );
