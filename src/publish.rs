@@ -5,12 +5,19 @@
 //! DIR/bundles/<hash>.json         content-addressed copies, each written atomically
 //! DIR/current/<environment>.json  the pointer, replaced atomically after its bundle is durable
 //! DIR/publish.log                 append-only JSON lines: {time, environment, hash, commit}
+//! DIR/publish.lock                held (an OS advisory lock) by the publish running
 //! ```
+//!
+//! One publish runs at a time per directory. Each pointer move is logged, durably, before the
+//! pointer moves, so only the log's last record can name a move that has not happened (a
+//! publish under way, or one that died): readers confirm that record against its pointer, and
+//! the next publish appends an `aborted` record for it when the pointer never moved.
 
-use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +38,10 @@ pub struct Options {
     pub keep: Option<usize>,
     /// The publish time recorded, in milliseconds since the Unix epoch.
     pub now_millis: i64,
+    /// How long to wait for another publish to the same directory to finish.
+    pub wait: Duration,
+    /// Called once, with the lock file's path, when this publish starts waiting for another.
+    pub waiting: Option<fn(&Path)>,
 }
 
 /// What `publish` did.
@@ -40,6 +51,8 @@ pub struct Report {
     pub environments: Vec<Published>,
     /// The content hashes of the bundles `keep` deleted, sorted.
     pub pruned: Vec<String>,
+    /// Temporary files an interrupted publish left, removed; relative to the directory, sorted.
+    pub removed: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +73,29 @@ pub struct LogEntry {
     pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dirty: bool,
+    /// This record cancels the one before it with the same time, environment and hash: that
+    /// publish died (or failed) before its pointer moved.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aborted: bool,
+}
+
+impl LogEntry {
+    /// Whether `pointer` is the move this record announces.
+    fn names(&self, pointer: &Pointer) -> bool {
+        pointer.environment == self.environment
+            && pointer.hash == self.hash
+            && pointer.published_at == self.time
+    }
+
+    /// Whether the pointer move this record announces happened, as far as the pointer of its
+    /// environment in `dir` tells: it names this record, or it is there but cannot be read
+    /// (publish never leaves one so: it was damaged since, and may have been this move).
+    fn moved(&self, dir: &Path) -> bool {
+        match Pointer::read(dir, &self.environment) {
+            Ok(pointer) => self.names(&pointer),
+            Err(_) => std::fs::symlink_metadata(pointer_path(dir, &self.environment)).is_ok(),
+        }
+    }
 }
 
 /// The parts of `manifest.json` publishing needs.
@@ -79,9 +115,11 @@ struct ManifestEntry {
 
 /// Publishes the bundles `flagstone build` wrote to `out` into the directory `dir`.
 ///
-/// Every bundle is verified (hash, format, environment) before anything is written; bundles
-/// are written before any pointer moves; a pointer that already names its bundle is left
-/// alone and nothing is logged for it.
+/// Every bundle is verified (hash, format, environment) before anything is written. Then,
+/// holding `DIR/publish.lock`: leftovers of an interrupted publish are removed or cancelled,
+/// bundles are written before any pointer moves, each pointer move is logged before it
+/// happens, and pruning sees every pointer as it stands. A pointer that already names its
+/// bundle is left alone and nothing is logged for it.
 pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, String> {
     let manifest_path = out.join("manifest.json");
     let manifest: Manifest = std::fs::read(&manifest_path)
@@ -145,6 +183,16 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
         std::fs::create_dir_all(sub)
             .map_err(|e| format!("cannot create {}: {e}", sub.display()))?;
     }
+    // Held until this function returns; the kernel releases it if the process dies.
+    let _lock = lock(dir, options)?;
+    let mut report = Report {
+        environments: Vec::new(),
+        pruned: Vec::new(),
+        removed: remove_temporary(dir)?,
+    };
+    let log_path = dir.join("publish.log");
+    let mut latest = abort_unconfirmed(dir)?;
+
     for (entry, bytes) in selected.iter().zip(&verified) {
         let path = bundle_path(dir, &entry.hash);
         // A copy already there is kept only if it is intact.
@@ -156,67 +204,70 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
     // The renames above must be durable before any pointer names their files.
     sync_dir(&bundles)?;
 
-    let log_path = dir.join("publish.log");
-    let log = read_log(dir)?;
-    let mut report = Report {
-        environments: Vec::new(),
-        pruned: Vec::new(),
-    };
+    // Times in the log never go back, and each environment's strictly increase, so that a
+    // time names one pointer per environment and the log can be searched from its end.
     for entry in &selected {
         let previous = Pointer::read(dir, &entry.name).ok();
-        let changed = previous.as_ref().is_none_or(|p| p.hash != entry.hash);
-        let pointer = match previous {
-            Some(pointer) if !changed => pointer,
-            _ => {
-                let pointer = Pointer {
-                    environment: entry.name.clone(),
-                    hash: entry.hash.clone(),
-                    file: format!("bundles/{}.json", entry.hash),
-                    published_at: format_timestamp(options.now_millis),
-                    commit: manifest.commit.clone(),
-                    dirty: manifest.dirty == Some(true),
-                };
-                let mut text = serde_json::to_string_pretty(&pointer).expect("pointers serialize");
-                text.push('\n');
-                write_atomic(&pointer_path(dir, &entry.name), text.as_bytes()).map_err(|e| {
-                    let done: Vec<&str> = report
-                        .environments
-                        .iter()
-                        .filter(|p| p.changed)
-                        .map(|p| p.environment.as_str())
-                        .collect();
-                    match done.as_slice() {
-                        [] => e,
-                        done => format!("{e} (already published: {})", done.join(", ")),
-                    }
-                })?;
-                sync_dir(&current)?;
-                pointer
+        if previous.as_ref().is_some_and(|p| p.hash == entry.hash) {
+            report.environments.push(Published {
+                environment: entry.name.clone(),
+                hash: entry.hash.clone(),
+                changed: false,
+            });
+            continue;
+        }
+        let after_previous = previous
+            .as_ref()
+            .and_then(|p| parse_timestamp(&p.published_at))
+            .map(|t| t + 1);
+        let time = options
+            .now_millis
+            .max(latest.unwrap_or(i64::MIN))
+            .max(after_previous.unwrap_or(i64::MIN));
+        let pointer = Pointer {
+            environment: entry.name.clone(),
+            hash: entry.hash.clone(),
+            file: format!("bundles/{}.json", entry.hash),
+            published_at: format_timestamp(time),
+            commit: manifest.commit.clone(),
+            dirty: manifest.dirty == Some(true),
+        };
+        let record = LogEntry {
+            time: pointer.published_at.clone(),
+            environment: pointer.environment.clone(),
+            hash: pointer.hash.clone(),
+            commit: pointer.commit.clone(),
+            dirty: pointer.dirty,
+            aborted: false,
+        };
+        let already = |e: String| {
+            let done: Vec<&str> = report
+                .environments
+                .iter()
+                .filter(|p| p.changed)
+                .map(|p| p.environment.as_str())
+                .collect();
+            match done.as_slice() {
+                [] => e,
+                done => format!("{e} (already published: {})", done.join(", ")),
             }
         };
-        // The pointer moves first, then the log records it. After a crash in between, the
-        // next publish finds the log behind the pointer and appends the missing line.
-        let logged = log
-            .iter()
-            .rev()
-            .find(|l| l.environment == entry.name)
-            .is_some_and(|l| l.hash == pointer.hash);
-        if changed || !logged {
-            append_log(
-                &log_path,
-                &LogEntry {
-                    time: pointer.published_at,
-                    environment: pointer.environment,
-                    hash: pointer.hash,
-                    commit: pointer.commit,
-                    dirty: pointer.dirty,
-                },
-            )?;
+        // The log first: a crash after this line and before the pointer moves leaves a record
+        // its pointer does not confirm, which readers skip and the next publish cancels.
+        append_log(&log_path, &record).map_err(already)?;
+        let mut text = serde_json::to_string_pretty(&pointer).expect("pointers serialize");
+        text.push('\n');
+        if let Err(e) = write_atomic(&pointer_path(dir, &entry.name), text.as_bytes()) {
+            // Not renamed: cancel the record now rather than at the next publish.
+            let _ = append_log(&log_path, &aborted(record));
+            return Err(already(e));
         }
+        sync_dir(&current).map_err(already)?;
+        latest = Some(time);
         report.environments.push(Published {
             environment: entry.name.clone(),
             hash: entry.hash.clone(),
-            changed,
+            changed: true,
         });
     }
     if let Some(keep) = options.keep {
@@ -225,51 +276,224 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
     Ok(report)
 }
 
-/// Reads `DIR/publish.log`, in the order it was appended; a missing log is an empty one.
-/// A line that is not a publish record (an append torn by a crash) is left out.
-pub fn read_log(dir: &Path) -> Result<Vec<LogEntry>, String> {
-    let path = dir.join("publish.log");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<LogEntry>(line).ok())
-        .filter(|entry| parse_timestamp(&entry.time).is_some())
-        .collect())
+/// Takes `DIR/publish.lock`, waiting up to `options.wait` for the publish that holds it.
+fn lock(dir: &Path, options: &Options) -> Result<File, String> {
+    let path = dir.join("publish.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let (start, wait) = (Instant::now(), options.wait);
+    let mut waiting = options.waiting;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
+                if let Some(waiting) = waiting.take() {
+                    waiting(&path);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "another publish to {} is running (it holds {}); gave up after waiting {} s (--wait)",
+                    dir.display(),
+                    path.display(),
+                    wait.as_secs_f64()
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", path.display()));
+            }
+        }
+    }
 }
 
-/// The bundle that was live for `environment` at `at` (milliseconds since the Unix epoch)
-/// according to the log: its last publish at or before `at`.
-pub fn live_at<'l>(
-    log: &'l [LogEntry],
-    environment: &str,
-    at: i64,
-) -> Result<&'l LogEntry, String> {
-    let published: Vec<(i64, &LogEntry)> = log
-        .iter()
-        .filter(|e| e.environment == environment)
-        .filter_map(|e| Some((parse_timestamp(&e.time)?, e)))
-        .collect();
-    let first = published
-        .iter()
-        .min_by_key(|(time, _)| *time)
-        .ok_or_else(|| format!("`{environment}` has never been published here"))?;
-    // max_by_key keeps the last of equal times: the later line.
-    published
-        .iter()
-        .filter(|(time, _)| *time <= at)
-        .max_by_key(|(time, _)| *time)
-        .map(|(_, entry)| *entry)
-        .ok_or_else(|| {
-            format!(
-                "nothing of `{environment}` was live at {}: it was first published at {}",
-                format_timestamp(at),
-                first.1.time
-            )
+/// Removes the temporary files (`.<name>.<pid>.tmp`) of publishes that died before renaming
+/// them. Called under the lock, when no publish is writing any.
+fn remove_temporary(dir: &Path) -> Result<Vec<String>, String> {
+    let mut removed = Vec::new();
+    for sub in ["bundles", "current"] {
+        let path = dir.join(sub);
+        let files =
+            std::fs::read_dir(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for file in files {
+            let name = file
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                .file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let temp = path.join(name);
+                std::fs::remove_file(&temp)
+                    .map_err(|e| format!("cannot delete {}: {e}", temp.display()))?;
+                removed.push(format!("{sub}/{name}"));
+            }
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
+/// Cancels the log's last record if its pointer never moved to it (a publish that died in
+/// between). Returns the time of the last record, the latest in the log.
+fn abort_unconfirmed(dir: &Path) -> Result<Option<i64>, String> {
+    let Some(mut records) = Records::open(dir)? else {
+        return Ok(None);
+    };
+    let Some(last) = records.next_record()? else {
+        return Ok(None);
+    };
+    let time = parse_timestamp(&last.time);
+    if !last.aborted && !last.moved(dir) {
+        append_log(&dir.join("publish.log"), &aborted(last))?;
+    }
+    Ok(time)
+}
+
+fn aborted(record: LogEntry) -> LogEntry {
+    LogEntry {
+        aborted: true,
+        ..record
+    }
+}
+
+/// The records of `DIR/publish.log`, last first. The file is read backwards in blocks, so a
+/// query that is answered near the end reads only the end; lines that are not records (a
+/// write torn by a crash, a line too long to be one) are skipped.
+struct Records {
+    lines: Backwards,
+    path: PathBuf,
+}
+
+impl Records {
+    /// `None` when there is no log.
+    fn open(dir: &Path) -> Result<Option<Records>, String> {
+        let path = dir.join("publish.log");
+        match File::open(&path).and_then(Backwards::new) {
+            Ok(lines) => Ok(Some(Records { lines, path })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    fn next_record(&mut self) -> Result<Option<LogEntry>, String> {
+        loop {
+            let Some(line) = self
+                .lines
+                .next_line()
+                .map_err(|e| format!("cannot read {}: {e}", self.path.display()))?
+            else {
+                return Ok(None);
+            };
+            if let Ok(entry) = serde_json::from_slice::<LogEntry>(&line)
+                && parse_timestamp(&entry.time).is_some()
+            {
+                return Ok(Some(entry));
+            }
+        }
+    }
+}
+
+/// The lines of a file, last first, read in blocks from the end of the file as it was when
+/// opened (appends made since are not seen).
+struct Backwards {
+    file: File,
+    /// Where the bytes not yet read end.
+    position: u64,
+    /// Read, not yet returned: the end of the line being assembled, and what precedes it.
+    tail: Vec<u8>,
+    /// The line being assembled is too long to be a record: drop it.
+    skipping: bool,
+    done: bool,
+}
+
+const BLOCK: usize = 64 * 1024;
+/// Records are a few hundred bytes; a longer line is not one, and is not kept in memory.
+const MAX_LINE: usize = 64 * 1024;
+
+impl Backwards {
+    fn new(file: File) -> std::io::Result<Backwards> {
+        let position = file.metadata()?.len();
+        Ok(Backwards {
+            file,
+            position,
+            tail: Vec::new(),
+            skipping: false,
+            done: false,
         })
+    }
+
+    fn next_line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(newline) = self.tail.iter().rposition(|b| *b == b'\n') {
+                let line = self.tail.split_off(newline + 1);
+                self.tail.truncate(newline);
+                if std::mem::take(&mut self.skipping) {
+                    continue;
+                }
+                return Ok(Some(line));
+            }
+            if self.position == 0 {
+                if std::mem::replace(&mut self.done, true) || std::mem::take(&mut self.skipping) {
+                    return Ok(None);
+                }
+                return Ok(Some(std::mem::take(&mut self.tail)));
+            }
+            if self.tail.len() > MAX_LINE {
+                self.tail.clear();
+                self.skipping = true;
+            }
+            let size = BLOCK.min(usize::try_from(self.position).unwrap_or(BLOCK));
+            self.position -= size as u64;
+            let mut block = vec![0; size];
+            self.file.seek(SeekFrom::Start(self.position))?;
+            self.file.read_exact(&mut block)?;
+            block.extend_from_slice(&self.tail);
+            self.tail = block;
+        }
+    }
+}
+
+/// The record of the bundle that was live for `environment` at `at` (milliseconds since the
+/// Unix epoch), according to the log of `dir`: its last publish at or before `at`. The log
+/// is read from its end and only as far back as `at`. Its last record counts only if its
+/// pointer confirms it (otherwise that publish is under way or died before the move), and
+/// records cancelled by an `aborted` one are skipped.
+pub fn live_at(dir: &Path, environment: &str, at: i64) -> Result<LogEntry, String> {
+    let never = || format!("`{environment}` has never been published here");
+    let Some(mut records) = Records::open(dir)? else {
+        return Err(never());
+    };
+    let mut cancelled = HashSet::new();
+    let mut first = None;
+    let mut last = true;
+    while let Some(entry) = records.next_record()? {
+        if std::mem::take(&mut last) && !entry.aborted && !entry.moved(dir) {
+            continue;
+        }
+        if entry.environment != environment {
+            continue;
+        }
+        if entry.aborted {
+            cancelled.insert((entry.time, entry.hash));
+            continue;
+        }
+        // An aborted record cancels the one record it follows.
+        if cancelled.remove(&(entry.time.clone(), entry.hash.clone())) {
+            continue;
+        }
+        if parse_timestamp(&entry.time).is_some_and(|time| time <= at) {
+            return Ok(entry);
+        }
+        first = Some(entry.time);
+    }
+    let first = first.ok_or_else(never)?;
+    Err(format!(
+        "nothing of `{environment}` was live at {}: it was first published at {first}",
+        format_timestamp(at)
+    ))
 }
 
 /// Loads the bundle of `environment` published in `dir`: the current one, or the one live
@@ -282,8 +506,7 @@ pub fn load_published(
     let pointer = match at {
         None => Pointer::read(dir, environment).map_err(|e| e.to_string())?,
         Some(at) => {
-            let log = read_log(dir)?;
-            let entry = live_at(&log, environment, at)?;
+            let entry = live_at(dir, environment, at)?;
             if !valid_hash(&entry.hash) {
                 return Err(format!(
                     "`{}` in publish.log is not a content hash",
@@ -291,11 +514,11 @@ pub fn load_published(
                 ));
             }
             Pointer {
-                environment: entry.environment.clone(),
-                hash: entry.hash.clone(),
                 file: format!("bundles/{}.json", entry.hash),
-                published_at: entry.time.clone(),
-                commit: entry.commit.clone(),
+                environment: entry.environment,
+                hash: entry.hash,
+                published_at: entry.time,
+                commit: entry.commit,
                 dirty: entry.dirty,
             }
         }
@@ -319,15 +542,15 @@ pub fn load_published(
     }
 }
 
-/// Deletes the bundles that are neither current nor among any environment's `keep` most
-/// recent distinct publishes. Returns their hashes, sorted.
+/// Deletes the bundles that are neither named by a pointer nor among the `keep` most recent
+/// distinct publishes of an environment that has a pointer. Called under the lock, after this
+/// publish's pointers moved: no pointer moves while it decides. Returns their hashes, sorted.
 fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
-    let log = read_log(dir)?;
     let mut kept = HashSet::new();
+    let mut recent: HashMap<String, HashSet<String>> = HashMap::new();
     let current = dir.join("current");
     let pointers = std::fs::read_dir(&current)
         .map_err(|e| format!("cannot read {}: {e}", current.display()))?;
-    let mut environments: Vec<String> = log.iter().map(|e| e.environment.clone()).collect();
     for file in pointers {
         let name = file
             .map_err(|e| format!("cannot read {}: {e}", current.display()))?
@@ -337,21 +560,36 @@ fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
             let pointer =
                 Pointer::read(dir, environment).map_err(|e| format!("not pruning: {e}"))?;
             kept.insert(pointer.hash);
-            environments.push(environment.to_owned());
+            recent.insert(environment.to_owned(), HashSet::new());
         }
     }
-    environments.sort();
-    environments.dedup();
-    for environment in &environments {
-        let mut recent = HashSet::new();
-        for entry in log.iter().rev().filter(|e| &e.environment == environment) {
-            if recent.len() == keep {
-                break;
+    // From the end of the log, only as far back as it takes to find each environment's
+    // `keep` most recent bundles. Under the lock, its last record is confirmed or aborted.
+    if let Some(mut records) = Records::open(dir)? {
+        let mut cancelled = HashSet::new();
+        let mut wanting = if keep == 0 { 0 } else { recent.len() };
+        while wanting > 0
+            && let Some(entry) = records.next_record()?
+        {
+            if entry.aborted {
+                cancelled.insert((entry.environment, entry.time, entry.hash));
+                continue;
             }
-            recent.insert(entry.hash.as_str());
+            let Some(hashes) = recent.get_mut(&entry.environment) else {
+                continue;
+            };
+            if cancelled.remove(&(entry.environment.clone(), entry.time, entry.hash.clone()))
+                || hashes.len() == keep
+            {
+                continue;
+            }
+            hashes.insert(entry.hash);
+            if hashes.len() == keep {
+                wanting -= 1;
+            }
         }
-        kept.extend(recent.into_iter().map(str::to_owned));
     }
+    kept.extend(recent.into_values().flatten());
     let bundles = dir.join("bundles");
     let files = std::fs::read_dir(&bundles)
         .map_err(|e| format!("cannot read {}: {e}", bundles.display()))?;
@@ -378,17 +616,34 @@ fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
 /// last line was torn by a crash gets that line ended first, so this one stays whole.
 fn append_log(path: &Path, entry: &LogEntry) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("cannot append to {}: {e}", path.display());
-    let torn = std::fs::read(path).is_ok_and(|text| text.last().is_some_and(|b| *b != b'\n'));
-    let mut line = if torn { "\n".to_owned() } else { String::new() };
-    line.push_str(&serde_json::to_string(entry).expect("log entries serialize"));
-    line.push('\n');
     let mut file = OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .open(path)
         .map_err(fail)?;
+    let length = file.metadata().map_err(fail)?.len();
+    let mut torn = false;
+    if length > 0 {
+        let mut last = [0];
+        file.seek(SeekFrom::Start(length - 1))
+            .and_then(|_| file.read_exact(&mut last))
+            .map_err(fail)?;
+        torn = last[0] != b'\n';
+    }
+    let mut line = if torn { "\n".to_owned() } else { String::new() };
+    line.push_str(&serde_json::to_string(entry).expect("log entries serialize"));
+    line.push('\n');
     file.write_all(line.as_bytes()).map_err(fail)?;
-    file.sync_data().map_err(fail)
+    file.sync_data().map_err(fail)?;
+    if length == 0 {
+        // A new log: its directory entry must be durable too.
+        sync_dir(
+            path.parent()
+                .expect("the log lies in the published directory"),
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes a file so that readers see the old content or the new, never a part: a temporary
@@ -417,4 +672,38 @@ fn sync_dir(dir: &Path) -> Result<(), String> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| format!("cannot sync {}: {e}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line, last first, across block boundaries; a line too long to be a record is
+    /// dropped whole, and an unended last line is returned as it is.
+    #[test]
+    fn lines_are_read_backwards_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut lines: Vec<Vec<u8>> = (0..5000)
+            .map(|i| format!("line {i} {}", "x".repeat(i % 97)).into_bytes())
+            .collect();
+        let long = 2500;
+        lines[long] = vec![b'y'; MAX_LINE + BLOCK + 10];
+        lines[long + 1] = Vec::new();
+        let mut text = lines.join(&b'\n');
+        text.extend_from_slice(b"\n{\"torn");
+        std::fs::write(&path, &text).unwrap();
+
+        let mut backwards = Backwards::new(File::open(&path).unwrap()).unwrap();
+        let mut read = Vec::new();
+        while let Some(line) = backwards.next_line().unwrap() {
+            read.push(line);
+        }
+        let mut expected: Vec<Vec<u8>> = lines;
+        expected.remove(long);
+        expected.push(b"{\"torn".to_vec());
+        expected.reverse();
+        assert_eq!(read.len(), expected.len());
+        assert!(read == expected);
+    }
 }

@@ -26,6 +26,7 @@ mod test_mutations;
 mod test_properties;
 mod test_provenance;
 mod test_publish;
+mod test_publish_stress;
 mod test_readme;
 mod test_refs;
 mod test_review;

@@ -326,77 +326,176 @@ fn eval_at_answers_from_the_bundle_live_at_that_time() {
     );
 }
 
+/// The record a publish appends before it moves `environment`'s pointer.
+fn record(time: &str, environment: &str, hash: &str, aborted: bool) -> String {
+    let line = log_line(time, environment, hash);
+    match aborted {
+        false => line,
+        true => line.replace("}\n", ",\"aborted\":true}\n"),
+    }
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
 #[test]
-fn the_log_lags_the_pointer_only_until_the_next_publish() {
+fn a_publish_that_died_before_moving_its_pointer_is_skipped_then_cancelled() {
     let site = Site::new();
-    let hashes = site.build();
+    let first = site.build();
     site.publish(T1, &[]);
-    // As if the process died after moving the pointers and before logging them.
-    let log_path = site.dir().join("publish.log");
-    std::fs::write(&log_path, "{\"time\":\"2026-11-26T11:0").unwrap();
-    let (code, stdout, _) = site.publish(T2, &[]);
-    assert_eq!(code, 0);
-    assert_eq!(stdout, published_lines(&hashes, "unchanged"));
-    let repaired: String = hashes
+    site.kill(FLAG);
+    let second = site.build();
+    let (old, new) = (
+        hash_of(&first, "production"),
+        hash_of(&second, "production"),
+    );
+    // As a publish killed (kill -9) after logging production's move at 13:00 and before
+    // renaming its new pointer into place: the record is there, the pointer is not moved, and
+    // its temporary files are left.
+    let dir = site.dir();
+    let before = site.log();
+    let pending = record("2026-11-26T13:00:00.000Z", "production", new, false);
+    append(&dir.join("publish.log"), &pending);
+    let temporary = [
+        format!("bundles/.{new}.json.4242.tmp"),
+        "current/.production.json.4242.tmp".to_owned(),
+    ];
+    for file in &temporary {
+        std::fs::write(dir.join(file), b"{\"environment\": \"prod").unwrap();
+    }
+    let pointer = site.pointer("production");
+
+    // Readers do not count the record its pointer does not confirm.
+    let on_old = |at: &str| {
+        let (code, stdout, stderr) = site.eval(&["--at", at]);
+        assert_eq!((code, stderr.as_str()), (0, ""));
+        assert!(
+            stdout.ends_with(&format!(
+                "(production bundle {}, published 2026-11-26T12:00:00.000Z)\n",
+                &old[..12]
+            )),
+            "{stdout}"
+        );
+    };
+    on_old("2026-11-26T14:00:00Z");
+
+    // The next publish, of another environment, removes the leftovers and cancels the record.
+    let (code, stdout, stderr) = site.publish(T2, &["--env", "staging"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let removed: String = temporary
         .iter()
-        .map(|(env, hash)| log_line("2026-11-26T12:00:00.000Z", env, hash))
+        .map(|file| format!("removed        {file}  (left by an interrupted publish)\n"))
         .collect();
-    // The torn line is ended, and skipped by readers.
     assert_eq!(
-        site.log(),
-        format!("{{\"time\":\"2026-11-26T11:0\n{repaired}")
+        stdout,
+        format!("{removed}{}", published_lines(&second[1..2], "unchanged"))
     );
     assert_eq!(
-        site.eval(&["--at", T2]).0,
-        0,
-        "the repaired log answers --at"
+        site.log(),
+        format!(
+            "{before}{pending}{}",
+            record("2026-11-26T13:00:00.000Z", "production", new, true)
+        )
+    );
+    assert_eq!(site.pointer("production"), pointer);
+    on_old("2026-11-26T14:00:00Z");
+    for file in &temporary {
+        assert!(!dir.join(file).exists(), "{file}");
+    }
+
+    // Published at last, at 15:00: the history has the old bundle until then.
+    let (code, _, stderr) = site.publish("2026-11-26T15:00:00Z", &[]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    on_old("2026-11-26T14:59:59Z");
+    let (code, stdout, _) = site.eval(&["--at", "2026-11-26T15:00:00Z"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.ends_with(&format!(
+            "(production bundle {}, published 2026-11-26T15:00:00.000Z)\n",
+            &new[..12]
+        )),
+        "{stdout}"
     );
 }
 
 #[test]
-fn an_unwritable_destination_is_a_clear_error_and_the_old_pointer_stays() {
-    use std::os::unix::fs::PermissionsExt;
-
+fn a_torn_log_line_is_skipped_and_ended_by_the_next_append() {
     let site = Site::new();
     site.build();
+    site.publish(T1, &[]);
+    // As if the process died in the middle of appending a record.
+    let torn = "{\"time\":\"2026-11-26T12:3";
+    append(&site.dir().join("publish.log"), torn);
+    let before = site.log();
+    assert_eq!(site.eval(&["--at", T2]).0, 0, "the torn line is skipped");
+
+    site.kill(FLAG);
+    let second = site.build();
+    let (code, _, stderr) = site.publish(T2, &[]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let new = hash_of(&second, "production");
+    assert_eq!(
+        site.log(),
+        format!(
+            "{before}\n{}",
+            log_line("2026-11-26T13:00:00.000Z", "production", new)
+        )
+    );
+    let (code, stdout, _) = site.eval(&["--at", T2]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&new[..12]), "{stdout}");
+}
+
+#[test]
+fn recorded_times_never_go_back() {
+    let site = Site::new();
+    site.build();
+    site.publish(T2, &[]);
+    site.kill(FLAG);
+    let second = site.build();
+    let new = hash_of(&second, "production");
+    // An earlier --now (or a publishing machine whose clock is behind): the move is recorded
+    // just after the environment's last one, so a time names one bundle per environment.
+    let (code, _, stderr) = site.publish(T1, &[]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(
+        site.log()
+            .ends_with(&log_line("2026-11-26T13:00:00.001Z", "production", new)),
+        "{}",
+        site.log()
+    );
+    assert!(
+        site.pointer("production")
+            .contains("\"published_at\": \"2026-11-26T13:00:00.001Z\"")
+    );
+    let (code, stdout, _) = site.eval(&["--at", "2026-11-26T13:00:00.001Z"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&new[..12]), "{stdout}");
+}
+
+/// Root, as CI runs the tests, writes through permission bits: every case here makes a path
+/// the wrong kind of file instead, which stops root too.
+#[test]
+fn an_unwritable_destination_is_a_clear_error_and_the_old_pointer_stays() {
+    let site = Site::new();
+    let first = site.build();
     site.publish(T1, &[]);
     let pointer = site.pointer("production");
     let log = site.log();
     site.kill(FLAG);
     let second = site.build();
-    let new = hash_of(&second, "production");
+    let (old, new) = (
+        hash_of(&first, "production"),
+        hash_of(&second, "production"),
+    );
     let dir = site.dir();
 
-    // Permission bits: they stop everyone but root (CI runs tests as root).
-    let read_only = |mode| {
-        for sub in ["bundles", "current", ""] {
-            let path = dir.join(sub);
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
-    };
-    read_only(0o555);
-    let probe = dir.join("bundles/probe");
-    if std::fs::write(&probe, b"").is_ok() {
-        std::fs::remove_file(&probe).unwrap();
-        eprintln!(
-            "skipping the permission-bit case: this process writes to read-only directories (root)"
-        );
-    } else {
-        let (code, stdout, stderr) = site.publish(T2, &[]);
-        assert_eq!((code, stdout.as_str()), (2, ""));
-        assert_eq!(
-            stderr,
-            format!(
-                "error: cannot write published/bundles/{new}.json: Permission denied (os error 13)\n"
-            )
-        );
-    }
-    read_only(0o755);
-    assert_eq!(site.pointer("production"), pointer);
-    assert_eq!(site.log(), log);
-
-    // Root too cannot put a file where a directory is: the bundle's place is taken.
-    std::fs::create_dir(dir.join(format!("bundles/{new}.json"))).unwrap();
+    // The bundle's place is taken by a directory.
+    let taken = dir.join(format!("bundles/{new}.json"));
+    std::fs::create_dir(&taken).unwrap();
     let (code, stdout, stderr) = site.publish(T2, &[]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
@@ -405,6 +504,58 @@ fn an_unwritable_destination_is_a_clear_error_and_the_old_pointer_stays() {
     );
     assert_eq!(site.pointer("production"), pointer);
     assert_eq!(site.log(), log);
+    std::fs::remove_dir(&taken).unwrap();
+
+    // The log cannot be appended to: the move is not recorded, so it does not happen.
+    let log_path = dir.join("publish.log");
+    std::fs::rename(&log_path, dir.join("saved.log")).unwrap();
+    std::fs::create_dir(&log_path).unwrap();
+    let (code, stdout, stderr) = site.publish(T2, &[]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: cannot read published/publish.log: Is a directory (os error 21)\n"
+    );
+    assert_eq!(site.pointer("production"), pointer);
+    std::fs::remove_dir(&log_path).unwrap();
+    std::fs::rename(dir.join("saved.log"), &log_path).unwrap();
+
+    // The pointer cannot be replaced: its move was recorded, and is cancelled.
+    let pointer_path = dir.join("current/production.json");
+    std::fs::rename(&pointer_path, dir.join("saved.json")).unwrap();
+    std::fs::create_dir(&pointer_path).unwrap();
+    let (code, stdout, stderr) = site.publish(T2, &[]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: cannot write published/current/production.json: Is a directory (os error 21)\n"
+    );
+    assert_eq!(
+        site.log(),
+        format!(
+            "{log}{}{}",
+            record("2026-11-26T13:00:00.000Z", "production", new, false),
+            record("2026-11-26T13:00:00.000Z", "production", new, true)
+        )
+    );
+    std::fs::remove_dir(&pointer_path).unwrap();
+    std::fs::rename(dir.join("saved.json"), &pointer_path).unwrap();
+    let (code, stdout, _) = site.eval(&["--at", T2]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&old[..12]), "{stdout}");
+
+    // The lock file's place is taken.
+    let lock = dir.join("publish.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let (code, _, stderr) = site.publish(T2, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: cannot open published/publish.lock: Is a directory (os error 21)\n"
+    );
+    std::fs::remove_dir(&lock).unwrap();
+    assert_eq!(site.pointer("production"), pointer);
 
     // A destination that is a file.
     std::fs::write(site.path("file"), b"").unwrap();
@@ -422,6 +573,133 @@ fn an_unwritable_destination_is_a_clear_error_and_the_old_pointer_stays() {
         stderr,
         "error: cannot create file/bundles: Not a directory (os error 20)\n"
     );
+}
+
+/// Two bundles of production (the first pruned by `--keep 1` unless something keeps it) and
+/// one of each other environment, published; then the log is removed, as an operator
+/// rotating it would: only the pointers say which bundles are live.
+fn pruning_site() -> (Site, Vec<(String, String)>, String) {
+    let site = Site::new();
+    let first = site.build();
+    site.publish(T1, &[]);
+    site.kill(FLAG);
+    let second = site.build();
+    site.publish(T2, &[]);
+    std::fs::remove_file(site.dir().join("publish.log")).unwrap();
+    let old = hash_of(&first, "production").to_owned();
+    (site, second, old)
+}
+
+#[test]
+fn keep_never_prunes_a_bundle_a_pointer_names_whatever_the_log_says() {
+    let (site, second, old) = pruning_site();
+    // Publishing staging alone: the other environments' pointers keep their bundles.
+    let (code, stdout, stderr) = site.publish(T2, &["--env", "staging", "--keep", "1"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(
+        stdout,
+        format!(
+            "{}pruned         {old}\n",
+            published_lines(&second[1..2], "unchanged")
+        )
+    );
+    let mut current: Vec<String> = second.iter().map(|(_, h)| format!("{h}.json")).collect();
+    current.sort();
+    assert_eq!(site.bundles(), current);
+}
+
+#[test]
+fn keep_prunes_nothing_while_a_pointer_cannot_be_read() {
+    let (site, second, _) = pruning_site();
+    let before = site.bundles();
+    let development = site.dir().join("current/development.json");
+    std::fs::write(&development, "{\"environment\": \"dev").unwrap();
+    let (code, _, stderr) = site.publish(T2, &["--env", "production", "--keep", "1"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(
+            "error: not pruning: cannot use the pointer published/current/development.json: not a pointer: "
+        ),
+        "{stderr}"
+    );
+    // The bundle it named is among those kept.
+    assert!(before.contains(&format!("{}.json", hash_of(&second, "development"))));
+    assert_eq!(site.bundles(), before);
+}
+
+#[test]
+fn a_second_publisher_waits_for_the_first_or_gives_up_clearly() {
+    let site = Site::new();
+    site.build();
+    site.publish(T1, &[]);
+    site.kill(FLAG);
+    site.build();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(site.dir().join("publish.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let log = site.log();
+
+    let (code, stdout, stderr) = site.publish(T2, &["--wait", "0"]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: another publish to published is running (it holds published/publish.lock); gave up after waiting 0 s (--wait)\n"
+    );
+    assert_eq!(site.log(), log);
+
+    // A publisher that waits goes on once the lock is released.
+    let waiting = crate::support::flagstone()
+        .args(["publish", "--bundles", "out", "--publish-dir", "published"])
+        .args(["--now", T2, "--wait", "60"])
+        .current_dir(site.temp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(site.log(), log, "it did not wait");
+    drop(lock);
+    let output = waiting.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("  published\n")
+    );
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "waiting for another publish to finish (it holds published/publish.lock)\n"
+    );
+    assert_ne!(site.log(), log);
+}
+
+/// The content hash, computed independently by the Python `blake3` package
+/// (tests/publish/generate.py; CI checks that it reproduces the committed values).
+#[test]
+fn the_content_hash_is_the_one_an_independent_blake3_computes() {
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/publish/content_hash.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(golden["context"], flagstone::bundle::HASH_CONTEXT);
+    let vectors = golden["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 5);
+    for vector in vectors {
+        let bytes: Vec<u8> = match &vector["text"] {
+            serde_json::Value::String(text) => text.as_bytes().to_vec(),
+            _ => {
+                let length = vector["length"].as_u64().unwrap();
+                (0..length).map(|i| (i % 251) as u8).collect()
+            }
+        };
+        assert_eq!(
+            flagstone::bundle::content_hash(&bytes),
+            vector["hash"].as_str().unwrap(),
+            "{vector}"
+        );
+    }
 }
 
 #[test]
@@ -593,6 +871,51 @@ fn the_watcher_keeps_the_last_good_bundle_when_the_pointer_names_a_missing_one()
             site.path("nowhere/current/production.json").display()
         )
     );
+}
+
+/// A reload under way (here: reading a bundle from a pipe nothing writes to yet) holds up
+/// neither `status()` nor `current()`.
+#[test]
+fn status_answers_while_a_reload_is_under_way() {
+    use std::sync::mpsc;
+
+    let (site, watcher, old, new) = watched_site();
+    let path = site.dir().join(format!("bundles/{new}.json"));
+    let good = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    std::thread::scope(|scope| {
+        let reload = scope.spawn(|| watcher.refresh());
+        // The reload opens the pipe and waits for bytes.
+        std::thread::sleep(Duration::from_millis(200));
+        let (sender, answers) = mpsc::channel();
+        let watcher = &watcher;
+        scope.spawn(move || {
+            let status = watcher.status();
+            let serving = watcher.current().hash().to_owned();
+            let _ = sender.send((status, serving));
+        });
+        let answered = answers.recv_timeout(Duration::from_secs(10));
+        // Whatever happened, let the reload finish so that the threads end.
+        std::fs::write(&path, &good).unwrap();
+        let (status, serving) = answered.expect("status() waited for the reload");
+        assert_eq!(
+            (status.serving.hash.as_str(), status.reloads),
+            (old.as_str(), 0)
+        );
+        assert_eq!(serving, old);
+        let reloaded = reload.join().unwrap();
+        assert_eq!(
+            (reloaded.serving.hash.as_str(), reloaded.reloads),
+            (new.as_str(), 1)
+        );
+    });
+    assert_eq!(variant(&watcher), "off");
 }
 
 /// From a kill (made by editing the TOML, as `flagstone kill` will) through `build` and

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{Error, NowArg, Outcome};
 
@@ -23,6 +24,10 @@ pub struct Args {
     /// every current one); delete the rest.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     keep: Option<u64>,
+    /// While another publish to the same directory runs, wait up to this many seconds for it
+    /// to finish, then give up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    wait: u64,
     /// The publish time recorded in publish.log.
     #[command(flatten)]
     now: NowArg,
@@ -33,8 +38,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         environments: args.env,
         keep: args.keep.map(usize::try_from).transpose()?,
         now_millis: args.now.millis()?,
+        wait: Duration::from_secs(args.wait),
+        waiting: Some(|lock| {
+            eprintln!(
+                "waiting for another publish to finish (it holds {})",
+                lock.display()
+            );
+        }),
     };
     let report = crate::publish::publish(&args.bundles, &args.publish_dir, &options)?;
+    for file in &report.removed {
+        writeln!(
+            out,
+            "{:<14} {file}  (left by an interrupted publish)",
+            "removed"
+        )?;
+    }
     for published in &report.environments {
         let what = if published.changed {
             "published"

@@ -189,9 +189,14 @@ struct Shared {
     dir: PathBuf,
     environment: String,
     current: RwLock<Arc<Evaluator>>,
+    /// Held only to read or replace the state, never while a bundle is read or verified, so
+    /// that `status()` answers during a reload.
     state: Mutex<State>,
+    /// One poll at a time (the thread's or `refresh()`'s), held for the whole poll.
+    polling: Mutex<()>,
 }
 
+#[derive(Clone)]
 struct State {
     status: Status,
     /// The last bundle refused and its file's length and modification time: an unchanged
@@ -222,6 +227,7 @@ impl Watcher {
                 },
                 refused: None,
             }),
+            polling: Mutex::new(()),
         });
         let (stop, stopped) = mpsc::channel::<()>();
         let polled = Arc::clone(&shared);
@@ -279,13 +285,30 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Reads the pointer and, when it names a new bundle, loads and swaps it in. The state is
+    /// locked only to copy it at the start and to store the outcome: a poll is the only
+    /// writer (`polling`), so nothing changes it in between.
     fn poll(&self) {
-        let mut state = self.state();
+        let _polling = self.polling.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state().clone();
+        let swapped = self.next(&mut state);
+        if let Some(evaluator) = swapped {
+            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            let old = std::mem::replace(&mut *current, Arc::new(evaluator));
+            drop(current);
+            // Freed (when no request holds it) after the lock, so readers never wait on it.
+            drop(old);
+        }
+        *self.state() = state;
+    }
+
+    /// Updates `state` from the pointer; returns the bundle to swap in, if any.
+    fn next(&self, state: &mut State) -> Option<Evaluator> {
         let pointer = match Pointer::read(&self.dir, &self.environment) {
             Ok(pointer) => pointer,
             Err(error) => {
                 state.status.error = Some(error);
-                return;
+                return None;
             }
         };
         if pointer.hash == state.status.serving.hash {
@@ -293,7 +316,7 @@ impl Shared {
             state.status.serving = pointer;
             state.status.error = None;
             state.refused = None;
-            return;
+            return None;
         }
         let stamp = std::fs::metadata(bundle_path(&self.dir, &pointer.hash))
             .ok()
@@ -303,23 +326,20 @@ impl Shared {
             .as_ref()
             .is_some_and(|(hash, seen)| *hash == pointer.hash && *seen == stamp)
         {
-            return;
+            return None;
         }
         match load_bundle(&self.dir, &self.environment, &pointer.hash) {
             Ok(evaluator) => {
-                let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-                let old = std::mem::replace(&mut *current, Arc::new(evaluator));
-                drop(current);
-                // Freed (when no request holds it) after the lock, so readers never wait on it.
-                drop(old);
                 state.status.serving = pointer;
                 state.status.error = None;
                 state.status.reloads += 1;
                 state.refused = None;
+                Some(evaluator)
             }
             Err(error) => {
                 state.status.error = Some(error);
                 state.refused = Some((pointer.hash, stamp));
+                None
             }
         }
     }
