@@ -194,7 +194,7 @@ fn verify_segment(segment: &Segment, segments: usize) -> Result<(), String> {
     for (list, units) in [("include", &segment.include), ("exclude", &segment.exclude)] {
         at_most(units.len(), limits::UNITS, list)?;
         for unit in units {
-            string(unit, list)?;
+            string(unit, &format!("a unit in `{list}`"))?;
         }
         // Membership is a binary search: a list out of order would miss units it holds.
         if let Some(pair) = units
