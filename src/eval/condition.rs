@@ -719,6 +719,37 @@ mod tests {
     }
 
     #[test]
+    fn folded_operands_compare_as_lower_cased_character_streams() {
+        // The definition: both sides lower-cased character by character, then compared.
+        let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<Vec<char>>();
+        let texts = [
+            "", "a", "A", "abc", "İstanbul", "iİi", "STRASSE", "straße", "ΣΑΣ", "σας", "\u{212A}elvin",
+            "kelvin", "Grüße", "GRÜSSE", "i\u{307}", "x\u{307}y",
+        ];
+        for text in texts {
+            for operand in texts {
+                let (t, o) = (lower(text), lower(operand));
+                let folded = fold(operand);
+                for (kind, expected) in [
+                    (TextOp::StartsWith, t.starts_with(&o)),
+                    (TextOp::EndsWith, t.ends_with(&o)),
+                    (
+                        TextOp::Contains,
+                        o.is_empty() || t.windows(o.len()).any(|w| w == o.as_slice()),
+                    ),
+                ] {
+                    assert_eq!(
+                        text_test(kind, text, &folded, true),
+                        expected,
+                        "{kind:?} {text:?} {operand:?}"
+                    );
+                }
+                assert_eq!(eq_folded(&folded, text), t == o, "{text:?} = {operand:?}");
+            }
+        }
+    }
+
+    #[test]
     fn plain_versions_are_read_exactly() {
         assert_eq!(plain_version("2.3.10"), Some((2, 3, 10)));
         assert_eq!(plain_version("0.0.0"), Some((0, 0, 0)));
