@@ -53,12 +53,40 @@ fn bundle() -> Value {
     let on = json!({"variant": "on"});
     let mut flags = BTreeMap::new();
     flags.insert("base", flag(json!([]), json!([rule("eu", json!([{"attr": "country", "op": "in", "values": ["DE", "FR", "ÖS"], "ignore_case": true}]), on.clone(), 100_000)])));
-    flags.insert("beta", flag(json!([]), json!([rule("staff", json!([{"segment": "staff"}]), on.clone(), 100_000), rule("half", json!([]), on.clone(), 50_000)])));
-    flags.insert("checkout", flag(json!([{"flag": "base", "variant": "on"}, {"flag": "beta", "variant": "on"}]), json!([
-        rule("new", json!([{"attr": "version", "op": "semver_gte", "values": ["2.0.0"]}]), split.clone(), 100_000),
-        rule("big", json!([{"attr": "seats", "op": "gt", "values": [10.0]}]), on.clone(), 100_000),
-    ])));
-    let mut gated = flag(json!([{"flag": "checkout", "variant": "on"}]), json!([rule("all", json!([]), split.clone(), 100_000)]));
+    flags.insert(
+        "beta",
+        flag(
+            json!([]),
+            json!([
+                rule("staff", json!([{"segment": "staff"}]), on.clone(), 100_000),
+                rule("half", json!([]), on.clone(), 50_000)
+            ]),
+        ),
+    );
+    flags.insert(
+        "checkout",
+        flag(
+            json!([{"flag": "base", "variant": "on"}, {"flag": "beta", "variant": "on"}]),
+            json!([
+                rule(
+                    "new",
+                    json!([{"attr": "version", "op": "semver_gte", "values": ["2.0.0"]}]),
+                    split.clone(),
+                    100_000
+                ),
+                rule(
+                    "big",
+                    json!([{"attr": "seats", "op": "gt", "values": [10.0]}]),
+                    on.clone(),
+                    100_000
+                ),
+            ]),
+        ),
+    );
+    let mut gated = flag(
+        json!([{"flag": "checkout", "variant": "on"}]),
+        json!([rule("all", json!([]), split.clone(), 100_000)]),
+    );
     gated["experiment"] = json!({
         "name": "e", "control": "off",
         "holdout": {"name": "h", "percent": 10_000, "salt": "h"},
@@ -72,8 +100,17 @@ fn bundle() -> Value {
         rule("regex", json!([{"attr": "email", "op": "matches", "values": ["^[a-z]+@acme\\.com$"]}]), split.clone(), 25_000),
         rule("not", json!([{"segment": "staff", "negate": true}, {"attr": "country", "op": "not_in", "values": ["us"], "ignore_case": true}]), on.clone(), 100_000),
     ])));
-    let mut scheduled = flag(json!([{"flag": "text", "variant": "on"}]), json!([rule("later", json!([{"segment": "power"}]), on.clone(), 50_000)]));
-    scheduled["schedule"] = json!([{"at": 1_000, "fallthrough": "other"}, {"at": NOW + 1, "enabled": false}]);
+    let mut scheduled = flag(
+        json!([{"flag": "text", "variant": "on"}]),
+        json!([rule(
+            "later",
+            json!([{"segment": "power"}]),
+            on.clone(),
+            50_000
+        )]),
+    );
+    scheduled["schedule"] =
+        json!([{"at": 1_000, "fallthrough": "other"}, {"at": NOW + 1, "enabled": false}]);
     flags.insert("scheduled", scheduled);
     let mut off = flag(json!([]), json!([]));
     off["enabled"] = json!(false);
@@ -107,7 +144,7 @@ fn contexts() -> Vec<Value> {
     let versions = ["1.9.0", "2.0.0", "2.1.0-rc.1", "10.0.0"];
     (0..1024)
         .map(|i: usize| {
-            let key = if i % 5 == 0 {
+            let key = if i.is_multiple_of(5) {
                 json!(i)
             } else {
                 json!(format!("user-{i}"))
@@ -119,7 +156,7 @@ fn contexts() -> Vec<Value> {
                 "version": versions[(i / 3) % versions.len()],
                 "seats": (i * 7) % 200,
             });
-            if i % 17 == 0 {
+            if i.is_multiple_of(17) {
                 context.as_object_mut().unwrap().remove("email");
             }
             context

@@ -721,10 +721,28 @@ mod tests {
     #[test]
     fn folded_operands_compare_as_lower_cased_character_streams() {
         // The definition: both sides lower-cased character by character, then compared.
-        let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<Vec<char>>();
+        let lower = |s: &str| {
+            s.chars()
+                .flat_map(char::to_lowercase)
+                .collect::<Vec<char>>()
+        };
         let texts = [
-            "", "a", "A", "abc", "İstanbul", "iİi", "STRASSE", "straße", "ΣΑΣ", "σας", "\u{212A}elvin",
-            "kelvin", "Grüße", "GRÜSSE", "i\u{307}", "x\u{307}y",
+            "",
+            "a",
+            "A",
+            "abc",
+            "İstanbul",
+            "iİi",
+            "STRASSE",
+            "straße",
+            "ΣΑΣ",
+            "σας",
+            "\u{212A}elvin",
+            "kelvin",
+            "Grüße",
+            "GRÜSSE",
+            "i\u{307}",
+            "x\u{307}y",
         ];
         for text in texts {
             for operand in texts {
