@@ -191,16 +191,6 @@ fn hostile() -> Vec<(&'static str, Value, String)> {
             "rollout 4000000 exceeds 100000",
         ),
         (
-            "split weights short of 100%",
-            set(v(), &format!("{rule}/serve/split/0/weight"), json!(49_999)),
-            "split weights sum to 99999, not 100000",
-        ),
-        (
-            "split weights over 100%",
-            set(v(), &format!("{rule}/serve/split/0/weight"), json!(50_001)),
-            "split weights sum to 100001, not 100000",
-        ),
-        (
             "split weights that overflow",
             set(
                 v(),
