@@ -1,4 +1,5 @@
-//! The evaluator: single evaluations (allocation counts included), loading and verifying a
+//! The evaluator: single evaluations over 1,000 flags and 1,024 varied contexts (allocation
+//! counts included), the worst cases of prerequisites and segments, loading and verifying a
 //! large bundle, building, and running a test suite. `cargo bench --bench eval`
 
 #[path = "support/synth.rs"]
@@ -8,9 +9,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use divan::{AllocProfiler, Bencher, black_box};
-use flagstone::bundle::Bundle;
 use flagstone::eval::Evaluator;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -21,39 +21,197 @@ fn main() {
 
 const NOW: i64 = 1_780_000_000_000;
 
+/// Flags per bundle in the single-evaluation benchmarks, and contexts they are evaluated for.
+const FLAGS: usize = 1_000;
+const CONTEXTS: usize = 1_024;
+
 fn condition(attr: &str, op: &str, value: Value) -> Value {
     json!({"attr": attr, "op": op, "values": [value]})
 }
 
-fn bundle(flags: Value) -> Evaluator {
-    let bundle: Bundle = serde_json::from_value(json!({
+fn load(flags: Map<String, Value>, segments: Value) -> Evaluator {
+    let bundle = json!({
         "format": 1, "project": "bench", "environment": "production",
         "attributes": {"country": "string", "plan": "string", "seats": "number", "app_version": "semver"},
-        "flags": flags, "segments": {}
-    }))
-    .unwrap();
-    Evaluator::from_bundle(bundle).unwrap()
+        "flags": flags, "segments": segments
+    });
+    let bytes = serde_json::to_vec(&bundle).unwrap();
+    Evaluator::load(&bytes, &flagstone::bundle::content_hash(&bytes)).unwrap()
 }
 
-fn flag(rules: Value) -> Value {
+/// A flag salted by its key, so that each buckets units differently.
+fn flag(key: &str, prerequisites: Value, rules: Value) -> Value {
     json!({
         "variants": {"off": false, "on": true}, "enabled": true, "off_variant": "off",
-        "fallthrough": "on", "bucket_by": "targeting_key", "salt": "f", "prerequisites": [],
-        "rules": rules, "schedule": []
+        "fallthrough": "on", "bucket_by": "targeting_key", "salt": key,
+        "prerequisites": prerequisites, "rules": rules, "schedule": []
     })
 }
 
-fn context() -> Value {
-    json!({"targeting_key": "user-123456", "country": "US", "plan": "pro", "seats": 40, "app_version": "2.3.0"})
+/// [`FLAGS`] flags `f0000`…, each with the rules `rules(i)` gives.
+fn bundle(rules: impl Fn(usize) -> Value) -> Evaluator {
+    let flags = (0..FLAGS)
+        .map(|i| {
+            let key = format!("f{i:04}");
+            let flag = flag(&key, json!([]), rules(i));
+            (key, flag)
+        })
+        .collect();
+    load(flags, json!({}))
 }
 
-/// Times evaluating the flag `f` for [`context`].
-fn evaluate_repeatedly(bencher: Bencher, flags: &Evaluator) {
-    let context = context();
-    bencher.bench(|| {
+/// [`CONTEXTS`] contexts of five attributes: distinct units, and countries, plans, seat
+/// counts and versions that vary, so that rules match some and not others.
+fn contexts() -> Vec<Value> {
+    let countries = ["US", "CA", "DE", "FR", "GB", "JP", "BR", "IN"];
+    let plans = ["free", "pro", "team", "enterprise"];
+    let versions = ["1.9.3", "2.0.0", "2.3.0", "3.1.4", "2.3.0-rc.1"];
+    (0..CONTEXTS)
+        .map(|i| {
+            json!({
+                "targeting_key": format!("user-{:06}", i * 7_919 % 1_000_000),
+                "country": countries[i % countries.len()],
+                "plan": plans[i / 8 % plans.len()],
+                "seats": i * 13 % 120,
+                "app_version": versions[i / 3 % versions.len()],
+            })
+        })
+        .collect()
+}
+
+/// Times one evaluation at a time, cycling through every flag and every context. The two
+/// cycles are of coprime lengths, so every (flag, context) pair comes up.
+fn evaluate_all(bencher: Bencher, flags: &Evaluator, keys: &[String]) {
+    let contexts = contexts();
+    let mut i = 0usize;
+    bencher.bench_local(|| {
+        i = i.wrapping_add(1);
+        let key = &keys[i % keys.len()];
+        let context = &contexts[i % contexts.len()];
+        black_box(flags.evaluate(key, context, NOW).unwrap().variant.len())
+    });
+}
+
+fn keys() -> Vec<String> {
+    (0..FLAGS).map(|i| format!("f{i:04}")).collect()
+}
+
+/// (a) Boolean flags with no rules.
+#[divan::bench(sample_count = 100, sample_size = 5000)]
+fn a_boolean_no_rules(bencher: Bencher) {
+    let flags = bundle(|_| json!([]));
+    evaluate_all(bencher, &flags, &keys());
+}
+
+/// Flag `i`'s `in` rule: one or two countries, so about a fifth of contexts match.
+fn b_rule(i: usize) -> Value {
+    let countries = ["US", "CA", "DE", "FR", "GB"];
+    let operands: Vec<&str> = countries[i % 5..(i % 5 + 1 + i % 2).min(5)].to_vec();
+    json!({
+        "name": "r", "conditions": [{"attr": "country", "op": "in", "values": operands}],
+        "rollout": 100_000, "schedule": [],
+        "serve": {"split": [{"variant": "off", "weight": 50_000}, {"variant": "on", "weight": 50_000}]}
+    })
+}
+
+/// (b) One `in` rule on country, then a 50/50 split.
+#[divan::bench(sample_count = 100, sample_size = 2000)]
+fn b_in_rule_then_split(bencher: Bencher) {
+    let flags = bundle(|i| json!([b_rule(i)]));
+    evaluate_all(bencher, &flags, &keys());
+}
+
+/// (b) again, with each split gated by an experiment's holdout (1%) and layer slice (all):
+/// the cost of the gate is the difference.
+#[divan::bench(sample_count = 100, sample_size = 2000)]
+fn b_gated_by_holdout_and_layer(bencher: Bencher) {
+    let flags = (0..FLAGS)
+        .map(|i| {
+            let key = format!("f{i:04}");
+            let mut gated = flag(&key, json!([]), json!([b_rule(i)]));
+            gated["experiment"] = json!({
+                "name": format!("e{i}"), "control": "off",
+                "holdout": {"name": "h", "percent": 1_000, "salt": format!("h{i}")},
+                "layer": {"name": "l", "salt": format!("l{i}"), "from": 0, "to": 100_000}
+            });
+            (key, gated)
+        })
+        .collect();
+    evaluate_all(bencher, &load(flags, json!({})), &keys());
+}
+
+/// (c) Ten rules of three conditions (string equality, number gt, semver gte); only the
+/// last can match. For the context of the original scenario (plan `pro`, 40 seats, version
+/// 2.3.0) the first nine fail on their last condition, so all thirty are evaluated; the
+/// varied contexts fail some rules earlier.
+#[divan::bench(sample_count = 100, sample_size = 500)]
+fn c_ten_rules_last_matches(bencher: Bencher) {
+    let flags = bundle(|_| {
+        let rules: Vec<Value> = (0..10)
+            .map(|r| {
+                let minimum = if r == 9 { "2.0.0" } else { "9.0.0" };
+                json!({
+                    "name": format!("r{r}"), "rollout": 100_000, "schedule": [], "serve": {"variant": "on"},
+                    "conditions": [
+                        condition("plan", "in", json!("pro")),
+                        condition("seats", "gt", json!(10.0)),
+                        condition("app_version", "semver_gte", json!(minimum)),
+                    ]
+                })
+            })
+            .collect();
+        json!(rules)
+    });
+    let context = json!({"targeting_key": "user-123456", "country": "US", "plan": "pro", "seats": 40, "app_version": "2.3.0"});
+    let result = flags.explain("f0000", &context, NOW).unwrap();
+    assert_eq!(result.evaluation.reason.to_string(), "rule 9 \"r9\"");
+    assert!(
+        result.trace[..9]
+            .iter()
+            .all(|r| r.failed_condition == Some(2))
+    );
+    evaluate_all(bencher, &flags, &keys());
+}
+
+/// Flag `i` requires flags `i + 1` and `i + 2` (or only `i + 1`: a chain); segment `i`
+/// likewise refers to segments `i + 1` and `i + 2`, and flag `seg` tests segment 0. Without a
+/// memo, the ladder costs Fibonacci(n) evaluations; with recursion, the chain a deep stack.
+fn worst_case(n: usize, ladder: bool) -> Evaluator {
+    let next = |i: usize| (i + 1..=i + 1 + usize::from(ladder)).filter(move |j| *j < n);
+    let us = condition("country", "in", json!("US"));
+    let mut flags = Map::new();
+    let mut segments = Map::new();
+    for i in 0..n {
+        let key = format!("f{i:05}");
+        let prerequisites: Vec<Value> = next(i)
+            .map(|j| json!({"flag": format!("f{j:05}"), "variant": "on"}))
+            .collect();
+        flags.insert(key.clone(), flag(&key, json!(prerequisites), json!([])));
+        let conditions: Vec<Value> = if i + 1 == n {
+            vec![us.clone()]
+        } else {
+            next(i)
+                .map(|j| json!({"segment": format!("s{j:05}")}))
+                .collect()
+        };
+        segments.insert(
+            format!("s{i:05}"),
+            json!({"conditions": conditions, "include": [], "exclude": []}),
+        );
+    }
+    let rule = json!({"name": "r", "conditions": [{"segment": "s00000"}], "rollout": 100_000, "schedule": [], "serve": {"variant": "on"}});
+    flags.insert("seg".into(), flag("seg", json!([]), json!([rule])));
+    load(flags, Value::Object(segments))
+}
+
+/// Evaluating the top of a worst case: every flag (or every segment) once.
+fn evaluate_top(bencher: Bencher, flags: &Evaluator, key: &str) {
+    let context = json!({"targeting_key": "user-1", "country": "US"});
+    assert_eq!(flags.evaluate(key, &context, NOW).unwrap().variant, "on");
+    bencher.bench_local(|| {
         black_box(
             flags
-                .evaluate(black_box("f"), &context, NOW)
+                .evaluate(black_box(key), &context, NOW)
                 .unwrap()
                 .variant
                 .len(),
@@ -61,78 +219,24 @@ fn evaluate_repeatedly(bencher: Bencher, flags: &Evaluator) {
     });
 }
 
-/// (a) A boolean flag with no rules.
-#[divan::bench(sample_count = 100, sample_size = 5000)]
-fn a_boolean_no_rules(bencher: Bencher) {
-    let flags = bundle(json!({"f": flag(json!([]))}));
-    evaluate_repeatedly(bencher, &flags);
+#[divan::bench(args = [60, 1_000], sample_count = 20, sample_size = 20)]
+fn ladder_of_prerequisites(bencher: Bencher, n: usize) {
+    evaluate_top(bencher, &worst_case(n, true), "f00000");
 }
 
-/// (b) One `in` rule on country, then a 50/50 split.
-#[divan::bench(sample_count = 100, sample_size = 2000)]
-fn b_in_rule_then_split(bencher: Bencher) {
-    let rule = json!({
-        "name": "r", "conditions": [condition("country", "in", json!("US"))],
-        "rollout": 100_000, "schedule": [],
-        "serve": {"split": [{"variant": "off", "weight": 50_000}, {"variant": "on", "weight": 50_000}]}
-    });
-    let flags = bundle(json!({"f": flag(json!([rule]))}));
-    evaluate_repeatedly(bencher, &flags);
+#[divan::bench(args = [60, 1_000], sample_count = 20, sample_size = 20)]
+fn ladder_of_segments(bencher: Bencher, n: usize) {
+    evaluate_top(bencher, &worst_case(n, true), "seg");
 }
 
-/// (b) again, with the split gated by an experiment's holdout and layer slice: the cost of
-/// the gate is the difference. The context's unit is in the experiment, so both hashes run.
-#[divan::bench(sample_count = 100, sample_size = 2000)]
-fn b_gated_by_holdout_and_layer(bencher: Bencher) {
-    let rule = json!({
-        "name": "r", "conditions": [condition("country", "in", json!("US"))],
-        "rollout": 100_000, "schedule": [],
-        "serve": {"split": [{"variant": "off", "weight": 50_000}, {"variant": "on", "weight": 50_000}]}
-    });
-    let mut gated = flag(json!([rule]));
-    gated["experiment"] = json!({
-        "name": "e", "control": "off",
-        "holdout": {"name": "h", "percent": 1, "salt": "h"},
-        "layer": {"name": "l", "salt": "l", "from": 0, "to": 100_000}
-    });
-    let flags = bundle(json!({ "f": gated }));
-    let context = context();
-    let result = flags.evaluate("f", &context, NOW).unwrap();
-    assert!(
-        !result.reason.to_string().contains("excluded"),
-        "{}",
-        result.reason
-    );
-    evaluate_repeatedly(bencher, &flags);
+#[divan::bench(sample_count = 20, sample_size = 5)]
+fn chain_of_20000_prerequisites(bencher: Bencher) {
+    evaluate_top(bencher, &worst_case(20_000, false), "f00000");
 }
 
-/// (c) Ten rules of three conditions (string equality, number gt, semver gte); only the
-/// last matches. The first nine fail on their last condition, so all thirty are evaluated.
-#[divan::bench(sample_count = 100, sample_size = 500)]
-fn c_ten_rules_last_matches(bencher: Bencher) {
-    let rules: Vec<Value> = (0..10)
-        .map(|i| {
-            let minimum = if i == 9 { "2.0.0" } else { "9.0.0" };
-            json!({
-                "name": format!("r{i}"), "rollout": 100_000, "schedule": [], "serve": {"variant": "on"},
-                "conditions": [
-                    condition("plan", "in", json!("pro")),
-                    condition("seats", "gt", json!(10.0)),
-                    condition("app_version", "semver_gte", json!(minimum)),
-                ]
-            })
-        })
-        .collect();
-    let flags = bundle(json!({"f": flag(json!(rules))}));
-    let context = context();
-    let result = flags.explain("f", &context, NOW).unwrap();
-    assert_eq!(result.evaluation.reason.to_string(), "rule 9 \"r9\"");
-    assert!(
-        result.trace[..9]
-            .iter()
-            .all(|r| r.failed_condition == Some(2))
-    );
-    evaluate_repeatedly(bencher, &flags);
+#[divan::bench(sample_count = 20, sample_size = 5)]
+fn chain_of_20000_segments(bencher: Bencher) {
+    evaluate_top(bencher, &worst_case(20_000, false), "seg");
 }
 
 /// A synthetic repository of `flags` flags (see support/synth.rs), written once.

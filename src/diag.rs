@@ -103,6 +103,7 @@ codes! {
     ControlCharacter = "FS076", "control-character", Error;
     ControlCharacterInText = "FS077", "control-character-in-text", Warning;
     FindingsLeftOut = "FS078", "findings-left-out", Error;
+    OverLimit = "FS079", "over-limit", Error;
 }
 
 /// One finding in one file.

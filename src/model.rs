@@ -1029,6 +1029,7 @@ impl<'de> Deserialize<'de> for Payload {
     }
 }
 
+/// Recursive, but bounded: the TOML parser refuses values nested deeper than 80.
 fn toml_to_json(value: toml::Value) -> Result<serde_json::Value, &'static str> {
     use serde_json::Value as J;
     Ok(match value {

@@ -201,6 +201,7 @@ impl Arrays {
         Some(arrays)
     }
 
+    // `table` and `value` recurse, bounded: the TOML parser refuses nesting deeper than 80.
     fn table(&mut self, table: &DeTable<'_>, path: &str, array: Option<usize>) {
         for (key, value) in table {
             self.nodes.push((key.span(), array));

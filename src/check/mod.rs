@@ -9,6 +9,7 @@ mod condense;
 mod conditions;
 mod experiments;
 mod flags;
+mod limits;
 mod people;
 mod segments;
 mod tests;
@@ -120,6 +121,7 @@ pub fn check<'r>(repo: &'r Repo, options: &Options) -> Report<'r> {
     scope.flags();
     scope.tests();
     scope.experiments();
+    scope.limits();
     // Files in the loader's order (project, flags, segments, tests), then by position.
     let order: BTreeMap<&str, usize> = repo
         .files

@@ -66,12 +66,14 @@ pub struct AttributeTest {
 
 #[derive(Debug)]
 enum Test {
-    /// Equality against any of the values (`in`, `not_in`).
+    /// Equality against any of the values (`in`, `not_in`); with `ignore_case`, string
+    /// operands are held folded (see [`fold`]).
     Equals {
         values: Vec<Value>,
         ignore_case: bool,
         negate: bool,
     },
+    /// With `ignore_case`, the operands are held folded.
     Text {
         kind: TextOp,
         values: Vec<String>,
@@ -139,16 +141,26 @@ impl AttributeTest {
                 .ok_or_else(|| format!("`{}` takes exactly one operand", op.as_str()))
         };
         let text = |kind, negate| -> Result<Test, String> {
+            let mut values = strings()?;
+            if ignore_case {
+                values.iter_mut().for_each(|v| *v = fold(v));
+            }
             Ok(Test::Text {
                 kind,
-                values: strings()?,
+                values,
                 ignore_case,
                 negate,
             })
         };
         let test = match op {
             Op::In | Op::NotIn => Test::Equals {
-                values: values.clone(),
+                values: values
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(text) if ignore_case => Value::String(fold(text)),
+                        _ => v.clone(),
+                    })
+                    .collect(),
                 ignore_case,
                 negate: op == Op::NotIn,
             },
@@ -216,6 +228,32 @@ impl AttributeTest {
             ty,
             test,
         })
+    }
+
+    /// Refuses a test whose operands exceed the limits evaluation's cost is stated for.
+    pub fn verify(&self) -> Result<(), String> {
+        use super::verify::limits::OPERANDS;
+        use super::verify::{at_most, string};
+        string(self.path.name(), "an attribute path")?;
+        let strings = |values: &[String]| {
+            at_most(values.len(), OPERANDS, "operands")?;
+            values.iter().try_for_each(|v| string(v, "an operand"))
+        };
+        match &self.test {
+            Test::Equals { values, .. } => {
+                at_most(values.len(), OPERANDS, "operands")?;
+                values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .try_for_each(|v| string(v, "an operand"))
+            }
+            Test::Text { values, .. } | Test::List { values, .. } => strings(values),
+            Test::Matches { regex, .. } => string(regex.as_str(), "a pattern"),
+            Test::Cidr(networks) => at_most(networks.len(), OPERANDS, "operands"),
+            Test::Number { .. } | Test::Semver { .. } | Test::Time { .. } | Test::Exists { .. } => {
+                Ok(())
+            }
+        }
     }
 
     /// Whether the condition holds, given the attribute's value in the context.
@@ -340,14 +378,27 @@ fn has_type(value: &Value, ty: AttrType) -> bool {
     }
 }
 
+/// A string folded for case-insensitive comparison: lower-cased character by character, as
+/// context values are when compared with it.
+fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The lower-cased characters of a context value, produced as compared: no allocation.
+fn folded(text: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
+    text.chars().flat_map(char::to_lowercase)
+}
+
+/// `operand` is folded when `ignore_case`.
 fn equal(operand: &Value, value: &Value, ignore_case: bool) -> bool {
     match (operand, value) {
-        (Value::String(a), Value::String(b)) if ignore_case => eq_ignore_case(a, b),
+        (Value::String(a), Value::String(b)) if ignore_case => eq_folded(a, b),
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         _ => operand == value,
     }
 }
 
+/// `operand` is folded when `ignore_case`.
 fn text_test(kind: TextOp, text: &str, operand: &str, ignore_case: bool) -> bool {
     if !ignore_case {
         return match kind {
@@ -368,27 +419,35 @@ fn text_test(kind: TextOp, text: &str, operand: &str, ignore_case: bool) -> bool
             }
         };
     }
-    // Unicode case folding can change lengths, so compare lower-cased character streams.
-    let lower = |s: &str| {
-        s.chars()
-            .flat_map(char::to_lowercase)
-            .collect::<Vec<char>>()
-    };
-    let (t, o) = (lower(text), lower(operand));
+    // Unicode lower-casing can change lengths, so the folded streams are compared.
     match kind {
-        TextOp::StartsWith => t.starts_with(&o),
-        TextOp::EndsWith => t.ends_with(&o),
-        TextOp::Contains => o.is_empty() || t.windows(o.len()).any(|w| w == o.as_slice()),
+        TextOp::StartsWith => {
+            let mut stream = folded(text);
+            operand.chars().all(|o| stream.next() == Some(o))
+        }
+        TextOp::EndsWith => {
+            let mut stream = folded(text).rev();
+            operand.chars().rev().all(|o| stream.next() == Some(o))
+        }
+        // From every position of the folded text, including those inside a character that
+        // folds to several.
+        TextOp::Contains => {
+            text.char_indices().any(|(i, c)| {
+                (0..c.to_lowercase().len()).any(|skip| {
+                    let mut stream = folded(&text[i..]).skip(skip);
+                    operand.chars().all(|o| stream.next() == Some(o))
+                })
+            }) || operand.is_empty()
+        }
     }
 }
 
-fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
+/// `operand` is folded.
+fn eq_folded(operand: &str, text: &str) -> bool {
+    if text.is_ascii() && operand.is_ascii() {
+        return operand.eq_ignore_ascii_case(text);
     }
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
+    folded(text).eq(operand.chars())
 }
 
 #[cfg(test)]
@@ -655,6 +714,55 @@ mod tests {
                     expected,
                     "{op:?} on {context}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn folded_operands_compare_as_lower_cased_character_streams() {
+        // The definition: both sides lower-cased character by character, then compared.
+        let lower = |s: &str| {
+            s.chars()
+                .flat_map(char::to_lowercase)
+                .collect::<Vec<char>>()
+        };
+        let texts = [
+            "",
+            "a",
+            "A",
+            "abc",
+            "İstanbul",
+            "iİi",
+            "STRASSE",
+            "straße",
+            "ΣΑΣ",
+            "σας",
+            "\u{212A}elvin",
+            "kelvin",
+            "Grüße",
+            "GRÜSSE",
+            "i\u{307}",
+            "x\u{307}y",
+        ];
+        for text in texts {
+            for operand in texts {
+                let (t, o) = (lower(text), lower(operand));
+                let folded = fold(operand);
+                for (kind, expected) in [
+                    (TextOp::StartsWith, t.starts_with(&o)),
+                    (TextOp::EndsWith, t.ends_with(&o)),
+                    (
+                        TextOp::Contains,
+                        o.is_empty() || t.windows(o.len()).any(|w| w == o.as_slice()),
+                    ),
+                ] {
+                    assert_eq!(
+                        text_test(kind, text, &folded, true),
+                        expected,
+                        "{kind:?} {text:?} {operand:?}"
+                    );
+                }
+                assert_eq!(eq_folded(&folded, text), t == o, "{text:?} = {operand:?}");
             }
         }
     }
