@@ -27,7 +27,7 @@ fn condition(attr: &str, op: &str, value: Value) -> Value {
 
 fn bundle(flags: Value) -> Evaluator {
     let bundle: Bundle = serde_json::from_value(json!({
-        "format": 1, "project": "bench", "environment": "production",
+        "format": 2, "project": "bench", "environment": "production",
         "attributes": {"country": "string", "plan": "string", "seats": "number", "app_version": "semver"},
         "flags": flags, "segments": {}
     }))

@@ -1,0 +1,150 @@
+//! Bundle size and load time of every engine, from the same 10,000 flags (`synth`), in one
+//! run, as ratios to the best peer.
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=/tmp/peer-target cargo run --release --example load -- [FLAGS] [RUNS]
+//! ```
+//!
+//! A load starts from the bytes in memory and ends with an engine ready to evaluate:
+//! flagstone's `Evaluator::load` (content hash, parse, compile, verify), LaunchDarkly's flags
+//! and segments deserialized into its evaluator's types, Unleash's client features
+//! deserialized and compiled by yggdrasil. Runs are interleaved across engines; each engine's
+//! result is dropped outside the timed region. Featurevisor runs in Node (its SDK is
+//! JavaScript): with `FEATUREVISOR_SDK` (a directory whose node_modules holds
+//! @featurevisor/sdk) and `FEATUREVISOR_DATAFILE` (the production datafile `featurevisor
+//! build` wrote for `generate.mjs FLAGS`), `node --expose-gc ../featurevisor/load.mjs` is run
+//! and its median joins the table; `benches/peers/load.sh` sets this up.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use flagstone_peer_evaluators::synth;
+use launchdarkly_server_sdk_evaluation::{ContextBuilder, Flag, Segment, Store};
+use serde_json::json;
+
+#[derive(serde::Deserialize)]
+struct AllData {
+    flags: HashMap<String, Flag>,
+    segments: HashMap<String, Segment>,
+}
+
+impl Store for AllData {
+    fn flag(&self, key: &str) -> Option<Flag> {
+        self.flags.get(key).cloned()
+    }
+    fn segment(&self, key: &str) -> Option<Segment> {
+        self.segments.get(key).cloned()
+    }
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let flags: usize = args.next().map_or(10_000, |a| a.parse().expect("FLAGS"));
+    let runs: usize = args.next().map_or(21, |a| a.parse().expect("RUNS"));
+    let (fs_bytes, fs_hash) = synth::flagstone(flags);
+    let ld_bytes = synth::launchdarkly(flags);
+    let un_bytes = synth::unleash(flags);
+    let probe = synth::key(3);
+    let (unit, country, version, seats) = synth::us_user();
+
+    // Every engine must serve `on` to the same user before anything is timed.
+    let fs = flagstone::eval::Evaluator::load(&fs_bytes, &fs_hash).expect("flagstone loads");
+    let ctx = json!({"targeting_key": unit, "country": country, "app_version": version, "seats": seats});
+    assert_eq!(fs.evaluate(&probe, &ctx, 0).unwrap().variant, "on");
+    let ld: AllData = serde_json::from_slice(&ld_bytes).expect("LaunchDarkly data");
+    let ld_ctx = ContextBuilder::new(unit)
+        .set_string("country", country)
+        .set_string("app_version", version)
+        .set_value("seats", launchdarkly_server_sdk_evaluation::AttributeValue::Number(seats.into()))
+        .build()
+        .unwrap();
+    let detail = launchdarkly_server_sdk_evaluation::evaluate(&ld, &ld.flags[&probe], &ld_ctx, None);
+    assert_eq!(detail.variation_index, Some(1), "{:?}", detail.reason);
+    let un = unleash_engine(&un_bytes);
+    let mut props = HashMap::new();
+    props.insert("country".to_owned(), country.to_owned());
+    props.insert("app_version".to_owned(), version.to_owned());
+    props.insert("seats".to_owned(), seats.to_string());
+    let un_ctx = unleash_yggdrasil::Context {
+        user_id: Some(unit.to_owned()),
+        properties: Some(props),
+        ..Default::default()
+    };
+    assert!(un.is_enabled(&probe, &un_ctx, &None));
+    drop((fs, ld, un));
+
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let loaded = flagstone::eval::Evaluator::load(black_box(&fs_bytes), &fs_hash).unwrap();
+        times[0].push(t.elapsed());
+        drop(black_box(loaded));
+        let t = Instant::now();
+        let loaded: AllData = serde_json::from_slice(black_box(&ld_bytes)).unwrap();
+        times[1].push(t.elapsed());
+        drop(black_box(loaded));
+        let t = Instant::now();
+        let loaded = unleash_engine(black_box(&un_bytes));
+        times[2].push(t.elapsed());
+        drop(black_box(loaded));
+    }
+    let [fs_t, ld_t, un_t] = times.map(median);
+    let mut rows: Vec<(String, usize, f64)> = vec![
+        ("flagstone".into(), fs_bytes.len(), ms(fs_t)),
+        ("LaunchDarkly (Rust evaluation 2.2.1)".into(), ld_bytes.len(), ms(ld_t)),
+        ("Unleash (yggdrasil 0.21.7)".into(), un_bytes.len(), ms(un_t)),
+    ];
+    if let Some(row) = featurevisor(runs) {
+        rows.push(row);
+    } else {
+        println!("Featurevisor: not run (set FEATUREVISOR_SDK and FEATUREVISOR_DATAFILE)");
+    }
+    let best_size = rows[1..].iter().map(|r| r.1).min().unwrap() as f64;
+    let best_time = rows[1..].iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
+    println!("{flags} flags, medians of {runs} loads; ratios to the best peer (flagstone excluded from the best)");
+    println!("| engine | bytes | ratio | load ms | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, bytes, time) in rows {
+        println!(
+            "| {name} | {bytes} | {:.2}x | {time:.2} | {:.2}x |",
+            bytes as f64 / best_size,
+            time / best_time
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn unleash_engine(bytes: &[u8]) -> unleash_yggdrasil::EngineState {
+    let features: unleash_yggdrasil::ClientFeatures = serde_json::from_slice(bytes).unwrap();
+    let engine = unleash_yggdrasil::EngineState::default();
+    let warnings = engine.apply_client_features(features);
+    assert!(warnings.is_none(), "compile warnings");
+    engine
+}
+
+/// Featurevisor's size and median load, measured by `load.mjs` in Node.
+fn featurevisor(runs: usize) -> Option<(String, usize, f64)> {
+    let sdk = std::env::var("FEATUREVISOR_SDK").ok()?;
+    let datafile = std::env::var("FEATUREVISOR_DATAFILE").ok()?;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../featurevisor/load.mjs");
+    let out = std::process::Command::new("node")
+        .args(["--expose-gc", script, &sdk, &datafile, &runs.to_string()])
+        .output()
+        .expect("node runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // "featurevisor BYTES bytes, load median MS ms, ..."
+    let text = String::from_utf8(out.stdout).unwrap();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let bytes = words[1].parse().unwrap();
+    let median = words[5].parse().unwrap();
+    Some(("Featurevisor (Node, @featurevisor/sdk 1.27.2)".into(), bytes, median))
+}

@@ -1,0 +1,381 @@
+//! Format 2 as written: a [`Bundle`](super::Bundle) with its attribute and segment tests
+//! gathered in one table that rules and segments refer to by index, variants referred to by
+//! their index in name order, one-letter keys, and every value that equals its documented
+//! default left out (docs/bundle-format.md).
+//!
+//! Leaving defaults out is what keeps the encoding canonical as well as small: a value is
+//! written only when it differs from its default, so one behaviour has one spelling.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Condition, FULL, Holdout, LayerSlice, TARGETING_KEY};
+use crate::op::AttrType;
+
+/// A bundle as its bytes spell it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// The declared context attributes' types, by name. A value of another type counts as
+    /// missing.
+    pub attributes: BTreeMap<String, AttrType>,
+    /// Every distinct condition of the bundle's rules and segments, sorted by its canonical
+    /// JSON; rules and segments name them by index.
+    pub conditions: Vec<Condition>,
+    pub environment: String,
+    /// Flags by key.
+    pub flags: BTreeMap<String, Flag>,
+    /// Always 2.
+    #[cfg_attr(feature = "compiler", schemars(range(min = 2, max = 2)))]
+    pub format: u32,
+    pub project: String,
+    /// Segments by name.
+    pub segments: BTreeMap<String, Segment>,
+}
+
+/// A flag. Variants are named by their index in name order (the order of `v`).
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Flag {
+    /// Bucket by: the attribute path whose value is the bucketing unit. Default
+    /// `targeting_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<String>,
+    /// Enabled. Default true; false: every unit gets the off variant.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub e: bool,
+    /// The fallthrough variant, served when no rule matches. Default: the off variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f: Option<u32>,
+    /// The off variant. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub o: u32,
+    /// Prerequisites: `[flag, variant name]`, sorted; each must serve that variant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub p: Vec<(String, String)>,
+    /// Rules, in order: the first that matches decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub r: Vec<Rule>,
+    /// The bucketing salt. Default: the flag key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<String>,
+    /// The schedule, sorted by time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub t: Vec<FlagStep>,
+    /// Variant values by name. Default `{"off": false, "on": true}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v: Option<BTreeMap<String, Value>>,
+    /// The experiment gating the flag's splits in this environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<Experiment>,
+}
+
+/// An experiment on a flag; `control` is a variant index.
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    pub control: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<Holdout>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<LayerSlice>,
+    /// The experiment's key.
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Conditions, as indices into the bundle's `conditions`: all must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub c: Vec<u32>,
+    /// The rule's name, shown in reasons and traces.
+    pub n: String,
+    /// Rollout: thousandths of a percent of matching units. Default 100000.
+    #[serde(default = "full", skip_serializing_if = "is_full")]
+    pub r: u32,
+    /// What it serves.
+    pub s: Serve,
+    /// The schedule, sorted by time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub t: Vec<RuleStep>,
+}
+
+/// A variant index, or a split: one weight per variant, in variant order, in thousandths of a
+/// percent.
+#[derive(Debug, Serialize, PartialEq)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum Serve {
+    Variant(u32),
+    Split(Vec<u32>),
+}
+
+/// From `at` (milliseconds since the Unix epoch) on, the flag uses the values given.
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FlagStep {
+    pub at: i64,
+    /// Enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<bool>,
+    /// The fallthrough variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f: Option<u32>,
+}
+
+/// From `at` (milliseconds since the Unix epoch) on, the rule uses the values given.
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleStep {
+    pub at: i64,
+    /// Rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r: Option<u32>,
+    /// What it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<Serve>,
+}
+
+/// A segment: a unit is in it when not excluded, and included or meeting every condition
+/// (when there is at least one).
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Conditions, as indices into the bundle's `conditions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub c: Vec<u32>,
+    /// Excluded targeting keys, sorted, without repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ex: Vec<String>,
+    /// Included targeting keys, sorted, without repeats.
+    #[serde(default, rename = "in", skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+}
+
+/// A number is a variant, an array a split: told apart without buffering the value, as
+/// `untagged` would.
+impl<'de> Deserialize<'de> for Serve {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Serve;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a variant index or an array of split weights")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Serve, E> {
+                u32::try_from(v)
+                    .map(Serve::Variant)
+                    .map_err(|_| E::custom("variant index out of range"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Serve, A::Error> {
+                let mut weights = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+                while let Some(weight) = seq.next_element()? {
+                    weights.push(weight);
+                }
+                Ok(Serve::Split(weights))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The variants of a flag that does not declare its own.
+pub fn default_variants() -> BTreeMap<String, Value> {
+    BTreeMap::from([
+        ("off".to_owned(), Value::Bool(false)),
+        ("on".to_owned(), Value::Bool(true)),
+    ])
+}
+
+/// Whether variants are the default `{"off": false, "on": true}`.
+fn is_default_variants(variants: &BTreeMap<String, Value>) -> bool {
+    variants.len() == 2
+        && variants.get("off") == Some(&Value::Bool(false))
+        && variants.get("on") == Some(&Value::Bool(true))
+}
+
+/// The bucketing attribute that `b` leaves out.
+pub const DEFAULT_BUCKET_BY: &str = TARGETING_KEY;
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn full() -> u32 {
+    FULL
+}
+
+fn is_full(n: &u32) -> bool {
+    *n == FULL
+}
+
+/// Encodes a bundle; the error names what does not hold together (a variant or a condition
+/// that does not exist).
+pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
+    // The table: every distinct condition, in the order of its canonical bytes.
+    let mut table: BTreeMap<Vec<u8>, &Condition> = BTreeMap::new();
+    let all = bundle
+        .flags
+        .values()
+        .flat_map(|f| &f.rules)
+        .flat_map(|r| &r.conditions)
+        .chain(bundle.segments.values().flat_map(|s| &s.conditions));
+    for condition in all {
+        let bytes = serde_json::to_vec(condition).map_err(|e| e.to_string())?;
+        table.entry(bytes).or_insert(condition);
+    }
+    let index: BTreeMap<&[u8], u32> = table
+        .keys()
+        .enumerate()
+        .map(|(i, bytes)| (bytes.as_slice(), i as u32))
+        .collect();
+    let refer = |conditions: &[Condition]| -> Result<Vec<u32>, String> {
+        conditions
+            .iter()
+            .map(|c| {
+                let bytes = serde_json::to_vec(c).map_err(|e| e.to_string())?;
+                Ok(index[bytes.as_slice()])
+            })
+            .collect()
+    };
+    let mut flags = BTreeMap::new();
+    for (key, flag) in &bundle.flags {
+        let encoded = encode_flag(key, flag, &refer).map_err(|e| format!("flag `{key}`: {e}"))?;
+        flags.insert(key.clone(), encoded);
+    }
+    let segments = bundle
+        .segments
+        .iter()
+        .map(|(name, s)| {
+            Ok((
+                name.clone(),
+                Segment {
+                    c: refer(&s.conditions)?,
+                    ex: s.exclude.clone(),
+                    include: s.include.clone(),
+                },
+            ))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Bundle {
+        attributes: bundle.attributes.clone(),
+        conditions: table.into_values().cloned().collect(),
+        environment: bundle.environment.clone(),
+        flags,
+        format: super::FORMAT,
+        project: bundle.project.clone(),
+        segments,
+    })
+}
+
+fn encode_flag(
+    key: &str,
+    flag: &super::Flag,
+    refer: &dyn Fn(&[Condition]) -> Result<Vec<u32>, String>,
+) -> Result<Flag, String> {
+    let variant = |name: &str| -> Result<u32, String> {
+        flag.variants
+            .keys()
+            .position(|n| n == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| format!("no variant `{name}`"))
+    };
+    let serve = |serve: &super::Serve| -> Result<Serve, String> {
+        Ok(match serve {
+            super::Serve::Variant(name) => Serve::Variant(variant(name)?),
+            super::Serve::Split(weights) => {
+                let mut split = vec![0u32; flag.variants.len()];
+                for w in weights {
+                    let slot = &mut split[variant(&w.variant)? as usize];
+                    *slot = slot.checked_add(w.weight).ok_or("split weights overflow")?;
+                }
+                Serve::Split(split)
+            }
+        })
+    };
+    let off = variant(&flag.off_variant)?;
+    let fallthrough = variant(&flag.fallthrough)?;
+    let rules = flag
+        .rules
+        .iter()
+        .map(|rule| {
+            Ok(Rule {
+                c: refer(&rule.conditions)?,
+                n: rule.name.clone(),
+                r: rule.rollout,
+                s: serve(&rule.serve)?,
+                t: rule
+                    .schedule
+                    .iter()
+                    .map(|step| {
+                        Ok(RuleStep {
+                            at: step.at,
+                            r: step.rollout,
+                            s: step.serve.as_ref().map(serve).transpose()?,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let schedule = flag
+        .schedule
+        .iter()
+        .map(|step| {
+            Ok(FlagStep {
+                at: step.at,
+                e: step.enabled,
+                f: step.fallthrough.as_deref().map(variant).transpose()?,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let experiment = flag
+        .experiment
+        .as_ref()
+        .map(|x| {
+            Ok::<_, String>(Experiment {
+                control: variant(&x.control)?,
+                holdout: x.holdout.clone(),
+                layer: x.layer.clone(),
+                name: x.name.clone(),
+            })
+        })
+        .transpose()?;
+    Ok(Flag {
+        b: (flag.bucket_by != DEFAULT_BUCKET_BY).then(|| flag.bucket_by.clone()),
+        e: flag.enabled,
+        f: (fallthrough != off).then_some(fallthrough),
+        o: off,
+        p: flag
+            .prerequisites
+            .iter()
+            .map(|p| (p.flag.clone(), p.variant.clone()))
+            .collect(),
+        r: rules,
+        s: (flag.salt != key).then(|| flag.salt.clone()),
+        t: schedule,
+        v: (!is_default_variants(&flag.variants)).then(|| flag.variants.clone()),
+        x: experiment,
+    })
+}
