@@ -6,6 +6,7 @@ mod test_analyze;
 mod test_bad_input;
 mod test_bucketing;
 mod test_build_eval;
+mod test_bundle_format;
 mod test_checks;
 mod test_cli;
 mod test_codeowners;

@@ -27,13 +27,13 @@ pub struct Bundle {
     pub conditions: Vec<Condition>,
     pub environment: String,
     /// Flags by key.
-    pub flags: BTreeMap<String, Flag>,
+    pub flags: Sorted<Flag>,
     /// Always 2.
     #[cfg_attr(feature = "compiler", schemars(range(min = 2, max = 2)))]
     pub format: u32,
     pub project: String,
     /// Segments by name.
-    pub segments: BTreeMap<String, Segment>,
+    pub segments: Sorted<Segment>,
 }
 
 /// A flag. Variants are named by their index in name order (the order of `v`).
@@ -68,7 +68,7 @@ pub struct Flag {
     pub t: Vec<FlagStep>,
     /// Variant values by name. Default `{"off": false, "on": true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub v: Option<BTreeMap<String, Value>>,
+    pub v: Option<Sorted<Value>>,
     /// The experiment gating the flag's splits in this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<Experiment>,
@@ -192,9 +192,72 @@ impl<'de> Deserialize<'de> for Serve {
     }
 }
 
+/// A JSON object's members in their order, which must be strictly increasing by key: the
+/// canonical order, which also rules out repeated keys. Read without building a map whose
+/// order the bytes already give.
+pub struct Sorted<V>(pub Vec<(String, V)>);
+
+impl<V> FromIterator<(String, V)> for Sorted<V> {
+    /// From members already in key order (a `BTreeMap`'s).
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(members: I) -> Self {
+        Sorted(members.into_iter().collect())
+    }
+}
+
+impl<V: Serialize> Serialize for Sorted<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+            type Value = Sorted<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object with keys in byte order")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Sorted<V>, A::Error> {
+                let mut members: Vec<(String, V)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(key) = map.next_key::<String>()? {
+                    if members.last().is_some_and(|(last, _)| *last >= key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "key `{key}` is out of order or repeated"
+                        )));
+                    }
+                    let value = map.next_value()?;
+                    members.push((key, value));
+                }
+                Ok(Sorted(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+#[cfg(feature = "compiler")]
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Sorted<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        BTreeMap::<String, V>::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        BTreeMap::<String, V>::json_schema(generator)
+    }
+}
+
 /// The variants of a flag that does not declare its own.
-pub fn default_variants() -> BTreeMap<String, Value> {
-    BTreeMap::from([
+pub fn default_variants() -> Sorted<Value> {
+    Sorted(vec![
         ("off".to_owned(), Value::Bool(false)),
         ("on".to_owned(), Value::Bool(true)),
     ])
@@ -245,25 +308,23 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
         let bytes = serde_json::to_vec(condition).map_err(|e| e.to_string())?;
         table.entry(bytes).or_insert(condition);
     }
-    let index: BTreeMap<&[u8], u32> = table
-        .keys()
-        .enumerate()
-        .map(|(i, bytes)| (bytes.as_slice(), i as u32))
-        .collect();
-    let refer = |conditions: &[Condition]| -> Result<Vec<u32>, String> {
-        conditions
-            .iter()
-            .map(|c| {
-                let bytes = serde_json::to_vec(c).map_err(|e| e.to_string())?;
-                Ok(index[bytes.as_slice()])
-            })
-            .collect()
+    let table = Table {
+        index: table
+            .keys()
+            .enumerate()
+            .map(|(i, bytes)| (bytes.clone(), i as u32))
+            .collect(),
+        conditions: table.into_values().cloned().collect(),
     };
-    let mut flags = BTreeMap::new();
-    for (key, flag) in &bundle.flags {
-        let encoded = encode_flag(key, flag, &refer).map_err(|e| format!("flag `{key}`: {e}"))?;
-        flags.insert(key.clone(), encoded);
-    }
+    let flags = bundle
+        .flags
+        .iter()
+        .map(|(key, flag)| {
+            let encoded =
+                encode_flag(key, flag, &table).map_err(|e| format!("flag `{key}`: {e}"))?;
+            Ok((key.clone(), encoded))
+        })
+        .collect::<Result<_, String>>()?;
     let segments = bundle
         .segments
         .iter()
@@ -271,7 +332,7 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
             Ok((
                 name.clone(),
                 Segment {
-                    c: refer(&s.conditions)?,
+                    c: table.refer(&s.conditions)?,
                     ex: s.exclude.clone(),
                     include: s.include.clone(),
                 },
@@ -280,7 +341,7 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
         .collect::<Result<_, String>>()?;
     Ok(Bundle {
         attributes: bundle.attributes.clone(),
-        conditions: table.into_values().cloned().collect(),
+        conditions: table.conditions,
         environment: bundle.environment.clone(),
         flags,
         format: super::FORMAT,
@@ -289,11 +350,29 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
     })
 }
 
-fn encode_flag(
-    key: &str,
-    flag: &super::Flag,
-    refer: &dyn Fn(&[Condition]) -> Result<Vec<u32>, String>,
-) -> Result<Flag, String> {
+/// The condition table being written: each condition's canonical bytes give its index.
+struct Table {
+    index: BTreeMap<Vec<u8>, u32>,
+    conditions: Vec<Condition>,
+}
+
+impl Table {
+    /// The indices of `conditions`, which are all in the table.
+    fn refer(&self, conditions: &[Condition]) -> Result<Vec<u32>, String> {
+        conditions
+            .iter()
+            .map(|c| {
+                let bytes = serde_json::to_vec(c).map_err(|e| e.to_string())?;
+                self.index
+                    .get(&bytes)
+                    .copied()
+                    .ok_or_else(|| "a condition outside the table".to_owned())
+            })
+            .collect()
+    }
+}
+
+fn encode_flag(key: &str, flag: &super::Flag, table: &Table) -> Result<Flag, String> {
     let variant = |name: &str| -> Result<u32, String> {
         flag.variants
             .keys()
@@ -321,7 +400,7 @@ fn encode_flag(
         .iter()
         .map(|rule| {
             Ok(Rule {
-                c: refer(&rule.conditions)?,
+                c: table.refer(&rule.conditions)?,
                 n: rule.name.clone(),
                 r: rule.rollout,
                 s: serve(&rule.serve)?,
@@ -375,7 +454,12 @@ fn encode_flag(
         r: rules,
         s: (flag.salt != key).then(|| flag.salt.clone()),
         t: schedule,
-        v: (!is_default_variants(&flag.variants)).then(|| flag.variants.clone()),
+        v: (!is_default_variants(&flag.variants)).then(|| {
+            flag.variants
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
         x: experiment,
     })
 }

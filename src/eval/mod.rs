@@ -627,45 +627,10 @@ struct RawBundle<'a> {
     conditions: Vec<bundle::Condition>,
     environment: String,
     #[serde(borrow)]
-    flags: Sorted<&'a RawValue>,
+    flags: wire::Sorted<&'a RawValue>,
     format: u32,
     project: String,
-    segments: Sorted<wire::Segment>,
-}
-
-/// A JSON object's members in their order, which must be strictly increasing by key: the
-/// canonical order, which also rules out repeated keys. Cheaper than building a map whose
-/// order the bytes already give.
-struct Sorted<V>(Vec<(String, V)>);
-
-impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Sorted<V> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<V>(std::marker::PhantomData<V>);
-        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
-            type Value = Sorted<V>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object with keys in byte order")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Sorted<V>, A::Error> {
-                let mut members: Vec<(String, V)> =
-                    Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(key) = map.next_key::<String>()? {
-                    if members.last().is_some_and(|(last, _)| *last >= key) {
-                        return Err(serde::de::Error::custom(format!(
-                            "key `{key}` is out of order or repeated"
-                        )));
-                    }
-                    let value = map.next_value()?;
-                    members.push((key, value));
-                }
-                Ok(Sorted(members))
-            }
-        }
-        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
-    }
+    segments: wire::Sorted<wire::Segment>,
 }
 
 /// Parses and compiles verified bytes.
@@ -684,7 +649,7 @@ fn unsupported_format(bytes: &[u8]) -> Option<String> {
         format: Value,
     }
     let format = serde_json::from_slice::<Version>(bytes).ok()?.format;
-    (format != Value::from(bundle::FORMAT)).then(|| unsupported(&format))
+    (format != bundle::FORMAT).then(|| unsupported(&format))
 }
 
 fn unsupported(format: &dyn fmt::Display) -> String {
@@ -723,7 +688,10 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
                 .map_err(|e| format!("condition {i}: {e}"))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let compiler = Compiler { table: &table };
+    let compiler = Compiler {
+        table: &table,
+        default_variants: wire::default_variants().0,
+    };
     let segments = raw
         .segments
         .0
@@ -752,13 +720,12 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
             .map(|chunk| {
                 let compiler = &compiler;
                 scope.spawn(move || {
+                    let mut scratch = Vec::new();
                     chunk
                         .into_iter()
-                        .map(|(key, raw)| {
-                            serde_json::from_str(raw.get())
-                                .map_err(|e| e.to_string())
-                                .and_then(|flag| compiler.flag(key.clone(), flag))
-                                .map_err(|e| format!("flag `{key}`: {e}"))
+                        .map(|(key, raw)| match serde_json::from_str(raw.get()) {
+                            Ok(flag) => compiler.flag(key, flag, &mut scratch),
+                            Err(e) => Err(format!("flag `{key}`: {e}")),
                         })
                         .collect()
                 })
@@ -946,16 +913,51 @@ fn rule_trace(
 struct Compiler<'a> {
     /// The bundle's compiled condition table.
     table: &'a [Condition],
+    /// The variants of a flag without `v`.
+    default_variants: Vec<(String, Value)>,
+}
+
+/// MurmurHash3's state after `"{salt}/{kind}/"`, assembled in `scratch` rather than in a new
+/// string for each flag.
+fn prefix(scratch: &mut Vec<u8>, salt: &str, kind: &str) -> bucket::Prefix {
+    scratch.clear();
+    scratch.extend_from_slice(salt.as_bytes());
+    scratch.push(b'/');
+    scratch.extend_from_slice(kind.as_bytes());
+    scratch.push(b'/');
+    bucket::Prefix::new(scratch)
 }
 
 impl Compiler<'_> {
     /// Compiles a flag; its prerequisites are returned to be resolved once every flag is.
-    fn flag(&self, key: String, flag: wire::Flag) -> Result<CompiledFlag, String> {
-        let variants: Vec<(String, Value)> = flag
-            .v
-            .unwrap_or_else(wire::default_variants)
-            .into_iter()
-            .collect();
+    /// `scratch` is a buffer to reuse.
+    fn flag(
+        &self,
+        key: String,
+        flag: wire::Flag,
+        scratch: &mut Vec<u8>,
+    ) -> Result<CompiledFlag, String> {
+        match self.flag_as(&key, flag, scratch) {
+            Ok((mut compiled, prerequisites)) => {
+                compiled.key = key;
+                Ok((compiled, prerequisites))
+            }
+            Err(e) => Err(format!("flag `{key}`: {e}")),
+        }
+    }
+
+    /// Compiles a flag under `key`, leaving its `key` to fill in: the key moves there, and
+    /// until then names the flag in errors.
+    fn flag_as(
+        &self,
+        key: &str,
+        flag: wire::Flag,
+        scratch: &mut Vec<u8>,
+    ) -> Result<CompiledFlag, String> {
+        let variants: Vec<(String, Value)> = match flag.v {
+            Some(variants) => variants.0,
+            None => self.default_variants.clone(),
+        };
         let variant = |index: u32| {
             let index = index as usize;
             if index < variants.len() {
@@ -1020,12 +1022,12 @@ impl Compiler<'_> {
             .x
             .map(|e| compile_gate(e, &variant).map(Box::new))
             .transpose()?;
-        let salt = flag.s.as_deref().unwrap_or(&key);
-        let rollout_prefix = bucket::Prefix::new(format!("{salt}/rollout/").as_bytes());
-        let split_prefix = bucket::Prefix::new(format!("{salt}/split/").as_bytes());
+        let salt = flag.s.as_deref().unwrap_or(key);
+        let rollout_prefix = prefix(scratch, salt, "rollout");
+        let split_prefix = prefix(scratch, salt, "split");
         let bucket_by_name = flag.b.unwrap_or_else(|| wire::DEFAULT_BUCKET_BY.to_owned());
         let compiled = Flag {
-            key,
+            key: String::new(),
             off,
             bucket_by: Path::new(&bucket_by_name),
             bucket_by_name,
@@ -1090,31 +1092,40 @@ impl Compiler<'_> {
 /// Gives each attribute that the rules test more than once a slot, up to [`SLOTS`], so it is
 /// looked up once per evaluation; returns the slots' paths.
 fn assign_slots(rules: &mut [Rule]) -> Vec<Path> {
-    let mut uses: BTreeMap<String, usize> = BTreeMap::new();
-    for condition in rules.iter().flat_map(|r| &r.conditions) {
-        if let Condition::Attribute(test) = condition {
-            *uses.entry(test.path.name().to_owned()).or_default() += 1;
+    let mut names: Vec<&str> = rules
+        .iter()
+        .flat_map(|r| &r.conditions)
+        .filter_map(|c| match c {
+            Condition::Attribute(test) => Some(test.path.name()),
+            Condition::Segment { .. } => None,
+        })
+        .collect();
+    names.sort_unstable();
+    // Tested more than once, in name order; most flags have none, and then nothing is
+    // allocated.
+    let mut shared: Vec<String> = Vec::new();
+    for pair in names.windows(2) {
+        if pair[0] == pair[1] && shared.last().is_none_or(|last| last != pair[0]) {
+            shared.push(pair[0].to_owned());
         }
     }
-    let shared: Vec<&str> = uses
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(name, _)| name.as_str())
-        .take(SLOTS)
-        .collect();
+    shared.truncate(SLOTS);
+    if shared.is_empty() {
+        return Vec::new();
+    }
     for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
         if let Condition::Attribute(test) = condition {
-            test.slot = shared.iter().position(|name| *name == test.path.name());
+            test.slot = shared.iter().position(|name| name == test.path.name());
         }
     }
-    shared.into_iter().map(Path::new).collect()
+    shared.iter().map(|name| Path::new(name)).collect()
 }
 
 fn compile_gate(
     experiment: wire::Experiment,
     variant: &dyn Fn(u32) -> Result<usize, String>,
 ) -> Result<Gate, String> {
-    let prefix = |salt: &str, kind: &str| bucket::Prefix::new(format!("{salt}/{kind}/").as_bytes());
+    let prefix = |salt: &str, kind: &str| prefix(&mut Vec::new(), salt, kind);
     let exclusion = |gate, by| Exclusion {
         experiment: experiment.name.clone(),
         gate,

@@ -9,11 +9,13 @@
 //! flagstone's `Evaluator::load` (content hash, parse, compile, verify), LaunchDarkly's flags
 //! and segments deserialized into its evaluator's types, Unleash's client features
 //! deserialized and compiled by yggdrasil. Runs are interleaved across engines; each engine's
-//! result is dropped outside the timed region. Featurevisor runs in Node (its SDK is
-//! JavaScript): with `FEATUREVISOR_SDK` (a directory whose node_modules holds
-//! @featurevisor/sdk) and `FEATUREVISOR_DATAFILE` (the production datafile `featurevisor
-//! build` wrote for `generate.mjs FLAGS`), `node --expose-gc ../featurevisor/load.mjs` is run
-//! and its median joins the table; `benches/peers/load.sh` sets this up.
+//! result is dropped outside the timed region. Featurevisor and flagd run in Node (their
+//! in-process evaluators are JavaScript): with `FEATUREVISOR_SDK` (a directory whose
+//! node_modules holds @featurevisor/sdk) and `FEATUREVISOR_DATAFILE` (the production
+//! datafile `featurevisor build` wrote for `generate.mjs FLAGS`), `node --expose-gc
+//! ../featurevisor/load.mjs` is run; with `FLAGD_SDK` (node_modules holding
+//! @openfeature/flagd-core), `../flagd/load.mjs`, which writes the same flags as a flagd
+//! configuration. Their medians join the table; `benches/peers/load.sh` sets this up.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -100,10 +102,25 @@ fn main() {
         ("LaunchDarkly (Rust evaluation 2.2.1)".into(), ld_bytes.len(), ms(ld_t)),
         ("Unleash (yggdrasil 0.21.7)".into(), un_bytes.len(), ms(un_t)),
     ];
-    if let Some(row) = featurevisor(runs) {
-        rows.push(row);
-    } else {
-        println!("Featurevisor: not run (set FEATUREVISOR_SDK and FEATUREVISOR_DATAFILE)");
+    match (
+        std::env::var("FEATUREVISOR_SDK"),
+        std::env::var("FEATUREVISOR_DATAFILE"),
+    ) {
+        (Ok(sdk), Ok(datafile)) => rows.push(node(
+            "Featurevisor (Node, @featurevisor/sdk 1.27.2)",
+            "featurevisor/load.mjs",
+            &[&sdk, &datafile, &runs.to_string()],
+        )),
+        _ => println!("Featurevisor: not run (set FEATUREVISOR_SDK and FEATUREVISOR_DATAFILE)"),
+    }
+    match std::env::var("FLAGD_SDK") {
+        // A flagd load takes seconds: five of them.
+        Ok(sdk) => rows.push(node(
+            "flagd (Node, @openfeature/flagd-core 4.0.1; median of 5)",
+            "flagd/load.mjs",
+            &[&sdk, &flags.to_string(), "5"],
+        )),
+        Err(_) => println!("flagd: not run (set FLAGD_SDK)"),
     }
     let best_size = rows[1..].iter().map(|r| r.1).min().unwrap() as f64;
     let best_time = rows[1..].iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
@@ -131,20 +148,18 @@ fn unleash_engine(bytes: &[u8]) -> unleash_yggdrasil::EngineState {
     engine
 }
 
-/// Featurevisor's size and median load, measured by `load.mjs` in Node.
-fn featurevisor(runs: usize) -> Option<(String, usize, f64)> {
-    let sdk = std::env::var("FEATUREVISOR_SDK").ok()?;
-    let datafile = std::env::var("FEATUREVISOR_DATAFILE").ok()?;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../featurevisor/load.mjs");
+/// An engine measured by one of the peers' Node scripts, which prints
+/// "NAME BYTES bytes, load median MS ms, ...".
+fn node(name: &str, script: &str, args: &[&str]) -> (String, usize, f64) {
+    let script = format!("{}/../{script}", env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new("node")
-        .args(["--expose-gc", script, &sdk, &datafile, &runs.to_string()])
+        .arg("--expose-gc")
+        .arg(&script)
+        .args(args)
         .output()
         .expect("node runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // "featurevisor BYTES bytes, load median MS ms, ..."
     let text = String::from_utf8(out.stdout).unwrap();
     let words: Vec<&str> = text.split_whitespace().collect();
-    let bytes = words[1].parse().unwrap();
-    let median = words[5].parse().unwrap();
-    Some(("Featurevisor (Node, @featurevisor/sdk 1.27.2)".into(), bytes, median))
+    (name.to_owned(), words[1].parse().unwrap(), words[5].parse().unwrap())
 }
