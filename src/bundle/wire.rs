@@ -6,13 +6,13 @@
 //! Leaving defaults out is what keeps the encoding canonical as well as small: a value is
 //! written only when it differs from its default, so one behaviour has one spelling.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Condition, FULL, Holdout, LayerSlice, TARGETING_KEY};
-use crate::op::AttrType;
+use crate::op::{AttrType, Op};
 
 /// A bundle as its bytes spell it.
 #[derive(Serialize)]
@@ -99,6 +99,7 @@ pub struct Rule {
     pub n: String,
     /// Rollout: thousandths of a percent of matching units. Default 100000.
     #[serde(default = "full", skip_serializing_if = "is_full")]
+    #[cfg_attr(feature = "compiler", schemars(range(max = 100_000)))]
     pub r: u32,
     /// What it serves.
     pub s: Serve,
@@ -139,6 +140,7 @@ pub struct RuleStep {
     pub at: i64,
     /// Rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "compiler", schemars(range(max = 100_000)))]
     pub r: Option<u32>,
     /// What it serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,26 +298,7 @@ fn is_full(n: &u32) -> bool {
 /// Encodes a bundle; the error names what does not hold together (a variant or a condition
 /// that does not exist).
 pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
-    // The table: every distinct condition, in the order of its canonical bytes.
-    let mut table: BTreeMap<Vec<u8>, &Condition> = BTreeMap::new();
-    let all = bundle
-        .flags
-        .values()
-        .flat_map(|f| &f.rules)
-        .flat_map(|r| &r.conditions)
-        .chain(bundle.segments.values().flat_map(|s| &s.conditions));
-    for condition in all {
-        let bytes = serde_json::to_vec(condition).map_err(|e| e.to_string())?;
-        table.entry(bytes).or_insert(condition);
-    }
-    let table = Table {
-        index: table
-            .keys()
-            .enumerate()
-            .map(|(i, bytes)| (bytes.clone(), i as u32))
-            .collect(),
-        conditions: table.into_values().cloned().collect(),
-    };
+    let table = Table::of(bundle)?;
     let flags = bundle
         .flags
         .iter()
@@ -350,25 +333,102 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
     })
 }
 
-/// The condition table being written: each condition's canonical bytes give its index.
+/// The condition table being written, and where each condition of the bundle is in it.
 struct Table {
-    index: BTreeMap<Vec<u8>, u32>,
+    /// By the address of each condition of the bundle: its index in `conditions`.
+    index: HashMap<*const Condition, u32>,
+    /// Every distinct condition, in the order of its canonical bytes.
     conditions: Vec<Condition>,
 }
 
 impl Table {
-    /// The indices of `conditions`, which are all in the table.
+    /// Gathers the distinct conditions of `bundle`. Equal conditions are found by hashing
+    /// and comparing values, so that only the distinct ones are serialized (to sort them), not
+    /// every use.
+    fn of(bundle: &super::Bundle) -> Result<Table, String> {
+        let all = bundle
+            .flags
+            .values()
+            .flat_map(|f| &f.rules)
+            .flat_map(|r| &r.conditions)
+            .chain(bundle.segments.values().flat_map(|s| &s.conditions));
+        type Shape<'a> = (Option<&'a str>, Option<Op>, Option<&'a str>, u64);
+        let mut candidates: HashMap<Shape<'_>, Vec<usize>> = HashMap::new();
+        let mut distinct: Vec<&Condition> = Vec::new();
+        let mut first: HashMap<*const Condition, usize> = HashMap::new();
+        for condition in all {
+            let mut hasher = std::hash::DefaultHasher::new();
+            hash_values(&condition.values, &mut hasher);
+            let shape = (
+                condition.attr.as_deref(),
+                condition.op,
+                condition.segment.as_deref(),
+                std::hash::Hasher::finish(&hasher),
+            );
+            let same = candidates.entry(shape).or_default();
+            let id = match same.iter().find(|&&i| distinct[i] == condition) {
+                Some(&i) => i,
+                None => {
+                    same.push(distinct.len());
+                    distinct.push(condition);
+                    distinct.len() - 1
+                }
+            };
+            first.insert(condition, id);
+        }
+        let mut order: Vec<(Vec<u8>, usize)> = distinct
+            .iter()
+            .enumerate()
+            .map(|(id, c)| Ok((serde_json::to_vec(c).map_err(|e| e.to_string())?, id)))
+            .collect::<Result<_, String>>()?;
+        order.sort();
+        let mut rank = vec![0u32; distinct.len()];
+        for (position, (_, id)) in order.iter().enumerate() {
+            rank[*id] = position as u32;
+        }
+        Ok(Table {
+            index: first.into_iter().map(|(c, id)| (c, rank[id])).collect(),
+            conditions: order.iter().map(|(_, id)| distinct[*id].clone()).collect(),
+        })
+    }
+
+    /// The indices of `conditions`, which are all conditions of the bundle.
     fn refer(&self, conditions: &[Condition]) -> Result<Vec<u32>, String> {
         conditions
             .iter()
             .map(|c| {
-                let bytes = serde_json::to_vec(c).map_err(|e| e.to_string())?;
+                let address: *const Condition = c;
                 self.index
-                    .get(&bytes)
+                    .get(&address)
                     .copied()
                     .ok_or_else(|| "a condition outside the table".to_owned())
             })
             .collect()
+    }
+}
+
+/// Hashes JSON values so that equal values hash equal (serde_json's `Value` is not `Hash`).
+fn hash_values(values: &[Value], hasher: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    values.len().hash(hasher);
+    for value in values {
+        match value {
+            Value::Null => 0u8.hash(hasher),
+            Value::Bool(b) => (1u8, b).hash(hasher),
+            Value::Number(n) => (2u8, n.is_f64(), n.as_f64().map(f64::to_bits)).hash(hasher),
+            Value::String(s) => (3u8, s).hash(hasher),
+            Value::Array(items) => {
+                4u8.hash(hasher);
+                hash_values(items, hasher);
+            }
+            Value::Object(map) => {
+                (5u8, map.len()).hash(hasher);
+                for (key, value) in map {
+                    key.hash(hasher);
+                    hash_values(std::slice::from_ref(value), hasher);
+                }
+            }
+        }
     }
 }
 

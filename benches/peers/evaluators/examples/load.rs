@@ -57,16 +57,21 @@ fn main() {
 
     // Every engine must serve `on` to the same user before anything is timed.
     let fs = flagstone::eval::Evaluator::load(&fs_bytes, &fs_hash).expect("flagstone loads");
-    let ctx = json!({"targeting_key": unit, "country": country, "app_version": version, "seats": seats});
+    let ctx =
+        json!({"targeting_key": unit, "country": country, "app_version": version, "seats": seats});
     assert_eq!(fs.evaluate(&probe, &ctx, 0).unwrap().variant, "on");
     let ld: AllData = serde_json::from_slice(&ld_bytes).expect("LaunchDarkly data");
     let ld_ctx = ContextBuilder::new(unit)
         .set_string("country", country)
         .set_string("app_version", version)
-        .set_value("seats", launchdarkly_server_sdk_evaluation::AttributeValue::Number(seats.into()))
+        .set_value(
+            "seats",
+            launchdarkly_server_sdk_evaluation::AttributeValue::Number(seats.into()),
+        )
         .build()
         .unwrap();
-    let detail = launchdarkly_server_sdk_evaluation::evaluate(&ld, &ld.flags[&probe], &ld_ctx, None);
+    let detail =
+        launchdarkly_server_sdk_evaluation::evaluate(&ld, &ld.flags[&probe], &ld_ctx, None);
     assert_eq!(detail.variation_index, Some(1), "{:?}", detail.reason);
     let un = unleash_engine(&un_bytes);
     let mut props = HashMap::new();
@@ -97,10 +102,19 @@ fn main() {
         drop(black_box(loaded));
     }
     let [fs_t, ld_t, un_t] = times.map(median);
+    breakdown(&fs_bytes);
     let mut rows: Vec<(String, usize, f64)> = vec![
         ("flagstone".into(), fs_bytes.len(), ms(fs_t)),
-        ("LaunchDarkly (Rust evaluation 2.2.1)".into(), ld_bytes.len(), ms(ld_t)),
-        ("Unleash (yggdrasil 0.21.7)".into(), un_bytes.len(), ms(un_t)),
+        (
+            "LaunchDarkly (Rust evaluation 2.2.1)".into(),
+            ld_bytes.len(),
+            ms(ld_t),
+        ),
+        (
+            "Unleash (yggdrasil 0.21.7)".into(),
+            un_bytes.len(),
+            ms(un_t),
+        ),
     ];
     match (
         std::env::var("FEATUREVISOR_SDK"),
@@ -124,7 +138,9 @@ fn main() {
     }
     let best_size = rows[1..].iter().map(|r| r.1).min().unwrap() as f64;
     let best_time = rows[1..].iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
-    println!("{flags} flags, medians of {runs} loads; ratios to the best peer (flagstone excluded from the best)");
+    println!(
+        "{flags} flags, medians of {runs} loads; ratios to the best peer (flagstone excluded from the best)"
+    );
     println!("| engine | bytes | ratio | load ms | ratio |");
     println!("|---|---:|---:|---:|---:|");
     for (name, bytes, time) in rows {
@@ -133,6 +149,43 @@ fn main() {
             bytes as f64 / best_size,
             time / best_time
         );
+    }
+}
+
+/// Where flagstone's bytes go: each top-level key, and within flags, each key of a flag and
+/// of its rules (the key, its quotes and colon, and its value).
+fn breakdown(bytes: &[u8]) {
+    let bundle: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let size = |v: &serde_json::Value| serde_json::to_vec(v).unwrap().len();
+    let mut parts: Vec<(String, usize)> = bundle
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), k.len() + 3 + size(v)))
+        .collect();
+    let mut fields: std::collections::BTreeMap<String, usize> = Default::default();
+    for (key, flag) in bundle["flags"].as_object().unwrap() {
+        *fields.entry("flag keys".into()).or_default() += key.len() + 3;
+        for (k, v) in flag.as_object().unwrap() {
+            if k == "r" {
+                for rule in v.as_array().unwrap() {
+                    for (rk, rv) in rule.as_object().unwrap() {
+                        *fields.entry(format!("rule {rk}")).or_default() += rk.len() + 3 + size(rv);
+                    }
+                }
+            } else {
+                *fields.entry(format!("flag {k}")).or_default() += k.len() + 3 + size(v);
+            }
+        }
+    }
+    parts.extend(
+        fields
+            .into_iter()
+            .map(|(k, n)| (format!("  flags: {k}"), n)),
+    );
+    println!("flagstone bundle, {} bytes:", bytes.len());
+    for (part, n) in parts {
+        println!("  {part:<24} {n:>9}");
     }
 }
 
@@ -158,8 +211,16 @@ fn node(name: &str, script: &str, args: &[&str]) -> (String, usize, f64) {
         .args(args)
         .output()
         .expect("node runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let words: Vec<&str> = text.split_whitespace().collect();
-    (name.to_owned(), words[1].parse().unwrap(), words[5].parse().unwrap())
+    (
+        name.to_owned(),
+        words[1].parse().unwrap(),
+        words[5].parse().unwrap(),
+    )
 }

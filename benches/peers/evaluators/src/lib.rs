@@ -652,9 +652,7 @@ pub mod synth {
 
     /// LaunchDarkly: the SDK's data set, `{"flags": {...}, "segments": {...}}`.
     pub fn launchdarkly(flags: usize) -> Vec<u8> {
-        let clause = |attr: &str, op: &str, values: Value| {
-            json!({"contextKind": "user", "attribute": attr, "op": op, "values": values, "negate": false})
-        };
+        let clause = |attr: &str, op: &str, values: Value| json!({"contextKind": "user", "attribute": attr, "op": op, "values": values, "negate": false});
         let all: serde_json::Map<String, Value> = (0..flags)
             .map(|f| {
                 let rollout = rollout_of(f) * 1000;
