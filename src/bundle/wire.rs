@@ -6,6 +6,7 @@
 //! Leaving defaults out is what keeps the encoding canonical as well as small: a value is
 //! written only when it differs from its default, so one behaviour has one spelling.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use crate::op::{AttrType, Op};
 #[derive(Serialize)]
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Bundle {
+pub struct Bundle<'a> {
     /// The declared context attributes' types, by name. A value of another type counts as
     /// missing.
     pub attributes: BTreeMap<String, AttrType>,
@@ -27,24 +28,24 @@ pub struct Bundle {
     pub conditions: Vec<Condition>,
     pub environment: String,
     /// Flags by key.
-    pub flags: Sorted<Flag>,
+    pub flags: Sorted<'a, Flag<'a>>,
     /// Always 2.
     #[cfg_attr(feature = "compiler", schemars(range(min = 2, max = 2)))]
     pub format: u32,
     pub project: String,
     /// Segments by name.
-    pub segments: Sorted<Segment>,
+    pub segments: Sorted<'a, Segment>,
 }
 
 /// A flag. Variants are named by their index in name order (the order of `v`).
 #[derive(Serialize, Deserialize)]
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Flag {
+pub struct Flag<'a> {
     /// Bucket by: the attribute path whose value is the bucketing unit. Default
     /// `targeting_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub b: Option<String>,
+    pub b: Option<Cow<'a, str>>,
     /// Enabled. Default true; false: every unit gets the off variant.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub e: bool,
@@ -56,19 +57,19 @@ pub struct Flag {
     pub o: u32,
     /// Prerequisites: `[flag, variant name]`, sorted; each must serve that variant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub p: Vec<(String, String)>,
+    pub p: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// Rules, in order: the first that matches decides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub r: Vec<Rule>,
+    pub r: Vec<Rule<'a>>,
     /// The bucketing salt. Default: the flag key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s: Option<String>,
+    pub s: Option<Cow<'a, str>>,
     /// The schedule, sorted by time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub t: Vec<FlagStep>,
     /// Variant values by name. Default `{"off": false, "on": true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub v: Option<Sorted<Value>>,
+    pub v: Option<Sorted<'a, Cow<'a, Value>>>,
     /// The experiment gating the flag's splits in this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<Experiment>,
@@ -91,12 +92,12 @@ pub struct Experiment {
 #[derive(Serialize, Deserialize)]
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub struct Rule<'a> {
     /// Conditions, as indices into the bundle's `conditions`: all must hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub c: Vec<u32>,
     /// The rule's name, shown in reasons and traces.
-    pub n: String,
+    pub n: Cow<'a, str>,
     /// Rollout: thousandths of a percent of matching units. Default 100000.
     #[serde(default = "full", skip_serializing_if = "is_full")]
     #[cfg_attr(feature = "compiler", schemars(range(max = 100_000)))]
@@ -197,36 +198,37 @@ impl<'de> Deserialize<'de> for Serve {
 /// A JSON object's members in their order, which must be strictly increasing by key: the
 /// canonical order, which also rules out repeated keys. Read without building a map whose
 /// order the bytes already give.
-pub struct Sorted<V>(pub Vec<(String, V)>);
+pub struct Sorted<'a, V>(pub Vec<(Cow<'a, str>, V)>);
 
-impl<V> FromIterator<(String, V)> for Sorted<V> {
+impl<'a, V> FromIterator<(Cow<'a, str>, V)> for Sorted<'a, V> {
     /// From members already in key order (a `BTreeMap`'s).
-    fn from_iter<I: IntoIterator<Item = (String, V)>>(members: I) -> Self {
+    fn from_iter<I: IntoIterator<Item = (Cow<'a, str>, V)>>(members: I) -> Self {
         Sorted(members.into_iter().collect())
     }
 }
 
-impl<V: Serialize> Serialize for Sorted<V> {
+impl<V: Serialize> Serialize for Sorted<'_, V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
 }
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<V> {
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<'_, V> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<V>(std::marker::PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
-            type Value = Sorted<V>;
+        struct Visitor<'a, V>(std::marker::PhantomData<(Cow<'a, str>, V)>);
+        impl<'de, 'a, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<'a, V> {
+            type Value = Sorted<'a, V>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object with keys in byte order")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<Sorted<V>, A::Error> {
-                let mut members: Vec<(String, V)> =
+            ) -> Result<Sorted<'a, V>, A::Error> {
+                let mut members: Vec<(Cow<'a, str>, V)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some(key) = map.next_key::<String>()? {
+                    let key = Cow::Owned(key);
                     if members.last().is_some_and(|(last, _)| *last >= key) {
                         return Err(serde::de::Error::custom(format!(
                             "key `{key}` is out of order or repeated"
@@ -243,7 +245,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<V> {
 }
 
 #[cfg(feature = "compiler")]
-impl<V: schemars::JsonSchema> schemars::JsonSchema for Sorted<V> {
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Sorted<'_, V> {
     fn inline_schema() -> bool {
         true
     }
@@ -258,11 +260,11 @@ impl<V: schemars::JsonSchema> schemars::JsonSchema for Sorted<V> {
 }
 
 /// The variants of a flag that does not declare its own.
-pub fn default_variants() -> Sorted<Value> {
-    Sorted(vec![
+pub fn default_variants() -> Vec<(String, Value)> {
+    vec![
         ("off".to_owned(), Value::Bool(false)),
         ("on".to_owned(), Value::Bool(true)),
-    ])
+    ]
 }
 
 /// Whether variants are the default `{"off": false, "on": true}`.
@@ -297,7 +299,7 @@ fn is_full(n: &u32) -> bool {
 
 /// Encodes a bundle; the error names what does not hold together (a variant or a condition
 /// that does not exist).
-pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
+pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
     let table = Table::of(bundle)?;
     let flags = bundle
         .flags
@@ -305,7 +307,7 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
         .map(|(key, flag)| {
             let encoded =
                 encode_flag(key, flag, &table).map_err(|e| format!("flag `{key}`: {e}"))?;
-            Ok((key.clone(), encoded))
+            Ok((Cow::Borrowed(key.as_str()), encoded))
         })
         .collect::<Result<_, String>>()?;
     let segments = bundle
@@ -313,7 +315,7 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle, String> {
         .iter()
         .map(|(name, s)| {
             Ok((
-                name.clone(),
+                Cow::Borrowed(name.as_str()),
                 Segment {
                     c: table.refer(&s.conditions)?,
                     ex: s.exclude.clone(),
@@ -432,7 +434,7 @@ fn hash_values(values: &[Value], hasher: &mut impl std::hash::Hasher) {
     }
 }
 
-fn encode_flag(key: &str, flag: &super::Flag, table: &Table) -> Result<Flag, String> {
+fn encode_flag<'a>(key: &str, flag: &'a super::Flag, table: &Table) -> Result<Flag<'a>, String> {
     let variant = |name: &str| -> Result<u32, String> {
         flag.variants
             .keys()
@@ -461,7 +463,7 @@ fn encode_flag(key: &str, flag: &super::Flag, table: &Table) -> Result<Flag, Str
         .map(|rule| {
             Ok(Rule {
                 c: table.refer(&rule.conditions)?,
-                n: rule.name.clone(),
+                n: Cow::Borrowed(&rule.name),
                 r: rule.rollout,
                 s: serve(&rule.serve)?,
                 t: rule
@@ -502,22 +504,27 @@ fn encode_flag(key: &str, flag: &super::Flag, table: &Table) -> Result<Flag, Str
         })
         .transpose()?;
     Ok(Flag {
-        b: (flag.bucket_by != DEFAULT_BUCKET_BY).then(|| flag.bucket_by.clone()),
+        b: (flag.bucket_by != DEFAULT_BUCKET_BY).then_some(Cow::Borrowed(&flag.bucket_by)),
         e: flag.enabled,
         f: (fallthrough != off).then_some(fallthrough),
         o: off,
         p: flag
             .prerequisites
             .iter()
-            .map(|p| (p.flag.clone(), p.variant.clone()))
+            .map(|p| {
+                (
+                    Cow::Borrowed(p.flag.as_str()),
+                    Cow::Borrowed(p.variant.as_str()),
+                )
+            })
             .collect(),
         r: rules,
-        s: (flag.salt != key).then(|| flag.salt.clone()),
+        s: (flag.salt != key).then_some(Cow::Borrowed(&flag.salt)),
         t: schedule,
         v: (!is_default_variants(&flag.variants)).then(|| {
             flag.variants
                 .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
                 .collect()
         }),
         x: experiment,

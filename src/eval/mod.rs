@@ -15,6 +15,7 @@ pub mod bucket;
 mod condition;
 pub mod watch;
 
+use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -627,10 +628,10 @@ struct RawBundle<'a> {
     conditions: Vec<bundle::Condition>,
     environment: String,
     #[serde(borrow)]
-    flags: wire::Sorted<&'a RawValue>,
+    flags: wire::Sorted<'a, &'a RawValue>,
     format: u32,
     project: String,
-    segments: wire::Sorted<wire::Segment>,
+    segments: wire::Sorted<'a, wire::Segment>,
 }
 
 /// Parses and compiles verified bytes.
@@ -669,14 +670,14 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
         .0
         .iter()
         .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
+        .map(|(i, (k, _))| (k.to_string(), i))
         .collect();
     let segment_index: FastMap<String, usize> = raw
         .segments
         .0
         .iter()
         .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
+        .map(|(i, (k, _))| (k.to_string(), i))
         .collect();
     // Each distinct condition is compiled once; rules and segments take copies.
     let table = raw
@@ -690,7 +691,7 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
         .collect::<Result<Vec<_>, String>>()?;
     let compiler = Compiler {
         table: &table,
-        default_variants: wire::default_variants().0,
+        default_variants: wire::default_variants(),
     };
     let segments = raw
         .segments
@@ -712,7 +713,13 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
     let mut chunks: Vec<Vec<(String, &RawValue)>> = Vec::new();
     let mut flags = raw.flags.0.into_iter().peekable();
     while flags.peek().is_some() {
-        chunks.push(flags.by_ref().take(chunk).collect());
+        chunks.push(
+            flags
+                .by_ref()
+                .take(chunk)
+                .map(|(key, raw)| (key.into_owned(), raw))
+                .collect(),
+        );
     }
     let compiled: Vec<Result<Vec<CompiledFlag>, String>> = std::thread::scope(|scope| {
         let workers: Vec<_> = chunks
@@ -934,7 +941,7 @@ impl Compiler<'_> {
     fn flag(
         &self,
         key: String,
-        flag: wire::Flag,
+        flag: wire::Flag<'_>,
         scratch: &mut Vec<u8>,
     ) -> Result<CompiledFlag, String> {
         match self.flag_as(&key, flag, scratch) {
@@ -951,11 +958,15 @@ impl Compiler<'_> {
     fn flag_as(
         &self,
         key: &str,
-        flag: wire::Flag,
+        flag: wire::Flag<'_>,
         scratch: &mut Vec<u8>,
     ) -> Result<CompiledFlag, String> {
         let variants: Vec<(String, Value)> = match flag.v {
-            Some(variants) => variants.0,
+            Some(variants) => variants
+                .0
+                .into_iter()
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
             None => self.default_variants.clone(),
         };
         let variant = |index: u32| {
@@ -988,7 +999,7 @@ impl Compiler<'_> {
                 steps.push((step.at, state.clone()));
             }
             rules.push(Rule {
-                name: rule.n,
+                name: rule.n.into_owned(),
                 conditions: self.conditions(&rule.c)?,
                 base,
                 steps,
@@ -1025,7 +1036,9 @@ impl Compiler<'_> {
         let salt = flag.s.as_deref().unwrap_or(key);
         let rollout_prefix = prefix(scratch, salt, "rollout");
         let split_prefix = prefix(scratch, salt, "split");
-        let bucket_by_name = flag.b.unwrap_or_else(|| wire::DEFAULT_BUCKET_BY.to_owned());
+        let bucket_by_name = flag
+            .b
+            .map_or_else(|| wire::DEFAULT_BUCKET_BY.to_owned(), Cow::into_owned);
         let compiled = Flag {
             key: String::new(),
             off,
@@ -1041,7 +1054,12 @@ impl Compiler<'_> {
             variants,
             gate,
         };
-        Ok((compiled, flag.p))
+        let prerequisites = flag
+            .p
+            .into_iter()
+            .map(|(key, variant)| (key.into_owned(), variant.into_owned()))
+            .collect();
+        Ok((compiled, prerequisites))
     }
 
     fn serve(

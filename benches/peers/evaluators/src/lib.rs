@@ -603,6 +603,13 @@ pub mod synth {
 
     /// flagstone: the canonical bundle bytes and their content hash.
     pub fn flagstone(flags: usize) -> (Vec<u8>, String) {
+        let bytes = logical(flags).to_canonical_json();
+        let hash = flagstone::bundle::content_hash(&bytes);
+        (bytes, hash)
+    }
+
+    /// flagstone's resolved model of the flags, as `flagstone build` makes it.
+    pub fn logical(flags: usize) -> flagstone::bundle::Bundle {
         let mut all = serde_json::Map::new();
         for f in 0..flags {
             let rule = |name: &str, conditions: Value, rollout: u32| {
@@ -638,16 +645,13 @@ pub mod synth {
                 )
             })
             .collect();
-        let bundle: flagstone::bundle::Bundle = serde_json::from_value(json!({
+        serde_json::from_value(json!({
             "format": flagstone::bundle::FORMAT, "project": "synthetic", "environment": "production",
             "attributes": {"country": "string", "plan": "string", "app_version": "semver",
                            "seats": "number", "email": "string", "org.id": "string"},
             "flags": all, "segments": segments,
         }))
-        .expect("a valid bundle");
-        let bytes = bundle.to_canonical_json();
-        let hash = flagstone::bundle::content_hash(&bytes);
-        (bytes, hash)
+        .expect("a valid bundle")
     }
 
     /// LaunchDarkly: the SDK's data set, `{"flags": {...}, "segments": {...}}`.
