@@ -7,12 +7,14 @@
 //! written only when it differs from its default, so one behaviour has one spelling.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::Cell;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Condition, FULL, Holdout, LayerSlice, TARGETING_KEY};
+use crate::eval::{FastMap, FxHasher};
 use crate::op::{AttrType, Op};
 
 /// A bundle as its bytes spell it.
@@ -317,7 +319,7 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
             Ok((
                 Cow::Borrowed(name.as_str()),
                 Segment {
-                    c: table.refer(&s.conditions)?,
+                    c: table.refer(&s.conditions),
                     ex: s.exclude.clone(),
                     include: s.include.clone(),
                 },
@@ -335,10 +337,13 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
     })
 }
 
-/// The condition table being written, and where each condition of the bundle is in it.
+/// The condition table being written, and where each use of a condition is in it.
 struct Table {
-    /// By the address of each condition of the bundle: its index in `conditions`.
-    index: HashMap<*const Condition, u32>,
+    /// The index in `conditions` of each condition of the bundle, in the order [`encode`]
+    /// visits them: flags in key order, their rules and conditions in order, then segments.
+    uses: Vec<u32>,
+    /// How many of `uses` [`Table::refer`] has handed out.
+    next: Cell<usize>,
     /// Every distinct condition, in the order of its canonical bytes.
     conditions: Vec<Condition>,
 }
@@ -355,11 +360,11 @@ impl Table {
             .flat_map(|r| &r.conditions)
             .chain(bundle.segments.values().flat_map(|s| &s.conditions));
         type Shape<'a> = (Option<&'a str>, Option<Op>, Option<&'a str>, u64);
-        let mut candidates: HashMap<Shape<'_>, Vec<usize>> = HashMap::new();
+        let mut candidates: FastMap<Shape<'_>, Vec<usize>> = FastMap::default();
         let mut distinct: Vec<&Condition> = Vec::new();
-        let mut first: HashMap<*const Condition, usize> = HashMap::new();
+        let mut uses: Vec<usize> = Vec::new();
         for condition in all {
-            let mut hasher = std::hash::DefaultHasher::new();
+            let mut hasher = FxHasher::default();
             hash_values(&condition.values, &mut hasher);
             let shape = (
                 condition.attr.as_deref(),
@@ -376,7 +381,7 @@ impl Table {
                     distinct.len() - 1
                 }
             };
-            first.insert(condition, id);
+            uses.push(id);
         }
         let mut order: Vec<(Vec<u8>, usize)> = distinct
             .iter()
@@ -389,23 +394,18 @@ impl Table {
             rank[*id] = position as u32;
         }
         Ok(Table {
-            index: first.into_iter().map(|(c, id)| (c, rank[id])).collect(),
+            uses: uses.into_iter().map(|id| rank[id]).collect(),
+            next: Cell::new(0),
             conditions: order.iter().map(|(_, id)| distinct[*id].clone()).collect(),
         })
     }
 
-    /// The indices of `conditions`, which are all conditions of the bundle.
-    fn refer(&self, conditions: &[Condition]) -> Result<Vec<u32>, String> {
-        conditions
-            .iter()
-            .map(|c| {
-                let address: *const Condition = c;
-                self.index
-                    .get(&address)
-                    .copied()
-                    .ok_or_else(|| "a condition outside the table".to_owned())
-            })
-            .collect()
+    /// The indices of `conditions`: the next uses, as [`encode`] visits them.
+    fn refer(&self, conditions: &[Condition]) -> Vec<u32> {
+        let from = self.next.get();
+        let to = from + conditions.len();
+        self.next.set(to);
+        self.uses[from..to].to_vec()
     }
 }
 
@@ -462,7 +462,7 @@ fn encode_flag<'a>(key: &str, flag: &'a super::Flag, table: &Table) -> Result<Fl
         .iter()
         .map(|rule| {
             Ok(Rule {
-                c: table.refer(&rule.conditions)?,
+                c: table.refer(&rule.conditions),
                 n: Cow::Borrowed(&rule.name),
                 r: rule.rollout,
                 s: serve(&rule.serve)?,

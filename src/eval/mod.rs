@@ -218,11 +218,11 @@ pub struct Evaluator {
 
 /// A hash map with a fast, non-keyed hash. The keys are the bundle's own names, fixed at
 /// load, so there is no untrusted insertion to defend against.
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The multiply-rotate hash of rustc's FxHasher: a few cycles for short keys.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {

@@ -1,6 +1,6 @@
 // Loads a Featurevisor datafile as an application does — JSON.parse the text already read,
 // create an SDK instance — RUNS times, and prints the datafile's size and the median load
-// time. (The SDK keeps the parsed arrays as they are; a segment's conditions, a JSON string
+// time, then every time on a line of its own. (The SDK keeps the parsed arrays as they are; a segment's conditions, a JSON string
 // in the datafile, are parsed again at each evaluation that needs them.)
 //
 //   node --expose-gc load.mjs SDK_DIR DATAFILE [RUNS]
@@ -43,3 +43,4 @@ if (enabled !== true) {
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
 console.log(`featurevisor ${statSync(datafile).size} bytes, load median ${median.toFixed(2)} ms, fastest ${times[0].toFixed(2)} ms (${runs} runs)`);
+console.log(`times ${times.map((t) => t.toFixed(3)).join(" ")}`);

@@ -2,7 +2,8 @@
 // benches/peers/evaluators' `synth`) as a flagd flag configuration, then loads it into
 // OpenFeature's flagd-core — the in-process evaluator of flagd's JavaScript provider — as an
 // application does (`setConfigurations`: JSON.parse, schema validation, targeting rules
-// prepared), RUNS times, and prints the configuration's size and the median load time.
+// prepared), RUNS times, and prints the configuration's size and the median load time, then
+// every time on a line of its own.
 //
 //   node --expose-gc load.mjs SDK_DIR N [RUNS]
 //
@@ -81,3 +82,4 @@ if (served.value !== true) {
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
 console.log(`flagd ${Buffer.byteLength(text)} bytes, load median ${median.toFixed(2)} ms, fastest ${times[0].toFixed(2)} ms (${runs} runs)`);
+console.log(`times ${times.map((t) => t.toFixed(3)).join(" ")}`);

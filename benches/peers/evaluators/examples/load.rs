@@ -40,8 +40,14 @@ impl Store for AllData {
     }
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
+/// Rounds of loads; see `main`.
+const ROUNDS: usize = 3;
+
+fn median(mut times: Vec<f64>) -> f64 {
+    if times.is_empty() {
+        return f64::NAN;
+    }
+    times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }
 
@@ -86,60 +92,78 @@ fn main() {
     assert!(un.is_enabled(&probe, &un_ctx, &None));
     drop((fs, ld, un));
 
-    let mut times: [Vec<Duration>; 3] = Default::default();
-    for _ in 0..runs {
-        let t = Instant::now();
-        let loaded = flagstone::eval::Evaluator::load(black_box(&fs_bytes), &fs_hash).unwrap();
-        times[0].push(t.elapsed());
-        drop(black_box(loaded));
-        let t = Instant::now();
-        let loaded: AllData = serde_json::from_slice(black_box(&ld_bytes)).unwrap();
-        times[1].push(t.elapsed());
-        drop(black_box(loaded));
-        let t = Instant::now();
-        let loaded = unleash_engine(black_box(&un_bytes));
-        times[2].push(t.elapsed());
-        drop(black_box(loaded));
-    }
-    let [fs_t, ld_t, un_t] = times.map(median);
-    breakdown(&fs_bytes);
-    let mut rows: Vec<(String, usize, f64)> = vec![
-        ("flagstone".into(), fs_bytes.len(), ms(fs_t)),
-        (
-            "LaunchDarkly (Rust evaluation 2.2.1)".into(),
-            ld_bytes.len(),
-            ms(ld_t),
-        ),
-        (
-            "Unleash (yggdrasil 0.21.7)".into(),
-            un_bytes.len(),
-            ms(un_t),
-        ),
-    ];
-    match (
+    // Rounds, so that the Rust engines and Node share the machine's slow and quiet spells:
+    // each round loads every engine `runs / ROUNDS` times.
+    let featurevisor = match (
         std::env::var("FEATUREVISOR_SDK"),
         std::env::var("FEATUREVISOR_DATAFILE"),
     ) {
-        (Ok(sdk), Ok(datafile)) => rows.push(node(
-            "Featurevisor (Node, @featurevisor/sdk 1.27.2)",
-            "featurevisor/load.mjs",
-            &[&sdk, &datafile, &runs.to_string()],
+        (Ok(sdk), Ok(datafile)) => Some((sdk, datafile)),
+        _ => None,
+    };
+    let per_round = runs.div_ceil(ROUNDS);
+    let mut times: [Vec<f64>; 4] = Default::default();
+    let mut fv_bytes = 0;
+    for _ in 0..ROUNDS {
+        for _ in 0..per_round {
+            let t = Instant::now();
+            let loaded = flagstone::eval::Evaluator::load(black_box(&fs_bytes), &fs_hash).unwrap();
+            times[0].push(ms(t.elapsed()));
+            drop(black_box(loaded));
+            let t = Instant::now();
+            let loaded: AllData = serde_json::from_slice(black_box(&ld_bytes)).unwrap();
+            times[1].push(ms(t.elapsed()));
+            drop(black_box(loaded));
+            let t = Instant::now();
+            let loaded = unleash_engine(black_box(&un_bytes));
+            times[2].push(ms(t.elapsed()));
+            drop(black_box(loaded));
+        }
+        if let Some((sdk, datafile)) = &featurevisor {
+            let (bytes, fv_times) = node(
+                "featurevisor/load.mjs",
+                &[sdk, datafile, &per_round.to_string()],
+            );
+            fv_bytes = bytes;
+            times[3].extend(fv_times);
+        }
+    }
+    let [fs_t, ld_t, un_t, fv_t] = times.map(median);
+    breakdown(&fs_bytes);
+    let mut rows: Vec<(String, usize, f64)> = vec![
+        ("flagstone".into(), fs_bytes.len(), fs_t),
+        (
+            "LaunchDarkly (Rust evaluation 2.2.1)".into(),
+            ld_bytes.len(),
+            ld_t,
+        ),
+        ("Unleash (yggdrasil 0.21.7)".into(), un_bytes.len(), un_t),
+    ];
+    match featurevisor {
+        Some(_) => rows.push((
+            "Featurevisor (Node, @featurevisor/sdk 1.27.2)".into(),
+            fv_bytes,
+            fv_t,
         )),
-        _ => println!("Featurevisor: not run (set FEATUREVISOR_SDK and FEATUREVISOR_DATAFILE)"),
+        None => println!("Featurevisor: not run (set FEATUREVISOR_SDK and FEATUREVISOR_DATAFILE)"),
     }
     match std::env::var("FLAGD_SDK") {
-        // A flagd load takes seconds: five of them.
-        Ok(sdk) => rows.push(node(
-            "flagd (Node, @openfeature/flagd-core 4.0.1; median of 5)",
-            "flagd/load.mjs",
-            &[&sdk, &flags.to_string(), "5"],
-        )),
+        // A flagd load takes seconds: five of them, after the rounds.
+        Ok(sdk) => {
+            let (bytes, flagd_times) = node("flagd/load.mjs", &[&sdk, &flags.to_string(), "5"]);
+            rows.push((
+                "flagd (Node, @openfeature/flagd-core 4.0.1; median of 5)".into(),
+                bytes,
+                median(flagd_times),
+            ));
+        }
         Err(_) => println!("flagd: not run (set FLAGD_SDK)"),
     }
     let best_size = rows[1..].iter().map(|r| r.1).min().unwrap() as f64;
     let best_time = rows[1..].iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
     println!(
-        "{flags} flags, medians of {runs} loads; ratios to the best peer (flagstone excluded from the best)"
+        "{flags} flags, medians of {} loads in {ROUNDS} rounds; ratios to the best peer (flagstone excluded from the best)",
+        per_round * ROUNDS
     );
     println!("| engine | bytes | ratio | load ms | ratio |");
     println!("|---|---:|---:|---:|---:|");
@@ -201,9 +225,10 @@ fn unleash_engine(bytes: &[u8]) -> unleash_yggdrasil::EngineState {
     engine
 }
 
-/// An engine measured by one of the peers' Node scripts, which prints
-/// "NAME BYTES bytes, load median MS ms, ...".
-fn node(name: &str, script: &str, args: &[&str]) -> (String, usize, f64) {
+/// An engine measured by one of the peers' Node scripts, which print
+/// "NAME BYTES bytes, load median MS ms, ..." and then "times MS MS ...": the bytes and the
+/// times.
+fn node(script: &str, args: &[&str]) -> (usize, Vec<f64>) {
     let script = format!("{}/../{script}", env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new("node")
         .arg("--expose-gc")
@@ -217,10 +242,11 @@ fn node(name: &str, script: &str, args: &[&str]) -> (String, usize, f64) {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut lines = text.lines();
+    let bytes = lines.next().unwrap().split_whitespace().nth(1).unwrap();
+    let times = lines.next().unwrap().split_whitespace().skip(1);
     (
-        name.to_owned(),
-        words[1].parse().unwrap(),
-        words[5].parse().unwrap(),
+        bytes.parse().unwrap(),
+        times.map(|t| t.parse().unwrap()).collect(),
     )
 }
