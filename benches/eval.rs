@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use divan::{AllocProfiler, Bencher, black_box};
+use flagstone::bundle::Bundle;
 use flagstone::eval::Evaluator;
 use serde_json::{Map, Value, json};
 
@@ -30,13 +31,13 @@ fn condition(attr: &str, op: &str, value: Value) -> Value {
 }
 
 fn load(flags: Map<String, Value>, segments: Value) -> Evaluator {
-    let bundle = json!({
-        "format": 1, "project": "bench", "environment": "production",
+    let bundle: Bundle = serde_json::from_value(json!({
+        "format": 2, "project": "bench", "environment": "production",
         "attributes": {"country": "string", "plan": "string", "seats": "number", "app_version": "semver"},
         "flags": flags, "segments": segments
-    });
-    let bytes = serde_json::to_vec(&bundle).unwrap();
-    Evaluator::load(&bytes, &flagstone::bundle::content_hash(&bytes)).unwrap()
+    }))
+    .unwrap();
+    Evaluator::from_bundle(bundle).unwrap()
 }
 
 /// A flag salted by its key, so that each buckets units differently.

@@ -58,7 +58,7 @@ pub fn generate_bundle() -> Value {
     let settings = SchemaSettings::draft07().with(|s| s.inline_subschemas = true);
     let mut schema = settings
         .into_generator()
-        .into_root_schema_for::<crate::bundle::Bundle>()
+        .into_root_schema_for::<crate::bundle::wire::Bundle>()
         .to_value();
     tidy(&mut schema);
     schema

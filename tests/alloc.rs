@@ -117,7 +117,7 @@ fn bundle() -> Value {
     flags.insert("off", off);
     json!({
         "attributes": {"country": "string", "email": "string", "version": "semver", "seats": "number"},
-        "environment": "production", "format": 1, "project": "acme",
+        "environment": "production", "format": 2, "project": "acme",
         "flags": flags,
         "segments": {
             "employees": {"conditions": [{"attr": "email", "op": "ends_with", "values": ["@acme.com"]}], "exclude": ["user-13"], "include": ["user-1", "user-2"]},
@@ -165,7 +165,8 @@ fn contexts() -> Vec<Value> {
 }
 
 fn main() {
-    let bytes = serde_json::to_vec(&bundle()).unwrap();
+    let bundle: flagstone::bundle::Bundle = serde_json::from_value(bundle()).unwrap();
+    let bytes = bundle.encode().unwrap();
     let hash = flagstone::bundle::content_hash(&bytes);
     let flags = Evaluator::load(&bytes, &hash).unwrap();
     let keys: Vec<String> = flags.flag_keys().map(str::to_owned).collect();

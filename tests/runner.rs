@@ -7,6 +7,7 @@ mod test_bad_input;
 mod test_bounded;
 mod test_bucketing;
 mod test_build_eval;
+mod test_bundle_format;
 mod test_checks;
 mod test_cli;
 mod test_codeowners;

@@ -83,12 +83,18 @@ fn bundle(n: usize, ladder: bool) -> Value {
     flags.insert("seg".into(), seg);
     json!({
         "attributes": {"country": "string"}, "environment": "production", "flags": flags,
-        "format": 1, "project": "acme", "segments": segments
+        "format": 2, "project": "acme", "segments": segments
     })
 }
 
+/// The bytes of a bundle given in the resolved model's shape (`flagstone::bundle::Bundle`).
+fn encode(bundle: &Value) -> Vec<u8> {
+    let bundle: flagstone::bundle::Bundle = serde_json::from_value(bundle.clone()).unwrap();
+    bundle.encode().unwrap()
+}
+
 fn load(bundle: &Value) -> Evaluator {
-    let bytes = serde_json::to_vec(bundle).unwrap();
+    let bytes = encode(bundle);
     let hash = flagstone::bundle::content_hash(&bytes);
     Evaluator::load(&bytes, &hash).unwrap()
 }
@@ -134,7 +140,7 @@ fn a_chain_of_20000_prerequisites_and_segments_loads_and_evaluates_on_a_small_st
 fn a_prerequisite_cycle_is_refused_without_recursion() {
     let mut chain = bundle(20_000, false);
     chain["flags"]["f19999"]["prerequisites"] = json!([{"flag": "f00000", "variant": "on"}]);
-    let bytes = serde_json::to_vec(&chain).unwrap();
+    let bytes = encode(&chain);
     let hash = flagstone::bundle::content_hash(&bytes);
     let error = small_stack(|| Evaluator::load(&bytes, &hash).unwrap_err().to_string());
     assert!(error.contains("prerequisites form a cycle"), "{error}");
@@ -230,7 +236,7 @@ fn memos_spill_past_their_inline_entries_without_changing_answers() {
     flags.insert("top".into(), flag(prerequisites, json!([])));
     let flags = load(&json!({
         "attributes": {}, "environment": "production", "flags": flags,
-        "format": 1, "project": "acme", "segments": segments
+        "format": 2, "project": "acme", "segments": segments
     }));
     let result = flags
         .evaluate("top", &json!({"targeting_key": "a"}), NOW)

@@ -192,7 +192,7 @@ fn one_flag_bundle(salt: &str, rollout: u32, weights: &[(String, u32)]) -> Bundl
         .map(|(variant, weight)| json!({"variant": variant, "weight": weight}))
         .collect();
     serde_json::from_value(json!({
-        "format": 1,
+        "format": 2,
         "project": "vectors",
         "environment": "test",
         "attributes": {},

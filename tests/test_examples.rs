@@ -545,7 +545,7 @@ fn shown_commands(page: &str, text: &str) -> Vec<(String, String)> {
         }
         let code = prose[start..end].replace('\n', " ");
         let line = prose[..start].lines().count();
-        // Inline code names `flagstone 2026-11 bundle v1` too: only commands are checked.
+        // Inline code names `flagstone 2026-12 bundle v2` too: only commands are checked.
         let names_a_command = invocations(&code)
             .iter()
             .any(|args| subcommand(args).is_some());

@@ -277,7 +277,7 @@ fn only_flags_with_experiments_carry_gates() {
         };
         assert_eq!(gated, expected, "{}", bundle.environment);
         let bytes = String::from_utf8(bundle.to_canonical_json()).unwrap();
-        assert_eq!(bytes.matches("\"experiment\":").count(), expected.len());
+        assert_eq!(bytes.matches("\"x\":{\"control\":").count(), expected.len());
     }
 }
 

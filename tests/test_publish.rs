@@ -189,6 +189,31 @@ fn publishing_the_same_build_twice_changes_nothing_the_second_time() {
 }
 
 #[test]
+fn a_damaged_published_copy_is_written_again_and_an_intact_one_kept() {
+    let site = Site::new();
+    let hashes = site.build();
+    site.publish(T1, &[]);
+    let production = hash_of(&hashes, "production");
+    let damaged = site.dir().join(format!("bundles/{production}.json"));
+    let staging = site
+        .dir()
+        .join(format!("bundles/{}.json", hash_of(&hashes, "staging")));
+    let intact = std::fs::read(&staging).unwrap();
+    let bytes = std::fs::read(&damaged).unwrap();
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+    let staged_at = std::fs::metadata(&staging).unwrap().modified().unwrap();
+
+    let (code, stdout, stderr) = site.publish(T2, &[]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(stdout, published_lines(&hashes, "unchanged"));
+    assert_eq!(std::fs::read(&damaged).unwrap(), bytes);
+    // The intact copy is the same file, not a rewrite of it.
+    assert_eq!(std::fs::read(&staging).unwrap(), intact);
+    let modified = std::fs::metadata(&staging).unwrap().modified().unwrap();
+    assert_eq!(modified, staged_at);
+}
+
+#[test]
 fn a_new_build_moves_only_its_pointer_and_appends_one_line() {
     let site = Site::new();
     let first = site.build();

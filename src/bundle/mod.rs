@@ -1,13 +1,16 @@
 //! Bundles: one environment of a flags repository, resolved into what evaluation needs and
 //! nothing else, as canonical JSON named by its content hash.
 //!
-//! The format is specified in docs/bundle-format.md and schema/bundle.schema.json. Every
-//! default is made explicit and every order that carries no meaning is sorted, so the bytes
-//! (and the hash) depend on the flags' behaviour only: reformatting or reordering the TOML,
-//! or moving a flag between files, changes nothing.
+//! [`Bundle`] is the resolved model, every default explicit, that the compiler builds and
+//! `diff` compares; [`wire`] is how it is written (format 2, specified in
+//! docs/bundle-format.md and schema/bundle.schema.json). Every order that carries no meaning
+//! is sorted and every default is left out, so the bytes (and the hash) depend on the flags'
+//! behaviour only: reformatting or reordering the TOML, or moving a flag between files,
+//! changes nothing.
 
 #[cfg(feature = "compiler")]
 mod build;
+pub mod wire;
 
 use std::collections::BTreeMap;
 
@@ -20,11 +23,11 @@ use crate::op::{AttrType, Op};
 pub use build::{build, build_only};
 
 /// The bundle format's version; readers refuse others.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// blake3 key-derivation context of the content hash: versioned, so a future format can
 /// never collide with this one.
-pub const HASH_CONTEXT: &str = "flagstone 2026-11 bundle v1";
+pub const HASH_CONTEXT: &str = "flagstone 2026-12 bundle v2";
 
 /// The context attribute holding the unit's key: built in, a string or an integer.
 pub const TARGETING_KEY: &str = "targeting_key";
@@ -32,7 +35,8 @@ pub const TARGETING_KEY: &str = "targeting_key";
 /// Percentages are held in thousandths of a percent: 100% is this many.
 pub const FULL: u32 = 100_000;
 
-/// One environment's flags and segments.
+/// One environment's flags and segments, resolved: every default explicit, every name
+/// spelled out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
@@ -43,7 +47,7 @@ pub struct Bundle {
     pub environment: String,
     /// Flags by key.
     pub flags: BTreeMap<String, Flag>,
-    /// Always 1.
+    /// The format it is written in: [`FORMAT`].
     pub format: u32,
     pub project: String,
     /// Segments by name.
@@ -217,13 +221,22 @@ pub struct Segment {
 }
 
 impl Bundle {
-    /// The canonical bytes: JSON with object keys in byte order and no whitespace.
+    /// The canonical bytes of a built bundle: format 2 ([`wire`]), JSON with object keys in
+    /// byte order and no whitespace.
     ///
-    /// serde writes struct fields in declaration order, so every struct here declares its
-    /// fields in byte order, and maps are sorted (`BTreeMap`, and serde_json's `Map` without
-    /// its `preserve_order` feature). A test re-sorts built bundles to hold this to account.
+    /// serde writes struct fields in declaration order, so every struct of [`wire`] declares
+    /// its fields in byte order, and maps are sorted (`BTreeMap`, and serde_json's `Map`
+    /// without its `preserve_order` feature). A test re-sorts built bundles to hold this to
+    /// account.
     pub fn to_canonical_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("bundles serialize")
+        self.encode()
+            .expect("built bundles name only variants they have")
+    }
+
+    /// The canonical bytes, or what does not hold together: a rule, schedule or experiment
+    /// naming a variant the flag does not have.
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&wire::encode(self)?).map_err(|e| e.to_string())
     }
 }
 

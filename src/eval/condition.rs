@@ -13,7 +13,7 @@ use crate::literal::{Cidr, parse_timestamp};
 use crate::op::{AttrType, Op};
 
 /// A dotted attribute path ("org.id"), looked up through nested objects.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Path {
     name: Box<str>,
     keys: Vec<Box<str>>,
@@ -53,7 +53,7 @@ fn member<'c>(object: &'c serde_json::Map<String, Value>, key: &str) -> Option<&
 }
 
 /// An attribute test, ready to run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AttributeTest {
     pub path: Path,
     /// Where the flag keeps this attribute's value during an evaluation, so that rules
@@ -64,7 +64,7 @@ pub struct AttributeTest {
     test: Test,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Test {
     /// Equality against any of the values (`in`, `not_in`); with `ignore_case`, string
     /// operands are held folded (see [`fold`]).

@@ -16,6 +16,7 @@ mod condition;
 mod verify;
 pub mod watch;
 
+use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -25,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::bundle::{self, Bundle, FULL, Serve};
+use crate::bundle::{self, Bundle, FULL, wire};
 use crate::op::AttrType;
 use bucket::Unit;
 use condition::{AttributeTest, Path};
@@ -219,11 +220,11 @@ pub struct Evaluator {
 
 /// A hash map with a fast, non-keyed hash. The keys are the bundle's own names, fixed at
 /// load, so there is no untrusted insertion to defend against.
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The multiply-rotate hash of rustc's FxHasher: a few cycles for short keys.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -319,7 +320,7 @@ enum Served {
     Split(Vec<(usize, u32)>, u32),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Condition {
     Attribute(AttributeTest),
     Segment { index: usize, negate: bool },
@@ -348,7 +349,8 @@ enum RuleOutcome {
 }
 
 impl Evaluator {
-    /// Loads bundle bytes, refusing them unless they hash to `expected_hash`.
+    /// Loads bundle bytes, refusing them unless they hash to `expected_hash` and are a bundle
+    /// of the current format whose every reference resolves.
     pub fn load(bytes: &[u8], expected_hash: &str) -> Result<Evaluator, LoadError> {
         let actual = bundle::content_hash(bytes);
         if !actual.eq_ignore_ascii_case(expected_hash) {
@@ -357,36 +359,15 @@ impl Evaluator {
                 actual,
             });
         }
-        // Flags stay raw JSON here, to be parsed and compiled in parallel.
-        let raw: RawBundle<'_> =
-            serde_json::from_slice(bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
-        let parts = Parts {
-            format: raw.format,
-            project: raw.project,
-            environment: raw.environment,
-            attributes: raw.attributes,
-            segments: raw.segments,
-            flags: raw.flags.into_iter().collect(),
-        };
-        compile(parts, actual, |raw: &RawValue| {
-            serde_json::from_str(raw.get()).map_err(|e| e.to_string())
-        })
-        .map_err(LoadError::Invalid)
+        decode(bytes, actual)
     }
 
-    /// Compiles a bundle already in memory (for instance one just built); its hash is
-    /// computed from its canonical bytes.
+    /// Compiles a bundle already in memory (for instance one just built) through its canonical
+    /// bytes, exactly as it would load from a file.
     pub fn from_bundle(bundle: Bundle) -> Result<Evaluator, LoadError> {
-        let hash = bundle::content_hash(&bundle.to_canonical_json());
-        let parts = Parts {
-            format: bundle.format,
-            project: bundle.project,
-            environment: bundle.environment,
-            attributes: bundle.attributes,
-            segments: bundle.segments,
-            flags: bundle.flags.into_iter().collect(),
-        };
-        compile(parts, hash, Ok).map_err(LoadError::Invalid)
+        let bytes = bundle.encode().map_err(LoadError::Invalid)?;
+        let hash = bundle::content_hash(&bytes);
+        decode(&bytes, hash)
     }
 
     /// The bundle's content hash.
@@ -859,95 +840,122 @@ impl Stack {
 }
 
 /// A compiled flag, and its prerequisites still to resolve.
-type CompiledFlag = (Flag, Vec<bundle::Prerequisite>);
-
-/// A bundle with its flags still to compile: typed, or raw JSON still to parse.
-struct Parts<F> {
-    format: u32,
-    project: String,
-    environment: String,
-    attributes: BTreeMap<String, AttrType>,
-    segments: BTreeMap<String, bundle::Segment>,
-    /// In key order.
-    flags: Vec<(String, F)>,
-}
+type CompiledFlag = (Flag, Vec<(String, String)>);
 
 /// A bundle whose flags are left unparsed, so they can be parsed in parallel.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBundle<'a> {
     attributes: BTreeMap<String, AttrType>,
+    conditions: Vec<bundle::Condition>,
     environment: String,
     #[serde(borrow)]
-    flags: BTreeMap<String, &'a RawValue>,
+    flags: wire::Sorted<'a, &'a RawValue>,
     format: u32,
     project: String,
-    segments: BTreeMap<String, bundle::Segment>,
+    segments: wire::Sorted<'a, wire::Segment>,
 }
 
-/// Compiles a bundle's parts, parsing (`parse`) and compiling flags on every core.
-fn compile<F: Send>(
-    parts: Parts<F>,
-    hash: String,
-    parse: impl Fn(F) -> Result<bundle::Flag, String> + Sync,
-) -> Result<Evaluator, String> {
-    if parts.format != bundle::FORMAT {
-        return Err(format!(
-            "format {} is not the supported format {}",
-            parts.format,
-            bundle::FORMAT
-        ));
+/// Parses and compiles verified bytes.
+fn decode(bytes: &[u8], hash: String) -> Result<Evaluator, LoadError> {
+    let raw: RawBundle<'_> = serde_json::from_slice(bytes).map_err(|e| {
+        // Bytes of another format fail on some key first: say which format they are.
+        LoadError::Invalid(unsupported_format(bytes).unwrap_or_else(|| e.to_string()))
+    })?;
+    compile(raw, hash).map_err(LoadError::Invalid)
+}
+
+/// The error for bytes of a format other than the current one, if they say which.
+fn unsupported_format(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format: Value,
     }
-    let index: FastMap<String, usize> = parts
+    let format = serde_json::from_slice::<Version>(bytes).ok()?.format;
+    (format != bundle::FORMAT).then(|| unsupported(&format))
+}
+
+fn unsupported(format: &dyn fmt::Display) -> String {
+    format!(
+        "bundle format {format} is not format {}, the only one this evaluator reads: build the bundle again with a flagstone of the same version",
+        bundle::FORMAT
+    )
+}
+
+/// Compiles a bundle's parts: the condition table once, then flags on every core.
+fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
+    if raw.format != bundle::FORMAT {
+        return Err(unsupported(&raw.format));
+    }
+    let index: FastMap<String, usize> = raw
         .flags
+        .0
         .iter()
         .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
+        .map(|(i, (k, _))| (k.to_string(), i))
         .collect();
-    let segment_index: FastMap<String, usize> = parts
+    let segment_index: FastMap<String, usize> = raw
         .segments
-        .keys()
+        .0
+        .iter()
         .enumerate()
-        .map(|(i, k)| (k.clone(), i))
+        .map(|(i, (k, _))| (k.to_string(), i))
         .collect();
+    // Each distinct condition is compiled once; rules and segments take copies.
+    let table = raw
+        .conditions
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            compile_condition(c, &raw.attributes, &segment_index)
+                .map_err(|e| format!("condition {i}: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let compiler = Compiler {
-        attributes: &parts.attributes,
-        segments: &segment_index,
+        table: &table,
+        default_variants: wire::default_variants(),
     };
-    let segments = parts
+    let segments = raw
         .segments
+        .0
         .into_iter()
         .map(|(name, s)| {
             Ok(Segment {
                 conditions: compiler
-                    .conditions(s.conditions)
+                    .conditions(&s.c)
                     .map_err(|e| format!("segment `{name}`: {e}"))?,
-                name,
-                include: s.include,
-                exclude: s.exclude,
+                include: sorted_keys(s.include, "in")
+                    .map_err(|e| format!("segment `{name}`: {e}"))?,
+                exclude: sorted_keys(s.ex, "ex").map_err(|e| format!("segment `{name}`: {e}"))?,
+                name: name.into_owned(),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = parts.flags.len().div_ceil(threads).max(256);
-    let mut chunks: Vec<Vec<(String, F)>> = Vec::new();
-    let mut flags = parts.flags.into_iter().peekable();
+    let chunk = raw.flags.0.len().div_ceil(threads).max(256);
+    let mut chunks: Vec<Vec<(String, &RawValue)>> = Vec::new();
+    let mut flags = raw.flags.0.into_iter().peekable();
     while flags.peek().is_some() {
-        chunks.push(flags.by_ref().take(chunk).collect());
+        chunks.push(
+            flags
+                .by_ref()
+                .take(chunk)
+                .map(|(key, raw)| (key.into_owned(), raw))
+                .collect(),
+        );
     }
     let compiled: Vec<Result<Vec<CompiledFlag>, String>> = std::thread::scope(|scope| {
         let workers: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
-                let (compiler, parse) = (&compiler, &parse);
+                let compiler = &compiler;
                 scope.spawn(move || {
+                    let mut scratch = Vec::new();
                     chunk
                         .into_iter()
-                        .map(|(key, raw)| {
-                            let context = format!("flag `{key}`");
-                            parse(raw)
-                                .and_then(|flag| compiler.flag(key, flag))
-                                .map_err(|e| format!("{context}: {e}"))
+                        .map(|(key, raw)| match serde_json::from_str(raw.get()) {
+                            Ok(flag) => compiler.flag(key, flag, &mut scratch),
+                            Err(e) => Err(format!("flag `{key}`: {e}")),
                         })
                         .collect()
                 })
@@ -970,19 +978,16 @@ fn compile<F: Send>(
     for (i, prerequisites) in pending.into_iter().enumerate() {
         let resolved = prerequisites
             .iter()
-            .map(|p| {
+            .map(|(key, name)| {
                 let unknown = || {
-                    let key = &flags[i].key;
-                    format!(
-                        "flag `{key}`: unknown prerequisite `{}` = `{}`",
-                        p.flag, p.variant
-                    )
+                    let flag = &flags[i].key;
+                    format!("flag `{flag}`: unknown prerequisite `{key}` = `{name}`")
                 };
-                let flag = *index.get(&p.flag).ok_or_else(unknown)?;
+                let flag = *index.get(key).ok_or_else(unknown)?;
                 let variant = flags[flag]
                     .variants
                     .iter()
-                    .position(|(name, _)| *name == p.variant)
+                    .position(|(n, _)| n == name)
                     .ok_or_else(unknown)?;
                 Ok((flag, variant))
             })
@@ -991,14 +996,52 @@ fn compile<F: Send>(
     }
     let evaluator = Evaluator {
         hash,
-        project: parts.project,
-        environment: parts.environment,
+        project: raw.project,
+        environment: raw.environment,
         flags,
         index,
         segments,
     };
     verify::verify(&evaluator)?;
     Ok(evaluator)
+}
+
+/// A segment's targeting keys, which it searches by bisection: they must be sorted.
+fn sorted_keys(keys: Vec<String>, list: &str) -> Result<Vec<String>, String> {
+    if keys.windows(2).all(|w| w[0] < w[1]) {
+        Ok(keys)
+    } else {
+        Err(format!("`{list}` is not sorted without repeats"))
+    }
+}
+
+/// Compiles one entry of the condition table.
+fn compile_condition(
+    c: bundle::Condition,
+    attributes: &BTreeMap<String, AttrType>,
+    segments: &FastMap<String, usize>,
+) -> Result<Condition, String> {
+    match (c.segment, c.attr, c.op) {
+        (Some(segment), None, None) if c.values.is_empty() && !c.ignore_case => {
+            Ok(Condition::Segment {
+                index: *segments
+                    .get(&segment)
+                    .ok_or_else(|| format!("unknown segment `{segment}`"))?,
+                negate: c.negate,
+            })
+        }
+        (None, Some(attr), Some(op)) if !c.negate => {
+            let ty = if attr == crate::bundle::TARGETING_KEY {
+                AttrType::String
+            } else {
+                *attributes
+                    .get(&attr)
+                    .ok_or_else(|| format!("undeclared attribute `{attr}`"))?
+            };
+            AttributeTest::compile(&attr, ty, op, c.values, c.ignore_case).map(Condition::Attribute)
+        }
+        _ => Err("a condition has either `segment` (and `negate`), or `attr` and `op`".into()),
+    }
 }
 
 /// How many distinct attributes of a flag's rules are looked up once per evaluation; any
@@ -1096,58 +1139,107 @@ fn rule_trace(
     trace
 }
 
-/// Turns bundle data into evaluation structures, resolving names to indices.
+/// Turns bundle data into evaluation structures, resolving indices.
 struct Compiler<'a> {
-    attributes: &'a BTreeMap<String, AttrType>,
-    segments: &'a FastMap<String, usize>,
+    /// The bundle's compiled condition table.
+    table: &'a [Condition],
+    /// The variants of a flag without `v`.
+    default_variants: Vec<(String, Value)>,
+}
+
+/// MurmurHash3's state after `"{salt}/{kind}/"`, assembled in `scratch` rather than in a new
+/// string for each flag.
+fn prefix(scratch: &mut Vec<u8>, salt: &str, kind: &str) -> bucket::Prefix {
+    scratch.clear();
+    scratch.extend_from_slice(salt.as_bytes());
+    scratch.push(b'/');
+    scratch.extend_from_slice(kind.as_bytes());
+    scratch.push(b'/');
+    bucket::Prefix::new(scratch)
 }
 
 impl Compiler<'_> {
     /// Compiles a flag; its prerequisites are returned to be resolved once every flag is.
-    fn flag(&self, key: String, flag: bundle::Flag) -> Result<CompiledFlag, String> {
-        let variants: Vec<(String, Value)> = flag.variants.into_iter().collect();
-        let variant = |name: &str| {
-            variants
-                .iter()
-                .position(|(n, _)| n == name)
-                .ok_or_else(|| format!("no variant `{name}`"))
+    /// `scratch` is a buffer to reuse.
+    fn flag(
+        &self,
+        key: String,
+        flag: wire::Flag<'_>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<CompiledFlag, String> {
+        match self.flag_as(&key, flag, scratch) {
+            Ok((mut compiled, prerequisites)) => {
+                compiled.key = key;
+                Ok((compiled, prerequisites))
+            }
+            Err(e) => Err(format!("flag `{key}`: {e}")),
+        }
+    }
+
+    /// Compiles a flag under `key`, leaving its `key` to fill in: the key moves there, and
+    /// until then names the flag in errors.
+    fn flag_as(
+        &self,
+        key: &str,
+        flag: wire::Flag<'_>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<CompiledFlag, String> {
+        let variants: Vec<(String, Value)> = match flag.v {
+            Some(variants) => variants
+                .0
+                .into_iter()
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect(),
+            None => self.default_variants.clone(),
         };
-        let mut rules = Vec::with_capacity(flag.rules.len());
-        for rule in flag.rules {
-            let serve = |serve: &Serve| self.serve(serve, &variant);
+        let variant = |index: u32| {
+            let index = index as usize;
+            if index < variants.len() {
+                Ok(index)
+            } else {
+                Err(format!(
+                    "no variant {index}: the flag has {}",
+                    variants.len()
+                ))
+            }
+        };
+        let mut rules = Vec::with_capacity(flag.r.len());
+        for rule in flag.r {
+            let serve = |serve: &wire::Serve| self.serve(serve, &variant, variants.len());
             let base = RuleState {
-                rollout: check_share(rule.rollout)?,
-                serve: serve(&rule.serve)?,
+                rollout: check_share(rule.r)?,
+                serve: serve(&rule.s)?,
             };
-            let mut steps = Vec::with_capacity(rule.schedule.len());
+            let mut steps = Vec::with_capacity(rule.t.len());
             let mut state = base.clone();
-            for step in &rule.schedule {
-                if let Some(rollout) = step.rollout {
+            for step in &rule.t {
+                if let Some(rollout) = step.r {
                     state.rollout = check_share(rollout)?;
                 }
-                if let Some(s) = &step.serve {
+                if let Some(s) = &step.s {
                     state.serve = serve(s)?;
                 }
                 steps.push((step.at, state.clone()));
             }
             rules.push(Rule {
-                name: rule.name,
-                conditions: self.conditions(rule.conditions)?,
+                name: rule.n.into_owned(),
+                conditions: self.conditions(&rule.c)?,
                 base,
                 steps,
             });
         }
+        let off = variant(flag.o)?;
         let base = FlagState {
-            enabled: flag.enabled,
-            fallthrough: variant(&flag.fallthrough)?,
+            enabled: flag.e,
+            fallthrough: flag.f.map_or(Ok(off), variant)?,
         };
-        let mut steps = Vec::with_capacity(flag.schedule.len());
+        let mut steps = Vec::with_capacity(flag.t.len());
         let mut state = base;
-        for step in &flag.schedule {
-            if let Some(enabled) = step.enabled {
+        for step in &flag.t {
+            if let Some(enabled) = step.e {
                 state.enabled = enabled;
             }
-            if let Some(fallthrough) = &step.fallthrough {
+            if let Some(fallthrough) = step.f {
                 state.fallthrough = variant(fallthrough)?;
             }
             steps.push((step.at, state));
@@ -1160,18 +1252,23 @@ impl Compiler<'_> {
             return Err("schedule steps are not in time order".into());
         }
         let paths = assign_slots(&mut rules);
-        let off = variant(&flag.off_variant)?;
         let gate = flag
-            .experiment
+            .x
             .map(|e| compile_gate(e, &variant).map(Box::new))
             .transpose()?;
+        let salt = flag.s.as_deref().unwrap_or(key);
+        let rollout_prefix = prefix(scratch, salt, "rollout");
+        let split_prefix = prefix(scratch, salt, "split");
+        let bucket_by_name = flag
+            .b
+            .map_or_else(|| wire::DEFAULT_BUCKET_BY.to_owned(), Cow::into_owned);
         let compiled = Flag {
-            key,
+            key: String::new(),
             off,
-            bucket_by: Path::new(&flag.bucket_by),
-            bucket_by_name: flag.bucket_by,
-            rollout_prefix: bucket::Prefix::new(format!("{}/rollout/", flag.salt).as_bytes()),
-            split_prefix: bucket::Prefix::new(format!("{}/split/", flag.salt).as_bytes()),
+            bucket_by: Path::new(&bucket_by_name),
+            bucket_by_name,
+            rollout_prefix,
+            split_prefix,
             prerequisites: Vec::new(),
             paths,
             rules,
@@ -1180,24 +1277,37 @@ impl Compiler<'_> {
             variants,
             gate,
         };
-        Ok((compiled, flag.prerequisites))
+        let prerequisites = flag
+            .p
+            .into_iter()
+            .map(|(key, variant)| (key.into_owned(), variant.into_owned()))
+            .collect();
+        Ok((compiled, prerequisites))
     }
 
     fn serve(
         &self,
-        serve: &Serve,
-        variant: &dyn Fn(&str) -> Result<usize, String>,
+        serve: &wire::Serve,
+        variant: &dyn Fn(u32) -> Result<usize, String>,
+        variants: usize,
     ) -> Result<Served, String> {
         match serve {
-            Serve::Variant(name) => Ok(Served::Variant(variant(name)?)),
-            Serve::Split(weights) => {
+            wire::Serve::Variant(index) => Ok(Served::Variant(variant(*index)?)),
+            wire::Serve::Split(weights) => {
+                if weights.len() != variants {
+                    return Err(format!(
+                        "a split has {} weights for {variants} variants",
+                        weights.len()
+                    ));
+                }
                 let mut cumulative = 0u32;
                 let mut out = Vec::with_capacity(weights.len());
-                for w in weights {
+                // A variant of weight 0 is never chosen: only the others take part.
+                for (v, &weight) in weights.iter().enumerate().filter(|(_, w)| **w > 0) {
                     cumulative = cumulative
-                        .checked_add(w.weight)
+                        .checked_add(weight)
                         .ok_or("split weights overflow")?;
-                    out.push((variant(&w.variant)?, cumulative));
+                    out.push((v, cumulative));
                 }
                 if cumulative == 0 {
                     return Err("a split needs a positive total weight".into());
@@ -1207,64 +1317,56 @@ impl Compiler<'_> {
         }
     }
 
-    fn conditions(&self, conditions: Vec<bundle::Condition>) -> Result<Vec<Condition>, String> {
-        conditions.into_iter().map(|c| self.condition(c)).collect()
-    }
-
-    fn condition(&self, c: bundle::Condition) -> Result<Condition, String> {
-        match (c.segment, c.attr, c.op) {
-            (Some(segment), None, None) => Ok(Condition::Segment {
-                index: *self
-                    .segments
-                    .get(&segment)
-                    .ok_or_else(|| format!("unknown segment `{segment}`"))?,
-                negate: c.negate,
-            }),
-            (None, Some(attr), Some(op)) => {
-                let ty = if attr == crate::bundle::TARGETING_KEY {
-                    AttrType::String
-                } else {
-                    *self
-                        .attributes
-                        .get(&attr)
-                        .ok_or_else(|| format!("undeclared attribute `{attr}`"))?
-                };
-                AttributeTest::compile(&attr, ty, op, c.values, c.ignore_case)
-                    .map(Condition::Attribute)
-            }
-            _ => Err("a condition has either `segment`, or `attr` and `op`".into()),
-        }
+    fn conditions(&self, indices: &[u32]) -> Result<Vec<Condition>, String> {
+        indices
+            .iter()
+            .map(|&i| {
+                self.table
+                    .get(i as usize)
+                    .cloned()
+                    .ok_or_else(|| format!("no condition {i}: the table has {}", self.table.len()))
+            })
+            .collect()
     }
 }
 
 /// Gives each attribute that the rules test more than once a slot, up to [`SLOTS`], so it is
 /// looked up once per evaluation; returns the slots' paths.
 fn assign_slots(rules: &mut [Rule]) -> Vec<Path> {
-    let mut uses: BTreeMap<String, usize> = BTreeMap::new();
-    for condition in rules.iter().flat_map(|r| &r.conditions) {
-        if let Condition::Attribute(test) = condition {
-            *uses.entry(test.path.name().to_owned()).or_default() += 1;
+    let mut names: Vec<&str> = rules
+        .iter()
+        .flat_map(|r| &r.conditions)
+        .filter_map(|c| match c {
+            Condition::Attribute(test) => Some(test.path.name()),
+            Condition::Segment { .. } => None,
+        })
+        .collect();
+    names.sort_unstable();
+    // Tested more than once, in name order; most flags have none, and then nothing is
+    // allocated.
+    let mut shared: Vec<String> = Vec::new();
+    for pair in names.windows(2) {
+        if pair[0] == pair[1] && shared.last().is_none_or(|last| last != pair[0]) {
+            shared.push(pair[0].to_owned());
         }
     }
-    let shared: Vec<&str> = uses
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(name, _)| name.as_str())
-        .take(SLOTS)
-        .collect();
+    shared.truncate(SLOTS);
+    if shared.is_empty() {
+        return Vec::new();
+    }
     for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
         if let Condition::Attribute(test) = condition {
-            test.slot = shared.iter().position(|name| *name == test.path.name());
+            test.slot = shared.iter().position(|name| name == test.path.name());
         }
     }
-    shared.into_iter().map(Path::new).collect()
+    shared.iter().map(|name| Path::new(name)).collect()
 }
 
 fn compile_gate(
-    experiment: bundle::Experiment,
-    variant: &dyn Fn(&str) -> Result<usize, String>,
+    experiment: wire::Experiment,
+    variant: &dyn Fn(u32) -> Result<usize, String>,
 ) -> Result<Gate, String> {
-    let prefix = |salt: &str, kind: &str| bucket::Prefix::new(format!("{salt}/{kind}/").as_bytes());
+    let prefix = |salt: &str, kind: &str| prefix(&mut Vec::new(), salt, kind);
     let exclusion = |gate, by| Exclusion {
         experiment: experiment.name.clone(),
         gate,
@@ -1297,7 +1399,7 @@ fn compile_gate(
         None => None,
     };
     Ok(Gate {
-        control: variant(&experiment.control)?,
+        control: variant(experiment.control)?,
         holdout,
         layer,
     })

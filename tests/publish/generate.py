@@ -30,8 +30,8 @@ except ImportError:
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "content_hash.json"
 
-CONTEXT = "flagstone 2026-11 bundle v1"
-TEXTS = ["", "flagstone", '{"format":1}\n', "é ✓ 🚩"]
+CONTEXT = "flagstone 2026-12 bundle v2"
+TEXTS = ["", "flagstone", '{"f":2}\n', "é ✓ 🚩"]
 LENGTHS = [1, 63, 64, 65, 1023, 1024, 1025, 2048, 3073, 65536, 1_000_003]
 
 

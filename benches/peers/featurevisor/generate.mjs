@@ -11,7 +11,8 @@
 //   segments' `include` lists name);
 // - segments segment-00 .. segment-49: "included, or meets every condition", written as
 //   `or: [userId in [unit-s, unit-(s+1000)], seats >= s*10]`;
-// - features flag-00000 .. flag-(N-1): description, tags [area-XX], bucketBy userId, and in each
+// - features flag-00000 .. flag-(N-1): description, tags [all, area-XX] (`featurevisor build`
+//   writes one datafile per environment for the tag `all`: every feature), bucketBy userId, and in each
 //   environment three rules in flagstone's order: "segment" (segment-XX, 100%), "countries"
 //   (country in [US, CA] and app_version >= 2.K.0, 100%) and "gradual" (everyone, P%).
 //   Featurevisor 1.x rules can only target segments, not inline conditions, so by default the
@@ -112,6 +113,7 @@ ${countriesConditions(k, 2)}`;
 function feature(f) {
   let out = `description: Synthetic flag ${f}
 tags:
+  - all
   - area-${pad(f % 100, 2)}
 bucketBy: userId
 environments:

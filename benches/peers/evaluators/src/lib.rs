@@ -133,7 +133,7 @@ pub mod flagstone_engine {
             flags.insert(key, f);
         }
         json!({
-            "format": 1,
+            "format": 2,
             "project": "bench",
             "environment": "production",
             "attributes": {"country": "string", "plan": "string", "seats": "number", "app_version": "semver"},
@@ -557,5 +557,175 @@ pub mod murmur_whatif {
             }
             finish(h, blocks.remainder(), self.len + unit.len())
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading: the same 10,000 flags in every engine's format
+// ---------------------------------------------------------------------------------------
+
+/// The flags of `benches/support/synth.rs` (and of `benches/peers/featurevisor/generate.mjs`),
+/// production environment, in each engine's own format: `flag-NNNNN` has a rule for
+/// segment-((f + 2) mod 50), a rule `country in [US, CA] and app_version >= 2.(f mod 10).0`
+/// and a rollout of (7f + 26) mod 101 percent, each serving `on`; otherwise `off`. Segment
+/// `segment-SS` holds `unit-S` and `unit-(S+1000)`, and everyone with `seats >= 10 S`.
+pub mod synth {
+    use super::*;
+
+    pub const ENVIRONMENT: usize = 2; // production
+    pub const SEGMENTS: usize = 50;
+
+    pub fn key(f: usize) -> String {
+        format!("flag-{f:05}")
+    }
+
+    fn segment_of(f: usize) -> usize {
+        (f + ENVIRONMENT) % SEGMENTS
+    }
+
+    fn version_of(f: usize) -> String {
+        format!("2.{}.0", f % 10)
+    }
+
+    fn rollout_of(f: usize) -> u32 {
+        ((f * 7 + ENVIRONMENT * 13) % 101) as u32
+    }
+
+    fn included(s: usize) -> [String; 2] {
+        [format!("unit-{s}"), format!("unit-{}", s + 1000)]
+    }
+
+    /// A context every engine must serve `on` for flag `f`: a US user on 2.9.0 with one seat,
+    /// outside every segment.
+    pub fn us_user() -> (&'static str, &'static str, &'static str, u32) {
+        ("unit-x", "US", "2.9.0", 1)
+    }
+
+    /// flagstone: the canonical bundle bytes and their content hash.
+    pub fn flagstone(flags: usize) -> (Vec<u8>, String) {
+        let bytes = logical(flags).to_canonical_json();
+        let hash = flagstone::bundle::content_hash(&bytes);
+        (bytes, hash)
+    }
+
+    /// flagstone's resolved model of the flags, as `flagstone build` makes it.
+    pub fn logical(flags: usize) -> flagstone::bundle::Bundle {
+        let mut all = serde_json::Map::new();
+        for f in 0..flags {
+            let rule = |name: &str, conditions: Value, rollout: u32| {
+                json!({"name": name, "conditions": conditions, "rollout": rollout,
+                       "schedule": [], "serve": {"variant": "on"}})
+            };
+            all.insert(
+                key(f),
+                json!({
+                    "bucket_by": "targeting_key", "enabled": true, "fallthrough": "off",
+                    "off_variant": "off", "prerequisites": [], "salt": key(f), "schedule": [],
+                    "variants": {"off": false, "on": true},
+                    "rules": [
+                        rule("segment", json!([{"segment": format!("segment-{:02}", segment_of(f))}]), 100_000),
+                        rule("countries", json!([
+                            {"attr": "country", "op": "in", "values": ["CA", "US"]},
+                            {"attr": "app_version", "op": "semver_gte", "values": [version_of(f)]},
+                        ]), 100_000),
+                        rule("gradual", json!([]), rollout_of(f) * 1000),
+                    ],
+                }),
+            );
+        }
+        let segments: serde_json::Map<String, Value> = (0..SEGMENTS)
+            .map(|s| {
+                let mut include = included(s).to_vec();
+                include.sort();
+                (
+                    format!("segment-{s:02}"),
+                    json!({"include": include, "exclude": [], "conditions": [
+                        {"attr": "seats", "op": "gte", "values": [(s * 10) as f64]}
+                    ]}),
+                )
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "format": flagstone::bundle::FORMAT, "project": "synthetic", "environment": "production",
+            "attributes": {"country": "string", "plan": "string", "app_version": "semver",
+                           "seats": "number", "email": "string", "org.id": "string"},
+            "flags": all, "segments": segments,
+        }))
+        .expect("a valid bundle")
+    }
+
+    /// LaunchDarkly: the SDK's data set, `{"flags": {...}, "segments": {...}}`.
+    pub fn launchdarkly(flags: usize) -> Vec<u8> {
+        let clause = |attr: &str, op: &str, values: Value| json!({"contextKind": "user", "attribute": attr, "op": op, "values": values, "negate": false});
+        let all: serde_json::Map<String, Value> = (0..flags)
+            .map(|f| {
+                let rollout = rollout_of(f) * 1000;
+                (
+                    key(f),
+                    json!({
+                        "key": key(f), "version": 1, "on": true, "targets": [], "contextTargets": [],
+                        "prerequisites": [], "salt": key(f), "offVariation": 0,
+                        "fallthrough": {"variation": 0}, "variations": [false, true],
+                        "clientSideAvailability": {"usingMobileKey": false, "usingEnvironmentId": false},
+                        "rules": [
+                            {"id": "segment", "variation": 1, "trackEvents": false, "clauses": [
+                                clause("", "segmentMatch", json!([format!("segment-{:02}", segment_of(f))]))]},
+                            {"id": "countries", "variation": 1, "trackEvents": false, "clauses": [
+                                clause("country", "in", json!(["US", "CA"])),
+                                // LaunchDarkly has no semver >=: "not semVerLessThan".
+                                {"contextKind": "user", "attribute": "app_version", "op": "semVerLessThan",
+                                 "values": [version_of(f)], "negate": true}]},
+                            {"id": "gradual", "trackEvents": false, "clauses": [],
+                             "rollout": {"variations": [
+                                 {"variation": 1, "weight": rollout},
+                                 {"variation": 0, "weight": 100_000 - rollout}]}},
+                        ],
+                    }),
+                )
+            })
+            .collect();
+        let segments: serde_json::Map<String, Value> = (0..SEGMENTS)
+            .map(|s| {
+                let name = format!("segment-{s:02}");
+                (
+                    name.clone(),
+                    json!({"key": name, "version": 1, "salt": name, "included": included(s),
+                           "excluded": [], "includedContexts": [], "excludedContexts": [],
+                           "rules": [{"id": "seats", "clauses": [
+                               clause("seats", "greaterThanOrEqual", json!([s * 10]))]}]}),
+                )
+            })
+            .collect();
+        serde_json::to_vec(&json!({"flags": all, "segments": segments})).expect("serializes")
+    }
+
+    /// Unleash: the client features payload. A segment's "included, or seats at least" is two
+    /// strategies, since an Unleash segment's constraints all have to hold.
+    pub fn unleash(flags: usize) -> Vec<u8> {
+        let features: Vec<Value> = (0..flags)
+            .map(|f| {
+                let s = segment_of(f);
+                json!({
+                    "name": key(f), "enabled": true, "strategies": [
+                        {"name": "default", "parameters": {}, "constraints": [
+                            {"contextName": "userId", "operator": "IN", "values": included(s)}]},
+                        {"name": "default", "parameters": {}, "constraints": [], "segments": [s + 1]},
+                        {"name": "default", "parameters": {}, "constraints": [
+                            {"contextName": "country", "operator": "IN", "values": ["US", "CA"]},
+                            {"contextName": "app_version", "operator": "SEMVER_GTE", "value": version_of(f)}]},
+                        {"name": "flexibleRollout", "constraints": [], "parameters": {
+                            "rollout": rollout_of(f).to_string(), "stickiness": "default", "groupId": key(f)}},
+                    ],
+                })
+            })
+            .collect();
+        let segments: Vec<Value> = (0..SEGMENTS)
+            .map(|s| {
+                json!({"id": s + 1, "constraints": [
+                    {"contextName": "seats", "operator": "NUM_GTE", "value": (s * 10).to_string()}]})
+            })
+            .collect();
+        serde_json::to_vec(&json!({"version": 2, "features": features, "segments": segments}))
+            .expect("serializes")
     }
 }
