@@ -391,6 +391,11 @@ fn a_publish_that_died_before_moving_its_pointer_is_skipped_then_cancelled() {
     for file in &temporary {
         std::fs::write(dir.join(file), b"{\"environment\": \"prod").unwrap();
     }
+    // Files that are not a publish's temporary files stay, whatever else their name says.
+    let others = ["bundles/.keep", "current/notes.tmp"];
+    for file in others {
+        std::fs::write(dir.join(file), b"").unwrap();
+    }
     let pointer = site.pointer("production");
 
     // Readers do not count the record its pointer does not confirm.
@@ -427,6 +432,9 @@ fn a_publish_that_died_before_moving_its_pointer_is_skipped_then_cancelled() {
     );
     assert_eq!(site.pointer("production"), pointer);
     on_old("2026-11-26T14:00:00Z");
+    for file in others {
+        assert!(dir.join(file).exists(), "{file} was removed");
+    }
     for file in &temporary {
         assert!(!dir.join(file).exists(), "{file}");
     }
