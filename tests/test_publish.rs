@@ -297,6 +297,50 @@ fn keep_prunes_old_bundles_but_never_a_current_one() {
 }
 
 #[test]
+fn keep_keeps_each_environments_most_recent_bundles_however_the_log_interleaves_them() {
+    let site = Site::new();
+    let first = site.build();
+    // Production first, then the other environments: its oldest record comes before theirs.
+    site.publish(T1, &["--env", "production"]);
+    site.publish(T1, &[]);
+    // Two more production bundles: a narrower audience, then a kill.
+    let flag = site.path("flags").join(format!("flags/{FLAG}.toml"));
+    let text = std::fs::read_to_string(&flag).unwrap();
+    let narrower = text.replace(r#"values = ["US", "CA", "GB"]"#, r#"values = ["US", "CA"]"#);
+    assert_ne!(narrower, text);
+    std::fs::write(&flag, narrower).unwrap();
+    let second = site.build();
+    site.publish(T2, &[]);
+    site.kill(FLAG);
+    let third = site.build();
+    site.publish("2026-11-26T14:00:00Z", &[]);
+    let production: Vec<&str> = [&first, &second, &third]
+        .iter()
+        .map(|hashes| hash_of(hashes, "production"))
+        .collect();
+    let before = site.bundles();
+    assert_eq!(before.len(), 5);
+
+    // The log holds production's oldest bundle, the other environments' only ones, then
+    // production's two newer ones: finding production's three means reading past the others.
+    let (code, _, stderr) = site.publish("2026-11-26T14:00:00Z", &["--keep", "3"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert_eq!(site.bundles(), before);
+
+    let (code, stdout, stderr) = site.publish("2026-11-26T14:00:00Z", &["--keep", "2"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(
+        stdout.ends_with(&format!("pruned         {}\n", production[0])),
+        "{stdout}"
+    );
+    let kept = site.bundles();
+    assert_eq!(kept.len(), 4);
+    for hash in &production[1..] {
+        assert!(kept.contains(&format!("{hash}.json")), "{hash} was pruned");
+    }
+}
+
+#[test]
 fn eval_at_answers_from_the_bundle_live_at_that_time() {
     let site = Site::new();
     let first = site.build();
