@@ -56,9 +56,6 @@ fn member<'c>(object: &'c serde_json::Map<String, Value>, key: &str) -> Option<&
 #[derive(Clone, Debug)]
 pub struct AttributeTest {
     pub path: Path,
-    /// Where the flag keeps this attribute's value during an evaluation, so that rules
-    /// testing the same attribute look it up once.
-    pub slot: Option<usize>,
     /// The declared type; a value of another type counts as missing.
     ty: AttrType,
     test: Test,
@@ -224,7 +221,6 @@ impl AttributeTest {
         };
         Ok(AttributeTest {
             path: Path::new(attr),
-            slot: None,
             ty,
             test,
         })

@@ -21,6 +21,7 @@ use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -214,8 +215,58 @@ pub struct Evaluator {
     project: String,
     environment: String,
     flags: Vec<Flag>,
-    index: FastMap<String, usize>,
+    index: KeyIndex,
     segments: Vec<Segment>,
+    /// The bundle's condition table, compiled: rules and segments refer to it by index.
+    conditions: Vec<Condition>,
+    /// The default bucketing attribute, shared by every flag that does not name another.
+    targeting_key: Path,
+}
+
+/// Flag indices by key: an open-addressing table (linear probing, at most half full) of
+/// indices into the flags, which hold the keys, so that no key is stored twice.
+#[derive(Debug)]
+struct KeyIndex {
+    slots: Box<[u32]>,
+}
+
+impl KeyIndex {
+    const EMPTY: u32 = u32::MAX;
+
+    /// Indexes keys known to be distinct (a bundle's flags are sorted without repeats).
+    fn new<'k>(keys: impl ExactSizeIterator<Item = &'k str>) -> KeyIndex {
+        let capacity = (keys.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![Self::EMPTY; capacity].into_boxed_slice();
+        let mask = capacity - 1;
+        for (index, key) in keys.enumerate() {
+            let mut slot = Self::home(key) & mask;
+            while slots[slot] != Self::EMPTY {
+                slot = (slot + 1) & mask;
+            }
+            // Indices fit: `verify` caps the number of flags far below u32::MAX.
+            slots[slot] = index as u32;
+        }
+        KeyIndex { slots }
+    }
+
+    fn home(key: &str) -> usize {
+        let mut hasher = FxHasher::default();
+        hasher.write(key.as_bytes());
+        // The high bits are the best mixed.
+        (hasher.finish() >> 32) as usize
+    }
+
+    fn get(&self, key: &str, flags: &[Flag]) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut slot = Self::home(key) & mask;
+        loop {
+            match self.slots[slot] {
+                Self::EMPTY => return None,
+                index if flags[index as usize].key() == key => return Some(index as usize),
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
 }
 
 /// A hash map with a fast, non-keyed hash. The keys are the bundle's own names, fixed at
@@ -246,23 +297,49 @@ impl Hasher for FxHasher {
 
 #[derive(Debug)]
 struct Flag {
-    key: String,
-    variants: Vec<(String, Value)>,
+    /// The key, then each rule's name: one allocation for all of a flag's names.
+    names: Box<str>,
+    key_len: u32,
+    /// Shared by every flag with the default variants.
+    variants: Arc<[(Box<str>, Value)]>,
     off: usize,
-    bucket_by: Path,
-    bucket_by_name: String,
-    /// The attributes its rules test, by slot (see [`Attributes`]).
-    paths: Vec<Path>,
+    /// The bucketing attribute; `None` for the default, `targeting_key`.
+    bucket_by: Option<Box<Path>>,
+    /// How many attribute slots its rules use (see [`Attributes`]).
+    slots: usize,
     /// The bucketing keys' prefixes: `"{salt}/rollout/"` and `"{salt}/split/"`.
     rollout_prefix: bucket::Prefix,
     split_prefix: bucket::Prefix,
     prerequisites: Vec<(usize, usize)>,
-    rules: Vec<Rule>,
+    rules: Box<[Rule]>,
+    /// Every rule's conditions, in rule order; each rule names its range.
+    uses: Box<[Use]>,
     /// The flag's state from each schedule step on; before the first, the base state.
     base: FlagState,
     steps: Vec<(i64, FlagState)>,
     // Boxed: most flags have none, and a smaller `Flag` keeps evaluation fast.
     gate: Option<Box<Gate>>,
+}
+
+impl Flag {
+    fn key(&self) -> &str {
+        &self.names[..self.key_len as usize]
+    }
+
+    fn rule_name(&self, rule: &Rule) -> &str {
+        &self.names[rule.name.0 as usize..rule.name.1 as usize]
+    }
+
+    fn conditions(&self, rule: &Rule) -> &[Use] {
+        &self.uses[rule.uses.0 as usize..rule.uses.1 as usize]
+    }
+}
+
+/// A rule's use of a condition of the bundle's table, and the flag's slot for its attribute.
+#[derive(Debug, Clone, Copy)]
+struct Use {
+    condition: u32,
+    slot: Option<u8>,
 }
 
 /// An experiment's gate on a flag's splits.
@@ -301,8 +378,9 @@ struct FlagState {
 
 #[derive(Debug)]
 struct Rule {
-    name: String,
-    conditions: Vec<Condition>,
+    /// Its name's range in the flag's `names`, and its conditions' range in the flag's `uses`.
+    name: (u32, u32),
+    uses: (u32, u32),
     base: RuleState,
     steps: Vec<(i64, RuleState)>,
 }
@@ -331,7 +409,8 @@ struct Segment {
     name: String,
     include: Vec<String>,
     exclude: Vec<String>,
-    conditions: Vec<Condition>,
+    /// Indices into the condition table.
+    conditions: Box<[u32]>,
 }
 
 /// What a rule did for a unit.
@@ -385,18 +464,24 @@ impl Evaluator {
 
     /// The flag keys, sorted.
     pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
-        self.flags.iter().map(|f| f.key.as_str())
+        self.flags.iter().map(Flag::key)
     }
 
     /// The variant names of a flag.
     pub fn variants(&self, flag: &str) -> Option<impl Iterator<Item = &str>> {
-        let flag = &self.flags[*self.index.get(flag)?];
-        Some(flag.variants.iter().map(|(name, _)| name.as_str()))
+        let flag = &self.flags[self.index.get(flag, &self.flags)?];
+        Some(flag.variants.iter().map(|(name, _)| &**name))
     }
 
     /// The attribute that gives a flag's bucketing unit.
     pub fn bucket_by(&self, flag: &str) -> Option<&str> {
-        Some(&self.flags[*self.index.get(flag)?].bucket_by_name)
+        let flag = &self.flags[self.index.get(flag, &self.flags)?];
+        Some(self.bucketing_path(flag).name())
+    }
+
+    /// The attribute path a flag buckets by.
+    fn bucketing_path<'s>(&'s self, flag: &'s Flag) -> &'s Path {
+        flag.bucket_by.as_deref().unwrap_or(&self.targeting_key)
     }
 
     /// Evaluates `flag` for `context` (a JSON object) at `now_millis` (milliseconds since the
@@ -407,9 +492,9 @@ impl Evaluator {
         context: &Value,
         now_millis: i64,
     ) -> Result<Evaluation<'_>, UnknownFlag> {
-        let index = *self
+        let index = self
             .index
-            .get(flag)
+            .get(flag, &self.flags)
             .ok_or_else(|| UnknownFlag(flag.to_owned()))?;
         Ok(self.evaluate_index(index, context, now_millis, &mut None))
     }
@@ -421,9 +506,9 @@ impl Evaluator {
         context: &Value,
         now_millis: i64,
     ) -> Result<Explanation<'_>, UnknownFlag> {
-        let index = *self
+        let index = self
             .index
-            .get(flag)
+            .get(flag, &self.flags)
             .ok_or_else(|| UnknownFlag(flag.to_owned()))?;
         let mut trace = Some(Vec::new());
         let evaluation = self.evaluate_index(index, context, now_millis, &mut trace);
@@ -458,7 +543,7 @@ impl Evaluator {
         let mut scratch = None;
         for &(prerequisite, variant) in &flag.prerequisites {
             if self.served(prerequisite, context, now, &mut scratch) != variant {
-                let prerequisite = &self.flags[prerequisite].key;
+                let prerequisite = self.flags[prerequisite].key();
                 return serve(flag.off, Reason::PrerequisiteFailed { prerequisite });
             }
         }
@@ -555,15 +640,15 @@ impl Evaluator {
     ) -> (usize, Reason<'s>) {
         // Looked up once, and only if a rule buckets.
         let unit = OnceCell::new();
-        let attributes = Attributes::new(context, &flag.paths);
+        let attributes = Attributes::new(context);
         for (rule_index, rule) in flag.rules.iter().enumerate() {
             let rule_state = current(&rule.base, &rule.steps, now);
             let outcome = self.rule(flag, rule, rule_state, &attributes, &unit, scratch);
             if let Some(trace) = trace {
-                trace.push(rule_trace(flag, rule_index, rule, rule_state, &outcome));
+                trace.push(self.rule_trace(flag, rule_index, rule, rule_state, &outcome));
             }
             if let RuleOutcome::Matched { split, .. } = outcome {
-                let rule_name = &rule.name;
+                let rule_name = flag.rule_name(rule);
                 let variant = match &rule_state.serve {
                     Served::Variant(v) => *v,
                     Served::Split(weights, _) => {
@@ -604,15 +689,15 @@ impl Evaluator {
         flag: &Flag,
         rule: &Rule,
         state: &RuleState,
-        attributes: &Attributes<'_, 'c>,
+        attributes: &Attributes<'c>,
         unit: &OnceCell<Option<Unit<'c>>>,
         scratch: &mut Option<Scratch<'c>>,
     ) -> RuleOutcome {
         let context = attributes.context;
-        if let Some(failed) = rule
-            .conditions
+        if let Some(failed) = flag
+            .conditions(rule)
             .iter()
-            .position(|c| !self.condition(c, attributes, scratch))
+            .position(|u| !self.condition(u, attributes, scratch))
         {
             return RuleOutcome::ConditionFailed(failed);
         }
@@ -626,7 +711,8 @@ impl Evaluator {
                 split: None,
             };
         }
-        let unit = unit.get_or_init(|| flag.bucket_by.lookup(context).and_then(Unit::of));
+        let unit =
+            unit.get_or_init(|| self.bucketing_path(flag).lookup(context).and_then(Unit::of));
         let Some(unit) = unit else {
             return RuleOutcome::NoUnit;
         };
@@ -646,12 +732,12 @@ impl Evaluator {
     #[inline(never)]
     fn condition<'c>(
         &self,
-        condition: &Condition,
-        attributes: &Attributes<'_, 'c>,
+        used: &Use,
+        attributes: &Attributes<'c>,
         scratch: &mut Option<Scratch<'c>>,
     ) -> bool {
-        match condition {
-            Condition::Attribute(test) => test.holds(attributes.get(test)),
+        match &self.conditions[used.condition as usize] {
+            Condition::Attribute(test) => test.holds(attributes.get(test, used.slot)),
             Condition::Segment { index, negate } => {
                 self.in_segment(*index, attributes.context, scratch) != *negate
             }
@@ -673,15 +759,16 @@ impl Evaluator {
         if let Some(member) = self.enter_segment(start, context, scratch) {
             return member;
         }
-        // Segments' conditions have no attribute slots.
-        let attributes = Attributes::new(context, &[]);
+        let attributes = Attributes::new(context);
         // (segment, its next condition to test).
         let mut stack = Stack::new((start, 0));
         while let Some(&mut (index, ref mut next)) = stack.last_mut() {
-            let member = match self.segments[index].conditions.get(*next) {
+            let condition = self.segments[index].conditions.get(*next);
+            let member = match condition.map(|&c| &self.conditions[c as usize]) {
                 None => true,
-                Some(attribute @ Condition::Attribute(_)) => {
-                    if self.condition(attribute, &attributes, scratch) {
+                Some(Condition::Attribute(test)) => {
+                    // Segments' conditions have no attribute slots.
+                    if test.holds(attributes.get(test, None)) {
                         *next += 1;
                         continue;
                     }
@@ -840,7 +927,7 @@ impl Stack {
 }
 
 /// A compiled flag, and its prerequisites still to resolve.
-type CompiledFlag = (Flag, Vec<(String, String)>);
+type CompiledFlag<'a> = (Flag, Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
 /// A bundle whose flags are left unparsed, so they can be parsed in parallel.
 #[derive(serde::Deserialize)]
@@ -887,22 +974,18 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
     if raw.format != bundle::FORMAT {
         return Err(unsupported(&raw.format));
     }
-    let index: FastMap<String, usize> = raw
-        .flags
-        .0
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.to_string(), i))
-        .collect();
-    let segment_index: FastMap<String, usize> = raw
+    // Indices are held as u32: refuse oversized bundles before building anything.
+    verify::at_most(raw.flags.0.len(), limits::FLAGS, "flags")?;
+    verify::at_most(raw.segments.0.len(), limits::SEGMENTS, "segments")?;
+    let segment_index: FastMap<&str, usize> = raw
         .segments
         .0
         .iter()
         .enumerate()
-        .map(|(i, (k, _))| (k.to_string(), i))
+        .map(|(i, (k, _))| (&**k, i))
         .collect();
-    // Each distinct condition is compiled once; rules and segments take copies.
-    let table = raw
+    // Each distinct condition is compiled once; rules and segments refer to it by index.
+    let conditions = raw
         .conditions
         .into_iter()
         .enumerate()
@@ -912,37 +995,34 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     let compiler = Compiler {
-        table: &table,
-        default_variants: wire::default_variants(),
+        table: &conditions,
+        ranks: attribute_ranks(&conditions),
+        default_variants: wire::default_variants()
+            .into_iter()
+            .map(|(name, value)| (name.into_boxed_str(), value))
+            .collect(),
     };
     let segments = raw
         .segments
         .0
         .into_iter()
         .map(|(name, s)| {
+            let in_segment = |e: String| format!("segment `{name}`: {e}");
             Ok(Segment {
-                conditions: compiler
-                    .conditions(&s.c)
-                    .map_err(|e| format!("segment `{name}`: {e}"))?,
-                include: sorted_keys(s.include, "in")
-                    .map_err(|e| format!("segment `{name}`: {e}"))?,
-                exclude: sorted_keys(s.ex, "ex").map_err(|e| format!("segment `{name}`: {e}"))?,
+                conditions: compiler.table_indices(&s.c).map_err(in_segment)?,
+                include: sorted_keys(s.include, "in").map_err(in_segment)?,
+                exclude: sorted_keys(s.ex, "ex").map_err(in_segment)?,
                 name: name.into_owned(),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let count = raw.flags.0.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = raw.flags.0.len().div_ceil(threads).max(256);
-    let mut chunks: Vec<Vec<(String, &RawValue)>> = Vec::new();
+    let mut chunks: Vec<Vec<(Cow<'_, str>, &RawValue)>> = Vec::new();
     let mut flags = raw.flags.0.into_iter().peekable();
     while flags.peek().is_some() {
-        chunks.push(
-            flags
-                .by_ref()
-                .take(chunk)
-                .map(|(key, raw)| (key.into_owned(), raw))
-                .collect(),
-        );
+        chunks.push(flags.by_ref().take(chunk).collect());
     }
     let compiled: Vec<Result<Vec<CompiledFlag>, String>> = std::thread::scope(|scope| {
         let workers: Vec<_> = chunks
@@ -950,12 +1030,14 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
             .map(|chunk| {
                 let compiler = &compiler;
                 scope.spawn(move || {
-                    let mut scratch = Vec::new();
+                    let mut scratch = Scratchpad::default();
                     chunk
                         .into_iter()
-                        .map(|(key, raw)| match serde_json::from_str(raw.get()) {
-                            Ok(flag) => compiler.flag(key, flag, &mut scratch),
-                            Err(e) => Err(format!("flag `{key}`: {e}")),
+                        .map(|(key, raw)| {
+                            let flag = serde_json::from_str(raw.get())
+                                .map_err(|e| e.to_string())
+                                .and_then(|flag| compiler.flag(&key, flag, &mut scratch));
+                            flag.map_err(|e| format!("flag `{key}`: {e}"))
                         })
                         .collect()
                 })
@@ -966,28 +1048,29 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
             .map(|w| w.join().expect("compiling a flag does not panic"))
             .collect()
     });
-    let mut flags = Vec::with_capacity(index.len());
-    let mut pending = Vec::with_capacity(index.len());
+    let mut flags = Vec::with_capacity(count);
+    let mut pending = Vec::with_capacity(count);
     for chunk in compiled {
         for (flag, prerequisites) in chunk? {
             flags.push(flag);
             pending.push(prerequisites);
         }
     }
+    let index = KeyIndex::new(flags.iter().map(Flag::key));
     // Prerequisites name variants of other flags: resolve them now that all are compiled.
     for (i, prerequisites) in pending.into_iter().enumerate() {
         let resolved = prerequisites
             .iter()
             .map(|(key, name)| {
                 let unknown = || {
-                    let flag = &flags[i].key;
+                    let flag = flags[i].key();
                     format!("flag `{flag}`: unknown prerequisite `{key}` = `{name}`")
                 };
-                let flag = *index.get(key).ok_or_else(unknown)?;
+                let flag = index.get(key, &flags).ok_or_else(unknown)?;
                 let variant = flags[flag]
                     .variants
                     .iter()
-                    .position(|(n, _)| n == name)
+                    .position(|(n, _)| **n == **name)
                     .ok_or_else(unknown)?;
                 Ok((flag, variant))
             })
@@ -1001,6 +1084,8 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
         flags,
         index,
         segments,
+        conditions,
+        targeting_key: Path::new(bundle::TARGETING_KEY),
     };
     verify::verify(&evaluator)?;
     Ok(evaluator)
@@ -1019,13 +1104,13 @@ fn sorted_keys(keys: Vec<String>, list: &str) -> Result<Vec<String>, String> {
 fn compile_condition(
     c: bundle::Condition,
     attributes: &BTreeMap<String, AttrType>,
-    segments: &FastMap<String, usize>,
+    segments: &FastMap<&str, usize>,
 ) -> Result<Condition, String> {
     match (c.segment, c.attr, c.op) {
         (Some(segment), None, None) if c.values.is_empty() && !c.ignore_case => {
             Ok(Condition::Segment {
                 index: *segments
-                    .get(&segment)
+                    .get(segment.as_str())
                     .ok_or_else(|| format!("unknown segment `{segment}`"))?,
                 negate: c.negate,
             })
@@ -1049,34 +1134,34 @@ fn compile_condition(
 const SLOTS: usize = 8;
 
 /// A context's attribute values, each looked up at most once per evaluation.
-struct Attributes<'f, 'c> {
+struct Attributes<'c> {
     context: &'c Value,
-    paths: &'f [Path],
     values: [Cell<Option<&'c Value>>; SLOTS],
     /// Bit `i` is set once `values[i]` holds the lookup's result.
     known: Cell<u8>,
 }
 
-impl<'f, 'c> Attributes<'f, 'c> {
-    fn new(context: &'c Value, paths: &'f [Path]) -> Self {
+impl<'c> Attributes<'c> {
+    fn new(context: &'c Value) -> Self {
         Attributes {
             context,
-            paths,
             values: Default::default(),
             known: Cell::new(0),
         }
     }
 
-    fn get(&self, test: &AttributeTest) -> Option<&'c Value> {
-        let Some(slot) = test.slot else {
+    /// The value `test` tests, from its slot when it has one: every test given a slot tests
+    /// that slot's attribute, so the first to need it looks it up.
+    fn get(&self, test: &AttributeTest, slot: Option<u8>) -> Option<&'c Value> {
+        let Some(slot) = slot else {
             return test.path.lookup(self.context);
         };
         let bit = 1u8 << slot;
         if self.known.get() & bit == 0 {
-            self.values[slot].set(self.paths[slot].lookup(self.context));
+            self.values[usize::from(slot)].set(test.path.lookup(self.context));
             self.known.set(self.known.get() | bit);
         }
-        self.values[slot].get()
+        self.values[usize::from(slot)].get()
     }
 }
 
@@ -1106,45 +1191,83 @@ fn current<'s, T>(base: &'s T, steps: &'s [(i64, T)], now: i64) -> &'s T {
     }
 }
 
-fn rule_trace(
-    flag: &Flag,
-    rule_index: usize,
-    rule: &Rule,
-    state: &RuleState,
-    outcome: &RuleOutcome,
-) -> RuleTrace {
-    let mut trace = RuleTrace {
-        rule_index,
-        rule_name: rule.name.clone(),
-        matched: false,
-        failed_condition: None,
-        bucket: None,
-        threshold: None,
-        missing_unit: None,
-    };
-    let threshold = (state.rollout < FULL).then_some(state.rollout);
-    match outcome {
-        RuleOutcome::Matched { rollout, .. } => {
-            trace.matched = true;
-            trace.bucket = *rollout;
-            trace.threshold = threshold;
+impl Evaluator {
+    fn rule_trace(
+        &self,
+        flag: &Flag,
+        rule_index: usize,
+        rule: &Rule,
+        state: &RuleState,
+        outcome: &RuleOutcome,
+    ) -> RuleTrace {
+        let mut trace = RuleTrace {
+            rule_index,
+            rule_name: flag.rule_name(rule).to_owned(),
+            matched: false,
+            failed_condition: None,
+            bucket: None,
+            threshold: None,
+            missing_unit: None,
+        };
+        let threshold = (state.rollout < FULL).then_some(state.rollout);
+        match outcome {
+            RuleOutcome::Matched { rollout, .. } => {
+                trace.matched = true;
+                trace.bucket = *rollout;
+                trace.threshold = threshold;
+            }
+            RuleOutcome::ConditionFailed(i) => trace.failed_condition = Some(*i),
+            RuleOutcome::OutOfRollout { bucket } => {
+                trace.bucket = Some(*bucket);
+                trace.threshold = threshold;
+            }
+            RuleOutcome::NoUnit => {
+                trace.missing_unit = Some(self.bucketing_path(flag).name().to_owned());
+            }
         }
-        RuleOutcome::ConditionFailed(i) => trace.failed_condition = Some(*i),
-        RuleOutcome::OutOfRollout { bucket } => {
-            trace.bucket = Some(*bucket);
-            trace.threshold = threshold;
-        }
-        RuleOutcome::NoUnit => trace.missing_unit = Some(flag.bucket_by_name.clone()),
+        trace
     }
-    trace
 }
 
 /// Turns bundle data into evaluation structures, resolving indices.
 struct Compiler<'a> {
     /// The bundle's compiled condition table.
     table: &'a [Condition],
+    /// Each condition's attribute's rank among the table's attribute names in name order
+    /// ([`NO_RANK`] for a segment condition): what slots are assigned by.
+    ranks: Vec<u32>,
     /// The variants of a flag without `v`.
-    default_variants: Vec<(String, Value)>,
+    default_variants: Arc<[(Box<str>, Value)]>,
+}
+
+const NO_RANK: u32 = u32::MAX;
+
+/// The rank of each condition's attribute name among the table's distinct names.
+fn attribute_ranks(table: &[Condition]) -> Vec<u32> {
+    fn name(c: &Condition) -> Option<&str> {
+        match c {
+            Condition::Attribute(test) => Some(test.path.name()),
+            Condition::Segment { .. } => None,
+        }
+    }
+    let mut names: Vec<&str> = table.iter().filter_map(name).collect();
+    names.sort_unstable();
+    names.dedup();
+    table
+        .iter()
+        .map(|c| {
+            name(c)
+                .and_then(|n| names.binary_search(&n).ok())
+                .map_or(NO_RANK, |rank| rank as u32)
+        })
+        .collect()
+}
+
+/// Buffers a compiling thread reuses from flag to flag.
+#[derive(Default)]
+struct Scratchpad {
+    bytes: Vec<u8>,
+    ranks: Vec<u32>,
 }
 
 /// MurmurHash3's state after `"{salt}/{kind}/"`, assembled in `scratch` rather than in a new
@@ -1158,39 +1281,27 @@ fn prefix(scratch: &mut Vec<u8>, salt: &str, kind: &str) -> bucket::Prefix {
     bucket::Prefix::new(scratch)
 }
 
+/// An offset into a flag's names or uses, which are held as u32.
+fn offset(n: usize) -> Result<u32, String> {
+    u32::try_from(n).map_err(|_| "the flag's rules are too large".to_owned())
+}
+
 impl Compiler<'_> {
     /// Compiles a flag; its prerequisites are returned to be resolved once every flag is.
-    /// `scratch` is a buffer to reuse.
-    fn flag(
-        &self,
-        key: String,
-        flag: wire::Flag<'_>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<CompiledFlag, String> {
-        match self.flag_as(&key, flag, scratch) {
-            Ok((mut compiled, prerequisites)) => {
-                compiled.key = key;
-                Ok((compiled, prerequisites))
-            }
-            Err(e) => Err(format!("flag `{key}`: {e}")),
-        }
-    }
-
-    /// Compiles a flag under `key`, leaving its `key` to fill in: the key moves there, and
-    /// until then names the flag in errors.
-    fn flag_as(
+    fn flag<'a>(
         &self,
         key: &str,
-        flag: wire::Flag<'_>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<CompiledFlag, String> {
-        let variants: Vec<(String, Value)> = match flag.v {
+        flag: wire::Flag<'a>,
+        scratch: &mut Scratchpad,
+    ) -> Result<CompiledFlag<'a>, String> {
+        verify::at_most(flag.r.len(), limits::RULES, "rules")?;
+        let variants: Arc<[(Box<str>, Value)]> = match flag.v {
             Some(variants) => variants
                 .0
                 .into_iter()
-                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .map(|(name, value)| (name.into(), value.into_owned()))
                 .collect(),
-            None => self.default_variants.clone(),
+            None => Arc::clone(&self.default_variants),
         };
         let variant = |index: u32| {
             let index = index as usize;
@@ -1203,8 +1314,12 @@ impl Compiler<'_> {
                 ))
             }
         };
+        let mut names =
+            String::with_capacity(key.len() + flag.r.iter().map(|r| r.n.len()).sum::<usize>());
+        names.push_str(key);
+        let mut uses = Vec::with_capacity(flag.r.iter().map(|r| r.c.len()).sum());
         let mut rules = Vec::with_capacity(flag.r.len());
-        for rule in flag.r {
+        for rule in &flag.r {
             let serve = |serve: &wire::Serve| self.serve(serve, &variant, variants.len());
             let base = RuleState {
                 rollout: check_share(rule.r)?,
@@ -1221,9 +1336,19 @@ impl Compiler<'_> {
                 }
                 steps.push((step.at, state.clone()));
             }
+            let name_start = offset(names.len())?;
+            names.push_str(&rule.n);
+            let uses_start = offset(uses.len())?;
+            for &condition in &rule.c {
+                self.check_index(condition)?;
+                uses.push(Use {
+                    condition,
+                    slot: None,
+                });
+            }
             rules.push(Rule {
-                name: rule.n.into_owned(),
-                conditions: self.conditions(&rule.c)?,
+                name: (name_start, offset(names.len())?),
+                uses: (uses_start, offset(uses.len())?),
                 base,
                 steps,
             });
@@ -1251,38 +1376,35 @@ impl Compiler<'_> {
         {
             return Err("schedule steps are not in time order".into());
         }
-        let paths = assign_slots(&mut rules);
+        let slots = assign_slots(&mut uses, &self.ranks, &mut scratch.ranks);
         let gate = flag
             .x
             .map(|e| compile_gate(e, &variant).map(Box::new))
             .transpose()?;
         let salt = flag.s.as_deref().unwrap_or(key);
-        let rollout_prefix = prefix(scratch, salt, "rollout");
-        let split_prefix = prefix(scratch, salt, "split");
-        let bucket_by_name = flag
+        let rollout_prefix = prefix(&mut scratch.bytes, salt, "rollout");
+        let split_prefix = prefix(&mut scratch.bytes, salt, "split");
+        let bucket_by = flag
             .b
-            .map_or_else(|| wire::DEFAULT_BUCKET_BY.to_owned(), Cow::into_owned);
+            .filter(|b| b != wire::DEFAULT_BUCKET_BY)
+            .map(|b| Box::new(Path::new(&b)));
         let compiled = Flag {
-            key: String::new(),
+            key_len: offset(key.len())?,
+            names: names.into_boxed_str(),
             off,
-            bucket_by: Path::new(&bucket_by_name),
-            bucket_by_name,
+            bucket_by,
+            slots,
             rollout_prefix,
             split_prefix,
             prerequisites: Vec::new(),
-            paths,
-            rules,
+            rules: rules.into_boxed_slice(),
+            uses: uses.into_boxed_slice(),
             base,
             steps,
             variants,
             gate,
         };
-        let prerequisites = flag
-            .p
-            .into_iter()
-            .map(|(key, variant)| (key.into_owned(), variant.into_owned()))
-            .collect();
-        Ok((compiled, prerequisites))
+        Ok((compiled, flag.p))
     }
 
     fn serve(
@@ -1317,49 +1439,55 @@ impl Compiler<'_> {
         }
     }
 
-    fn conditions(&self, indices: &[u32]) -> Result<Vec<Condition>, String> {
-        indices
-            .iter()
-            .map(|&i| {
-                self.table
-                    .get(i as usize)
-                    .cloned()
-                    .ok_or_else(|| format!("no condition {i}: the table has {}", self.table.len()))
-            })
-            .collect()
+    fn check_index(&self, index: u32) -> Result<(), String> {
+        if (index as usize) < self.table.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "no condition {index}: the table has {}",
+                self.table.len()
+            ))
+        }
+    }
+
+    fn table_indices(&self, indices: &[u32]) -> Result<Box<[u32]>, String> {
+        for &index in indices {
+            self.check_index(index)?;
+        }
+        Ok(indices.into())
     }
 }
 
-/// Gives each attribute that the rules test more than once a slot, up to [`SLOTS`], so it is
-/// looked up once per evaluation; returns the slots' paths.
-fn assign_slots(rules: &mut [Rule]) -> Vec<Path> {
-    let mut names: Vec<&str> = rules
-        .iter()
-        .flat_map(|r| &r.conditions)
-        .filter_map(|c| match c {
-            Condition::Attribute(test) => Some(test.path.name()),
-            Condition::Segment { .. } => None,
-        })
-        .collect();
-    names.sort_unstable();
-    // Tested more than once, in name order; most flags have none, and then nothing is
-    // allocated.
-    let mut shared: Vec<String> = Vec::new();
-    for pair in names.windows(2) {
-        if pair[0] == pair[1] && shared.last().is_none_or(|last| last != pair[0]) {
-            shared.push(pair[0].to_owned());
+/// Gives each attribute that the rules test more than once a slot, up to [`SLOTS`], in name
+/// order, so it is looked up once per evaluation; returns how many slots there are.
+/// `ranks` is a buffer to reuse.
+fn assign_slots(uses: &mut [Use], rank_of: &[u32], ranks: &mut Vec<u32>) -> usize {
+    let rank = |u: &Use| rank_of[u.condition as usize];
+    ranks.clear();
+    ranks.extend(uses.iter().map(rank).filter(|&r| r != NO_RANK));
+    ranks.sort_unstable();
+    let mut shared = [NO_RANK; SLOTS];
+    let mut count = 0;
+    for pair in ranks.windows(2) {
+        if count == SLOTS {
+            break;
+        }
+        if pair[0] == pair[1] && (count == 0 || shared[count - 1] != pair[0]) {
+            shared[count] = pair[0];
+            count += 1;
         }
     }
-    shared.truncate(SLOTS);
-    if shared.is_empty() {
-        return Vec::new();
-    }
-    for condition in rules.iter_mut().flat_map(|r| r.conditions.iter_mut()) {
-        if let Condition::Attribute(test) = condition {
-            test.slot = shared.iter().position(|name| name == test.path.name());
+    if count > 0 {
+        for u in uses.iter_mut() {
+            let r = rank(u);
+            // At most SLOTS (8) positions: they fit in a u8.
+            u.slot = shared[..count]
+                .iter()
+                .position(|&s| s == r)
+                .map(|p| p as u8);
         }
     }
-    shared.iter().map(|name| Path::new(name)).collect()
+    count
 }
 
 fn compile_gate(

@@ -34,15 +34,17 @@ pub mod limits {
 
 /// Refuses an evaluator whose structures break an invariant, saying which and where.
 pub(super) fn verify(evaluator: &Evaluator) -> Result<(), String> {
-    let (flags, segments) = (&evaluator.flags, &evaluator.segments);
+    let (flags, segments, table) = (&evaluator.flags, &evaluator.segments, &evaluator.conditions);
     at_most(flags.len(), limits::FLAGS, "flags")?;
     at_most(segments.len(), limits::SEGMENTS, "segments")?;
+    for (i, condition) in table.iter().enumerate() {
+        verify_condition(condition, segments.len()).map_err(|e| format!("condition {i}: {e}"))?;
+    }
     for flag in flags {
-        verify_flag(flag, flags, segments.len())
-            .map_err(|e| format!("flag `{}`: {e}", flag.key))?;
+        verify_flag(flag, flags, table).map_err(|e| format!("flag `{}`: {e}", flag.key()))?;
     }
     for segment in segments {
-        verify_segment(segment, segments.len())
+        verify_segment(segment, table.len())
             .map_err(|e| format!("segment `{}`: {e}", segment.name))?;
     }
     if let Some(flag) = on_a_cycle(flags.len(), |i, next| {
@@ -50,14 +52,17 @@ pub(super) fn verify(evaluator: &Evaluator) -> Result<(), String> {
     }) {
         return Err(format!(
             "prerequisites form a cycle through flag `{}`",
-            flags[flag].key
+            flags[flag].key()
         ));
     }
     if let Some(segment) = on_a_cycle(segments.len(), |i, next| {
-        segments[i].conditions.get(next).map(|c| match c {
-            Condition::Segment { index, .. } => Some(*index),
-            Condition::Attribute(_) => None,
-        })
+        segments[i]
+            .conditions
+            .get(next)
+            .map(|&c| match &table[c as usize] {
+                Condition::Segment { index, .. } => Some(*index),
+                Condition::Attribute(_) => None,
+            })
     }) {
         return Err(format!(
             "segments form a cycle through segment `{}`",
@@ -67,14 +72,16 @@ pub(super) fn verify(evaluator: &Evaluator) -> Result<(), String> {
     Ok(())
 }
 
-fn verify_flag(flag: &Flag, flags: &[Flag], segments: usize) -> Result<(), String> {
-    string(&flag.key, "the key")?;
-    string(&flag.bucket_by_name, "`bucket_by`")?;
+fn verify_flag(flag: &Flag, flags: &[Flag], table: &[Condition]) -> Result<(), String> {
+    string(flag.key(), "the key")?;
+    if let Some(path) = &flag.bucket_by {
+        string(path.name(), "`bucket_by`")?;
+    }
     if flag.variants.is_empty() {
         return Err("no variants".into());
     }
     at_most(flag.variants.len(), limits::VARIANTS, "variants")?;
-    for (name, _) in &flag.variants {
+    for (name, _) in flag.variants.iter() {
         string(name, "a variant name")?;
     }
     let variants = flag.variants.len();
@@ -105,16 +112,16 @@ fn verify_flag(flag: &Flag, flags: &[Flag], segments: usize) -> Result<(), Strin
         if wanted >= other.variants.len() {
             return Err(format!(
                 "prerequisite `{}` has no variant index {wanted}",
-                other.key
+                other.key()
             ));
         }
     }
     at_most(flag.rules.len(), limits::RULES, "rules")?;
     for rule in &flag.rules {
-        verify_rule(rule, &variant, segments, flag.paths.len())
-            .map_err(|e| format!("rule `{}`: {e}", rule.name))?;
+        verify_rule(flag, rule, &variant, table)
+            .map_err(|e| format!("rule `{}`: {e}", flag.rule_name(rule)))?;
     }
-    if flag.paths.len() > SLOTS {
+    if flag.slots > SLOTS {
         return Err("more attribute slots than evaluation keeps".into());
     }
     if let Some(gate) = &flag.gate {
@@ -141,19 +148,20 @@ fn verify_flag(flag: &Flag, flags: &[Flag], segments: usize) -> Result<(), Strin
 }
 
 fn verify_rule(
+    flag: &Flag,
     rule: &Rule,
     variant: &dyn Fn(usize) -> Result<(), String>,
-    segments: usize,
-    slots: usize,
+    table: &[Condition],
 ) -> Result<(), String> {
-    string(&rule.name, "the name")?;
-    at_most(rule.conditions.len(), limits::CONDITIONS, "conditions")?;
-    for condition in &rule.conditions {
-        verify_condition(condition, segments)?;
-        if let Condition::Attribute(test) = condition
-            && test.slot.is_some_and(|slot| slot >= slots)
-        {
-            return Err("an attribute slot is out of range".into());
+    string(flag.rule_name(rule), "the name")?;
+    let uses = flag.conditions(rule);
+    at_most(uses.len(), limits::CONDITIONS, "conditions")?;
+    for used in uses {
+        match (table.get(used.condition as usize), used.slot) {
+            (None, _) => return Err(format!("no condition {}", used.condition)),
+            (Some(_), None) => {}
+            (Some(Condition::Attribute(_)), Some(slot)) if usize::from(slot) < flag.slots => {}
+            (Some(_), Some(_)) => return Err("an attribute slot is out of range".into()),
         }
     }
     at_most(rule.steps.len(), limits::STEPS, "schedule steps")?;
@@ -186,11 +194,11 @@ fn verify_rule(
     Ok(())
 }
 
-fn verify_segment(segment: &Segment, segments: usize) -> Result<(), String> {
+fn verify_segment(segment: &Segment, table: usize) -> Result<(), String> {
     string(&segment.name, "the name")?;
     at_most(segment.conditions.len(), limits::CONDITIONS, "conditions")?;
-    for condition in &segment.conditions {
-        verify_condition(condition, segments)?;
+    if let Some(c) = segment.conditions.iter().find(|&&c| c as usize >= table) {
+        return Err(format!("no condition {c}"));
     }
     for (list, units) in [("include", &segment.include), ("exclude", &segment.exclude)] {
         at_most(units.len(), limits::UNITS, list)?;
