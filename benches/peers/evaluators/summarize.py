@@ -4,7 +4,8 @@
     python3 summarize.py run1.txt run2.txt run3.txt
 
 Prints, per benchmark, each run's median and the median of those medians (ns), then the
-table of scenarios with ratios peer / flagstone.
+table of scenarios with ratios flagstone / peer (the median of the runs' medians), and
+each run's own ratios.
 """
 import re
 import statistics
@@ -47,7 +48,7 @@ def main():
         med[k] = statistics.median(vals)
         print(f"{k:<60} " + " ".join(f"{v:>10.1f}" for v in vals) + f" {med[k]:>10.1f}")
     print()
-    print("| scenario | flagstone | yggdrasil | ratio | LaunchDarkly | ratio |")
+    print("| scenario | flagstone | yggdrasil | flagstone / yggdrasil | LaunchDarkly | flagstone / LaunchDarkly |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, g, yg in [
         ("(a) no rules", "a_no_rules", "yggdrasil"),
@@ -55,11 +56,17 @@ def main():
         ("(b) rule + 50/50 split", "b_rule_split", "yggdrasil"),
         ("(c) 10 rules x 3 conditions, all 30 run", "c_ten_rules", "yggdrasil"),
         ("(c) same, yggdrasil get_variant", "c_ten_rules", "yggdrasil_get_variant"),
-        ("(c-early) 10 rules, 12 conditions run", "c_early_exit", "yggdrasil"),
     ]:
         f, y, l = med[f"{g}::flagstone"], med[f"{g}::{yg}"], med[f"{g}::launchdarkly"]
-        print(f"| {label} | {f:.1f} ns | {y:.1f} ns | {y / f:.2f}x | {l:.1f} ns | {l / f:.2f}x |")
-
+        print(f"| {label} | {f:.1f} ns | {y:.1f} ns | {f / y:.2f} | {l:.1f} ns | {f / l:.2f} |")
+    print()
+    # The ratios run by run: each from one run's medians, so a noisy run shows.
+    print("ratios run by run, flagstone / yggdrasil (flagstone / LaunchDarkly)")
+    for label, g, yg in [("(a)", "a_no_rules", "yggdrasil"), ("(b)", "b_rule_split", "yggdrasil"),
+                         ("(c)", "c_ten_rules", "yggdrasil")]:
+        cells = [f"{r[g + '::flagstone'] / r[g + '::' + yg]:.3f} ({r[g + '::flagstone'] / r[g + '::launchdarkly']:.3f})"
+                 for r in runs]
+        print(f"{label} " + "  ".join(cells))
 
 if __name__ == "__main__":
     main()
