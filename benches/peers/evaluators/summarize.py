@@ -21,8 +21,9 @@ def ns(text):
 
 
 def parse(path):
-    """{"group::bench" or "group/subgroup::bench": median ns} from one divan output."""
-    medians, headers = {}, []  # headers: (column, name) of the enclosing groups
+    """({"group::bench" or "group/subgroup::bench": median ns}, {the same: fastest ns}) from
+    one divan output."""
+    medians, fastest, headers = {}, {}, []  # headers: (column, name) of the enclosing groups
     for line in open(path, encoding="utf-8"):
         name = re.match(r"^[\s│├╰─]*([a-z0-9_]+)\s", line)
         if not name or not ("│" in line or line.startswith("compare")):
@@ -33,13 +34,15 @@ def parse(path):
         if m:
             groups = "/".join(n for c, n in headers if c > 0)
             medians[f"{groups}::{m.group(1)}"] = ns(m.group(4))
+            fastest[f"{groups}::{m.group(1)}"] = ns(m.group(2))
         else:
             headers.append((column, name.group(1)))
-    return medians
+    return medians, fastest
 
 
 def main():
-    runs = [parse(p) for p in sys.argv[1:]]
+    parsed = [parse(p) for p in sys.argv[1:]]
+    runs = [m for m, _ in parsed]
     keys = list(runs[0])
     med = {}
     print(f"{'benchmark':<60} " + " ".join(f"{'run' + str(i + 1):>10}" for i in range(len(runs))) + f" {'median':>10}")
@@ -67,6 +70,14 @@ def main():
         cells = [f"{r[g + '::flagstone'] / r[g + '::' + yg]:.3f} ({r[g + '::flagstone'] / r[g + '::launchdarkly']:.3f})"
                  for r in runs]
         print(f"{label} " + "  ".join(cells))
+    print()
+    # The fastest sample of each benchmark, least disturbed by the other work on the machine.
+    print("fastest sample (the smallest over the runs), and its ratios")
+    for label, g, yg in [("(a)", "a_no_rules", "yggdrasil"), ("(b)", "b_rule_split", "yggdrasil"),
+                         ("(c)", "c_ten_rules", "yggdrasil")]:
+        f, y, l = (min(r[f"{g}::{e}"] for _, r in parsed) for e in ("flagstone", yg, "launchdarkly"))
+        print(f"{label} flagstone {f:.1f} ns, yggdrasil {y:.1f} ns, LaunchDarkly {l:.1f} ns: "
+              f"{f / y:.3f}, {f / l:.3f}")
 
 if __name__ == "__main__":
     main()

@@ -81,11 +81,13 @@ fn main() {
             ),
         ];
         for (engine, (a, b)) in counts {
-            println!("{scenario:<10?} {engine:<28} {a:>8.2} {b:>10.1}");
+            println!("{:<10} {engine:<28} {a:>8.2} {b:>10.1}", scenario.name());
         }
         assert_eq!(
-            flagstone.0, 0.0,
-            "flagstone allocated in scenario ({scenario:?})"
+            flagstone.0,
+            0.0,
+            "flagstone allocated in scenario ({})",
+            scenario.name()
         );
     }
     println!("OK: flagstone allocates nothing per evaluation in (a), (b) and (c)");

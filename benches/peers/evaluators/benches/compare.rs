@@ -7,7 +7,7 @@
 //! `black_box`ed and dropped inside the call, so the peers' owned results are paid for,
 //! including their deallocation.
 
-use divan::Bencher;
+use divan::{Bencher, black_box};
 use flagstone_peer_evaluators::{
     Scenario, check_agreement, flagstone_engine as fs, launchdarkly_engine as ld,
     yggdrasil_engine as yg,
@@ -17,14 +17,9 @@ fn main() {
     for scenario in Scenario::ALL {
         println!("{}", check_agreement(scenario));
     }
-    // 500 samples of 1,000 evaluations each (a fixed sample size: divan's calibration
-    // sometimes settles on 1 iteration per sample, which times the timer). Command-line
-    // options (--sample-count, --sample-size) still override.
-    divan::Divan::default()
-        .sample_count(500)
-        .sample_size(1000)
-        .config_with_args()
-        .main();
+    // Sample sizes are fixed per group (divan's calibration sometimes settles on 1 iteration
+    // per sample, which times the timer); --sample-count and --sample-size still override.
+    divan::Divan::from_args().main();
 }
 
 /// Times `evaluate(setup, i)` for i = 1, 2, …, continuing across samples.
@@ -53,6 +48,7 @@ fn launchdarkly(b: Bencher, s: Scenario) {
 }
 
 /// (a) boolean flags with no rules, on.
+#[divan::bench_group(sample_count = 500, sample_size = 1000)]
 mod a_no_rules {
     use super::*;
     const S: Scenario = Scenario::A;
@@ -77,6 +73,7 @@ mod a_no_rules {
 }
 
 /// (b) `country in [US, CA]`, then a 50/50 split.
+#[divan::bench_group(sample_count = 500, sample_size = 1000)]
 mod b_rule_split {
     use super::*;
     const S: Scenario = Scenario::B;
@@ -95,7 +92,10 @@ mod b_rule_split {
     }
 }
 
-/// (c) ten rules × three conditions, all 30 evaluated; the last rule decides.
+/// (c) ten rules × three conditions, all 30 evaluated; the last rule decides. Samples of
+/// 100 evaluations (0.1–3 ms) rather than 1,000, so that fewer of them span a preemption on
+/// the shared machine.
+#[divan::bench_group(sample_count = 1000, sample_size = 100)]
 mod c_ten_rules {
     use super::*;
     const S: Scenario = Scenario::C;
@@ -114,5 +114,41 @@ mod c_ten_rules {
     #[divan::bench]
     fn launchdarkly(b: Bencher) {
         super::launchdarkly(b, S)
+    }
+}
+
+/// flagstone only, to attribute its time (see RESULTS.md).
+mod d_flagstone_parts {
+    use super::*;
+    use flagstone_peer_evaluators::pair;
+
+    fn scenario(name: &str) -> Scenario {
+        Scenario::parse(name).expect("a scenario")
+    }
+
+    /// The key lookup alone, over the same cycle of 1,000 keys: `Evaluator::bucket_by` hashes
+    /// the key, probes the index, compares the key and reads one field of the flag.
+    #[divan::bench(sample_count = 500, sample_size = 1000)]
+    fn lookup_only(b: Bencher) {
+        cycle(b, fs::setup(Scenario::A), |s, i| {
+            black_box(s.engine.bucket_by(&s.keys[pair(i).0]));
+        });
+    }
+
+    /// Seven flags (which stay in cache) for the 1,024 contexts.
+    #[divan::bench(args = ["a", "b", "c"], sample_count = 1000, sample_size = 100)]
+    fn few_flags(b: Bencher, name: &str) {
+        cycle(b, fs::setup(scenario(name)), |s, i| {
+            fs::evaluate_pair(s, i % 7, i % s.contexts.len())
+        });
+    }
+
+    /// The 1,000 flags for eight contexts (which stay in cache; one per country, so (b)
+    /// matches as often as over all contexts).
+    #[divan::bench(args = ["a", "b", "c"], sample_count = 1000, sample_size = 100)]
+    fn few_contexts(b: Bencher, name: &str) {
+        cycle(b, fs::setup(scenario(name)), |s, i| {
+            fs::evaluate_pair(s, i % s.keys.len(), i % 8)
+        });
     }
 }

@@ -1,10 +1,11 @@
 //! A loop for profilers: `profile ENGINE SCENARIO N` runs evaluations 1..=N of the
 //! benchmark's cycle (1,000 flags, 1,024 contexts), after building the engine.
 //! ENGINE: flagstone | yggdrasil | yggdrasil_get_variant | launchdarkly; SCENARIO: a | b | c.
-//! Run it with N and with 0 and subtract, to leave out the set-up:
+//! To profile the evaluations alone, with simulated caches of this machine's sizes:
 //!
-//!     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
-//!         $CARGO_TARGET_DIR/release/examples/profile flagstone c 100000
+//!     valgrind --tool=callgrind --toggle-collect='profile::run*' --cache-sim=yes \
+//!         --D1=32768,8,64 --LL=1048576,16,64 --callgrind-out-file=/tmp/cg.out \
+//!         $CARGO_TARGET_DIR/release/examples/profile flagstone c 20000
 
 use std::process::ExitCode;
 
@@ -12,10 +13,12 @@ use flagstone_peer_evaluators::{
     Scenario, flagstone_engine as fs, launchdarkly_engine as ld, yggdrasil_engine as yg,
 };
 
+/// Only this loop runs between building the engine and dropping it, so
+/// `--toggle-collect='profile::run*'` profiles the evaluations alone.
 #[inline(never)]
-fn run<S>(setup: S, n: usize, evaluate: impl Fn(&S, usize)) {
+fn run<S>(setup: &S, n: usize, evaluate: impl Fn(&S, usize)) {
     for i in 1..=n {
-        evaluate(&setup, i);
+        evaluate(setup, i);
     }
 }
 
@@ -30,10 +33,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     match engine.as_str() {
-        "flagstone" => run(fs::setup(scenario), n, fs::evaluate),
-        "yggdrasil" => run(yg::setup(scenario), n, yg::is_enabled),
-        "yggdrasil_get_variant" => run(yg::setup(scenario), n, yg::get_variant),
-        "launchdarkly" => run(ld::setup(scenario), n, ld::evaluate),
+        "flagstone" => run(&fs::setup(scenario), n, fs::evaluate),
+        "yggdrasil" => run(&yg::setup(scenario), n, yg::is_enabled),
+        "yggdrasil_get_variant" => run(&yg::setup(scenario), n, yg::get_variant),
+        "launchdarkly" => run(&ld::setup(scenario), n, ld::evaluate),
         other => {
             eprintln!("unknown engine {other}");
             return ExitCode::from(2);

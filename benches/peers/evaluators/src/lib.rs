@@ -40,13 +40,16 @@ pub enum Scenario {
 impl Scenario {
     pub const ALL: [Scenario; 3] = [Scenario::A, Scenario::B, Scenario::C];
 
-    pub fn parse(name: &str) -> Option<Scenario> {
-        match name {
-            "a" => Some(Scenario::A),
-            "b" => Some(Scenario::B),
-            "c" => Some(Scenario::C),
-            _ => None,
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::A => "a",
+            Scenario::B => "b",
+            Scenario::C => "c",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -205,6 +208,12 @@ pub mod flagstone_engine {
     #[inline]
     pub fn evaluate(s: &FlagstoneSetup, i: usize) {
         let (f, c) = pair(i);
+        evaluate_pair(s, f, c);
+    }
+
+    /// Flag `f` for context `c`, as timed.
+    #[inline]
+    pub fn evaluate_pair(s: &FlagstoneSetup, f: usize, c: usize) {
         let r = s.engine.evaluate(&s.keys[f], &s.contexts[c], NOW);
         black_box(&r);
     }
@@ -501,8 +510,9 @@ pub fn check_agreement(scenario: Scenario) -> String {
         let (f, c) = pair(i);
         assert!(
             outcomes.iter().all(same),
-            "({scenario:?}) the engines disagree on flag {} for context {c}: \
+            "({}) the engines disagree on flag {} for context {c}: \
              flagstone, yggdrasil, LaunchDarkly = {outcomes:?}",
+            scenario.name(),
             key(f)
         );
         // Only a matched rule serves `on` in (b) and (c).
@@ -528,9 +538,12 @@ pub fn check_agreement(scenario: Scenario) -> String {
         Scenario::C => assert!(0 < matched && matched < AGREEMENT),
     }
     format!(
-        "({scenario:?}) the 3 engines agree on the first {AGREEMENT} evaluations: {matched} \
-         matched; on served by flagstone / yggdrasil / LaunchDarkly: {} / {} / {}",
-        on[0], on[1], on[2]
+        "({}) the 3 engines agree on the first {AGREEMENT} evaluations: {matched} matched a \
+         rule; `on` served by flagstone / yggdrasil / LaunchDarkly: {} / {} / {}",
+        scenario.name(),
+        on[0],
+        on[1],
+        on[2]
     )
 }
 
