@@ -63,13 +63,16 @@ def main():
         f, y, l = med[f"{g}::flagstone"], med[f"{g}::{yg}"], med[f"{g}::launchdarkly"]
         print(f"| {label} | {f:.1f} ns | {y:.1f} ns | {f / y:.2f} | {l:.1f} ns | {f / l:.2f} |")
     print()
-    # The ratios run by run: each from one run's medians, so a noisy run shows.
-    print("ratios run by run, flagstone / yggdrasil (flagstone / LaunchDarkly)")
+    # The ratios run by run, each from one run's medians (so a noisy run shows), and their
+    # median: the figure to compare with the targets.
+    print("ratios run by run, flagstone / yggdrasil (flagstone / LaunchDarkly), then their median")
     for label, g, yg in [("(a)", "a_no_rules", "yggdrasil"), ("(b)", "b_rule_split", "yggdrasil"),
                          ("(c)", "c_ten_rules", "yggdrasil")]:
-        cells = [f"{r[g + '::flagstone'] / r[g + '::' + yg]:.3f} ({r[g + '::flagstone'] / r[g + '::launchdarkly']:.3f})"
-                 for r in runs]
-        print(f"{label} " + "  ".join(cells))
+        to_y = [r[f"{g}::flagstone"] / r[f"{g}::{yg}"] for r in runs]
+        to_l = [r[f"{g}::flagstone"] / r[f"{g}::launchdarkly"] for r in runs]
+        cells = [f"{y:.3f} ({l:.3f})" for y, l in zip(to_y, to_l)]
+        print(f"{label} " + "  ".join(cells)
+              + f"  median {statistics.median(to_y):.3f} ({statistics.median(to_l):.3f})")
     print()
     # The fastest sample of each benchmark, least disturbed by the other work on the machine.
     print("fastest sample (the smallest over the runs), and its ratios")
