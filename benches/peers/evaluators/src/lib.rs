@@ -1,62 +1,129 @@
-//! The three scenarios, built for each engine, with checks that every engine gives the
-//! intended answer. Shared by `benches/compare.rs` (timing) and `benches/allocs.rs`
-//! (allocation counts).
+//! The three scenarios of the evaluation benchmark, built for each engine over the same
+//! [`FLAGS`] flags, and [`CONTEXTS`] varied contexts in each engine's own type, with a check
+//! that the engines agree. Shared by `benches/compare.rs` (timing), `benches/allocs.rs`
+//! (allocation counts) and `examples/profile.rs` (a loop for callgrind).
 //!
-//! (a) a boolean flag with no rules: served its default "on" value.
-//! (b) one rule `country in [US, CA]` serving a 50/50 split; the context matches.
-//! (c) ten rules of three conditions each (string equality, number `>`, semver `>=`), only
-//!     the last matching. Two shapes:
-//!     - `c` (primary): each of the first nine rules fails on its *last* condition, so all 30
-//!       conditions run (the worst case; every operator is exercised ten times);
-//!     - `c_early`: each of the first nine rules fails on its *first* condition (string
-//!       equality), so 9 + 3 = 12 conditions run.
+//! Evaluation `i` is of flag `i % FLAGS` for context `i % CONTEXTS`: the two cycles are of
+//! coprime lengths, so every pair comes up, and each evaluation finds its flag by key and
+//! reads a context other than the last one's, as in flagstone's own `benches/eval.rs`.
+//!
+//! (a) boolean flags with no rules, on: every context gets `on`.
+//! (b) one rule `country in [US, CA]` (a quarter of the contexts), then a 50/50 split on the
+//!     unit; the other contexts fall through to `off`.
+//! (c) ten rules of three conditions (`plan in [all four plans]`, `seats > r`,
+//!     `app_version >= v`): the first two hold for every context, and rules 0–8 want a
+//!     version no context has, so every evaluation runs all 30 conditions. Rule 9's version
+//!     (2.0.0, 2.3.0 or 3.0.0 by flag) decides between `on` and the fallthrough `off`.
 
 use std::collections::HashMap;
+use std::hint::black_box;
 
 use serde_json::{Value, json};
 
+/// Flags per scenario and engine, and contexts they are evaluated for (as `benches/eval.rs`).
+pub const FLAGS: usize = 1_000;
+pub const CONTEXTS: usize = 1_024;
+
+/// How many of the first evaluations every engine must agree on before anything is timed.
+pub const AGREEMENT: usize = 5_000;
+
 /// Milliseconds since the epoch passed to flagstone (its flags here have no schedules).
 pub const NOW: i64 = 1_780_000_000_000;
-
-/// The unit every engine evaluates for.
-pub const USER: &str = "user-123";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
     A,
     B,
     C,
-    CEarly,
 }
 
-pub const FLAG: &str = "bench-flag";
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [Scenario::A, Scenario::B, Scenario::C];
 
-/// The context attributes, the same for every engine.
-pub fn context_json() -> Value {
-    json!({
-        "targeting_key": USER,
-        "country": "US",
-        "plan": "enterprise",
-        "seats": 40,
-        "app_version": "2.3.0",
-    })
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::A => "a",
+            Scenario::B => "b",
+            Scenario::C => "c",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
 }
 
-/// Rule `i` of (c): (plan, seats threshold, minimum version), for the shape asked.
-fn c_rule(i: usize, early: bool) -> (String, i64, String) {
-    let last = i == 9;
-    let plan = if early && !last {
-        format!("plan-{i}") // fails: the context's plan is "enterprise"
+/// Flag `f`'s key: the same in every engine, of a realistic length, valid in all three.
+pub fn key(f: usize) -> String {
+    format!("team-{:02}-feature-{f:04}", f % 17)
+}
+
+fn keys() -> Vec<String> {
+    (0..FLAGS).map(key).collect()
+}
+
+/// The (flag, context) of evaluation `i`.
+#[inline(always)]
+pub fn pair(i: usize) -> (usize, usize) {
+    (i % FLAGS, i % CONTEXTS)
+}
+
+const PLANS: [&str; 4] = ["free", "pro", "team", "enterprise"];
+
+/// One context's attributes, before each engine's own type is built from them.
+pub struct Attributes {
+    pub unit: String,
+    pub country: &'static str,
+    pub plan: &'static str,
+    pub seats: u32,
+    pub app_version: &'static str,
+}
+
+/// [`CONTEXTS`] contexts: distinct units, and the countries, plans and versions of
+/// `benches/eval.rs`; seats are 10–129, so that every `seats > r` of (c) holds.
+pub fn contexts() -> Vec<Attributes> {
+    let countries = ["US", "CA", "DE", "FR", "GB", "JP", "BR", "IN"];
+    let versions = ["1.9.3", "2.0.0", "2.3.0", "3.1.4", "2.3.0-rc.1"];
+    (0..CONTEXTS)
+        .map(|i| Attributes {
+            unit: format!("user-{:06}", i * 7_919 % 1_000_000),
+            country: countries[i % countries.len()],
+            plan: PLANS[i / 8 % PLANS.len()],
+            seats: 10 + (i * 13 % 120) as u32,
+            app_version: versions[i / 3 % versions.len()],
+        })
+        .collect()
+}
+
+/// Rule `r` of flag `f` in (c): the plans of its `in` (all four, rotated so that the
+/// context's plan is found at every position), its seat threshold and its minimum version.
+fn c_rule(f: usize, r: usize) -> (Vec<&'static str>, u32, String) {
+    let plans = (0..PLANS.len())
+        .map(|p| PLANS[(p + f + r) % PLANS.len()])
+        .collect();
+    let version = if r < 9 {
+        format!("9.{r}.0") // no context has it: the rule fails on its last condition
     } else {
-        "enterprise".to_owned()
+        ["2.0.0", "2.3.0", "3.0.0"][f % 3].to_owned()
     };
-    let seats = 10 + i as i64; // 10..19: 40 is greater than all
-    let version = if !early && !last {
-        format!("3.{i}.0") // fails: 2.3.0 < 3.i.0
-    } else {
-        "2.0.0".to_owned()
-    };
-    (plan, seats, version)
+    (plans, r as u32, version)
+}
+
+/// What an engine did with one evaluation, for the agreement check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// A rule (an Unleash strategy) matched.
+    pub matched: bool,
+    /// The `on` variant (`true`, an enabled toggle) was served.
+    pub on: bool,
+}
+
+/// One engine, its flags of one scenario, and the contexts in its own type.
+pub struct Setup<E, C> {
+    pub scenario: Scenario,
+    pub engine: E,
+    pub keys: Vec<String>,
+    pub contexts: Vec<C>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -67,121 +134,103 @@ pub mod flagstone_engine {
     use super::*;
     use flagstone::eval::{Evaluator, Reason};
 
-    fn flag(rules: Value) -> Value {
-        json!({
-            "variants": {"off": false, "on": true},
-            "enabled": true,
-            "off_variant": "off",
-            "fallthrough": "off",
-            "bucket_by": "targeting_key",
-            "salt": FLAG,
-            "prerequisites": [],
-            "schedule": [],
-            "rules": rules,
-        })
+    pub type FlagstoneSetup = Setup<Evaluator, Value>;
+
+    fn rule(conditions: Value, serve: Value) -> Value {
+        json!({"name": "r", "conditions": conditions, "rollout": 100_000, "serve": serve, "schedule": []})
     }
 
-    pub fn flag_json(scenario: Scenario) -> Value {
-        match scenario {
-            // No rules: the fallthrough is the served default, "on".
-            Scenario::A => {
-                let mut f = flag(json!([]));
-                f["fallthrough"] = json!("on");
-                f
-            }
-            Scenario::B => flag(json!([{
-                "name": "north-america",
-                "conditions": [{"attr": "country", "op": "in", "values": ["US", "CA"]}],
-                "rollout": 100000,
-                "serve": {"split": [
-                    {"variant": "off", "weight": 50000},
-                    {"variant": "on", "weight": 50000},
-                ]},
-                "schedule": [],
-            }])),
-            Scenario::C | Scenario::CEarly => {
-                let early = scenario == Scenario::CEarly;
-                let rules: Vec<Value> = (0..10)
-                    .map(|i| {
-                        let (plan, seats, version) = c_rule(i, early);
-                        json!({
-                            "name": format!("rule-{i}"),
-                            "conditions": [
-                                {"attr": "plan", "op": "in", "values": [plan]},
+    pub fn flag_json(scenario: Scenario, f: usize) -> Value {
+        let (fallthrough, rules) = match scenario {
+            Scenario::A => ("on", json!([])),
+            Scenario::B => (
+                "off",
+                json!([rule(
+                    json!([{"attr": "country", "op": "in", "values": ["US", "CA"]}]),
+                    json!({"split": [{"variant": "off", "weight": 50_000},
+                                     {"variant": "on", "weight": 50_000}]}),
+                )]),
+            ),
+            Scenario::C => (
+                "off",
+                (0..10)
+                    .map(|r| {
+                        let (plans, seats, version) = c_rule(f, r);
+                        rule(
+                            json!([
+                                {"attr": "plan", "op": "in", "values": plans},
                                 {"attr": "seats", "op": "gt", "values": [seats]},
                                 {"attr": "app_version", "op": "semver_gte", "values": [version]},
-                            ],
-                            "rollout": 100000,
-                            "serve": {"variant": "on"},
-                            "schedule": [],
-                        })
+                            ]),
+                            json!({"variant": "on"}),
+                        )
                     })
-                    .collect();
-                flag(Value::Array(rules))
-            }
-        }
-    }
-
-    /// A bundle holding the scenario's flag under `FLAG` and `filler` other flags.
-    pub fn bundle_json(scenario: Scenario, filler: usize) -> Value {
-        let mut flags = serde_json::Map::new();
-        flags.insert(FLAG.to_owned(), flag_json(scenario));
-        for i in 0..filler {
-            let key = format!("team-{}/flag-{i:04}", i % 17);
-            let mut f = flag_json(Scenario::B);
-            f["salt"] = json!(key);
-            flags.insert(key, f);
-        }
+                    .collect(),
+            ),
+        };
         json!({
-            "format": 2,
-            "project": "bench",
-            "environment": "production",
-            "attributes": {"country": "string", "plan": "string", "seats": "number", "app_version": "semver"},
-            "flags": flags,
-            "segments": {},
+            "variants": {"off": false, "on": true}, "enabled": true, "off_variant": "off",
+            "fallthrough": fallthrough, "bucket_by": "targeting_key", "salt": key(f),
+            "prerequisites": [], "schedule": [], "rules": rules,
         })
     }
 
-    pub fn setup_with(scenario: Scenario, filler: usize) -> (Evaluator, Value) {
-        let bundle: flagstone::bundle::Bundle =
-            serde_json::from_value(bundle_json(scenario, filler)).expect("a valid bundle");
-        let ev = Evaluator::from_bundle(bundle).expect("the bundle compiles");
-        let ctx = context_json();
-        check(&ev, &ctx, scenario);
-        (ev, ctx)
+    /// The scenario's bundle, in flagstone's resolved model (as `flagstone build` makes it).
+    pub fn bundle(scenario: Scenario) -> flagstone::bundle::Bundle {
+        let flags: serde_json::Map<String, Value> = (0..FLAGS)
+            .map(|f| (key(f), flag_json(scenario, f)))
+            .collect();
+        serde_json::from_value(json!({
+            "format": flagstone::bundle::FORMAT, "project": "bench", "environment": "production",
+            "attributes": {"country": "string", "plan": "string", "seats": "number", "app_version": "semver"},
+            "flags": flags, "segments": {},
+        }))
+        .expect("a valid bundle")
     }
 
-    pub fn setup(scenario: Scenario) -> (Evaluator, Value) {
-        setup_with(scenario, 0)
+    pub fn context(a: &Attributes) -> Value {
+        json!({
+            "targeting_key": a.unit, "country": a.country, "plan": a.plan,
+            "seats": a.seats, "app_version": a.app_version,
+        })
     }
 
-    fn check(ev: &Evaluator, ctx: &Value, scenario: Scenario) {
-        let e = ev.evaluate(FLAG, ctx, NOW).expect("known flag");
-        match scenario {
-            Scenario::A => {
-                assert_eq!(e.reason, Reason::Fallthrough);
-                assert_eq!(e.variant, "on");
-            }
-            Scenario::B => assert!(matches!(e.reason, Reason::Rule { rule_index: 0, .. })),
-            Scenario::C | Scenario::CEarly => {
-                assert!(
-                    matches!(e.reason, Reason::Rule { rule_index: 9, .. }),
-                    "{e:?}"
-                );
-                assert_eq!(e.variant, "on");
-            }
+    pub fn setup(scenario: Scenario) -> FlagstoneSetup {
+        Setup {
+            scenario,
+            engine: Evaluator::from_bundle(bundle(scenario)).expect("the bundle compiles"),
+            keys: keys(),
+            contexts: contexts().iter().map(context).collect(),
         }
     }
 
-    /// (b)'s split over many units: the share served "on" (about a half).
-    pub fn b_share_on(ev: &Evaluator) -> f64 {
-        let on = (0..10_000)
-            .filter(|i| {
-                let ctx = json!({"targeting_key": format!("user-{i}"), "country": "CA"});
-                ev.evaluate(FLAG, &ctx, NOW).unwrap().variant == "on"
-            })
-            .count();
-        on as f64 / 10_000.0
+    /// Evaluation `i`, as timed.
+    #[inline]
+    pub fn evaluate(s: &FlagstoneSetup, i: usize) {
+        let (f, c) = pair(i);
+        evaluate_pair(s, f, c);
+    }
+
+    /// Flag `f` for context `c`, as timed.
+    #[inline]
+    pub fn evaluate_pair(s: &FlagstoneSetup, f: usize, c: usize) {
+        let r = s.engine.evaluate(&s.keys[f], &s.contexts[c], NOW);
+        black_box(&r);
+    }
+
+    pub fn outcome(s: &FlagstoneSetup, i: usize) -> Outcome {
+        let (f, c) = pair(i);
+        let e = s.engine.evaluate(&s.keys[f], &s.contexts[c], NOW).unwrap();
+        if s.scenario == Scenario::C {
+            // Every rule before the last fails on its third condition: all 30 conditions ran.
+            let x = s.engine.explain(&s.keys[f], &s.contexts[c], NOW).unwrap();
+            assert!(x.trace[..9].iter().all(|t| t.failed_condition == Some(2)));
+            assert_eq!(x.trace.len(), 10);
+        }
+        Outcome {
+            matched: matches!(e.reason, Reason::Rule { .. }),
+            on: e.variant == "on",
+        }
     }
 }
 
@@ -193,74 +242,62 @@ pub mod yggdrasil_engine {
     use super::*;
     use unleash_yggdrasil::{ClientFeatures, Context, EngineState};
 
-    pub fn features_json(scenario: Scenario) -> Value {
-        let feature = match scenario {
-            // Unleash's "on for everyone": the standard strategy with no constraints.
-            Scenario::A => json!({
-                "name": FLAG, "enabled": true,
-                "strategies": [{"name": "default", "parameters": {}, "constraints": []}],
-            }),
-            // One strategy with the constraint; its strategy variants split 50/50 (Unleash
-            // weights sum to 1000) sticky on the default stickiness (userId).
-            Scenario::B => json!({
-                "name": FLAG, "enabled": true,
-                "strategies": [{
-                    "name": "default",
-                    "parameters": {},
-                    "constraints": [
-                        {"contextName": "country", "operator": "IN", "values": ["US", "CA"]}
-                    ],
-                    "variants": [
-                        {"name": "off", "weight": 500, "stickiness": "default"},
-                        {"name": "on", "weight": 500, "stickiness": "default"},
-                    ],
-                }],
-            }),
-            // Ten strategies (OR-ed); constraints within a strategy are AND-ed.
-            Scenario::C | Scenario::CEarly => {
-                let early = scenario == Scenario::CEarly;
-                let strategies: Vec<Value> = (0..10)
-                    .map(|i| {
-                        let (plan, seats, version) = c_rule(i, early);
-                        json!({
-                            "name": "default",
-                            "parameters": {},
-                            "constraints": [
-                                {"contextName": "plan", "operator": "IN", "values": [plan]},
-                                {"contextName": "seats", "operator": "NUM_GT", "value": seats.to_string()},
-                                {"contextName": "app_version", "operator": "SEMVER_GTE", "value": version},
-                            ],
-                        })
-                    })
-                    .collect();
-                json!({"name": FLAG, "enabled": true, "strategies": strategies})
-            }
-        };
-        json!({"version": 2, "features": [feature]})
+    pub type YggdrasilSetup = Setup<EngineState, Context>;
+
+    fn strategy(constraints: Value) -> Value {
+        json!({"name": "default", "parameters": {}, "constraints": constraints})
     }
 
-    pub fn engine(features: Value) -> EngineState {
-        let features: ClientFeatures =
-            serde_json::from_value(features).expect("valid client features");
-        let engine = EngineState::default();
-        let warnings = engine.apply_client_features(features);
-        assert!(warnings.is_none(), "compile warnings");
-        engine
+    pub fn feature_json(scenario: Scenario, f: usize) -> Value {
+        let strategies = match scenario {
+            // Unleash's "on for everyone": the standard strategy with no constraints.
+            Scenario::A => json!([strategy(json!([]))]),
+            // One strategy with the constraint; its variants split 50/50 (Unleash weights sum
+            // to 1000), sticky on the default stickiness, the user id.
+            Scenario::B => {
+                let mut s = strategy(json!([
+                    {"contextName": "country", "operator": "IN", "values": ["US", "CA"]}
+                ]));
+                s["variants"] = json!([
+                    {"name": "off", "weight": 500, "stickiness": "default"},
+                    {"name": "on", "weight": 500, "stickiness": "default"},
+                ]);
+                json!([s])
+            }
+            // Ten strategies, OR-ed; the constraints within one are AND-ed.
+            Scenario::C => (0..10)
+                .map(|r| {
+                    let (plans, seats, version) = c_rule(f, r);
+                    strategy(json!([
+                        {"contextName": "plan", "operator": "IN", "values": plans},
+                        {"contextName": "seats", "operator": "NUM_GT", "value": seats.to_string()},
+                        {"contextName": "app_version", "operator": "SEMVER_GTE", "value": version},
+                    ]))
+                })
+                .collect(),
+        };
+        json!({"name": key(f), "enabled": true, "strategies": strategies})
+    }
+
+    /// The scenario's client features payload, as an Unleash server serves it.
+    pub fn features_json(scenario: Scenario) -> Value {
+        let features: Vec<Value> = (0..FLAGS).map(|f| feature_json(scenario, f)).collect();
+        json!({"version": 2, "features": features})
     }
 
     /// Unleash contexts hold custom properties as strings.
-    pub fn context() -> Context {
+    pub fn context(a: &Attributes) -> Context {
         let properties: HashMap<String, String> = [
-            ("country", "US"),
-            ("plan", "enterprise"),
-            ("seats", "40"),
-            ("app_version", "2.3.0"),
+            ("country", a.country.to_owned()),
+            ("plan", a.plan.to_owned()),
+            ("seats", a.seats.to_string()),
+            ("app_version", a.app_version.to_owned()),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .map(|(k, v)| (k.to_owned(), v))
         .collect();
         Context {
-            user_id: Some(USER.to_owned()),
+            user_id: Some(a.unit.clone()),
             session_id: None,
             environment: None,
             app_name: None,
@@ -270,35 +307,51 @@ pub mod yggdrasil_engine {
         }
     }
 
-    pub fn setup(scenario: Scenario) -> (EngineState, Context) {
-        let engine = engine(features_json(scenario));
-        let ctx = context();
-        match scenario {
-            Scenario::A => assert!(engine.is_enabled(FLAG, &ctx, &None)),
-            Scenario::B => {
-                let v = engine.get_variant(FLAG, &ctx, &None);
-                assert!(v.feature_enabled && v.enabled, "{v:?}");
-                assert!(v.name == "on" || v.name == "off");
-                let mut other = ctx.clone();
-                other
-                    .properties
-                    .as_mut()
-                    .unwrap()
-                    .insert("country".into(), "FR".into());
-                assert!(!engine.get_variant(FLAG, &other, &None).feature_enabled);
-            }
-            Scenario::C | Scenario::CEarly => {
-                assert!(engine.is_enabled(FLAG, &ctx, &None));
-                // Only the last strategy matches: without it, the toggle is off.
-                let mut features = features_json(scenario);
-                features["features"][0]["strategies"]
-                    .as_array_mut()
-                    .unwrap()
-                    .pop();
-                assert!(!self::engine(features).is_enabled(FLAG, &ctx, &None));
-            }
+    pub fn setup(scenario: Scenario) -> YggdrasilSetup {
+        let features: ClientFeatures =
+            serde_json::from_value(features_json(scenario)).expect("valid client features");
+        let engine = EngineState::default();
+        assert!(
+            engine.apply_client_features(features).is_none(),
+            "compile warnings"
+        );
+        Setup {
+            scenario,
+            engine,
+            keys: keys(),
+            contexts: contexts().iter().map(context).collect(),
         }
-        (engine, ctx)
+    }
+
+    /// Evaluation `i` through Unleash's boolean API, as timed.
+    #[inline]
+    pub fn is_enabled(s: &YggdrasilSetup, i: usize) {
+        let (f, c) = pair(i);
+        let r = s.engine.is_enabled(&s.keys[f], &s.contexts[c], &None);
+        black_box(&r);
+    }
+
+    /// Evaluation `i` through the variant API (an owned variant), as timed.
+    #[inline]
+    pub fn get_variant(s: &YggdrasilSetup, i: usize) {
+        let (f, c) = pair(i);
+        let r = s.engine.get_variant(&s.keys[f], &s.contexts[c], &None);
+        black_box(&r);
+    }
+
+    pub fn outcome(s: &YggdrasilSetup, i: usize) -> Outcome {
+        let (f, c) = pair(i);
+        let (key, ctx) = (&s.keys[f], &s.contexts[c]);
+        let enabled = s.engine.is_enabled(key, ctx, &None);
+        let variant = s.engine.get_variant(key, ctx, &None);
+        assert_eq!(variant.feature_enabled, enabled);
+        Outcome {
+            matched: enabled,
+            on: match s.scenario {
+                Scenario::B => variant.enabled && variant.name == "on",
+                Scenario::A | Scenario::C => enabled,
+            },
+        }
     }
 }
 
@@ -311,6 +364,8 @@ pub mod launchdarkly_engine {
     use launchdarkly_server_sdk_evaluation::{
         AttributeValue, Context, ContextBuilder, Flag, Reason, Segment, Store,
     };
+
+    pub type LaunchDarklySetup = Setup<MemoryStore, Context>;
 
     /// The SDK's in-memory store, reduced to what evaluation needs: flags by key. The
     /// evaluator takes the flag itself; the benchmark looks it up by key first, as the SDK
@@ -328,236 +383,168 @@ pub mod launchdarkly_engine {
         }
     }
 
-    fn flag(rules: Value, fallthrough: u64) -> Value {
-        json!({
-            "key": FLAG,
-            "version": 1,
-            "on": true,
-            "targets": [],
-            "contextTargets": [],
-            "prerequisites": [],
-            "rules": rules,
-            "fallthrough": {"variation": fallthrough},
-            "offVariation": 0,
-            "variations": [false, true],
-            "clientSideAvailability": {"usingMobileKey": false, "usingEnvironmentId": false},
-            "salt": FLAG,
-        })
-    }
-
     fn clause(attr: &str, op: &str, values: Value, negate: bool) -> Value {
         json!({"contextKind": "user", "attribute": attr, "op": op, "values": values, "negate": negate})
     }
 
-    pub fn flag_json(scenario: Scenario) -> Value {
-        match scenario {
-            Scenario::A => flag(json!([]), 1),
-            Scenario::B => flag(
+    pub fn flag_json(scenario: Scenario, f: usize) -> Value {
+        let (fallthrough, rules) = match scenario {
+            Scenario::A => (1, json!([])),
+            Scenario::B => (
+                0,
                 json!([{
-                    "id": "north-america",
+                    "id": "r", "trackEvents": false,
                     "clauses": [clause("country", "in", json!(["US", "CA"]), false)],
                     "rollout": {"variations": [
-                        {"variation": 0, "weight": 50000},
-                        {"variation": 1, "weight": 50000},
+                        {"variation": 0, "weight": 50_000},
+                        {"variation": 1, "weight": 50_000},
                     ]},
-                    "trackEvents": false,
                 }]),
-                0,
             ),
-            Scenario::C | Scenario::CEarly => {
-                let early = scenario == Scenario::CEarly;
-                let rules: Vec<Value> = (0..10)
-                    .map(|i| {
-                        let (plan, seats, version) = c_rule(i, early);
+            Scenario::C => (
+                0,
+                (0..10)
+                    .map(|r| {
+                        let (plans, seats, version) = c_rule(f, r);
                         json!({
-                            "id": format!("rule-{i}"),
+                            "id": format!("r{r}"), "variation": 1, "trackEvents": false,
                             "clauses": [
-                                clause("plan", "in", json!([plan]), false),
+                                clause("plan", "in", json!(plans), false),
                                 clause("seats", "greaterThan", json!([seats]), false),
                                 // LaunchDarkly has no semver >=: "not semVerLessThan".
                                 clause("app_version", "semVerLessThan", json!([version]), true),
                             ],
-                            "variation": 1,
-                            "trackEvents": false,
                         })
                     })
-                    .collect();
-                flag(Value::Array(rules), 0)
-            }
-        }
+                    .collect(),
+            ),
+        };
+        json!({
+            "key": key(f), "version": 1, "on": true, "targets": [], "contextTargets": [],
+            "prerequisites": [], "rules": rules, "fallthrough": {"variation": fallthrough},
+            "offVariation": 0, "variations": [false, true], "salt": key(f),
+            "clientSideAvailability": {"usingMobileKey": false, "usingEnvironmentId": false},
+        })
     }
 
-    pub fn context() -> Context {
-        ContextBuilder::new(USER)
-            .set_string("country", "US")
-            .set_string("plan", "enterprise")
-            .set_value("seats", AttributeValue::Number(40.0))
-            .set_string("app_version", "2.3.0")
+    /// The scenario's flags, as the SDK's data set holds them (`{"flags": {...}}`).
+    pub fn flags_json(scenario: Scenario) -> Value {
+        let flags: serde_json::Map<String, Value> = (0..FLAGS)
+            .map(|f| (key(f), flag_json(scenario, f)))
+            .collect();
+        json!({"flags": flags, "segments": {}})
+    }
+
+    pub fn context(a: &Attributes) -> Context {
+        ContextBuilder::new(a.unit.as_str())
+            .set_string("country", a.country)
+            .set_string("plan", a.plan)
+            .set_value("seats", AttributeValue::Number(f64::from(a.seats)))
+            .set_string("app_version", a.app_version)
             .build()
             .expect("a valid context")
     }
 
-    pub fn store(flag_json: Value) -> MemoryStore {
-        let flag: Flag = serde_json::from_value(flag_json).expect("a valid flag");
-        MemoryStore {
-            flags: HashMap::from([(FLAG.to_owned(), flag)]),
+    pub fn setup(scenario: Scenario) -> LaunchDarklySetup {
+        let data = flags_json(scenario);
+        let flags: HashMap<String, Flag> =
+            serde_json::from_value(data["flags"].clone()).expect("valid flags");
+        Setup {
+            scenario,
+            engine: MemoryStore { flags },
+            keys: keys(),
+            contexts: contexts().iter().map(context).collect(),
         }
     }
 
-    /// Looks the flag up and evaluates it, as the SDK's variation call does.
+    /// Evaluation `i`, as timed: the lookup by key, then the evaluation.
     #[inline]
-    pub fn evaluate<'a>(
-        store: &'a MemoryStore,
-        key: &str,
-        ctx: &'a Context,
-    ) -> Option<
-        launchdarkly_server_sdk_evaluation::Detail<
-            &'a launchdarkly_server_sdk_evaluation::FlagValue,
-        >,
-    > {
-        let flag = store.flags.get(key)?;
-        Some(launchdarkly_server_sdk_evaluation::evaluate(
-            store, flag, ctx, None,
-        ))
+    pub fn evaluate(s: &LaunchDarklySetup, i: usize) {
+        let (f, c) = pair(i);
+        let store = &s.engine;
+        if let Some(flag) = store.flags.get(&s.keys[f]) {
+            let r = launchdarkly_server_sdk_evaluation::evaluate(store, flag, &s.contexts[c], None);
+            black_box(&r);
+        }
     }
 
-    pub fn setup(scenario: Scenario) -> (MemoryStore, Context) {
-        let store = store(flag_json(scenario));
-        let ctx = context();
-        let detail = evaluate(&store, FLAG, &ctx).expect("known flag");
-        match scenario {
-            Scenario::A => {
-                assert_eq!(
-                    detail.reason,
-                    Reason::Fallthrough {
-                        in_experiment: false
-                    }
-                );
-                assert_eq!(detail.variation_index, Some(1));
-            }
-            Scenario::B => assert!(
-                matches!(detail.reason, Reason::RuleMatch { rule_index: 0, .. }),
-                "{:?}",
-                detail.reason
-            ),
-            Scenario::C | Scenario::CEarly => {
-                assert!(
-                    matches!(detail.reason, Reason::RuleMatch { rule_index: 9, .. }),
-                    "{:?}",
-                    detail.reason
-                );
-                assert_eq!(detail.variation_index, Some(1));
-            }
+    pub fn outcome(s: &LaunchDarklySetup, i: usize) -> Outcome {
+        let (f, c) = pair(i);
+        let flag = &s.engine.flags[&s.keys[f]];
+        let detail =
+            launchdarkly_server_sdk_evaluation::evaluate(&s.engine, flag, &s.contexts[c], None);
+        match detail.reason {
+            Reason::RuleMatch { .. } | Reason::Fallthrough { .. } => {}
+            other => panic!("{}: {other:?}", s.keys[f]),
         }
-        (store, ctx)
+        Outcome {
+            matched: matches!(detail.reason, Reason::RuleMatch { .. }),
+            on: detail.variation_index == Some(1),
+        }
     }
 }
 
-/// What-ifs for RESULTS.md, not used by any engine: two other shapes flagstone's split and
-/// rollout bucketing could take, with the same output as
-/// `flagstone::eval::bucket::murmur3_x86_32` (checked in `benches/allocs.rs`).
-pub mod murmur_whatif {
-    const C1: u32 = 0xcc9e_2d51;
-    const C2: u32 = 0x1b87_3593;
+// ---------------------------------------------------------------------------------------
+// Agreement
+// ---------------------------------------------------------------------------------------
 
-    #[inline(always)]
-    fn mix_k(k: u32) -> u32 {
-        k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2)
-    }
-
-    #[inline(always)]
-    fn mix_h(h: u32, k: u32) -> u32 {
-        (h ^ mix_k(k))
-            .rotate_left(13)
-            .wrapping_mul(5)
-            .wrapping_add(0xe654_6b64)
-    }
-
-    #[inline(always)]
-    fn finish(mut h: u32, tail: &[u8], len: usize) -> u32 {
-        if !tail.is_empty() {
-            let mut k = 0u32;
-            for (i, b) in tail.iter().enumerate() {
-                k |= u32::from(*b) << (8 * i);
-            }
-            h ^= mix_k(k);
+/// Checks that the three engines agree on the first [`AGREEMENT`] evaluations of `scenario`:
+/// the variant served in (a) and (c); in (b), whether the rule matched (each engine hashes
+/// units its own way, so the split's side may differ). Panics on any disagreement, and when a
+/// scenario's evaluations do not vary as intended. Returns a one-line summary.
+pub fn check_agreement(scenario: Scenario) -> String {
+    let fs = flagstone_engine::setup(scenario);
+    let yg = yggdrasil_engine::setup(scenario);
+    let ld = launchdarkly_engine::setup(scenario);
+    let (mut matched, mut on) = (0, [0usize; 3]);
+    for i in 0..AGREEMENT {
+        let outcomes = [
+            flagstone_engine::outcome(&fs, i),
+            yggdrasil_engine::outcome(&yg, i),
+            launchdarkly_engine::outcome(&ld, i),
+        ];
+        let same = |o: &Outcome| match scenario {
+            Scenario::B => o.matched == outcomes[0].matched,
+            Scenario::A | Scenario::C => o.on == outcomes[0].on,
+        };
+        let (f, c) = pair(i);
+        assert!(
+            outcomes.iter().all(same),
+            "({}) the engines disagree on flag {} for context {c}: \
+             flagstone, yggdrasil, LaunchDarkly = {outcomes:?}",
+            scenario.name(),
+            key(f)
+        );
+        // Only a matched rule serves `on` in (b) and (c).
+        if scenario != Scenario::A {
+            assert!(outcomes.iter().all(|o| o.on <= o.matched), "{outcomes:?}");
         }
-        h ^= len as u32;
-        h ^= h >> 16;
-        h = h.wrapping_mul(0x85eb_ca6b);
-        h ^= h >> 13;
-        h = h.wrapping_mul(0xc2b2_ae35);
-        h ^ (h >> 16)
-    }
-
-    /// The textbook MurmurHash3 x86_32 over the key assembled in a stack buffer.
-    pub fn contiguous(parts: &[&[u8]], seed: u32) -> u32 {
-        let mut buf = [0u8; 256];
-        let mut len = 0;
-        for p in parts {
-            buf[len..len + p.len()].copy_from_slice(p);
-            len += p.len();
-        }
-        let key = &buf[..len];
-        let mut h = seed;
-        let mut blocks = key.chunks_exact(4);
-        for b in &mut blocks {
-            h = mix_h(h, u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        }
-        finish(h, blocks.remainder(), len)
-    }
-
-    /// The hash state after a constant prefix ("{salt}/split/"), computed once when the
-    /// bundle is loaded; each evaluation then hashes only the unit's bytes.
-    pub struct Prefixed {
-        h: u32,
-        carry: [u8; 4],
-        carried: usize,
-        len: usize,
-    }
-
-    impl Prefixed {
-        pub fn new(prefix: &[u8], seed: u32) -> Prefixed {
-            let mut h = seed;
-            let mut blocks = prefix.chunks_exact(4);
-            for b in &mut blocks {
-                h = mix_h(h, u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            }
-            let tail = blocks.remainder();
-            let mut carry = [0u8; 4];
-            carry[..tail.len()].copy_from_slice(tail);
-            Prefixed {
-                h,
-                carry,
-                carried: tail.len(),
-                len: prefix.len(),
-            }
-        }
-
-        pub fn hash(&self, unit: &[u8]) -> u32 {
-            let mut h = self.h;
-            let mut bytes = unit;
-            // Complete the carried block (at most 3 bytes) byte by byte, without memcpy.
-            let mut block = self.carry;
-            let mut filled = self.carried;
-            if filled > 0 {
-                while filled < 4 && !bytes.is_empty() {
-                    block[filled] = bytes[0];
-                    bytes = &bytes[1..];
-                    filled += 1;
-                }
-                if filled < 4 {
-                    return finish(h, &block[..filled], self.len + unit.len());
-                }
-                h = mix_h(h, u32::from_le_bytes(block));
-            }
-            let mut blocks = bytes.chunks_exact(4);
-            for b in &mut blocks {
-                h = mix_h(h, u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            }
-            finish(h, blocks.remainder(), self.len + unit.len())
+        matched += usize::from(outcomes[0].matched || scenario == Scenario::A);
+        for (n, o) in on.iter_mut().zip(outcomes) {
+            *n += usize::from(o.on);
         }
     }
+    match scenario {
+        Scenario::A => assert_eq!(on, [AGREEMENT; 3]),
+        Scenario::B => {
+            for n in on {
+                let share = n as f64 / matched as f64;
+                assert!(
+                    (0.4..0.6).contains(&share),
+                    "(b) split serves on to {share}"
+                );
+            }
+        }
+        Scenario::C => assert!(0 < matched && matched < AGREEMENT),
+    }
+    format!(
+        "({}) the 3 engines agree on the first {AGREEMENT} evaluations: {matched} matched a \
+         rule; `on` served by flagstone / yggdrasil / LaunchDarkly: {} / {} / {}",
+        scenario.name(),
+        on[0],
+        on[1],
+        on[2]
+    )
 }
 
 // ---------------------------------------------------------------------------------------
