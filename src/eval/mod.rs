@@ -547,6 +547,11 @@ impl Evaluator {
                 return serve(flag.off, Reason::PrerequisiteFailed { prerequisite });
             }
         }
+        if flag.rules.is_empty() {
+            // Nothing to decide (a flag fully rolled out, or not yet targeted): skip setting
+            // up what rules need.
+            return serve(state.fallthrough, Reason::Fallthrough);
+        }
         let (variant, reason) = self.decide(flag, state, context, now, &mut scratch, trace);
         serve(variant, reason)
     }
