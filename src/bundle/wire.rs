@@ -61,7 +61,7 @@ pub struct Flag<'a> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub p: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// Rules, in order: the first that matches decides.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
     pub r: Vec<Rule<'a>>,
     /// The bucketing salt. Default: the flag key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,7 +70,7 @@ pub struct Flag<'a> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub t: Vec<FlagStep>,
     /// Variant values by name. Default `{"off": false, "on": true}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     pub v: Option<Sorted<'a, Cow<'a, Value>>>,
     /// The experiment gating the flag's splits in this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +99,7 @@ pub struct Rule<'a> {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub c: Vec<u32>,
     /// The rule's name, shown in reasons and traces.
+    #[serde(borrow)]
     pub n: Cow<'a, str>,
     /// Rollout: thousandths of a percent of matching units. Default 100000.
     #[serde(default = "full", skip_serializing_if = "is_full")]
@@ -215,10 +216,10 @@ impl<V: Serialize> Serialize for Sorted<'_, V> {
     }
 }
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<'_, V> {
+impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Sorted<'a, V> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor<'a, V>(std::marker::PhantomData<(Cow<'a, str>, V)>);
-        impl<'de, 'a, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<'a, V> {
+        impl<'de: 'a, 'a, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<'a, V> {
             type Value = Sorted<'a, V>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an object with keys in byte order")
@@ -229,8 +230,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<'_, V> {
             ) -> Result<Sorted<'a, V>, A::Error> {
                 let mut members: Vec<(Cow<'a, str>, V)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(key) = map.next_key::<String>()? {
-                    let key = Cow::Owned(key);
+                while let Some(Key(key)) = map.next_key::<Key<'a>>()? {
                     if members.last().is_some_and(|(last, _)| *last >= key) {
                         return Err(serde::de::Error::custom(format!(
                             "key `{key}` is out of order or repeated"
@@ -243,6 +243,28 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Sorted<'_, V> {
             }
         }
         deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// A key borrowed from the bytes when it has no escapes, so that reading one allocates nothing.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<Cow<'a, str>>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'a>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Visitor(std::marker::PhantomData))
     }
 }
 
@@ -529,4 +551,22 @@ fn encode_flag<'a>(key: &str, flag: &'a super::Flag, table: &Table) -> Result<Fl
         }),
         x: experiment,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sorted;
+
+    #[test]
+    fn keys_are_read_whether_escaped_or_not() {
+        let sorted: Sorted<u32> = serde_json::from_str(r#"{"a":1,"b\u0062":2,"c":3}"#).unwrap();
+        let keys: Vec<&str> = sorted.0.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(keys, ["a", "bb", "c"]);
+        assert!(matches!(sorted.0[0].0, std::borrow::Cow::Borrowed(_)));
+        let unsorted = serde_json::from_str::<Sorted<u32>>(r#"{"b":1,"\u0061":2}"#);
+        assert_eq!(
+            unsorted.err().map(|e| e.to_string()),
+            Some("key `a` is out of order or repeated at line 1 column 15".to_owned())
+        );
+    }
 }
