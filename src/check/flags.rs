@@ -265,7 +265,7 @@ impl Scope<'_> {
         for rule in &env.rules {
             let r = &rule.value;
             if let Some(first) = names.iter().find(|n| n.value == r.name.value) {
-                let line = LineCol::of(self.text(file), first.span().start).line;
+                let line = LineCol::of(&self.text(file), first.span().start).line;
                 self.push(
                     Code::DuplicateRule,
                     file,
