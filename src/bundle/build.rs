@@ -19,6 +19,19 @@ pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
     build_flags(repo, None)
 }
 
+/// Builds the bundle of one of the project's environments, its flags resolved in parallel:
+/// a caller that writes environments one at a time holds one resolved environment at once.
+pub fn build_environment(checked: Checked<'_>, environment: &str) -> Bundle {
+    let repo = checked.repo();
+    let project = doc(&repo
+        .project
+        .as_ref()
+        .expect("checked repositories have a project")
+        .doc);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    environment_bundle(repo, project, environment, None, threads)
+}
+
 /// Builds bundles that hold only the flags `keys` (those the repository has) and the flags
 /// they depend on as prerequisites, with every segment: enough to evaluate `keys`. Comparing
 /// two versions needs no more than the flags that differ.
@@ -54,7 +67,7 @@ fn build_flags(repo: &Repo, keys: Option<&BTreeSet<&str>>) -> Vec<Bundle> {
         let builders: Vec<_> = project
             .environments
             .iter()
-            .map(|env| scope.spawn(|| build_environment(repo, project, env, keys)))
+            .map(|env| scope.spawn(|| environment_bundle(repo, project, env, keys, 1)))
             .collect();
         builders
             .into_iter()
@@ -69,13 +82,14 @@ fn doc<T>(doc: &Option<T>) -> &T {
         .expect("every file of a checked repository loads")
 }
 
-fn build_environment(
+/// One environment's bundle, its flags resolved by `threads` threads.
+fn environment_bundle(
     repo: &Repo,
     project: &model::ProjectFile,
     environment: &str,
     keys: Option<&BTreeSet<&str>>,
+    threads: usize,
 ) -> Bundle {
-    let mut flags = BTreeMap::new();
     let wanted = |key: &String| keys.is_none_or(|keys| keys.contains(key.as_str()));
     // Checks allow one experiment per flag and environment.
     let experiments: BTreeMap<&str, (&str, &model::ExperimentFile)> = repo
@@ -85,13 +99,38 @@ fn build_environment(
         .filter(|(_, e)| e.environments.iter().any(|env| env.as_str() == environment))
         .map(|(key, e)| (e.flag.as_str(), (key, e)))
         .collect();
-    for (key, loaded) in repo.flags.iter().filter(|(k, _)| wanted(k)) {
-        let mut flag = resolve_flag(key, doc(&loaded.doc), environment);
-        if let Some((name, experiment)) = experiments.get(key.as_str()) {
-            flag.experiment = Some(gate(project, name, experiment));
-        }
-        flags.insert(key.clone(), flag);
-    }
+    let chosen: Vec<(&String, &model::FlagFile)> = repo
+        .flags
+        .iter()
+        .filter(|(k, _)| wanted(k))
+        .map(|(key, loaded)| (key, doc(&loaded.doc)))
+        .collect();
+    let resolve = |chunk: &[(&String, &model::FlagFile)]| -> Vec<(String, Flag)> {
+        chunk
+            .iter()
+            .map(|&(key, flag)| {
+                let mut resolved = resolve_flag(key, flag, environment);
+                if let Some((name, experiment)) = experiments.get(key.as_str()) {
+                    resolved.experiment = Some(gate(project, name, experiment));
+                }
+                (key.clone(), resolved)
+            })
+            .collect()
+    };
+    // Contiguous chunks in key order, so the map is built from sorted runs.
+    let chunk = chosen.len().div_ceil(threads.max(1)).max(1);
+    let flags: BTreeMap<String, Flag> = std::thread::scope(|scope| {
+        let workers: Vec<_> = chosen
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| scope.spawn(move || resolve(part)))
+            .collect();
+        let mine = resolve(chosen.chunks(chunk).next().unwrap_or_default());
+        let theirs = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("resolving a flag does not panic"));
+        mine.into_iter().chain(theirs).collect()
+    });
     let mut segments = BTreeMap::new();
     for (name, loaded) in &repo.segments {
         let segment = doc(&loaded.doc);
