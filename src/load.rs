@@ -178,13 +178,13 @@ struct Entry {
 }
 
 /// A file's typed document; `None` inside when it could not be read, parsed or validated.
+/// Boxed: outcomes wait in vectors as large as the repository until they are assembled.
 enum Doc {
-    Project(Option<ProjectFile>),
-    Flag(Option<FlagFile>),
-    Segment(Option<SegmentFile>),
-    Test(Option<TestFile>),
-    /// Boxed: experiment files are the largest documents, and the rarest.
-    Experiment(Box<Option<ExperimentFile>>),
+    Project(Option<Box<ProjectFile>>),
+    Flag(Option<Box<FlagFile>>),
+    Segment(Option<Box<SegmentFile>>),
+    Test(Option<Box<TestFile>>),
+    Experiment(Option<Box<ExperimentFile>>),
 }
 
 struct Outcome {
@@ -357,14 +357,16 @@ pub fn load_revision(
 fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
     let source = &known.files[file];
     let doc = match entry.kind {
-        FileKind::Project => Doc::Project(Some(known.project.as_ref()?.doc.clone()?)),
-        FileKind::Flag => Doc::Flag(Some(known.flags.get(&entry.key)?.doc.clone()?)),
-        FileKind::Segment => Doc::Segment(Some(known.segments.get(&entry.key)?.doc.clone()?)),
+        FileKind::Project => Doc::Project(Some(Box::new(known.project.as_ref()?.doc.clone()?))),
+        FileKind::Flag => Doc::Flag(Some(Box::new(known.flags.get(&entry.key)?.doc.clone()?))),
+        FileKind::Segment => {
+            Doc::Segment(Some(Box::new(known.segments.get(&entry.key)?.doc.clone()?)))
+        }
         FileKind::Test => {
             let loaded = known.tests.iter().find(|t| t.file == file)?;
-            Doc::Test(Some(loaded.doc.clone()?))
+            Doc::Test(Some(Box::new(loaded.doc.clone()?)))
         }
-        FileKind::Experiment => Doc::Experiment(Box::new(Some(
+        FileKind::Experiment => Doc::Experiment(Some(Box::new(
             known.experiments.get(&entry.key)?.doc.clone()?,
         ))),
     };
@@ -404,25 +406,55 @@ fn assemble(
             .with_help("create it with `name`, `environments` and the `[attributes]` flags use"),
         );
     }
+    repo.files.reserve_exact(outcomes.len());
+    // Gathered, then made maps in one go: a map built from sorted entries has full nodes,
+    // one built by inserting them in order half-empty ones.
+    let mut flags = Vec::new();
+    let mut segments = Vec::new();
+    let mut experiments = Vec::new();
     for (entry, outcome) in entries.into_iter().zip(outcomes) {
         let file = repo.files.len();
         repo.files.push(outcome.source);
         diagnostics.extend(outcome.diagnostics);
         match outcome.doc {
-            Doc::Project(doc) => repo.project = Some(Loaded { file, doc }),
-            Doc::Flag(doc) => {
-                repo.flags.insert(entry.key, Loaded { file, doc });
+            Doc::Project(doc) => {
+                let doc = doc.map(|d| *d);
+                repo.project = Some(Loaded { file, doc });
             }
+            Doc::Flag(doc) => flags.push((
+                entry.key,
+                Loaded {
+                    file,
+                    doc: doc.map(|d| *d),
+                },
+            )),
             Doc::Segment(doc) => {
-                repo.segments.insert(entry.key, Loaded { file, doc });
+                segments.push((
+                    entry.key,
+                    Loaded {
+                        file,
+                        doc: doc.map(|d| *d),
+                    },
+                ));
             }
-            Doc::Test(doc) => repo.tests.push(Loaded { file, doc }),
+            Doc::Test(doc) => repo.tests.push(Loaded {
+                file,
+                doc: doc.map(|d| *d),
+            }),
             Doc::Experiment(doc) => {
-                let doc = *doc;
-                repo.experiments.insert(entry.key, Loaded { file, doc });
+                experiments.push((
+                    entry.key,
+                    Loaded {
+                        file,
+                        doc: doc.map(|d| *d),
+                    },
+                ));
             }
         }
     }
+    repo.flags = flags.into_iter().collect();
+    repo.segments = segments.into_iter().collect();
+    repo.experiments = experiments.into_iter().collect();
     repo.diagnostics = diagnostics;
     repo
 }
@@ -654,9 +686,9 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
             Doc::Segment(parseable.and_then(|t| parse(kind, path, t, validator, d)))
         }
         FileKind::Test => Doc::Test(parseable.and_then(|t| parse(kind, path, t, validator, d))),
-        FileKind::Experiment => Doc::Experiment(Box::new(
-            parseable.and_then(|t| parse(kind, path, t, validator, d)),
-        )),
+        FileKind::Experiment => {
+            Doc::Experiment(parseable.and_then(|t| parse(kind, path, t, validator, d)))
+        }
     };
     let text = match content {
         Content::Text(text) | Content::Unparseable(text) => text,
@@ -743,7 +775,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     text: &str,
     validator: &Validator,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<T> {
+) -> Option<Box<T>> {
     let (tree, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         // A set, not a scan of the list: a garbage file yields an error per line.
@@ -777,7 +809,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     diagnostics.extend(schema_errors);
     diagnostics.extend(crate::check::characters::scan(kind, path, text));
     match model::from_tree(tree) {
-        Ok(doc) => Some(doc),
+        Ok(doc) => Some(Box::new(doc)),
         Err(e) => {
             if schema_valid {
                 diagnostics.push(Diagnostic::new(
