@@ -200,7 +200,7 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
 
 /// Loads the repository at `root` like [`load`], but keeps the text only of files with
 /// findings: the others' texts are let go as soon as they are parsed and read again, from
-/// the file system, only if a later finding needs them ([`Repo::text`]). Texts are a fifth
+/// the file system, only if a later finding needs them ([`Repo::text`]). Texts are a quarter
 /// of a loaded repository, and checks find problems in few of its files.
 pub fn load_lean(root: &Path) -> Result<Repo, LoadError> {
     let mut repo = load_replacing(root, None, true)?;
