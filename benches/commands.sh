@@ -4,8 +4,19 @@
 # in git. Median and fastest wall time and median peak memory (maximum resident set size) over
 # RUNS runs.
 #   benches/commands.sh [RUNS]      (from the repository root)
+#
+# With --memory, only `check` and `build` on 10,000 and 100,000 flags: the peak memory per
+# flag. Given another flagstone binary (say, the previous commit's release build), it is
+# measured right after this one on the same repositories, and must build the same bytes.
+#   benches/commands.sh --memory [RUNS] [OTHER_BINARY]
 set -euo pipefail
+memory=false
+if [[ ${1:-} == --memory ]]; then
+  memory=true
+  shift
+fi
 runs=${1:-11}
+other=${2:-}
 cargo build --release --quiet --bin flagstone --example synth_repo
 # Where cargo put them (CARGO_TARGET_DIR, or target/), as an absolute path.
 bin=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)
@@ -13,6 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin/examples/synth_repo" 1000 "$work/1000"
 "$bin/examples/synth_repo" 10000 "$work/10000"
+if ! $memory; then
 "$bin/examples/synth_repo" 5000 "$work/5000" 500
 # A git repository of 10,000 flags, and a work tree that changes 100 of them: 50 raise a
 # rollout (blast radius exact) and 50 widen a condition (blast radius estimated by sampling).
@@ -56,6 +68,7 @@ awk -v dir="$work/src" 'BEGIN {
     close(file)
   }
 }'
+fi
 
 median() { sed -n "$(( ($(wc -l <<<"$1") + 1) / 2 ))p" <<<"$1"; }
 # measure [--status N] LABEL COMMAND...: N is the exit status the command must end with
@@ -85,6 +98,23 @@ measure() {
 }
 
 printf '%-28s %10s %10s %16s\n' command "median s" "min s" "median peak MB"
+if $memory; then
+  "$bin/examples/synth_repo" 100000 "$work/100000"
+  for flags in 10000 100000; do
+    for binary in "$bin/flagstone" ${other:+"$other"}; do
+      name=$([[ $binary == "$bin/flagstone" ]] && echo this || echo other)
+      measure "check, $flags flags, $name" "$binary" check --dir "$work/$flags" --now 2026-11-26
+      measure "build, $flags flags, $name" \
+        "$binary" build --dir "$work/$flags" --out "$work/out-$name" --now 2026-11-26
+    done
+    if [[ -n $other ]] && ! diff -r "$work/out-this" "$work/out-other" >/dev/null; then
+      echo "the two binaries built different bundles" >&2
+      exit 1
+    fi
+    rm -rf "$work"/out-*
+  done
+  exit 0
+fi
 for flags in 1000 10000; do
   measure "check, $flags flags" "$bin/flagstone" check --dir "$work/$flags" --now 2026-11-26
 done

@@ -210,10 +210,13 @@ fn in_experiment(project: &ProjectFile, experiment: &ExperimentFile) -> f64 {
 
 fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec> {
     fn spec(metric: &Metric, role: Role) -> MetricSpec {
-        let column =
-            |c: &Option<model::Name>| c.as_ref().map(|c| c.value.clone()).unwrap_or_default();
+        let column = |c: &Option<model::Name>| {
+            c.as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default()
+        };
         MetricSpec {
-            name: metric.name.value.clone(),
+            name: metric.name.as_str().to_owned(),
             kind: match metric.kind.value {
                 model::MetricKind::Binomial => MetricKind::Binomial,
                 model::MetricKind::Mean => MetricKind::Mean,
@@ -226,7 +229,7 @@ fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec> {
                 .direction
                 .as_ref()
                 .is_some_and(|d| d.value == Direction::Lower),
-            covariate: metric.covariate.as_ref().map(|c| c.value.clone()),
+            covariate: metric.covariate.as_ref().map(|c| c.as_str().to_owned()),
             role,
         }
     }

@@ -4,8 +4,10 @@
 //! A file that cannot be read, parsed or validated yields diagnostics and no document; the
 //! other files are still loaded, so one run reports every problem.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,9 +31,12 @@ const MAX_SYNTAX_ERRORS: usize = 20;
 pub struct SourceFile {
     /// Repo-relative, `/`-separated path.
     pub path: String,
+    /// Empty when the loader let it go: read it with [`Repo::text`].
     pub text: String,
     /// The git blob it was read from, when it was read from a revision.
     pub blob: Option<git2::Oid>,
+    /// The digest of the text the loader let go, to read it again ([`load_lean`]).
+    dropped: Option<u64>,
 }
 
 /// A file's typed document, or `None` when it could not be read, parsed or validated.
@@ -46,6 +51,8 @@ pub struct Loaded<T> {
 #[derive(Debug, Default)]
 pub struct Repo {
     pub files: Vec<SourceFile>,
+    /// The directory it was read from, when the loader let texts go ([`load_lean`]).
+    pub(crate) root: Option<PathBuf>,
     /// `None` when flagstone.toml is missing.
     pub project: Option<Loaded<ProjectFile>>,
     /// Flags by key ("checkout/one-page").
@@ -62,6 +69,34 @@ pub struct Repo {
 impl Repo {
     pub fn path(&self, file: usize) -> &str {
         &self.files[file].path
+    }
+
+    /// The text of file `file`, which spans point into: as loaded, or read again when the
+    /// loader let it go. A file changed since loading reads as empty, so positions fall back
+    /// to the file's start rather than point at other text.
+    pub fn text(&self, file: usize) -> Cow<'_, str> {
+        let source = &self.files[file];
+        let (Some(digest), Some(root)) = (source.dropped, &self.root) else {
+            return Cow::Borrowed(&source.text);
+        };
+        let reread = read_limited(&root.join(&source.path))
+            .ok()
+            .and_then(
+                |bytes| match content(&source.path, bytes, &mut Vec::new()) {
+                    Content::Text(text) => Some(text),
+                    Content::Unparseable(_) => None,
+                },
+            )
+            .filter(|text| digest_of(text) == digest);
+        Cow::Owned(reread.unwrap_or_default())
+    }
+
+    /// The text of the file at repo-relative `path`; empty for a path the repository lacks.
+    pub fn text_of(&self, path: &str) -> Cow<'_, str> {
+        match self.files.iter().position(|f| f.path == path) {
+            Some(file) => self.text(file),
+            None => Cow::Borrowed(""),
+        }
     }
 
     /// Flags with a rule that tests one of `segments`, directly or through other segments.
@@ -143,13 +178,13 @@ struct Entry {
 }
 
 /// A file's typed document; `None` inside when it could not be read, parsed or validated.
+/// Boxed: outcomes wait in vectors as large as the repository until they are assembled.
 enum Doc {
-    Project(Option<ProjectFile>),
-    Flag(Option<FlagFile>),
-    Segment(Option<SegmentFile>),
-    Test(Option<TestFile>),
-    /// Boxed: experiment files are the largest documents, and the rarest.
-    Experiment(Box<Option<ExperimentFile>>),
+    Project(Option<Box<ProjectFile>>),
+    Flag(Option<Box<FlagFile>>),
+    Segment(Option<Box<SegmentFile>>),
+    Test(Option<Box<TestFile>>),
+    Experiment(Option<Box<ExperimentFile>>),
 }
 
 struct Outcome {
@@ -160,16 +195,30 @@ struct Outcome {
 
 /// Loads the repository at `root`.
 pub fn load(root: &Path) -> Result<Repo, LoadError> {
-    load_replacing(root, None)
+    load_replacing(root, None, false)
+}
+
+/// Loads the repository at `root` like [`load`], but keeps the text only of files with
+/// findings: the others' texts are let go as soon as they are parsed and read again, from
+/// the file system, only if a later finding needs them ([`Repo::text`]). Texts are a quarter
+/// of a loaded repository, and checks find problems in few of its files.
+pub fn load_lean(root: &Path) -> Result<Repo, LoadError> {
+    let mut repo = load_replacing(root, None, true)?;
+    repo.root = Some(root.to_owned());
+    Ok(repo)
 }
 
 /// Loads the repository at `root` as if its file `path` (repo-relative, `/`-separated) held
 /// `text`: how an edit is checked before it is written.
 pub fn load_edited(root: &Path, path: &str, text: &str) -> Result<Repo, LoadError> {
-    load_replacing(root, Some((path, text)))
+    load_replacing(root, Some((path, text)), false)
 }
 
-fn load_replacing(root: &Path, replaced: Option<(&str, &str)>) -> Result<Repo, LoadError> {
+fn load_replacing(
+    root: &Path,
+    replaced: Option<(&str, &str)>,
+    lean: bool,
+) -> Result<Repo, LoadError> {
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_owned()));
     }
@@ -185,7 +234,7 @@ fn load_replacing(root: &Path, replaced: Option<(&str, &str)>) -> Result<Repo, L
             read_limited(&full).map_err(|e| LoadError::Io(full, e))
         }
     };
-    let outcomes = load_all(&entries, &read)?;
+    let outcomes = load_all(&entries, &read, lean)?;
     Ok(assemble(entries, outcomes, diagnostics, has_project))
 }
 
@@ -269,12 +318,10 @@ pub fn load_revision(
         .iter()
         .map(|entry| {
             let (known, file) = (known?, *known_files.get(entry.path.as_str())?);
-            let source = &known.files[file];
-            let id = match source.blob {
+            let id = match known.files[file].blob {
                 Some(id) => id,
-                None => {
-                    git2::Oid::hash_object(git2::ObjectType::Blob, source.text.as_bytes()).ok()?
-                }
+                None => git2::Oid::hash_object(git2::ObjectType::Blob, known.text(file).as_bytes())
+                    .ok()?,
             };
             (id == blobs[&entry.path])
                 .then(|| reuse(known, file, entry))
@@ -294,7 +341,7 @@ pub fn load_revision(
         contents.insert(entry.path.clone(), blob.content().to_vec());
     }
     let read = |path: &str| Ok(contents.get(path).cloned().unwrap_or_default());
-    let mut parsed = load_all(&fresh, &read)?.into_iter();
+    let mut parsed = load_all(&fresh, &read, false)?.into_iter();
     let outcomes = reused
         .into_iter()
         .map(|r| r.unwrap_or_else(|| parsed.next().expect("one outcome per fresh entry")))
@@ -310,22 +357,25 @@ pub fn load_revision(
 fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
     let source = &known.files[file];
     let doc = match entry.kind {
-        FileKind::Project => Doc::Project(Some(known.project.as_ref()?.doc.clone()?)),
-        FileKind::Flag => Doc::Flag(Some(known.flags.get(&entry.key)?.doc.clone()?)),
-        FileKind::Segment => Doc::Segment(Some(known.segments.get(&entry.key)?.doc.clone()?)),
+        FileKind::Project => Doc::Project(Some(Box::new(known.project.as_ref()?.doc.clone()?))),
+        FileKind::Flag => Doc::Flag(Some(Box::new(known.flags.get(&entry.key)?.doc.clone()?))),
+        FileKind::Segment => {
+            Doc::Segment(Some(Box::new(known.segments.get(&entry.key)?.doc.clone()?)))
+        }
         FileKind::Test => {
             let loaded = known.tests.iter().find(|t| t.file == file)?;
-            Doc::Test(Some(loaded.doc.clone()?))
+            Doc::Test(Some(Box::new(loaded.doc.clone()?)))
         }
-        FileKind::Experiment => Doc::Experiment(Box::new(Some(
+        FileKind::Experiment => Doc::Experiment(Some(Box::new(
             known.experiments.get(&entry.key)?.doc.clone()?,
         ))),
     };
     Some(Outcome {
         source: SourceFile {
             path: source.path.clone(),
-            text: source.text.clone(),
+            text: known.text(file).into_owned(),
             blob: source.blob,
+            dropped: None,
         },
         doc,
         diagnostics: known
@@ -356,25 +406,55 @@ fn assemble(
             .with_help("create it with `name`, `environments` and the `[attributes]` flags use"),
         );
     }
+    repo.files.reserve_exact(outcomes.len());
+    // Gathered, then made maps in one go: a map built from sorted entries has full nodes,
+    // one built by inserting them in order half-empty ones.
+    let mut flags = Vec::new();
+    let mut segments = Vec::new();
+    let mut experiments = Vec::new();
     for (entry, outcome) in entries.into_iter().zip(outcomes) {
         let file = repo.files.len();
         repo.files.push(outcome.source);
         diagnostics.extend(outcome.diagnostics);
         match outcome.doc {
-            Doc::Project(doc) => repo.project = Some(Loaded { file, doc }),
-            Doc::Flag(doc) => {
-                repo.flags.insert(entry.key, Loaded { file, doc });
+            Doc::Project(doc) => {
+                let doc = doc.map(|d| *d);
+                repo.project = Some(Loaded { file, doc });
             }
+            Doc::Flag(doc) => flags.push((
+                entry.key,
+                Loaded {
+                    file,
+                    doc: doc.map(|d| *d),
+                },
+            )),
             Doc::Segment(doc) => {
-                repo.segments.insert(entry.key, Loaded { file, doc });
+                segments.push((
+                    entry.key,
+                    Loaded {
+                        file,
+                        doc: doc.map(|d| *d),
+                    },
+                ));
             }
-            Doc::Test(doc) => repo.tests.push(Loaded { file, doc }),
+            Doc::Test(doc) => repo.tests.push(Loaded {
+                file,
+                doc: doc.map(|d| *d),
+            }),
             Doc::Experiment(doc) => {
-                let doc = *doc;
-                repo.experiments.insert(entry.key, Loaded { file, doc });
+                experiments.push((
+                    entry.key,
+                    Loaded {
+                        file,
+                        doc: doc.map(|d| *d),
+                    },
+                ));
             }
         }
     }
+    repo.flags = flags.into_iter().collect();
+    repo.segments = segments.into_iter().collect();
+    repo.experiments = experiments.into_iter().collect();
     repo.diagnostics = diagnostics;
     repo
 }
@@ -531,7 +611,8 @@ pub fn valid_key_segment(name: &str) -> bool {
 /// Reads a repository file's bytes, given its repo-relative path.
 type Reader<'a> = &'a (dyn Fn(&str) -> Result<Vec<u8>, LoadError> + Sync);
 
-fn load_all(entries: &[Entry], read: Reader<'_>) -> Result<Vec<Outcome>, LoadError> {
+/// With `lean`, the texts of files without findings are let go as each is parsed.
+fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Outcome>, LoadError> {
     let validators: Vec<(FileKind, Validator)> = FileKind::ALL
         .into_iter()
         .filter(|kind| entries.iter().any(|e| e.kind == *kind))
@@ -554,7 +635,15 @@ fn load_all(entries: &[Entry], read: Reader<'_>) -> Result<Vec<Outcome>, LoadErr
             let Some(entry) = entries.get(i) else {
                 break done;
             };
-            done.push((i, load_file(entry, validator(entry.kind), read)));
+            let mut outcome = load_file(entry, validator(entry.kind), read);
+            if let Ok(loaded) = &mut outcome
+                && lean
+                && loaded.diagnostics.is_empty()
+            {
+                let text = std::mem::take(&mut loaded.source.text);
+                loaded.source.dropped = Some(digest_of(&text));
+            }
+            done.push((i, outcome));
         }
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -597,9 +686,9 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
             Doc::Segment(parseable.and_then(|t| parse(kind, path, t, validator, d)))
         }
         FileKind::Test => Doc::Test(parseable.and_then(|t| parse(kind, path, t, validator, d))),
-        FileKind::Experiment => Doc::Experiment(Box::new(
-            parseable.and_then(|t| parse(kind, path, t, validator, d)),
-        )),
+        FileKind::Experiment => {
+            Doc::Experiment(parseable.and_then(|t| parse(kind, path, t, validator, d)))
+        }
     };
     let text = match content {
         Content::Text(text) | Content::Unparseable(text) => text,
@@ -609,10 +698,18 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
             path: path.to_owned(),
             text,
             blob: None,
+            dropped: None,
         },
         doc,
         diagnostics,
     })
+}
+
+/// Tells a text read again from the one loaded. Only compared within one process.
+fn digest_of(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A file's content as read.
@@ -678,7 +775,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     text: &str,
     validator: &Validator,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<T> {
+) -> Option<Box<T>> {
     let (tree, errors) = toml::de::DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         // A set, not a scan of the list: a garbage file yields an error per line.
@@ -712,7 +809,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     diagnostics.extend(schema_errors);
     diagnostics.extend(crate::check::characters::scan(kind, path, text));
     match model::from_tree(tree) {
-        Ok(doc) => Some(doc),
+        Ok(doc) => Some(Box::new(doc)),
         Err(e) => {
             if schema_valid {
                 diagnostics.push(Diagnostic::new(

@@ -61,7 +61,7 @@ impl<T: Ord> Ord for Spanned<T> {
         self.value.cmp(&other.value)
     }
 }
-impl Borrow<str> for Spanned<String> {
+impl Borrow<str> for Spanned<Str> {
     fn borrow(&self) -> &str {
         &self.value
     }
@@ -87,7 +87,172 @@ impl<T: JsonSchema> JsonSchema for Spanned<T> {
     }
 }
 
-pub type Name = Spanned<String>;
+pub type Name = Spanned<Str>;
+
+/// A string of the model. Most names in flag files (variants, rules, attributes, segments,
+/// owners) are short, and a heap allocation costs more than their text: up to
+/// [`Str::INLINE`] bytes are held inline, longer strings on the heap behind a thin pointer,
+/// so that a string takes 16 bytes (a `String` 24, and a `Box<str>` 16 without room inline).
+#[derive(Clone, Default)]
+pub struct Str(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; Str::INLINE] },
+    Heap(Box<Box<str>>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Inline {
+            len: 0,
+            bytes: [0; Str::INLINE],
+        }
+    }
+}
+
+impl Str {
+    /// The longest string held inline: what fits in 16 bytes beside the tag and the length.
+    pub const INLINE: usize = 14;
+
+    pub fn new(text: &str) -> Str {
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                Str(Repr::Inline { len, bytes })
+            }
+            _ => Str(Repr::Heap(Box::new(text.into()))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // A whole `str` was copied in, so the bytes are UTF-8.
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(text) => text,
+        }
+    }
+}
+
+impl Deref for Str {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Str {
+    fn from(text: &str) -> Str {
+        Str::new(text)
+    }
+}
+
+impl From<Str> for String {
+    fn from(text: Str) -> String {
+        match text.0 {
+            Repr::Inline { .. } => text.as_str().to_owned(),
+            Repr::Heap(text) => (*text).into(),
+        }
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for Str {}
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+impl PartialEq<String> for Str {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<'de> Deserialize<'de> for Str {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl Visitor<'_> for StrVisitor {
+            type Value = Str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str, E> {
+                Ok(Str::new(v))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+impl serde::Serialize for Str {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl JsonSchema for Str {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        String::json_schema(generator)
+    }
+}
 
 /// A TOML table, held as its entries sorted by key. Flag files hold many small tables, for
 /// which a sorted vector is several times smaller than a `BTreeMap`.
@@ -693,13 +858,15 @@ pub struct FlagEnv {
     pub off_variant: Option<Name>,
     /// The fallthrough variant, served when no rule matches. Default: the off variant.
     pub serve: Option<Name>,
+    // Lists a flag holds per environment and per rule are boxed slices, not vectors: 8 bytes
+    // less each, and no spare capacity.
     /// Rules in order; the first whose conditions all hold (and whose rollout includes the
     /// unit) decides the variant.
     #[serde(default)]
-    pub rules: Vec<Spanned<Rule>>,
+    pub rules: Box<[Spanned<Rule>]>,
     /// Timed changes to `enabled` or `serve`, applied at evaluation time, in time order.
     #[serde(default)]
-    pub schedule: Vec<Spanned<EnvStep>>,
+    pub schedule: Box<[Spanned<EnvStep>]>,
 }
 
 /// A targeting rule.
@@ -710,17 +877,18 @@ pub struct Rule {
     pub name: Name,
     /// Conditions, all of which must hold. Omitted or empty: the rule matches every unit.
     #[serde(rename = "if", default)]
-    pub conditions: Vec<Spanned<Condition>>,
+    pub conditions: Box<[Spanned<Condition>]>,
     /// Percentage (0–100, up to 3 decimals) of matching units the rule applies to; the rest
     /// fall through to later rules. Default: 100.
     pub rollout: Option<Spanned<f64>>,
     /// The variant to serve. Exactly one of `serve` and `split`.
     pub serve: Option<Name>,
+    // Boxed: most rules serve a variant.
     /// Variant weights (percentages summing to 100) for a weighted split.
-    pub split: Option<Spanned<Table<Spanned<f64>>>>,
+    pub split: Option<Box<Spanned<Table<Spanned<f64>>>>>,
     /// Timed changes to this rule's rollout, variant or split, in time order.
     #[serde(default)]
-    pub schedule: Vec<Spanned<RuleStep>>,
+    pub schedule: Box<[Spanned<RuleStep>]>,
 }
 
 /// From `at` on, the rule uses the values given here.
@@ -752,10 +920,12 @@ pub struct Condition {
     pub attr: Option<Name>,
     /// The operator.
     pub op: Option<Spanned<Op>>,
+    // Boxed, as is `values`: a condition has one of them or none, and a repository holds many
+    // conditions. (Doc comments here are the schema's descriptions.)
     /// The operand of a comparison (gt, semver_gte, before, matches…).
-    pub value: Option<Spanned<Scalar>>,
+    pub value: Option<Box<Spanned<Scalar>>>,
     /// The operands of a set test (in, starts_with, contains_any, in_cidr…); any may match.
-    pub values: Option<Spanned<Vec<Spanned<Scalar>>>>,
+    pub values: Option<Box<Spanned<Vec<Spanned<Scalar>>>>>,
     /// Compare strings case-insensitively (in, starts_with, ends_with, contains and their
     /// negations).
     pub ignore_case: Option<Spanned<bool>>,
@@ -874,7 +1044,7 @@ pub enum Scalar {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    String(Str),
     Datetime(toml::value::Datetime),
 }
 
@@ -928,7 +1098,7 @@ impl<'de> Deserialize<'de> for Scalar {
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar::String(v.to_owned()))
+                Ok(Scalar::String(Str::new(v)))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
                 let datetime =

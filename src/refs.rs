@@ -147,7 +147,7 @@ impl Options {
         Options {
             delimiters: config.delimiters.map_or_else(
                 || vec!["\"".into(), "'".into(), "`".into()],
-                |d| d.into_iter().map(|d| d.value).collect(),
+                |d| d.into_iter().map(|d| d.value.into()).collect(),
             ),
             aliases: config
                 .aliases
@@ -156,7 +156,7 @@ impl Options {
                 .exclude
                 .unwrap_or_default()
                 .into_iter()
-                .map(|g| g.value)
+                .map(|g| g.value.into())
                 .collect(),
             now_millis,
         }

@@ -387,7 +387,12 @@ impl<'a> Policy<'a> {
     /// settings) one from a member of a declared team, or, without teams, from an owner of
     /// some flag. Never "anyone".
     fn of(project: Option<&'a ProjectFile>, judge: &'a Repo) -> Policy<'a> {
-        let names = |names: &[Name]| names.iter().map(|n| n.value.clone()).collect::<Vec<_>>();
+        let names = |names: &[Name]| {
+            names
+                .iter()
+                .map(|n| n.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
         let Some(policy) = project.and_then(|p| p.review.as_ref()) else {
             let mut protected: BTreeSet<String> = project
                 .iter()
@@ -399,7 +404,7 @@ impl<'a> Policy<'a> {
                     .flags
                     .values()
                     .filter_map(|f| f.doc.as_ref())
-                    .flat_map(|f| f.owners.iter().map(|o| o.value.clone()))
+                    .flat_map(|f| f.owners.iter().map(|o| o.as_str().to_owned()))
                     .collect();
             }
             return Policy {
@@ -442,7 +447,7 @@ impl<'a> Policy<'a> {
             rules: rules
                 .iter()
                 .map(|rule| Rule {
-                    name: rule.name.value.clone(),
+                    name: rule.name.as_str().to_owned(),
                     environments: rule.environments.as_deref().map(names),
                     changes: rule
                         .changes
@@ -600,7 +605,7 @@ impl Rule {
 fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<ChangeReview> {
     let flag = |repo: &Repo, key: &str| -> Option<Vec<String>> {
         let doc: &FlagFile = repo.flags.get(key)?.doc.as_ref()?;
-        Some(doc.owners.iter().map(|o| o.value.clone()).collect())
+        Some(doc.owners.iter().map(|o| o.as_str().to_owned()).collect())
     };
     // An existing flag's owners are the judge's (or the base's, for a flag the base branch has
     // removed since); a new flag's are the ones it names.

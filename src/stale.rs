@@ -269,7 +269,7 @@ pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Rep
         stale.push(StaleFlag {
             flag: finding.key.to_owned(),
             kind: flag.kind.value,
-            owners: flag.owners.iter().map(|o| o.value.clone()).collect(),
+            owners: flag.owners.iter().map(|o| o.as_str().to_owned()).collect(),
             file: finding.path.to_owned(),
             reasons,
             expires: flag

@@ -81,7 +81,7 @@ fn context(context: &Option<Spanned<Table<Spanned<Payload>>>>) -> Value {
     let entries = context.iter().flat_map(|c| c.iter());
     Value::Object(
         entries
-            .map(|(k, v)| (k.value.clone(), v.0.clone()))
+            .map(|(k, v)| (k.as_str().to_owned(), v.0.clone()))
             .collect(),
     )
 }
@@ -103,7 +103,7 @@ fn run_case(evaluator: &Evaluator, case: &TestCase, default_now: i64) -> Vec<Fai
         let result = &explanation.evaluation;
         let mut mismatch = |expected: String, actual: String| {
             failures.push(Failure {
-                flag: flag.value.clone(),
+                flag: flag.as_str().to_owned(),
                 expected,
                 actual,
                 trace: explanation.trace.clone(),
@@ -177,7 +177,7 @@ fn run_distribution(evaluator: &Evaluator, d: &Distribution, default_now: i64) -
         .iter()
         .filter(|(variant, expected)| (share(variant) - expected.value).abs() > tolerance)
         .map(|(variant, expected)| Failure {
-            flag: d.flag.value.clone(),
+            flag: d.flag.as_str().to_owned(),
             expected: format!("{} {}% ± {tolerance}", variant.value, expected.value),
             actual: observed.clone(),
             trace: Vec::new(),

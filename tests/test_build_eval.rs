@@ -411,7 +411,11 @@ fn the_example_tests_cover_every_flag() {
         }
         tested.extend(tests.distributions.iter().map(|d| d.flag.value.clone()));
     }
-    let untested: Vec<&String> = repo.flags.keys().filter(|k| !tested.contains(*k)).collect();
+    let untested: Vec<&String> = repo
+        .flags
+        .keys()
+        .filter(|k| !tested.contains(k.as_str()))
+        .collect();
     assert!(
         untested.is_empty(),
         "flags.example/tests never evaluate {untested:?}"

@@ -19,6 +19,19 @@ pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
     build_flags(repo, None)
 }
 
+/// Builds the bundle of one of the project's environments, its flags resolved in parallel:
+/// a caller that writes environments one at a time holds one resolved environment at once.
+pub fn build_environment(checked: Checked<'_>, environment: &str) -> Bundle {
+    let repo = checked.repo();
+    let project = doc(&repo
+        .project
+        .as_ref()
+        .expect("checked repositories have a project")
+        .doc);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    environment_bundle(repo, project, environment, None, threads)
+}
+
 /// Builds bundles that hold only the flags `keys` (those the repository has) and the flags
 /// they depend on as prerequisites, with every segment: enough to evaluate `keys`. Comparing
 /// two versions needs no more than the flags that differ.
@@ -54,7 +67,7 @@ fn build_flags(repo: &Repo, keys: Option<&BTreeSet<&str>>) -> Vec<Bundle> {
         let builders: Vec<_> = project
             .environments
             .iter()
-            .map(|env| scope.spawn(|| build_environment(repo, project, env, keys)))
+            .map(|env| scope.spawn(|| environment_bundle(repo, project, env, keys, 1)))
             .collect();
         builders
             .into_iter()
@@ -69,13 +82,14 @@ fn doc<T>(doc: &Option<T>) -> &T {
         .expect("every file of a checked repository loads")
 }
 
-fn build_environment(
+/// One environment's bundle, its flags resolved by `threads` threads.
+fn environment_bundle(
     repo: &Repo,
     project: &model::ProjectFile,
     environment: &str,
     keys: Option<&BTreeSet<&str>>,
+    threads: usize,
 ) -> Bundle {
-    let mut flags = BTreeMap::new();
     let wanted = |key: &String| keys.is_none_or(|keys| keys.contains(key.as_str()));
     // Checks allow one experiment per flag and environment.
     let experiments: BTreeMap<&str, (&str, &model::ExperimentFile)> = repo
@@ -85,13 +99,38 @@ fn build_environment(
         .filter(|(_, e)| e.environments.iter().any(|env| env.as_str() == environment))
         .map(|(key, e)| (e.flag.as_str(), (key, e)))
         .collect();
-    for (key, loaded) in repo.flags.iter().filter(|(k, _)| wanted(k)) {
-        let mut flag = resolve_flag(key, doc(&loaded.doc), environment);
-        if let Some((name, experiment)) = experiments.get(key.as_str()) {
-            flag.experiment = Some(gate(project, name, experiment));
-        }
-        flags.insert(key.clone(), flag);
-    }
+    let chosen: Vec<(&String, &model::FlagFile)> = repo
+        .flags
+        .iter()
+        .filter(|(k, _)| wanted(k))
+        .map(|(key, loaded)| (key, doc(&loaded.doc)))
+        .collect();
+    let resolve = |chunk: &[(&String, &model::FlagFile)]| -> Vec<(String, Flag)> {
+        chunk
+            .iter()
+            .map(|&(key, flag)| {
+                let mut resolved = resolve_flag(key, flag, environment);
+                if let Some((name, experiment)) = experiments.get(key.as_str()) {
+                    resolved.experiment = Some(gate(project, name, experiment));
+                }
+                (key.clone(), resolved)
+            })
+            .collect()
+    };
+    // Contiguous chunks in key order, so the map is built from sorted runs.
+    let chunk = chosen.len().div_ceil(threads.max(1)).max(1);
+    let flags: BTreeMap<String, Flag> = std::thread::scope(|scope| {
+        let workers: Vec<_> = chosen
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| scope.spawn(move || resolve(part)))
+            .collect();
+        let mine = resolve(chosen.chunks(chunk).next().unwrap_or_default());
+        let theirs = workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("resolving a flag does not panic"));
+        mine.into_iter().chain(theirs).collect()
+    });
     let mut segments = BTreeMap::new();
     for (name, loaded) in &repo.segments {
         let segment = doc(&loaded.doc);
@@ -106,12 +145,12 @@ fn build_environment(
     }
     Bundle {
         format: FORMAT,
-        project: project.name.value.clone(),
+        project: project.name.as_str().to_owned(),
         environment: environment.to_owned(),
         attributes: project
             .attributes
             .iter()
-            .map(|(name, decl)| (name.value.clone(), decl.ty.value))
+            .map(|(name, decl)| (name.as_str().to_owned(), decl.ty.value))
             .collect(),
         flags,
         segments,
@@ -124,7 +163,7 @@ fn gate(
     name: &str,
     experiment: &model::ExperimentFile,
 ) -> Experiment {
-    let salt = |salt: &Option<Name>, name: &Name| salt.as_ref().unwrap_or(name).value.clone();
+    let salt = |salt: &Option<Name>, name: &Name| salt.as_ref().unwrap_or(name).as_str().to_owned();
     let holdout = experiment.holdout.as_ref().map(|holdout| {
         let (name, declared) = project
             .holdouts
@@ -132,7 +171,7 @@ fn gate(
             .find(|(n, _)| n.value == holdout.value)
             .expect("checked holdouts are declared");
         Holdout {
-            name: name.value.clone(),
+            name: name.as_str().to_owned(),
             percent: thousandths(declared.percent.value),
             salt: salt(&declared.salt, name),
         }
@@ -145,7 +184,7 @@ fn gate(
             .expect("checked layers are declared");
         let (from, to) = experiment.slice().expect("checked layers have a range");
         LayerSlice {
-            name: name.value.clone(),
+            name: name.as_str().to_owned(),
             salt: salt(&declared.salt, name),
             from: thousandths(from),
             to: thousandths(to),
@@ -153,7 +192,7 @@ fn gate(
     });
     Experiment {
         name: name.to_owned(),
-        control: experiment.control.value.clone(),
+        control: experiment.control.as_str().to_owned(),
         holdout,
         layer,
     }
@@ -163,7 +202,7 @@ fn resolve_flag(key: &str, flag: &model::FlagFile, environment: &str) -> Flag {
     let variants = match &flag.variants {
         Some(variants) => variants
             .iter()
-            .map(|(name, value)| (name.value.clone(), value.0.clone()))
+            .map(|(name, value)| (name.as_str().to_owned(), value.0.clone()))
             .collect(),
         None => BTreeMap::from([
             ("off".to_owned(), Value::Bool(false)),
@@ -175,8 +214,8 @@ fn resolve_flag(key: &str, flag: &model::FlagFile, environment: &str) -> Flag {
         .prerequisites
         .iter()
         .map(|p| Prerequisite {
-            flag: p.flag.value.clone(),
-            variant: p.variant.value.clone(),
+            flag: p.flag.as_str().to_owned(),
+            variant: p.variant.as_str().to_owned(),
         })
         .collect();
     prerequisites.sort_by(|a, b| (&a.flag, &a.variant).cmp(&(&b.flag, &b.variant)));
@@ -211,7 +250,7 @@ fn resolve_flag(key: &str, flag: &model::FlagFile, environment: &str) -> Flag {
         .map(|step| FlagStep {
             at: millis(&step.at.value),
             enabled: step.enabled.as_ref().map(|e| e.value),
-            fallthrough: step.serve.as_ref().map(|v| v.value.clone()),
+            fallthrough: step.serve.as_ref().map(|v| v.as_str().to_owned()),
         })
         .collect();
     resolved.schedule.sort_by_key(|s| s.at);
@@ -225,28 +264,29 @@ fn rule(rule: &model::Rule) -> Rule {
         .map(|step| RuleStep {
             at: millis(&step.at.value),
             rollout: step.rollout.as_ref().map(|r| thousandths(r.value)),
-            serve: serve(&step.serve, &step.split),
+            serve: serve(&step.serve, step.split.as_ref()),
         })
         .collect();
     schedule.sort_by_key(|s| s.at);
     Rule {
-        name: rule.name.value.clone(),
+        name: rule.name.as_str().to_owned(),
         conditions: conditions(&rule.conditions),
         rollout: rule.rollout.as_ref().map_or(FULL, |r| thousandths(r.value)),
-        serve: serve(&rule.serve, &rule.split).expect("checked rules serve a variant or a split"),
+        serve: serve(&rule.serve, rule.split.as_deref())
+            .expect("checked rules serve a variant or a split"),
         schedule,
     }
 }
 
-fn serve(variant: &Option<Name>, split: &Option<Spanned<Table<Spanned<f64>>>>) -> Option<Serve> {
+fn serve(variant: &Option<Name>, split: Option<&Spanned<Table<Spanned<f64>>>>) -> Option<Serve> {
     match (variant, split) {
-        (Some(variant), _) => Some(Serve::Variant(variant.value.clone())),
+        (Some(variant), _) => Some(Serve::Variant(variant.as_str().to_owned())),
         (None, Some(split)) => Some(Serve::Split(
             // Table entries are sorted by name: the bucketing order.
             split
                 .iter()
                 .map(|(variant, weight)| Weight {
-                    variant: variant.value.clone(),
+                    variant: variant.as_str().to_owned(),
                     weight: thousandths(weight.value),
                 })
                 .collect(),
@@ -266,12 +306,16 @@ fn condition(c: &model::Condition) -> Condition {
             op: None,
             values: Vec::new(),
             ignore_case: false,
-            segment: Some(segment.value.clone()),
+            segment: Some(segment.as_str().to_owned()),
             negate: c.not_segment.is_some(),
         };
     }
     let op = c.op.as_ref().map(|o| o.value);
-    let operands = c.value.iter().chain(c.values.iter().flat_map(|v| v.iter()));
+    let operands = c
+        .value
+        .as_deref()
+        .into_iter()
+        .chain(c.values.iter().flat_map(|v| v.iter()));
     let mut values: Vec<Value> = operands.map(|o| operand(op, &o.value)).collect();
     // A list operand is a set (any of, all of, none of): its order and repeats mean nothing.
     if op.is_some_and(|op| op.operand() == Operand::List) {
@@ -279,7 +323,7 @@ fn condition(c: &model::Condition) -> Condition {
         values.dedup();
     }
     Condition {
-        attr: c.attr.as_ref().map(|a| a.value.clone()),
+        attr: c.attr.as_ref().map(|a| a.as_str().to_owned()),
         op,
         values,
         ignore_case: c.ignore_case.as_ref().is_some_and(|i| i.value),
@@ -299,7 +343,7 @@ fn operand(op: Option<Op>, value: &Scalar) -> Value {
         (_, Scalar::Bool(b)) => Value::Bool(*b),
         (_, Scalar::Int(i)) => Value::from(*i as f64),
         (_, Scalar::Float(f)) => Value::from(*f),
-        (_, Scalar::String(s)) => Value::String(s.clone()),
+        (_, Scalar::String(s)) => Value::String(s.as_str().to_owned()),
         (_, Scalar::Datetime(d)) => Value::String(d.to_string()),
     }
 }
@@ -319,7 +363,7 @@ fn thousandths(percent: f64) -> u32 {
 }
 
 fn sorted_names(names: &[Name]) -> Vec<String> {
-    let mut names: Vec<String> = names.iter().map(|n| n.value.clone()).collect();
+    let mut names: Vec<String> = names.iter().map(|n| n.as_str().to_owned()).collect();
     names.sort();
     names.dedup();
     names

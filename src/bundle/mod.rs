@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::op::{AttrType, Op};
 
 #[cfg(feature = "compiler")]
-pub use build::{build, build_only};
+pub use build::{build, build_environment, build_only};
 
 /// The bundle format's version; readers refuse others.
 pub const FORMAT: u32 = 2;

@@ -31,18 +31,20 @@ pub const MAX_MESSAGE_CHARS: usize = 500;
 /// The diagnostics, sorted by file and position, grouped and capped file by file. Only what
 /// is listed is copied.
 pub(super) fn condense(diagnostics: &[Diagnostic], repo: &Repo) -> Vec<Diagnostic> {
-    let texts: BTreeMap<&str, &str> = repo
+    let files: BTreeMap<&str, usize> = repo
         .files
         .iter()
-        .map(|f| (f.path.as_str(), f.text.as_str()))
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
         .collect();
     let mut out = Vec::new();
     for file in diagnostics.chunk_by(|a, b| a.file == b.file) {
-        let text = texts
-            .get(file[0].file.as_str())
-            .copied()
-            .unwrap_or_default();
-        for d in cap(group(file, text)) {
+        // Only a flood needs the text, to find the arrays findings are in.
+        let text = match files.get(file[0].file.as_str()) {
+            Some(&i) if is_flood(file) => repo.text(i),
+            _ => Cow::Borrowed(""),
+        };
+        for d in cap(group(file, &text)) {
             let mut d = d.into_owned();
             clip(&mut d.message);
             if let Some(help) = &mut d.help {
@@ -54,16 +56,22 @@ pub(super) fn condense(diagnostics: &[Diagnostic], repo: &Repo) -> Vec<Diagnosti
     out
 }
 
-/// Replaces all but the first [`SHOWN_PER_ARRAY`] findings of one code in one array (the
-/// innermost array holding the finding's start, its path with the indices of the arrays
-/// around it) with one note, when the array has more than [`GROUP_ABOVE`].
-fn group<'d>(file: &'d [Diagnostic], text: &str) -> Vec<Cow<'d, Diagnostic>> {
+/// Whether a file's findings hold more than [`GROUP_ABOVE`] located ones of one code and
+/// severity: the only case [`group`] has work for.
+fn is_flood(file: &[Diagnostic]) -> bool {
     let mut per_code: BTreeMap<(Code, Severity), usize> = BTreeMap::new();
     for d in file.iter().filter(|d| d.span.is_some()) {
         *per_code.entry((d.code, d.severity)).or_default() += 1;
     }
+    per_code.values().any(|&n| n > GROUP_ABOVE)
+}
+
+/// Replaces all but the first [`SHOWN_PER_ARRAY`] findings of one code in one array (the
+/// innermost array holding the finding's start, its path with the indices of the arrays
+/// around it) with one note, when the array has more than [`GROUP_ABOVE`].
+fn group<'d>(file: &'d [Diagnostic], text: &str) -> Vec<Cow<'d, Diagnostic>> {
     let listed = || file.iter().map(Cow::Borrowed).collect();
-    if per_code.values().all(|&n| n <= GROUP_ABOVE) {
+    if !is_flood(file) {
         return listed();
     }
     let Some(arrays) = Arrays::of(text) else {

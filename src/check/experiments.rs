@@ -367,7 +367,7 @@ impl Scope<'_> {
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (metric, role) in all {
             if let Some(first) = seen.insert(metric.name.as_str(), metric.name.span().start) {
-                let line = crate::diag::LineCol::of(self.text(file), first).line;
+                let line = crate::diag::LineCol::of(&self.text(file), first).line;
                 self.push(
                     Code::Duplicate,
                     file,

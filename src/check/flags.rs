@@ -265,7 +265,7 @@ impl Scope<'_> {
         for rule in &env.rules {
             let r = &rule.value;
             if let Some(first) = names.iter().find(|n| n.value == r.name.value) {
-                let line = LineCol::of(self.text(file), first.span().start).line;
+                let line = LineCol::of(&self.text(file), first.span().start).line;
                 self.push(
                     Code::DuplicateRule,
                     file,
@@ -295,7 +295,7 @@ impl Scope<'_> {
                         .into(),
                 );
             }
-            self.serve_or_split(file, key, flag, rule.span(), &r.serve, &r.split);
+            self.serve_or_split(file, key, flag, rule.span(), &r.serve, r.split.as_deref());
             if let Some(rollout) = &r.rollout {
                 self.rollout(file, rollout);
             }
@@ -339,7 +339,14 @@ impl Scope<'_> {
                 .help = Some("give it `rollout`, `serve` or `split`".into());
             }
             if step.serve.is_some() || step.split.is_some() {
-                self.serve_or_split(file, key, flag, step.span(), &step.serve, &step.split);
+                self.serve_or_split(
+                    file,
+                    key,
+                    flag,
+                    step.span(),
+                    &step.serve,
+                    step.split.as_ref(),
+                );
             }
             if let Some(rollout) = &step.rollout {
                 self.rollout(file, rollout);
@@ -405,7 +412,7 @@ impl Scope<'_> {
         flag: &FlagFile,
         span: Range<usize>,
         serve: &Option<Name>,
-        split: &Option<Spanned<Table<Spanned<f64>>>>,
+        split: Option<&Spanned<Table<Spanned<f64>>>>,
     ) {
         match (serve, split) {
             (Some(_), Some(split)) => {

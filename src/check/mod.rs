@@ -176,12 +176,8 @@ impl<'r> Scope<'r> {
     }
 
     /// The text of a repository file, for locating a related position in a message.
-    fn text(&self, path: &str) -> &'r str {
-        let repo = self.repo;
-        repo.files
-            .iter()
-            .find(|f| f.path == path)
-            .map_or("", |f| f.text.as_str())
+    fn text(&self, path: &str) -> std::borrow::Cow<'r, str> {
+        self.repo.text_of(path)
     }
 
     fn attribute(&self, name: &str) -> Lookup<'r> {
@@ -279,7 +275,7 @@ impl<'r> Scope<'r> {
         let mut names: Vec<&Name> = Vec::new();
         for rule in &policy.rules {
             if let Some(first) = names.iter().find(|n| n.value == rule.name.value) {
-                let line = LineCol::of(self.text(file), first.span().start).line;
+                let line = LineCol::of(&self.text(file), first.span().start).line;
                 self.push(
                     Code::Duplicate,
                     file,
@@ -358,7 +354,7 @@ impl<'r> Scope<'r> {
                 .help = Some(NAME_HELP.into());
             }
             if let Some(first) = seen.insert(env.as_str(), env.span().start) {
-                let at = crate::diag::LineCol::of(self.text(file), first);
+                let at = crate::diag::LineCol::of(&self.text(file), first);
                 self.push(
                     Code::Duplicate,
                     file,

@@ -7,7 +7,7 @@ use crate::diag::Code;
 use crate::literal::parse_timestamp;
 use std::ops::Range;
 
-use crate::model::{AttrType, Payload, Scalar, Spanned, Table, Timestamp};
+use crate::model::{AttrType, Payload, Scalar, Spanned, Str, Table, Timestamp};
 
 use super::{Lookup, Scope, TARGETING_KEY, timestamp_millis};
 
@@ -138,7 +138,7 @@ impl Scope<'_> {
             .iter()
             .rev()
             .map(|(key, value)| ContextEntry {
-                path: key.value.clone(),
+                path: key.as_str().to_owned(),
                 key_start: 0,
                 key_span: key.span(),
                 value_span: value.span(),
@@ -160,7 +160,7 @@ impl Scope<'_> {
                 );
                 continue;
             }
-            let name = Spanned::new(entry.path.clone(), entry.key_span.clone());
+            let name = Spanned::new(Str::new(&entry.path), entry.key_span.clone());
             match self.attribute(&name) {
                 Lookup::Unchecked => {}
                 Lookup::Declared(ty, allowed) => self.context_value(file, &entry, ty, allowed),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle::{self, Bundle};
+use crate::check::Checked;
 use crate::provenance::Source;
 
 use super::{
@@ -84,17 +85,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
                 crate::provenance::load_revision(&repository, rev, dir, &relative)?;
             (repo, Some(source))
         }
-        None => (crate::provenance::load(dir)?, None),
+        None => {
+            // Texts are read again only for files with findings, to render them.
+            let mut repo = crate::load::load_lean(dir)?;
+            repo.diagnostics.extend(crate::provenance::worktree(dir));
+            (repo, None)
+        }
     };
     let report = args.deny.check(&repo, &args.repo.options()?);
     let Some(checked) = checked(&report, dir, args.format, out)? else {
         return Ok(Outcome::Failure);
     };
-    let bundles = bundle::build(checked);
     let source = source.or_else(|| crate::provenance::worktree_source(dir, &repo));
-    let manifest = write(&args.out, &bundles, source)?;
-    // The process ends next: freeing the bundles value by value would only delay it.
-    std::mem::forget(bundles);
+    let manifest = write(&args.out, checked, source)?;
+    // The process ends next: freeing a large repository's model one value at a time would
+    // only delay the exit.
+    std::mem::forget(repo);
     let hashes: serde_json::Map<String, serde_json::Value> = manifest
         .environments
         .iter()
@@ -128,27 +134,24 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
 }
 
 /// Writes every bundle, then the manifest that names them, each atomically: a reader that
-/// follows the manifest never finds a bundle missing or partial.
-fn write(out: &Path, bundles: &[Bundle], source: Option<Source>) -> Result<Manifest, Error> {
+/// follows the manifest never finds a bundle missing or partial. Environments are built,
+/// written and dropped one at a time, so memory holds the model and one environment.
+fn write(out: &Path, checked: Checked<'_>, source: Option<Source>) -> Result<Manifest, Error> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    // Serializing, hashing and writing each bundle is independent work: one thread each.
-    let written: Vec<Result<ManifestEntry, String>> = std::thread::scope(|scope| {
-        let writers: Vec<_> = bundles
-            .iter()
-            .map(|bundle| scope.spawn(move || write_bundle(out, bundle)))
-            .collect();
-        writers
-            .into_iter()
-            .map(|w| w.join().expect("writing a bundle does not panic"))
-            .collect()
-    });
-    let environments = written.into_iter().collect::<Result<Vec<_>, String>>()?;
+    let project = checked
+        .repo()
+        .project
+        .as_ref()
+        .and_then(|p| p.doc.as_ref())
+        .expect("checked repositories have a project");
+    let environments = project
+        .environments
+        .iter()
+        .map(|env| write_bundle(out, &bundle::build_environment(checked, env)))
+        .collect::<Result<Vec<_>, String>>()?;
     let manifest = Manifest {
         format: bundle::FORMAT,
-        project: bundles
-            .first()
-            .map(|b| b.project.clone())
-            .unwrap_or_default(),
+        project: project.name.as_str().to_owned(),
         commit: source.as_ref().map(|s| s.commit.clone()),
         tree: source.as_ref().and_then(|s| s.tree.clone()),
         dirty: source.as_ref().map(|s| s.dirty),

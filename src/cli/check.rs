@@ -19,7 +19,10 @@ pub struct Args {
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     let options = args.repo.options()?;
     // Findings about the checkout (attributes, submodules, links) come with the loader's.
-    let repo = crate::provenance::load(args.repo.dir())?;
+    // Texts are read again only for files with findings, to render them.
+    let mut repo = crate::load::load_lean(args.repo.dir())?;
+    repo.diagnostics
+        .extend(crate::provenance::worktree(args.repo.dir()));
     let diagnostics = args.deny.check(&repo, &options).diagnostics;
     render::diagnostics(out, args.format, args.repo.dir(), &repo, &diagnostics)?;
     let failed = diagnostics.iter().any(|d| d.is_error());

@@ -112,7 +112,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
                         .project
                         .iter()
                         .flat_map(|p| p.doc.iter())
-                        .flat_map(|p| p.environments.iter().map(|e| e.value.clone()))
+                        .flat_map(|p| p.environments.iter().map(|e| e.as_str().to_owned()))
                         .collect();
                     format!("unknown environment `{env}` (known: {})", known.join(", "))
                 })?;

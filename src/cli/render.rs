@@ -1,6 +1,7 @@
 //! Renderers of findings: one function per output format, over the same diagnostics.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::Path;
@@ -51,7 +52,7 @@ pub struct Position {
 }
 
 pub fn position(repo: &Repo, diagnostic: &Diagnostic) -> Position {
-    position_in(source_text(repo, &diagnostic.file), diagnostic)
+    position_in(&source_text(repo, &diagnostic.file), diagnostic)
 }
 
 /// The position of a finding in `text`, its file's text.
@@ -71,28 +72,27 @@ fn position_in(text: &str, diagnostic: &Diagnostic) -> Position {
     }
 }
 
-fn source_text<'r>(repo: &'r Repo, file: &str) -> &'r str {
-    repo.files
-        .iter()
-        .find(|f| f.path == file)
-        .map_or("", |f| f.text.as_str())
+fn source_text<'r>(repo: &'r Repo, file: &str) -> Cow<'r, str> {
+    repo.text_of(file)
 }
 
-/// Files' texts by path, for renderers that look up every finding's file.
-struct Texts<'r>(HashMap<&'r str, &'r str>);
+/// The texts of the files findings are in, by path, for renderers that look up every
+/// finding's file. Only those: a lean repository reads them again ([`Repo::text`]).
+struct Texts<'r>(HashMap<&'r str, Cow<'r, str>>);
 
 impl<'r> Texts<'r> {
-    fn of(repo: &'r Repo) -> Self {
+    fn of(repo: &'r Repo, diagnostics: &[Diagnostic]) -> Self {
+        let wanted: HashSet<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
         Texts(
-            repo.files
-                .iter()
-                .map(|f| (f.path.as_str(), f.text.as_str()))
+            (repo.files.iter().enumerate())
+                .filter(|(_, f)| wanted.contains(f.path.as_str()))
+                .map(|(i, f)| (f.path.as_str(), repo.text(i)))
                 .collect(),
         )
     }
 
-    fn get(&self, file: &str) -> &'r str {
-        self.0.get(file).copied().unwrap_or_default()
+    fn get(&self, file: &str) -> &str {
+        self.0.get(file).map_or("", |text| text)
     }
 
     fn position(&self, diagnostic: &Diagnostic) -> Position {
@@ -146,7 +146,7 @@ pub fn human(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io
         .with_links(false)
         .with_width(100)
         .without_primary_span_start();
-    let texts = Texts::of(repo);
+    let texts = Texts::of(repo, diagnostics);
     for diagnostic in diagnostics {
         let mut report = MietteDiagnostic::new(escape_controls(&diagnostic.message))
             .with_code(format!(
@@ -386,7 +386,7 @@ pub fn json(out: &mut dyn Write, repo: &Repo, diagnostics: &[Diagnostic]) -> io:
         #[serde(skip_serializing_if = "is_zero")]
         suppressed: usize,
     }
-    let texts = Texts::of(repo);
+    let texts = Texts::of(repo, diagnostics);
     let document = Document {
         suppressed: left_out(diagnostics),
         diagnostics: diagnostics
@@ -434,7 +434,7 @@ pub fn github(
     repo: &Repo,
     diagnostics: &[Diagnostic],
 ) -> io::Result<()> {
-    let texts = Texts::of(repo);
+    let texts = Texts::of(repo, diagnostics);
     for d in diagnostics {
         let p = texts.position(d);
         let level = match d.severity {
@@ -489,7 +489,7 @@ pub fn markdown_summary(
     }
     writeln!(out, "| | code | location | message |")?;
     writeln!(out, "|---|---|---|---|")?;
-    let texts = Texts::of(repo);
+    let texts = Texts::of(repo, diagnostics);
     for d in diagnostics {
         let p = texts.position(d);
         let icon = if d.is_error() { "❌" } else { "⚠️" };

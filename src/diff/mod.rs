@@ -237,7 +237,7 @@ pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
     }
     let owners = |repo: &Repo, key: &str| -> Option<Vec<String>> {
         let flag = repo.flags.get(key)?.doc.as_ref()?;
-        let mut owners: Vec<String> = flag.owners.iter().map(|o| o.value.clone()).collect();
+        let mut owners: Vec<String> = flag.owners.iter().map(|o| o.as_str().to_owned()).collect();
         owners.sort();
         owners.dedup();
         Some(owners)
@@ -410,17 +410,21 @@ fn data_files(base: &Repo, head: &Repo) -> Vec<FileChange> {
                         let doc = repo.tests.iter().find(|t| t.file == file);
                         if let Some(test) = doc.and_then(|t| t.doc.as_ref()) {
                             for case in &test.cases {
-                                flags.extend(case.variants.keys().map(|k| k.value.clone()));
-                                flags.extend(case.values.keys().map(|k| k.value.clone()));
+                                flags.extend(case.variants.keys().map(|k| k.as_str().to_owned()));
+                                flags.extend(case.values.keys().map(|k| k.as_str().to_owned()));
                             }
-                            flags.extend(test.distributions.iter().map(|d| d.flag.value.clone()));
+                            flags.extend(
+                                test.distributions
+                                    .iter()
+                                    .map(|d| d.flag.as_str().to_owned()),
+                            );
                         }
                     }
                     _ => {
                         let doc = repo.experiments.values().find(|e| e.file == file);
                         if let Some(experiment) = doc.and_then(|e| e.doc.as_ref()) {
-                            flags.insert(experiment.flag.value.clone());
-                            owners.extend(experiment.owners.iter().map(|o| o.value.clone()));
+                            flags.insert(experiment.flag.as_str().to_owned());
+                            owners.extend(experiment.owners.iter().map(|o| o.as_str().to_owned()));
                         }
                     }
                 }
@@ -498,7 +502,7 @@ fn declared_values(repo: &Repo) -> BTreeMap<String, Vec<Value>> {
                     Scalar::Datetime(d) => Value::from(d.to_string()),
                 })
                 .collect();
-            Some((name.value.clone(), values))
+            Some((name.as_str().to_owned(), values))
         })
         .collect()
 }

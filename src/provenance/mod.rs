@@ -840,11 +840,11 @@ fn revision_findings(
 fn differs(repo: &Repo, committed: &[(String, git2::Oid)]) -> bool {
     let mut committed: BTreeMap<&str, git2::Oid> =
         committed.iter().map(|(p, id)| (p.as_str(), *id)).collect();
-    for file in &repo.files {
+    for (i, file) in repo.files.iter().enumerate() {
         let Some(id) = committed.remove(file.path.as_str()) else {
             return true;
         };
-        if !same_blob(file.text.as_bytes(), id) {
+        if !same_blob(repo.text(i).as_bytes(), id) {
             return true;
         }
     }
