@@ -702,3 +702,200 @@ fn segments_decide_by_lists_then_conditions_and_keep_their_answer() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Operators on either side of their operand, through a loaded bundle.
+
+/// Whether `condition` (on attribute `a`, declared `ty`) holds for `a` = `value`.
+fn holds(ty: &str, condition: Value, value: Value) -> bool {
+    let b = bundle(
+        json!({ "a": ty }),
+        json!([condition]),
+        json!({"f": {"r": [{"c": [0], "n": "test", "s": 1}]}}),
+        json!({}),
+    );
+    let flags = load(&b).unwrap_or_else(|e| panic!("{condition}: {e}"));
+    let context = json!({"targeting_key": "u", "a": value});
+    match decide(&flags, "f", &context, 0) {
+        ("on", Reason::Rule { .. }) => true,
+        ("off", Reason::Fallthrough) => false,
+        other => panic!("{condition} on {value}: {other:?}"),
+    }
+}
+
+#[test]
+fn operators_hold_exactly_on_their_side_of_the_operand() {
+    let op = |op: &str, values: Value| json!({"attr": "a", "op": op, "values": values});
+    let cases: Vec<(&str, Value, Value, bool)> = vec![
+        ("number", op("gt", json!([10.0])), json!(10), false),
+        ("number", op("gt", json!([10.0])), json!(11), true),
+        ("number", op("gte", json!([10.0])), json!(11), true),
+        ("number", op("gte", json!([10.0])), json!(9.5), false),
+        ("number", op("lt", json!([10.0])), json!(9), true),
+        ("number", op("lt", json!([10.0])), json!(10), false),
+        ("number", op("lte", json!([10.0])), json!(10), true),
+        ("number", op("lte", json!([10.0])), json!(11), false),
+        (
+            "semver",
+            op("semver_eq", json!(["1.2.3"])),
+            json!("1.2.2"),
+            false,
+        ),
+        (
+            "semver",
+            op("semver_eq", json!(["1.2.3"])),
+            json!("1.2.3"),
+            true,
+        ),
+        (
+            "semver",
+            op("semver_gt", json!(["1.2.3"])),
+            json!("1.2.3"),
+            false,
+        ),
+        (
+            "semver",
+            op("semver_gte", json!(["1.2.3"])),
+            json!("1.2.2"),
+            false,
+        ),
+        (
+            "semver",
+            op("semver_lt", json!(["1.2.3"])),
+            json!("1.2.3"),
+            false,
+        ),
+        (
+            "semver",
+            op("semver_lt", json!(["1.2.3"])),
+            json!("1.2.2"),
+            true,
+        ),
+        (
+            "semver",
+            op("semver_lte", json!(["1.2.3"])),
+            json!("1.2.3"),
+            true,
+        ),
+        (
+            "semver",
+            op("semver_lte", json!(["1.2.3"])),
+            json!("1.2.4"),
+            false,
+        ),
+        // Nineteen digits are a number a version may have; twenty overflow it: no version.
+        (
+            "semver",
+            op("semver_gt", json!(["1.0.0"])),
+            json!("9999999999999999999.0.0"),
+            true,
+        ),
+        (
+            "semver",
+            op("semver_gt", json!(["1.0.0"])),
+            json!("99999999999999999999.0.0"),
+            false,
+        ),
+        (
+            "semver",
+            op("semver_lt", json!(["1.0.0"])),
+            json!("0.99999999999999999999.0"),
+            false,
+        ),
+        (
+            "datetime",
+            op("before", json!([1_000_000])),
+            json!("1970-01-01T00:16:40Z"),
+            false,
+        ),
+        (
+            "datetime",
+            op("before", json!([1_000_000])),
+            json!("1970-01-01T00:16:39Z"),
+            true,
+        ),
+        (
+            "datetime",
+            op("after", json!([1_000_000])),
+            json!("1970-01-01T00:16:40Z"),
+            false,
+        ),
+        (
+            "datetime",
+            op("after", json!([1_000_000])),
+            json!("1970-01-01T00:16:41Z"),
+            true,
+        ),
+        (
+            "string_list",
+            op("contains_all", json!(["a", "b"])),
+            json!(["c", "b", "a"]),
+            true,
+        ),
+        (
+            "string_list",
+            op("contains_all", json!(["a", "b"])),
+            json!(["a", "c"]),
+            false,
+        ),
+        (
+            "string_list",
+            op("contains_any", json!(["a", "b"])),
+            json!(["c", "b"]),
+            true,
+        ),
+        (
+            "string_list",
+            op("contains_any", json!(["a", "b"])),
+            json!(["c"]),
+            false,
+        ),
+        (
+            "string_list",
+            op("contains_none", json!(["a", "b"])),
+            json!(["c"]),
+            true,
+        ),
+        (
+            "string_list",
+            op("contains_none", json!(["a", "b"])),
+            json!(["c", "a"]),
+            false,
+        ),
+    ];
+    for (ty, condition, value, expected) in cases {
+        assert_eq!(
+            holds(ty, condition.clone(), value.clone()),
+            expected,
+            "{condition} on {value}"
+        );
+    }
+}
+
+#[test]
+fn ignore_case_folds_the_operand_and_the_value_whichever_is_upper_case() {
+    let ignoring = |op: &str, operand: &str| json!({"attr": "a", "op": op, "values": [operand], "ignore_case": true});
+    let cases = [
+        ("in", "us", "US", true),
+        ("in", "US", "us", true),
+        ("in", "ÜBER", "über", true),
+        ("in", "über", "ÜBER", true),
+        ("in", "ÜBER", "uber", false),
+        ("not_in", "ÜBER", "über", false),
+        ("not_in", "ÜBER", "uber", true),
+        ("starts_with", "ÜB", "über", true),
+        ("ends_with", "ER", "ÜBER", true),
+        ("contains", "BE", "ÜBER", true),
+    ];
+    for (op, operand, value, expected) in cases {
+        assert_eq!(
+            holds("string", ignoring(op, operand), json!(value)),
+            expected,
+            "{op} {operand} on {value}"
+        );
+    }
+    // Without ignore_case, case counts.
+    let exact = json!({"attr": "a", "op": "in", "values": ["ÜBER"]});
+    assert!(!holds("string", exact.clone(), json!("über")));
+    assert!(holds("string", exact, json!("ÜBER")));
+}
