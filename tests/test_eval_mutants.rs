@@ -727,6 +727,12 @@ fn holds(ty: &str, condition: Value, value: Value) -> bool {
 fn operators_hold_exactly_on_their_side_of_the_operand() {
     let op = |op: &str, values: Value| json!({"attr": "a", "op": op, "values": values});
     let cases: Vec<(&str, Value, Value, bool)> = vec![
+        // Numbers are equal by value, integer or not.
+        ("number", op("in", json!([2.0])), json!(2), true),
+        ("number", op("in", json!([1.0, 2.0])), json!(3), false),
+        ("number", op("in", json!([1.5])), json!(1.5), true),
+        ("number", op("not_in", json!([1.0, 2.0])), json!(2), false),
+        ("number", op("not_in", json!([1.0, 2.0])), json!(3), true),
         ("number", op("gt", json!([10.0])), json!(10), false),
         ("number", op("gt", json!([10.0])), json!(11), true),
         ("number", op("gte", json!([10.0])), json!(11), true),
