@@ -14,6 +14,7 @@ mod test_codeowners;
 mod test_diff;
 mod test_docs;
 mod test_edit;
+mod test_eval_mutants;
 mod test_evals;
 mod test_examples;
 mod test_experiments;
