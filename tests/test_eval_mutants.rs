@@ -118,7 +118,8 @@ fn every_limit_is_inclusive() {
             }
             _ => assert_eq!(
                 load(&b).unwrap_err(),
-                "flag `f`: rule `listed`: 10001 operands, more than the limit of 10000"
+                // Conditions are verified once, as entries of the bundle's table.
+                "condition 0: 10001 operands, more than the limit of 10000"
             ),
         }
     }
