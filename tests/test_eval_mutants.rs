@@ -70,187 +70,172 @@ fn rule(rule_index: usize, rule_name: &str) -> Reason<'_> {
 // ---------------------------------------------------------------------------------------
 // Limits: a bundle exactly at each limit loads; one past it is refused with the limit.
 
+/// The bundle `make(limit)` loads and passes `at`; `make(limit + 1)` is refused with `refusal`.
+fn at_and_past(
+    limit: usize,
+    make: impl Fn(usize) -> Value,
+    at: impl FnOnce(&Evaluator),
+    refusal: &str,
+) {
+    at(&load(&make(limit)).unwrap());
+    assert_eq!(load(&make(limit + 1)).unwrap_err(), refusal);
+}
+
 #[test]
 fn every_limit_is_inclusive() {
     let country = |i: usize| json!({"attr": "country", "op": "in", "values": [format!("C{i:05}")]});
     let attributes = json!({"country": "string"});
 
     // 100 conditions in a rule, and in a segment.
-    for n in [100, 101] {
-        let conditions = Value::Array((0..n).map(country).collect());
-        let indices: Vec<usize> = (0..n).collect();
-        let b = bundle(
-            attributes.clone(),
-            conditions,
-            json!({"f": {"r": [{"c": indices, "n": "all", "s": 1}]}}),
-            json!({"s": {"c": indices}}),
-        );
-        match n {
-            100 => {
-                let flags = load(&b).unwrap();
-                let context = json!({"targeting_key": "u", "country": "C00000"});
-                assert_eq!(
-                    decide(&flags, "f", &context, 0),
-                    ("off", Reason::Fallthrough)
-                );
-            }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                "flag `f`: rule `all`: 101 conditions, more than the limit of 100"
-            ),
-        }
-    }
+    at_and_past(
+        100,
+        |n| {
+            let indices: Vec<usize> = (0..n).collect();
+            bundle(
+                attributes.clone(),
+                Value::Array((0..n).map(country).collect()),
+                json!({"f": {"r": [{"c": indices, "n": "all", "s": 1}]}}),
+                json!({"s": {"c": indices}}),
+            )
+        },
+        |flags| {
+            let context = json!({"targeting_key": "u", "country": "C00000"});
+            assert_eq!(
+                decide(flags, "f", &context, 0),
+                ("off", Reason::Fallthrough)
+            );
+        },
+        "flag `f`: rule `all`: 101 conditions, more than the limit of 100",
+    );
 
     // 10,000 operands of one condition; the last of them matches.
-    for n in [10_000, 10_001] {
-        let values: Vec<String> = (0..n).map(|i| format!("C{i:05}")).collect();
-        let b = bundle(
-            attributes.clone(),
-            json!([{"attr": "country", "op": "in", "values": values}]),
-            json!({"f": {"r": [{"c": [0], "n": "listed", "s": 1}]}}),
-            json!({}),
-        );
-        match n {
-            10_000 => {
-                let flags = load(&b).unwrap();
-                let context = json!({"targeting_key": "u", "country": "C09999"});
-                assert_eq!(decide(&flags, "f", &context, 0), ("on", rule(0, "listed")));
-            }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                // Conditions are verified once, as entries of the bundle's table.
-                "condition 0: 10001 operands, more than the limit of 10000"
-            ),
-        }
-    }
+    at_and_past(
+        10_000,
+        |n| {
+            let values: Vec<String> = (0..n).map(|i| format!("C{i:05}")).collect();
+            bundle(
+                attributes.clone(),
+                json!([{"attr": "country", "op": "in", "values": values}]),
+                json!({"f": {"r": [{"c": [0], "n": "listed", "s": 1}]}}),
+                json!({}),
+            )
+        },
+        |flags| {
+            let context = json!({"targeting_key": "u", "country": "C09999"});
+            assert_eq!(decide(flags, "f", &context, 0), ("on", rule(0, "listed")));
+        },
+        // Conditions are verified once, as entries of the bundle's table.
+        "condition 0: 10001 operands, more than the limit of 10000",
+    );
 
     // 100 prerequisites, every one met: more than the memo holds inline.
-    for n in [100, 101] {
-        let mut flags = Map::new();
-        for i in 0..n {
-            flags.insert(format!("p{i:03}"), json!({"f": 1}));
-        }
-        let prerequisites: Vec<Value> = (0..n).map(|i| json!([format!("p{i:03}"), "on"])).collect();
-        flags.insert("z".into(), json!({"f": 1, "p": prerequisites}));
-        let b = bundle(json!({}), json!([]), Value::Object(flags), json!({}));
-        match n {
-            100 => {
-                let flags = load(&b).unwrap();
-                let context = json!({"targeting_key": "u"});
-                assert_eq!(
-                    decide(&flags, "z", &context, 0),
-                    ("on", Reason::Fallthrough)
-                );
+    at_and_past(
+        100,
+        |n| {
+            let mut flags = Map::new();
+            for i in 0..n {
+                flags.insert(format!("p{i:03}"), json!({"f": 1}));
             }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                "flag `z`: 101 prerequisites, more than the limit of 100"
-            ),
-        }
-    }
+            let prerequisites: Vec<Value> =
+                (0..n).map(|i| json!([format!("p{i:03}"), "on"])).collect();
+            flags.insert("z".into(), json!({"f": 1, "p": prerequisites}));
+            bundle(json!({}), json!([]), Value::Object(flags), json!({}))
+        },
+        |flags| {
+            let context = json!({"targeting_key": "u"});
+            assert_eq!(decide(flags, "z", &context, 0), ("on", Reason::Fallthrough));
+        },
+        "flag `z`: 101 prerequisites, more than the limit of 100",
+    );
 
     // 1,000 rules: the first 999 roll out to nobody, the last to everyone.
-    for n in [1_000, 1_001] {
-        let rules: Vec<Value> = (0..n)
-            .map(|i| {
-                if i == n - 1 {
-                    json!({"n": format!("r{i}"), "s": 1})
-                } else {
-                    json!({"n": format!("r{i}"), "r": 0, "s": 1})
-                }
-            })
-            .collect();
-        let b = bundle(json!({}), json!([]), json!({"f": {"r": rules}}), json!({}));
-        match n {
-            1_000 => {
-                let flags = load(&b).unwrap();
-                let context = json!({"targeting_key": "u"});
-                assert_eq!(decide(&flags, "f", &context, 0), ("on", rule(999, "r999")));
-            }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                "flag `f`: 1001 rules, more than the limit of 1000"
-            ),
-        }
-    }
+    at_and_past(
+        1_000,
+        |n| {
+            let rules: Vec<Value> = (0..n)
+                .map(|i| {
+                    if i == n - 1 {
+                        json!({"n": format!("r{i}"), "s": 1})
+                    } else {
+                        json!({"n": format!("r{i}"), "r": 0, "s": 1})
+                    }
+                })
+                .collect();
+            bundle(json!({}), json!([]), json!({"f": {"r": rules}}), json!({}))
+        },
+        |flags| {
+            let context = json!({"targeting_key": "u"});
+            assert_eq!(decide(flags, "f", &context, 0), ("on", rule(999, "r999")));
+        },
+        "flag `f`: 1001 rules, more than the limit of 1000",
+    );
 
     // 1,000 schedule steps, alternately disabling and enabling the flag.
-    for n in [1_000, 1_001] {
-        let steps: Vec<Value> = (0..n).map(|i| json!({"at": i, "e": i % 2 == 1})).collect();
-        let b = bundle(
-            json!({}),
-            json!([]),
-            json!({"f": {"f": 1, "t": steps}}),
-            json!({}),
-        );
-        match n {
-            1_000 => {
-                let flags = load(&b).unwrap();
-                let context = json!({"targeting_key": "u"});
-                assert_eq!(
-                    decide(&flags, "f", &context, 500),
-                    ("off", Reason::Disabled)
-                );
-                assert_eq!(
-                    decide(&flags, "f", &context, 501),
-                    ("on", Reason::Fallthrough)
-                );
-                assert_eq!(
-                    decide(&flags, "f", &context, -1),
-                    ("on", Reason::Fallthrough)
-                );
-            }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                "flag `f`: 1001 schedule steps, more than the limit of 1000"
-            ),
-        }
-    }
+    at_and_past(
+        1_000,
+        |n| {
+            let steps: Vec<Value> = (0..n).map(|i| json!({"at": i, "e": i % 2 == 1})).collect();
+            bundle(
+                json!({}),
+                json!([]),
+                json!({"f": {"f": 1, "t": steps}}),
+                json!({}),
+            )
+        },
+        |flags| {
+            let context = json!({"targeting_key": "u"});
+            assert_eq!(decide(flags, "f", &context, 500), ("off", Reason::Disabled));
+            assert_eq!(
+                decide(flags, "f", &context, 501),
+                ("on", Reason::Fallthrough)
+            );
+            assert_eq!(
+                decide(flags, "f", &context, -1),
+                ("on", Reason::Fallthrough)
+            );
+        },
+        "flag `f`: 1001 schedule steps, more than the limit of 1000",
+    );
 
     // 1,000 variants; the fallthrough is the last.
-    for n in [1_000, 1_001] {
-        let variants: Map<String, Value> = (0..n).map(|i| (format!("v{i:04}"), json!(i))).collect();
-        let b = bundle(
-            json!({}),
-            json!([]),
-            json!({"f": {"f": n - 1, "v": variants}}),
-            json!({}),
-        );
-        match n {
-            1_000 => {
-                let flags = load(&b).unwrap();
-                let evaluation = flags.evaluate("f", &json!({}), 0).unwrap();
-                assert_eq!(evaluation.variant, "v0999");
-                assert_eq!(evaluation.value, &json!(999));
-            }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                "flag `f`: 1001 variants, more than the limit of 1000"
-            ),
-        }
-    }
+    at_and_past(
+        1_000,
+        |n| {
+            let variants: Map<String, Value> =
+                (0..n).map(|i| (format!("v{i:04}"), json!(i))).collect();
+            bundle(
+                json!({}),
+                json!([]),
+                json!({"f": {"f": n - 1, "v": variants}}),
+                json!({}),
+            )
+        },
+        |flags| {
+            let evaluation = flags.evaluate("f", &json!({}), 0).unwrap();
+            assert_eq!(evaluation.variant, "v0999");
+            assert_eq!(evaluation.value, &json!(999));
+        },
+        "flag `f`: 1001 variants, more than the limit of 1000",
+    );
 
     // A unit of exactly 1 MiB, the largest file a repository may hold.
-    for n in [1024 * 1024, 1024 * 1024 + 1] {
-        let unit = "u".repeat(n);
-        let b = bundle(
-            json!({}),
-            json!([{"segment": "s"}]),
-            json!({"f": {"r": [{"c": [0], "n": "in", "s": 1}]}}),
-            json!({"s": {"in": [unit]}}),
-        );
-        match n {
-            1_048_576 => {
-                let flags = load(&b).unwrap();
-                let context = json!({"targeting_key": unit});
-                assert_eq!(decide(&flags, "f", &context, 0), ("on", rule(0, "in")));
-            }
-            _ => assert_eq!(
-                load(&b).unwrap_err(),
-                "segment `s`: a unit in `include` is 1048577 bytes long, more than the limit of 1048576"
-            ),
-        }
-    }
+    let unit = |n: usize| "u".repeat(n);
+    at_and_past(
+        1024 * 1024,
+        |n| {
+            bundle(
+                json!({}),
+                json!([{"segment": "s"}]),
+                json!({"f": {"r": [{"c": [0], "n": "in", "s": 1}]}}),
+                json!({"s": {"in": [unit(n)]}}),
+            )
+        },
+        |flags| {
+            let context = json!({"targeting_key": unit(1024 * 1024)});
+            assert_eq!(decide(flags, "f", &context, 0), ("on", rule(0, "in")));
+        },
+        "segment `s`: a unit in `include` is 1048577 bytes long, more than the limit of 1048576",
+    );
 }
 
 // ---------------------------------------------------------------------------------------

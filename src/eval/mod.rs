@@ -979,9 +979,9 @@ fn compile(raw: RawBundle<'_>, hash: String) -> Result<Evaluator, String> {
     if raw.format != bundle::FORMAT {
         return Err(unsupported(&raw.format));
     }
-    // Indices are held as u32: refuse oversized bundles before building anything.
+    // The flag index holds u32 indices: refuse oversized bundles before building it. Every
+    // other limit is `verify`'s.
     verify::at_most(raw.flags.0.len(), limits::FLAGS, "flags")?;
-    verify::at_most(raw.segments.0.len(), limits::SEGMENTS, "segments")?;
     let segment_index: FastMap<&str, usize> = raw
         .segments
         .0
@@ -1299,7 +1299,6 @@ impl Compiler<'_> {
         flag: wire::Flag<'a>,
         scratch: &mut Scratchpad,
     ) -> Result<CompiledFlag<'a>, String> {
-        verify::at_most(flag.r.len(), limits::RULES, "rules")?;
         let variants: Arc<[(Box<str>, Value)]> = match flag.v {
             Some(variants) => variants
                 .0
