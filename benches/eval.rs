@@ -263,7 +263,7 @@ fn options() -> flagstone::check::Options {
 fn load_verify_10000(bencher: Bencher) {
     let repo = flagstone::load::load(&repository(10_000, 0)).unwrap();
     let report = flagstone::check::check(&repo, &options());
-    let bundle = flagstone::bundle::build(report.checked().unwrap())
+    let bundle = flagstone::build::all(report.checked().unwrap())
         .pop()
         .unwrap();
     let bytes = bundle.to_canonical_json();
@@ -279,7 +279,7 @@ fn build_10000(bencher: Bencher) {
     let report = flagstone::check::check(&repo, &options());
     let checked = report.checked().unwrap();
     bencher.bench(|| {
-        flagstone::bundle::build(checked)
+        flagstone::build::all(checked)
             .iter()
             .map(|b| flagstone::bundle::content_hash(&b.to_canonical_json()))
             .collect::<Vec<_>>()

@@ -1,54 +1,106 @@
 //! flagstone: feature flags and experiments as code.
 //!
 //! Data flows one way: [`load`] reads and parses a repository into the typed [`model`],
-//! validated against its [`schema`]; [`check`] finds semantic problems. Every stage reports
-//! [`diag::Diagnostic`]s instead of stopping at the first problem. The library never prints;
-//! the `flagstone` binary renders.
+//! validated against its [`schema`]; [`check`] finds semantic problems and hands out a
+//! [`check::Checked`] only when there are none; [`build`] resolves a checked repository into
+//! one [`bundle`] per environment; [`eval`] loads a bundle and evaluates flags. Diff, review,
+//! edits and publishing work on top of that pipeline; experiment analysis and eval
+//! comparison beside them. Every stage reports [`diag::Diagnostic`]s or a typed error instead
+//! of stopping at the first problem or printing: the library never prints; the `flagstone`
+//! binary renders.
+//!
+//! # Layers
+//!
+//! The source folders are the layers. A module may use the modules of its own layer and of
+//! the layers listed above it, never below; within a layer, no two modules use each other
+//! (tests/test_layers.rs holds both rules, reading the source).
+//!
+//! | layer (folder) | modules | feature |
+//! |---|---|---|
+//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats | `eval`; `compiler` |
+//! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
+//! | `compiler` | schema, characters, load, experiment, check, build | `compiler` |
+//! | `operations` | diff, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
+//! | `experiments` | csv_input, analyze, evals | `compiler` |
+//! | `cli` | one file per command, rendering | `cli` |
+//!
+//! `operations` and `experiments` sit beside each other: neither uses the other. `stats` is
+//! foundation, not experiments, because `check` warns when an experiment cannot reach its
+//! planned power, and that one warning needs the power calculation; the statistics depend on
+//! nothing. The modules are re-exported here, flat: embedding code names `flagstone::eval`,
+//! not the layer it lives in.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-#[cfg(feature = "compiler")]
-pub mod analyze;
+mod foundation {
+    #[cfg(feature = "compiler")]
+    pub mod diag;
+    pub(crate) mod fast_hash;
+    pub mod literal;
+    #[cfg(feature = "compiler")]
+    pub mod metric;
+    #[cfg(feature = "compiler")]
+    pub mod model;
+    pub mod op;
+    #[cfg(feature = "compiler")]
+    pub mod stats;
+}
+
 #[cfg(feature = "eval")]
-pub mod bundle;
+mod runtime {
+    pub mod bundle;
+    pub mod eval;
+}
+
 #[cfg(feature = "compiler")]
-pub mod check;
+mod compiler {
+    pub mod build;
+    pub mod characters;
+    pub mod check;
+    pub mod experiment;
+    pub mod load;
+    pub mod schema;
+}
+
+#[cfg(feature = "compiler")]
+mod operations {
+    pub mod codeowners;
+    pub mod diff;
+    pub mod edit;
+    pub mod provenance;
+    pub mod publish;
+    pub mod refs;
+    pub mod review;
+    pub mod stale;
+    pub mod suite;
+}
+
+#[cfg(feature = "compiler")]
+mod experiments {
+    pub mod analyze;
+    pub(crate) mod csv_input;
+    pub mod evals;
+}
+
 #[cfg(feature = "cli")]
 pub mod cli;
+
+use foundation::fast_hash;
 #[cfg(feature = "compiler")]
-pub mod codeowners;
-#[cfg(feature = "compiler")]
-mod csv_input;
-#[cfg(feature = "compiler")]
-pub mod diag;
-#[cfg(feature = "compiler")]
-pub mod diff;
-#[cfg(feature = "compiler")]
-pub mod edit;
+pub use foundation::{diag, metric, model, stats};
+pub use foundation::{literal, op};
+
 #[cfg(feature = "eval")]
-pub mod eval;
+pub use runtime::{bundle, eval};
+
 #[cfg(feature = "compiler")]
-pub mod evals;
+use compiler::characters;
 #[cfg(feature = "compiler")]
-pub mod experiment;
-pub mod literal;
+pub use compiler::{build, check, experiment, load, schema};
+
 #[cfg(feature = "compiler")]
-pub mod load;
+pub use operations::{codeowners, diff, edit, provenance, publish, refs, review, stale, suite};
+
 #[cfg(feature = "compiler")]
-pub mod model;
-pub mod op;
+use experiments::csv_input;
 #[cfg(feature = "compiler")]
-pub mod provenance;
-#[cfg(feature = "compiler")]
-pub mod publish;
-#[cfg(feature = "compiler")]
-pub mod refs;
-#[cfg(feature = "compiler")]
-pub mod review;
-#[cfg(feature = "compiler")]
-pub mod schema;
-#[cfg(feature = "compiler")]
-pub mod stale;
-#[cfg(feature = "compiler")]
-pub mod stats;
-#[cfg(feature = "compiler")]
-pub mod suite;
+pub use experiments::{analyze, evals};

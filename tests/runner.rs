@@ -26,6 +26,7 @@ mod test_git;
 mod test_grammar;
 mod test_hostile_bundles;
 mod test_install;
+mod test_layout;
 mod test_lean;
 mod test_mutations;
 mod test_properties;

@@ -195,7 +195,7 @@ fn check_build_load(dir: &Path) -> Evaluator {
         .take(5)
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    let bundles = flagstone::bundle::build(report.checked().unwrap());
+    let bundles = flagstone::build::all(report.checked().unwrap());
     let production = bundles
         .into_iter()
         .find(|b| b.environment == "production")

@@ -520,7 +520,7 @@ fn line_endings_change_no_payload_and_no_hash() {
         ]);
         let repo = flagstone::load::load(dir.path()).unwrap();
         let report = flagstone::check::check(&repo, &crate::support::options());
-        let bundles = flagstone::bundle::build(report.checked().expect("it checks"));
+        let bundles = flagstone::build::all(report.checked().expect("it checks"));
         let production = bundles
             .iter()
             .find(|b| b.environment == "production")

@@ -105,7 +105,7 @@ fn defaults_are_left_out_and_spelled_out_mean_the_same() {
 fn a_condition_used_by_many_flags_is_in_the_table_once() {
     let repo = flagstone::load::load(&root().join("flags.example")).unwrap();
     let report = flagstone::check::check(&repo, &crate::support::options());
-    for bundle in flagstone::bundle::build(report.checked().unwrap()) {
+    for bundle in flagstone::build::all(report.checked().unwrap()) {
         let uses: usize = bundle
             .flags
             .values()

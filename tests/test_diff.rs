@@ -205,7 +205,7 @@ fn a_missing_base_revision_is_named() {
 /// comparing every flag finds, including flags reached through a changed segment.
 #[test]
 fn comparing_only_changed_flags_matches_comparing_all() {
-    use flagstone::{bundle, check, diff, load};
+    use flagstone::{build, bundle, check, diff, load};
     let work = crate::support::tempdir();
     copy_dir(&root().join("flags.example"), work.path());
     let base = load::load(&root().join("flags.example")).unwrap();
@@ -234,8 +234,8 @@ fn comparing_only_changed_flags_matches_comparing_all() {
         let side = |repo, bundles| diff::Version { repo, bundles };
         diff::diff(side(&base, base_bundles), side(&head, head_bundles), now)
     };
-    let all = compare(&bundle::build(b), &bundle::build(h));
-    let only = compare(&bundle::build_only(b, &keys), &bundle::build_only(h, &keys));
+    let all = compare(&build::all(b), &build::all(h));
+    let only = compare(&build::only(b, &keys), &build::only(h, &keys));
     let json = |d: &diff::Diff| serde_json::to_string_pretty(d).unwrap();
     assert_eq!(json(&only), json(&all));
     let [eu] = &all.segments[..] else {
@@ -340,7 +340,7 @@ fn bundle_pair(flag: &str, edited: &str) -> (flagstone::bundle::Bundle, flagston
         ]);
         let repo = flagstone::load::load(dir.path()).unwrap();
         let report = flagstone::check::check(&repo, &crate::support::options());
-        let bundles = flagstone::bundle::build(report.checked().expect("it checks"));
+        let bundles = flagstone::build::all(report.checked().expect("it checks"));
         bundles
             .into_iter()
             .find(|b| b.environment == "production")

@@ -1,7 +1,7 @@
 //! Experiments: the power calculation, the design read from a repository, the evaluator's
 //! gates and `flagstone plan`.
 
-use flagstone::analyze::{MetricKind, Role};
+use flagstone::analyze::{Estimator, Role};
 use flagstone::eval::bucket::bucket;
 use flagstone::eval::{Evaluator, GateKind, Reason};
 use flagstone::experiment::design;
@@ -136,7 +136,7 @@ fn the_design_api_reads_the_example_experiment() {
     );
     assert_eq!(
         d.metrics[2].kind,
-        MetricKind::Ratio {
+        Estimator::Ratio {
             numerator: "queries".into(),
             denominator: "sessions".into()
         }
@@ -163,7 +163,7 @@ fn the_design_api_reads_the_example_experiment() {
 fn production() -> Evaluator {
     let repo = flagstone::load::load(&root().join("flags.example")).unwrap();
     let report = flagstone::check::check(&repo, &crate::support::options());
-    let bundle = flagstone::bundle::build(report.checked().unwrap())
+    let bundle = flagstone::build::all(report.checked().unwrap())
         .into_iter()
         .find(|b| b.environment == "production")
         .unwrap();
@@ -260,7 +260,7 @@ fn held_out_and_out_of_slice_units_get_control_and_the_others_the_split() {
 fn only_flags_with_experiments_carry_gates() {
     let repo = flagstone::load::load(&root().join("flags.example")).unwrap();
     let report = flagstone::check::check(&repo, &crate::support::options());
-    for bundle in flagstone::bundle::build(report.checked().unwrap()) {
+    for bundle in flagstone::build::all(report.checked().unwrap()) {
         let gated: Vec<&str> = bundle
             .flags
             .iter()

@@ -354,7 +354,7 @@ fn bundles(dir: &Path) -> Option<Vec<Bundle>> {
     let repo = flagstone::load::load(dir).unwrap();
     let options = flagstone::check::Options { now_millis: NOW_MS };
     let report = flagstone::check::check(&repo, &options);
-    report.checked().map(flagstone::bundle::build)
+    report.checked().map(flagstone::build::all)
 }
 
 /// The test's own units: every country (and none), seats around every threshold, the

@@ -7,7 +7,7 @@ use crate::support::{commit, copy_dir, options, root, run, shallow_clone};
 fn hashes(repo: &flagstone::load::Repo) -> Vec<String> {
     let report = flagstone::check::check(repo, &options());
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
-    flagstone::bundle::build(report.checked().unwrap())
+    flagstone::build::all(report.checked().unwrap())
         .iter()
         .map(|b| flagstone::bundle::content_hash(&b.to_canonical_json()))
         .collect()

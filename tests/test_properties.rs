@@ -28,7 +28,7 @@ fn build_dir(dir: &Path) -> Result<Vec<Bundle>, String> {
     let repo = flagstone::load::load(dir).map_err(|e| e.to_string())?;
     let report = flagstone::check::check(&repo, &options());
     match report.checked() {
-        Some(checked) => Ok(flagstone::bundle::build(checked)),
+        Some(checked) => Ok(flagstone::build::all(checked)),
         None => Err(report
             .diagnostics
             .iter()

@@ -1,6 +1,7 @@
 //! `flagstone refs`: flag references in source code.
 
-use flagstone::refs::{AliasStyle, words};
+use flagstone::model::AliasStyle;
+use flagstone::refs::words;
 
 use crate::support::{PROJECT, commit, repo, run};
 

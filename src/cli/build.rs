@@ -147,7 +147,7 @@ fn write(out: &Path, checked: Checked<'_>, source: Option<Source>) -> Result<Man
     let environments = project
         .environments
         .iter()
-        .map(|env| write_bundle(out, &bundle::build_environment(checked, env)))
+        .map(|env| write_bundle(out, &crate::build::environment(checked, env)))
         .collect::<Result<Vec<_>, String>>()?;
     let manifest = Manifest {
         format: bundle::FORMAT,

@@ -125,12 +125,12 @@ pub(super) fn compare(
     // Only the flags that may differ are built, with what evaluating them needs.
     let (base_bundles, head_bundles) = match crate::diff::flags_to_compare(&base, &head) {
         Some(keys) => (
-            crate::bundle::build_only(base_checked, &keys),
-            crate::bundle::build_only(head_checked, &keys),
+            crate::build::only(base_checked, &keys),
+            crate::build::only(head_checked, &keys),
         ),
         None => (
-            crate::bundle::build(base_checked),
-            crate::bundle::build(head_checked),
+            crate::build::all(base_checked),
+            crate::build::all(head_checked),
         ),
     };
     let mut diff = crate::diff::diff(

@@ -104,7 +104,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             let Some(checked) = checked(&report, args.repo.dir(), args.format, out)? else {
                 return Ok(Outcome::Failure);
             };
-            let bundle = crate::bundle::build(checked)
+            let bundle = crate::build::all(checked)
                 .into_iter()
                 .find(|b| b.environment == env)
                 .ok_or_else(|| {

@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::diag::Severity;
-use crate::refs::{AliasStyle, Report};
+use crate::model::AliasStyle;
+use crate::refs::Report;
 
 use super::render::{escape_data, escape_property};
 use super::{Error, Format, Outcome, RepoArgs, formats};

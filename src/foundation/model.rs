@@ -366,7 +366,7 @@ pub struct ProjectFile {
     /// What `flagstone stale` reports. Omitted: the defaults of docs/stale.md.
     pub stale: Option<StaleConfig>,
     /// How `flagstone refs` finds flag keys in source code (docs/refs.md).
-    pub refs: Option<crate::refs::RefsConfig>,
+    pub refs: Option<RefsConfig>,
     /// Mutually exclusive layers by name: experiments in one layer take disjoint slices of
     /// its units (docs/experiments.md).
     #[serde(default)]
@@ -1242,4 +1242,51 @@ pub fn from_tree<T: serde::de::DeserializeOwned>(
     tree: toml::Spanned<toml::de::DeTable<'_>>,
 ) -> Result<T, toml::de::Error> {
     T::deserialize(tree.into_deserializer())
+}
+
+/// `[refs]` in flagstone.toml: how `flagstone refs` finds flag keys in source code.
+#[derive(Clone, Debug, Default, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RefsConfig {
+    /// Strings that may stand right before and right after a flag key in code (any of them
+    /// on each side). Default: ["\"", "'", "`"], a key inside a string literal.
+    pub delimiters: Option<Vec<Name>>,
+    /// Alias styles also searched for, as whole words: "camelCase", "PascalCase",
+    /// "snake_case", "SCREAMING_SNAKE_CASE", "kebab-case". Default: all but "kebab-case".
+    pub aliases: Option<Vec<AliasStyle>>,
+    /// Paths not to scan: gitignore-style globs, relative to each scanned path.
+    pub exclude: Option<Vec<Name>>,
+}
+
+/// A way to write a key as an identifier. The key `checkout/one-page` has the words
+/// `checkout`, `one`, `page`: see [`words`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, JsonSchema)]
+pub enum AliasStyle {
+    /// `checkoutOnePage`
+    #[serde(rename = "camelCase")]
+    Camel,
+    /// `CheckoutOnePage`
+    #[serde(rename = "PascalCase")]
+    Pascal,
+    /// `checkout_one_page`
+    #[serde(rename = "snake_case")]
+    Snake,
+    /// `CHECKOUT_ONE_PAGE`
+    #[serde(rename = "SCREAMING_SNAKE_CASE")]
+    ScreamingSnake,
+    /// `checkout-one-page`
+    #[serde(rename = "kebab-case")]
+    Kebab,
+}
+
+/// How environment, team, variant, flag and segment names are made.
+pub const NAME_HELP: &str =
+    "names use ASCII letters, digits, `_` and `-`, and start with a letter or digit";
+
+/// The variant names of a flag; a flag without `[variants]` is boolean: off and on.
+pub fn variant_names(flag: &FlagFile) -> Vec<&str> {
+    match &flag.variants {
+        Some(variants) => variants.keys().map(|k| k.as_str()).collect(),
+        None => vec!["off", "on"],
+    }
 }

@@ -18,9 +18,9 @@ pub mod watch;
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -28,6 +28,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::bundle::{self, Bundle, FULL, wire};
+use crate::fast_hash::{FastMap, FxHasher};
 use crate::op::AttrType;
 use bucket::Unit;
 use condition::{AttributeTest, Path};
@@ -266,32 +267,6 @@ impl KeyIndex {
                 _ => slot = (slot + 1) & mask,
             }
         }
-    }
-}
-
-/// A hash map with a fast, non-keyed hash. The keys are the bundle's own names, fixed at
-/// load, so there is no untrusted insertion to defend against.
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-
-/// The multiply-rotate hash of rustc's FxHasher: a few cycles for short keys.
-#[derive(Default)]
-pub(crate) struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-        }
-        for &byte in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

@@ -235,3 +235,16 @@ pub fn suggest<'a>(
         }
     }
 }
+
+/// A name as messages show it, inside backticks: control, format (bidi) and other unprintable
+/// characters, backslashes and backticks escaped, so that it stays one inert line in
+/// every output format (terminal, JSON, annotations, Markdown tables).
+pub fn shown(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '`' => "\\u{60}".to_owned(),
+            '\'' | '"' => c.to_string(),
+            c => c.escape_debug().to_string(),
+        })
+        .collect()
+}

@@ -152,7 +152,7 @@ pub enum FileKind {
 /// exists on one side only, those that test a segment whose file differs (directly or through
 /// other segments), and every flag that depends on one of them through prerequisites. `None`
 /// when the project file differs, which may change any flag. Bundles of these flags
-/// ([`bundle::build_only`]) are all [`diff`] needs.
+/// ([`crate::build::only`]) are all [`diff`] needs.
 pub fn flags_to_compare<'r>(base: &'r Repo, head: &'r Repo) -> Option<BTreeSet<&'r str>> {
     let source = |repo: &'r Repo, file: usize| repo.files[file].text.as_str();
     let project = |repo: &'r Repo| repo.project.as_ref().map(|p| source(repo, p.file));

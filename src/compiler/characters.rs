@@ -20,7 +20,7 @@ use toml_parser::{ErrorSink, Raw, Source, Span};
 use crate::diag::{Code, Diagnostic, is_control};
 use crate::schema::FileKind;
 
-use super::people::shown;
+use crate::diag::shown;
 
 /// The findings about control characters in a file that parses as TOML.
 pub(crate) fn scan(kind: FileKind, path: &str, text: &str) -> Vec<Diagnostic> {

@@ -59,7 +59,7 @@ impl Scope<'_> {
                 name.span(),
                 format!("`{}` is not a valid {what} name", name.value),
             )
-            .help = Some(super::NAME_HELP.into());
+            .help = Some(crate::model::NAME_HELP.into());
         }
         if let Some(salt) = salt
             && salt.is_empty()

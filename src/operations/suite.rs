@@ -46,7 +46,7 @@ pub struct Failure {
 /// distributions that do not set `now`.
 pub fn run(checked: Checked<'_>, now_millis: i64) -> Vec<Outcome> {
     let repo = checked.repo();
-    let evaluators: BTreeMap<String, Evaluator> = crate::bundle::build(checked)
+    let evaluators: BTreeMap<String, Evaluator> = crate::build::all(checked)
         .into_iter()
         .map(|bundle| {
             let env = bundle.environment.clone();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Condition, FULL, Holdout, LayerSlice, TARGETING_KEY};
-use crate::eval::{FastMap, FxHasher};
+use crate::fast_hash::{FastMap, FxHasher};
 use crate::op::{AttrType, Op};
 
 /// A bundle as its bytes spell it.

@@ -5,7 +5,7 @@
 pub struct MetricSpec {
     /// The metric's name: the prefix of its columns (`<name>__sum`, …).
     pub name: String,
-    pub kind: MetricKind,
+    pub kind: Estimator,
     /// Lower is better (for example latency or churn).
     pub inverse: bool,
     /// A pre-experiment covariate for CUPED: the prefix of its columns.
@@ -14,7 +14,7 @@ pub struct MetricSpec {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum MetricKind {
+pub enum Estimator {
     /// A 0/1 metric; needs `<name>__sum`.
     Binomial,
     /// Any numeric metric; needs `<name>__sum` and `<name>__sum_squares`.
@@ -39,12 +39,12 @@ pub enum Role {
     },
 }
 
-impl MetricKind {
+impl Estimator {
     pub fn label(&self) -> String {
         match self {
-            MetricKind::Binomial => "binomial".to_owned(),
-            MetricKind::Mean => "mean".to_owned(),
-            MetricKind::Ratio {
+            Estimator::Binomial => "binomial".to_owned(),
+            Estimator::Mean => "mean".to_owned(),
+            Estimator::Ratio {
                 numerator,
                 denominator,
             } => format!("ratio {numerator}/{denominator}"),
@@ -98,8 +98,8 @@ impl MetricSpec {
         };
         check_name("the metric name", name)?;
         let kind = match kind {
-            "binomial" => MetricKind::Binomial,
-            "mean" => MetricKind::Mean,
+            "binomial" => Estimator::Binomial,
+            "mean" => Estimator::Mean,
             _ => match kind.split_once('/') {
                 Some((numerator, denominator)) => {
                     let (numerator, denominator) = (numerator.trim(), denominator.trim());
@@ -110,7 +110,7 @@ impl MetricSpec {
                             "a ratio of `{numerator}` to itself is always 1"
                         )));
                     }
-                    MetricKind::Ratio {
+                    Estimator::Ratio {
                         numerator: numerator.to_owned(),
                         denominator: denominator.to_owned(),
                     }
@@ -143,7 +143,7 @@ impl MetricSpec {
                 ("inverse", None) => metric.inverse = true,
                 ("covariate", Some(covariate)) => {
                     check_name("the covariate", covariate)?;
-                    if matches!(metric.kind, MetricKind::Ratio { .. }) {
+                    if matches!(metric.kind, Estimator::Ratio { .. }) {
                         return Err(fail(
                             "a ratio metric cannot have a covariate (CUPED adjusts binomial and mean metrics)"
                                 .to_owned(),
@@ -218,7 +218,7 @@ mod tests {
             vec![
                 MetricSpec {
                     name: "latency".into(),
-                    kind: MetricKind::Mean,
+                    kind: Estimator::Mean,
                     inverse: true,
                     covariate: None,
                     role: Role::Guardrail {
@@ -227,14 +227,14 @@ mod tests {
                 },
                 MetricSpec {
                     name: "converted".into(),
-                    kind: MetricKind::Binomial,
+                    kind: Estimator::Binomial,
                     inverse: false,
                     covariate: None,
                     role: Role::Primary,
                 },
                 MetricSpec {
                     name: "aov".into(),
-                    kind: MetricKind::Ratio {
+                    kind: Estimator::Ratio {
                         numerator: "revenue".into(),
                         denominator: "orders".into()
                     },
@@ -244,7 +244,7 @@ mod tests {
                 },
                 MetricSpec {
                     name: "post".into(),
-                    kind: MetricKind::Mean,
+                    kind: Estimator::Mean,
                     inverse: true,
                     covariate: Some("pre".into()),
                     role: Role::Secondary,

@@ -203,7 +203,7 @@ impl Scope<'_> {
                     name.span(),
                     format!("`{}` is not a valid variant name", name.value),
                 )
-                .help = Some(super::NAME_HELP.into());
+                .help = Some(crate::model::NAME_HELP.into());
             }
             let ty = json_type(&value.0);
             match first_type {

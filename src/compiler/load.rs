@@ -568,7 +568,7 @@ fn classify(mut found: Vec<Found>) -> (Vec<Entry>, Vec<Diagnostic>) {
                     None,
                     format!("`{bad}` is not a valid name for a {}", kind_noun(kind)),
                 )
-                .with_help(crate::check::NAME_HELP),
+                .with_help(crate::model::NAME_HELP),
             );
             continue;
         }
@@ -807,7 +807,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     let schema_errors = validator.validate(path, &tree);
     let schema_valid = schema_errors.is_empty();
     diagnostics.extend(schema_errors);
-    diagnostics.extend(crate::check::characters::scan(kind, path, text));
+    diagnostics.extend(crate::characters::scan(kind, path, text));
     match model::from_tree(tree) {
         Ok(doc) => Some(Box::new(doc)),
         Err(e) => {

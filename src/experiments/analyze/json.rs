@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Call, Guardrail, Lift, MetricKind, Outcome, Report, Role, Test, Verdict};
+use super::{Call, Estimator, Guardrail, Lift, Outcome, Report, Role, Test, Verdict};
 use crate::stats::{Bayesian, Correction, Describe, Frequentist};
 
 /// The `--format json` document of a report; docs/analyze.md lists every field.
@@ -203,9 +203,9 @@ pub(super) fn document(r: &Report) -> Document<'_> {
 fn metric(m: &super::MetricResult) -> MetricView<'_> {
     let spec = &m.spec;
     let (kind, numerator, denominator) = match &spec.kind {
-        MetricKind::Binomial => ("binomial", None, None),
-        MetricKind::Mean => ("mean", None, None),
-        MetricKind::Ratio {
+        Estimator::Binomial => ("binomial", None, None),
+        Estimator::Mean => ("mean", None, None),
+        Estimator::Ratio {
             numerator,
             denominator,
         } => (

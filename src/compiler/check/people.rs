@@ -5,7 +5,7 @@
 //! CODEOWNERS print them, so a name that cannot be a login never approves anything and could
 //! carry Markdown, HTML or control characters into what is printed.
 
-use crate::diag::Code;
+use crate::diag::{Code, shown};
 use crate::model::{Name, ProjectFile};
 
 use super::Scope;
@@ -54,19 +54,6 @@ pub(crate) fn valid_team_name(name: &str) -> bool {
 pub(crate) const LOGIN_HELP: &str = "a GitHub login is 1–39 ASCII letters, digits and single hyphens, not starting or ending with a hyphen (a managed user's login adds `_` and the enterprise's short code)";
 
 pub(crate) const TEAM_HELP: &str = "team names use ASCII letters, digits, `_` and single hyphens, start with a letter or digit and do not end with a hyphen";
-
-/// A name as messages show it, inside backticks: control, format (bidi) and other unprintable
-/// characters, backslashes and backticks escaped, so that it stays one inert line in
-/// every output format (terminal, JSON, annotations, Markdown tables).
-pub(crate) fn shown(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '`' => "\\u{60}".to_owned(),
-            '\'' | '"' => c.to_string(),
-            c => c.escape_debug().to_string(),
-        })
-        .collect()
-}
 
 impl Scope<'_> {
     /// A person named where a login or an "@team" may be: a valid login, or a declared team

@@ -4,7 +4,6 @@
 //! Checks that need the project file (attributes, environments, teams) are skipped when it is
 //! missing or invalid; that problem is already reported, and guessing would only add noise.
 
-pub(crate) mod characters;
 mod condense;
 mod conditions;
 mod experiments;
@@ -12,7 +11,7 @@ mod flags;
 mod limits;
 mod people;
 mod segments;
-mod tests;
+mod test_files;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -21,8 +20,8 @@ use crate::diag::{Code, Diagnostic, LineCol, suggest};
 use crate::load::Repo;
 use crate::model::datetime_millis as timestamp_millis;
 use crate::model::{
-    ANYONE, AttrType, AttributeDecl, FlagFile, Name, OWNERS, ProjectFile, ReviewPolicy, Scalar,
-    Spanned, Table,
+    ANYONE, AttrType, AttributeDecl, FlagFile, NAME_HELP, Name, OWNERS, ProjectFile, ReviewPolicy,
+    Scalar, Spanned, Table, variant_names,
 };
 
 /// What the checks need besides the repository.
@@ -40,7 +39,7 @@ impl Options {
     }
 }
 
-pub use crate::bundle::TARGETING_KEY;
+use crate::bundle::TARGETING_KEY;
 
 /// The findings of a check: the loader's and the checks' together, sorted by file and
 /// position, like findings grouped and each file's capped (see [`condense`]).
@@ -438,18 +437,6 @@ pub fn has_variant(flag: &FlagFile, name: &str) -> bool {
     match &flag.variants {
         Some(variants) => variants.contains_key(name),
         None => matches!(name, "off" | "on"),
-    }
-}
-
-/// How environment, team, variant, flag and segment names are made.
-pub(crate) const NAME_HELP: &str =
-    "names use ASCII letters, digits, `_` and `-`, and start with a letter or digit";
-
-/// The variant names of a flag; a flag without `[variants]` is boolean: off and on.
-pub fn variant_names(flag: &FlagFile) -> Vec<&str> {
-    match &flag.variants {
-        Some(variants) => variants.keys().map(|k| k.as_str()).collect(),
-        None => vec!["off", "on"],
     }
 }
 

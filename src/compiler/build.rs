@@ -4,24 +4,24 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{
+use crate::bundle::{
     Bundle, Condition, Experiment, FORMAT, FULL, Flag, FlagStep, Holdout, LayerSlice, Prerequisite,
-    Rule, RuleStep, Segment, Serve, Weight,
+    Rule, RuleStep, Segment, Serve, TARGETING_KEY, Weight,
 };
-use crate::check::{Checked, TARGETING_KEY};
+use crate::check::Checked;
 use crate::load::Repo;
 use crate::model::{self, Name, Scalar, Spanned, Table};
 use crate::op::{Op, Operand};
 
 /// Builds the bundle of every environment, in the project's order.
-pub fn build(checked: Checked<'_>) -> Vec<Bundle> {
+pub fn all(checked: Checked<'_>) -> Vec<Bundle> {
     let repo = checked.repo();
     build_flags(repo, None)
 }
 
 /// Builds the bundle of one of the project's environments, its flags resolved in parallel:
 /// a caller that writes environments one at a time holds one resolved environment at once.
-pub fn build_environment(checked: Checked<'_>, environment: &str) -> Bundle {
+pub fn environment(checked: Checked<'_>, environment: &str) -> Bundle {
     let repo = checked.repo();
     let project = doc(&repo
         .project
@@ -35,7 +35,7 @@ pub fn build_environment(checked: Checked<'_>, environment: &str) -> Bundle {
 /// Builds bundles that hold only the flags `keys` (those the repository has) and the flags
 /// they depend on as prerequisites, with every segment: enough to evaluate `keys`. Comparing
 /// two versions needs no more than the flags that differ.
-pub fn build_only(checked: Checked<'_>, keys: &BTreeSet<&str>) -> Vec<Bundle> {
+pub fn only(checked: Checked<'_>, keys: &BTreeSet<&str>) -> Vec<Bundle> {
     let repo = checked.repo();
     let mut included: BTreeSet<&str> = BTreeSet::new();
     let mut pending: Vec<&str> = keys.iter().copied().collect();

@@ -8,8 +8,6 @@
 //! behaviour only: reformatting or reordering the TOML, or moving a flag between files,
 //! changes nothing.
 
-#[cfg(feature = "compiler")]
-mod build;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -18,9 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::op::{AttrType, Op};
-
-#[cfg(feature = "compiler")]
-pub use build::{build, build_environment, build_only};
 
 /// The bundle format's version; readers refuse others.
 pub const FORMAT: u32 = 2;

@@ -7,15 +7,14 @@
 mod decision;
 mod json;
 pub mod plot;
-mod spec;
 mod table;
 pub mod text;
 
 use crate::stats::{self, Arm, Comparison, Correction, Moments, Settings, Summary, Unavailable};
 
+pub use crate::metric::{Estimator, MetricSpec, Role, parse_metrics, valid_name};
 pub use decision::{Call, Decision, VariantCall, Verdict};
 pub use json::Document;
-pub use spec::{MetricKind, MetricSpec, Role, parse_metrics, valid_name};
 pub use table::Table;
 
 /// The sample ratio check flags a mismatch below this p-value.
@@ -477,10 +476,10 @@ fn check_columns(table: &Table, spec: &MetricSpec) -> Result<(), Error> {
     };
     let name = &spec.name;
     match &spec.kind {
-        MetricKind::Binomial => need(sum(name), &|| {
+        Estimator::Binomial => need(sum(name), &|| {
             format!("the binomial metric `{name}` needs `{name}__sum`")
         })?,
-        MetricKind::Mean => {
+        Estimator::Mean => {
             for column in [sum(name), sum_squares(name)] {
                 need(column, &|| {
                     format!(
@@ -489,7 +488,7 @@ fn check_columns(table: &Table, spec: &MetricSpec) -> Result<(), Error> {
                 })?;
             }
         }
-        MetricKind::Ratio {
+        Estimator::Ratio {
             numerator,
             denominator,
         } => {
@@ -607,7 +606,7 @@ fn sum_product(
 /// One variant's summary of one metric.
 fn arm(table: &Table, row: &table::Row, spec: &MetricSpec) -> Result<Arm, Error> {
     let summary = match &spec.kind {
-        MetricKind::Ratio {
+        Estimator::Ratio {
             numerator,
             denominator,
         } => {
@@ -621,7 +620,7 @@ fn arm(table: &Table, row: &table::Row, spec: &MetricSpec) -> Result<Arm, Error>
             }
         }
         kind => {
-            let post = moments(table, row, &spec.name, *kind == MetricKind::Binomial)?;
+            let post = moments(table, row, &spec.name, *kind == Estimator::Binomial)?;
             match &spec.covariate {
                 None => Summary::Plain(post),
                 Some(covariate) => {
@@ -663,9 +662,9 @@ fn unavailable(
         Unavailable::ZeroVariance { control: c } => {
             let row = which(c);
             let columns = match &spec.kind {
-                MetricKind::Binomial => vec![sum(&spec.name)],
-                MetricKind::Mean => vec![sum(&spec.name), sum_squares(&spec.name)],
-                MetricKind::Ratio {
+                Estimator::Binomial => vec![sum(&spec.name)],
+                Estimator::Mean => vec![sum(&spec.name), sum_squares(&spec.name)],
+                Estimator::Ratio {
                     numerator,
                     denominator,
                 } => vec![
@@ -684,7 +683,7 @@ fn unavailable(
         }
         Unavailable::ZeroControlMean => {
             let columns = match &spec.kind {
-                MetricKind::Ratio { numerator, .. } => vec![sum(numerator)],
+                Estimator::Ratio { numerator, .. } => vec![sum(numerator)],
                 _ => vec![sum(&spec.name)],
             };
             format!(

@@ -12,7 +12,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::load::Repo;
 
-use super::people::shown;
+use crate::diag::shown;
 
 /// An array with more findings of one code than this is a flood: only its first
 /// [`SHOWN_PER_ARRAY`] are listed, then one note counts the rest. A few distinct mistakes in

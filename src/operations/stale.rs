@@ -178,7 +178,7 @@ pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Rep
         .filter(|(_, flag, _)| single_kinds.contains(&flag.kind))
         .map(|(key, _, _)| *key)
         .collect();
-    let bundles = crate::bundle::build_only(checked, &single_keys);
+    let bundles = crate::build::only(checked, &single_keys);
     let mut findings: Vec<Finding<'_>> = Vec::new();
     for &(key, flag, text) in &flags {
         let expired = flag

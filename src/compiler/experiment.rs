@@ -5,10 +5,10 @@
 
 use std::fmt;
 
-use crate::analyze::{MetricKind, MetricSpec, Role};
-use crate::check::{TARGETING_KEY, variant_names};
+use crate::bundle::TARGETING_KEY;
 use crate::load::Repo;
-use crate::model::{self, Direction, ExperimentFile, FlagFile, Metric, ProjectFile};
+use crate::metric::{Estimator, MetricSpec, Role};
+use crate::model::{self, Direction, ExperimentFile, FlagFile, Metric, ProjectFile, variant_names};
 use crate::stats::power::{self, Baseline, PowerError};
 
 /// The significance level when the experiment does not set `alpha`.
@@ -218,9 +218,9 @@ fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec> {
         MetricSpec {
             name: metric.name.as_str().to_owned(),
             kind: match metric.kind.value {
-                model::MetricKind::Binomial => MetricKind::Binomial,
-                model::MetricKind::Mean => MetricKind::Mean,
-                model::MetricKind::Ratio => MetricKind::Ratio {
+                model::MetricKind::Binomial => Estimator::Binomial,
+                model::MetricKind::Mean => Estimator::Mean,
+                model::MetricKind::Ratio => Estimator::Ratio {
                     numerator: column(&metric.numerator),
                     denominator: column(&metric.denominator),
                 },

@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use regex::Regex;
-use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::diag::Severity;
 use crate::load::Repo;
-use crate::model::Name;
+use crate::model::{AliasStyle, RefsConfig};
 
 /// Files larger than this are skipped: they are generated or vendored, not code that reads
 /// flags by hand.
@@ -27,41 +26,6 @@ const BINARY_PROBE_BYTES: usize = 8000;
 
 /// How many commits of the flags directory's history are searched for removed flags.
 pub const MAX_HISTORY_COMMITS: usize = 10_000;
-
-/// `[refs]` in flagstone.toml: how `flagstone refs` finds flag keys in source code.
-#[derive(Clone, Debug, Default, serde::Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct RefsConfig {
-    /// Strings that may stand right before and right after a flag key in code (any of them
-    /// on each side). Default: ["\"", "'", "`"], a key inside a string literal.
-    pub delimiters: Option<Vec<Name>>,
-    /// Alias styles also searched for, as whole words: "camelCase", "PascalCase",
-    /// "snake_case", "SCREAMING_SNAKE_CASE", "kebab-case". Default: all but "kebab-case".
-    pub aliases: Option<Vec<AliasStyle>>,
-    /// Paths not to scan: gitignore-style globs, relative to each scanned path.
-    pub exclude: Option<Vec<Name>>,
-}
-
-/// A way to write a key as an identifier. The key `checkout/one-page` has the words
-/// `checkout`, `one`, `page`: see [`words`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, JsonSchema)]
-pub enum AliasStyle {
-    /// `checkoutOnePage`
-    #[serde(rename = "camelCase")]
-    Camel,
-    /// `CheckoutOnePage`
-    #[serde(rename = "PascalCase")]
-    Pascal,
-    /// `checkout_one_page`
-    #[serde(rename = "snake_case")]
-    Snake,
-    /// `CHECKOUT_ONE_PAGE`
-    #[serde(rename = "SCREAMING_SNAKE_CASE")]
-    ScreamingSnake,
-    /// `checkout-one-page`
-    #[serde(rename = "kebab-case")]
-    Kebab,
-}
 
 impl AliasStyle {
     pub const ALL: [AliasStyle; 5] = [
