@@ -134,7 +134,7 @@ fn users_must_be_whole_positive_numbers() {
         "control,1000.0,100,5000,90000",
         "treatment,1010,120,5600,99000",
     ]);
-    let table = analyze::Table::parse(text.as_bytes(), "summary.csv").unwrap();
+    let table = analyze::SummaryTable::parse(text.as_bytes(), "summary.csv").unwrap();
     assert_eq!(table.rows()[0].users, 1000);
 }
 
@@ -232,7 +232,7 @@ fn a_bom_and_crlf_line_ends_are_accepted() {
         "\u{feff}{}",
         csv(&[CONTROL, TREATMENT]).replace('\n', "\r\n")
     );
-    let table = analyze::Table::parse(text.as_bytes(), "summary.csv").unwrap();
+    let table = analyze::SummaryTable::parse(text.as_bytes(), "summary.csv").unwrap();
     let rows: Vec<(u64, &str, u64)> = table
         .rows()
         .iter()

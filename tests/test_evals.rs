@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use flagstone::evals::{
-    Case, Margin, Options, Outcome, TTestUndefined, WilcoxonMethod, Xoshiro256PlusPlus,
+    Case, Conclusion, Margin, Options, TTestUndefined, WilcoxonMethod, Xoshiro256PlusPlus,
     bootstrap_means, compare, parse_cases,
 };
 use serde_json::Value;
@@ -269,15 +269,15 @@ fn the_verdict_follows_the_interval_of_the_improvement() {
         .map(|i| -0.1 + (i % 5) as f64 * 0.01 - 0.02)
         .collect();
     let higher = compare(&cases(&worse), &options(Margin::Absolute(0.0), false)).unwrap();
-    assert_eq!(higher.verdict.outcome, Outcome::Regression);
+    assert_eq!(higher.verdict.outcome, Conclusion::Regression);
     assert!(higher.verdict.improvement[1] < 0.0);
     assert_eq!(higher.verdict.more_cases, None);
     // Within a tolerated regression of 0.15, non-inferiority is shown.
     let tolerated = compare(&cases(&worse), &options(Margin::Absolute(0.15), false)).unwrap();
-    assert_eq!(tolerated.verdict.outcome, Outcome::Pass);
+    assert_eq!(tolerated.verdict.outcome, Conclusion::Pass);
     // Lower is better: the same differences are an improvement.
     let lower = compare(&cases(&worse), &options(Margin::Absolute(0.0), true)).unwrap();
-    assert_eq!(lower.verdict.outcome, Outcome::Pass);
+    assert_eq!(lower.verdict.outcome, Conclusion::Pass);
     assert_eq!(
         lower.verdict.improvement,
         [-higher.bootstrap.ci[1], -higher.bootstrap.ci[0]]
@@ -289,7 +289,7 @@ fn the_verdict_follows_the_interval_of_the_improvement() {
     // A percentage of the baseline mean (0.5): 30% is 0.15.
     let relative = compare(&cases(&worse), &options(Margin::Relative(0.3), false)).unwrap();
     assert_eq!(relative.verdict.margin, 0.15);
-    assert_eq!(relative.verdict.outcome, Outcome::Pass);
+    assert_eq!(relative.verdict.outcome, Conclusion::Pass);
 }
 
 #[test]
@@ -299,7 +299,7 @@ fn an_inconclusive_verdict_estimates_the_cases_needed() {
         .map(|i| if i % 2 == 0 { 0.09 } else { -0.11 })
         .collect();
     let report = compare(&cases(&differences), &options(Margin::Absolute(0.0), false)).unwrap();
-    assert_eq!(report.verdict.outcome, Outcome::Inconclusive);
+    assert_eq!(report.verdict.outcome, Conclusion::Inconclusive);
     let [low, high] = report.verdict.improvement;
     let expected = 20.0 * ((high - low) / 2.0 / ((low + high) / 2.0).abs()).powi(2) - 20.0;
     assert_eq!(report.verdict.more_cases, Some(expected.ceil() as u64));
@@ -307,7 +307,7 @@ fn an_inconclusive_verdict_estimates_the_cases_needed() {
     let total = (2 * (20 + expected.ceil() as usize)).div_ceil(20) * 20;
     let larger: Vec<f64> = (0..total).map(|i| differences[i % 20]).collect();
     let report = compare(&cases(&larger), &options(Margin::Absolute(0.0), false)).unwrap();
-    assert_eq!(report.verdict.outcome, Outcome::Regression);
+    assert_eq!(report.verdict.outcome, Conclusion::Regression);
 }
 
 #[test]
@@ -346,7 +346,7 @@ fn no_difference_at_all_gives_p_values_of_one() {
     assert_eq!(report.wilcoxon.p_value, 1.0);
     assert_eq!(report.sign_test.p_value, 1.0);
     assert_eq!(report.bootstrap.ci, [0.0, 0.0]);
-    assert_eq!(report.verdict.outcome, Outcome::Pass);
+    assert_eq!(report.verdict.outcome, Conclusion::Pass);
     let (code, stdout, stderr) = run(
         &[
             "evals",

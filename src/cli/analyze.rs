@@ -13,7 +13,7 @@ use crate::analyze::text::{
 use crate::analyze::{self, Guardrail, MetricResult, Report, Request, Role, VariantResult};
 use crate::stats::{Correction, Settings};
 
-use super::{DirArg, Error, Format, Outcome, experiment_repository, formats, write_atomic};
+use super::{DirArg, Error, Exit, Format, experiment_repository, formats, write_atomic};
 use crate::experiment::Design;
 
 /// Analyse an experiment from a per-variant summary CSV: Bayesian, frequentist and
@@ -79,13 +79,13 @@ enum CorrectionArg {
     Bh,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let repo;
     let base = match &args.experiment {
         Some(key) => {
             repo = match experiment_repository(&args.dir, args.format, out)? {
                 Some(repo) => repo,
-                None => return Ok(Outcome::Failure),
+                None => return Ok(Exit::Failure),
             };
             from_experiment(&crate::experiment::design(&repo, key, args.env.as_deref())?)
         }
@@ -122,7 +122,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Format::Human | Format::Github => human(out, &report)?,
         Format::Markdown => markdown(out, &report)?,
     }
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 /// What an experiment file says about its analysis: the variants its flag splits (each must

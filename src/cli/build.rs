@@ -13,7 +13,7 @@ use crate::check::Checked;
 use crate::provenance::Source;
 
 use super::{
-    DenyArgs, Error, Format, GithubOutput, Outcome, RepoArgs, checked, formats, write_atomic,
+    DenyArgs, Error, Exit, Format, GithubOutput, RepoArgs, checked, formats, write_atomic,
 };
 
 /// Check the repository and compile each environment into a content-hashed bundle.
@@ -69,7 +69,7 @@ pub struct ManifestEntry {
     pub bytes: usize,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let dir = args.repo.dir();
     // Either way, a checkout that git would not reproduce (attributes that rewrite files,
     // submodules, symbolic links) is a finding, and nothing is built.
@@ -94,7 +94,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     };
     let report = args.deny.check(&repo, &args.repo.options()?);
     let Some(checked) = checked(&report, dir, args.format, out)? else {
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     };
     let source = source.or_else(|| crate::provenance::worktree_source(dir, &repo));
     let manifest = write(&args.out, checked, source)?;
@@ -130,7 +130,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             writeln!(out, "wrote {}", args.out.join("manifest.json").display())?;
         }
     }
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 /// Writes every bundle, then the manifest that names them, each atomically: a reader that

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{DenyArgs, Error, Format, Outcome, RepoArgs, formats, render};
+use super::{DenyArgs, Error, Exit, Format, RepoArgs, formats, render};
 
 /// Validate a flags repository and report every problem found.
 #[derive(Debug, clap::Args)]
@@ -16,7 +16,7 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let options = args.repo.options()?;
     // Findings about the checkout (attributes, submodules, links) come with the loader's.
     // Texts are read again only for files with findings, to render them.
@@ -29,9 +29,5 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     // The process ends next: freeing a large repository's model one value at a time would
     // only delay the exit.
     std::mem::forget(repo);
-    Ok(if failed {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    })
+    Ok(if failed { Exit::Failure } else { Exit::Success })
 }

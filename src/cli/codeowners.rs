@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::codeowners;
 
-use super::{DirArg, Error, Format, Outcome, checked, write_atomic};
+use super::{DirArg, Error, Exit, Format, checked, write_atomic};
 
 /// Write the CODEOWNERS block for flag owners and teams, or check that it is up to date.
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,7 @@ pub struct Args {
     check: bool,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let dir = args.dir.path();
     let repo = crate::load::load(dir)?;
     // Owners only make sense for a repository whose teams and flags check.
@@ -34,7 +34,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     };
     let report = crate::check::check(&repo, &options);
     if checked(&report, dir, Format::Human, out)?.is_none() {
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     }
     let (root, prefix) = root_and_prefix(dir)?;
     let file = args
@@ -50,7 +50,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         codeowners::splice(&existing, &block).map_err(|e| format!("{}: {e}", file.display()))?;
     if updated == existing {
         writeln!(out, "{} is up to date", file.display())?;
-        return Ok(Outcome::Success);
+        return Ok(Exit::Success);
     }
     if args.check {
         let diff = similar::TextDiff::from_lines(&existing, &updated);
@@ -65,7 +65,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             "{} is out of date: run `flagstone codeowners`",
             file.display()
         )?;
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     }
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -73,7 +73,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     write_atomic(&file, updated.as_bytes())?;
     writeln!(out, "wrote {}", file.display())?;
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 /// The git repository's root, and `dir` relative to it with `/` separators; outside git,

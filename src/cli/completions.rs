@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use super::{Cli, Error, Outcome};
+use super::{Cli, Error, Exit};
 
 /// Print the completion script for a shell.
 ///
@@ -17,10 +17,10 @@ pub struct Args {
     shell: clap_complete::Shell,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     // Rendered first: clap_complete panics when the writer fails (a closed pipe).
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "flagstone", &mut script);
     out.write_all(&script)?;
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }

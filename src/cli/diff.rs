@@ -11,7 +11,7 @@ use crate::load::Repo;
 use crate::model::ChangeKind;
 use crate::review::radius;
 
-use super::{Error, Format, GithubOutput, Outcome, RepoArgs, checked, formats};
+use super::{Error, Exit, Format, GithubOutput, RepoArgs, checked, formats};
 
 /// Show the semantic changes between two revisions of a flags repository.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ pub struct Args {
     github_output: GithubOutput,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let now = args.repo.now_millis()?;
     let revisions = Revisions {
         dir: args.repo.dir(),
@@ -41,7 +41,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         head: args.head.as_deref(),
     };
     let Some(compared) = compare(&revisions, now, args.format, out)? else {
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     };
     let changed: Vec<&str> = compared
         .diff
@@ -61,7 +61,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     // The process ends next: freeing both versions value by value would only delay it.
     std::mem::forget(compared);
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 /// Two versions of the flags repository at `dir`: git revisions, or the work tree as head.

@@ -13,7 +13,7 @@ use std::path::Path;
 use crate::diag::Diagnostic;
 use crate::edit::{Edit, Edited};
 
-use super::{Error, Outcome, RepoArgs, write_atomic};
+use super::{Error, Exit, RepoArgs, write_atomic};
 
 /// Where the flag lives and what to do with the result.
 #[derive(Debug, clap::Args)]
@@ -81,15 +81,15 @@ pub struct PromoteArgs {
     to_env: String,
 }
 
-pub fn kill(args: KillArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn kill(args: KillArgs, out: &mut dyn Write) -> Result<Exit, Error> {
     run(&args.common, &args.env, &[], &Edit::Kill, out)
 }
 
-pub fn restore(args: RestoreArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn restore(args: RestoreArgs, out: &mut dyn Write) -> Result<Exit, Error> {
     run(&args.common, &args.env, &[], &Edit::Restore, out)
 }
 
-pub fn rollout(args: RolloutArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn rollout(args: RolloutArgs, out: &mut dyn Write) -> Result<Exit, Error> {
     let edit = Edit::Rollout {
         rule: args.rule,
         percent: args.percent,
@@ -97,7 +97,7 @@ pub fn rollout(args: RolloutArgs, out: &mut dyn Write) -> Result<Outcome, Error>
     run(&args.common, &args.env, &[], &edit, out)
 }
 
-pub fn promote(args: PromoteArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn promote(args: PromoteArgs, out: &mut dyn Write) -> Result<Exit, Error> {
     let edit = Edit::Promote {
         from: args.from_env.clone(),
     };
@@ -112,7 +112,7 @@ fn run(
     other_envs: &[&str],
     edit: &Edit,
     out: &mut dyn Write,
-) -> Result<Outcome, Error> {
+) -> Result<Exit, Error> {
     let dir = common.repo.dir();
     let repo = crate::load::load(dir)?;
     let project = repo
@@ -145,7 +145,7 @@ fn run(
     }
     let Some(summary) = summary else {
         writeln!(out, "no change: {path} is untouched")?;
-        return Ok(Outcome::Success);
+        return Ok(Exit::Success);
     };
 
     let options = crate::check::Options {
@@ -164,7 +164,7 @@ fn run(
             out,
             "refused: the edit would make the repository invalid (above); {path} is untouched"
         )?;
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     }
 
     let diff = similar::TextDiff::from_lines(&source.text, &text);
@@ -177,7 +177,7 @@ fn run(
     let subject = format!("{key}: {summary}");
     if common.dry_run {
         writeln!(out, "dry run: {subject}; {path} is untouched")?;
-        return Ok(Outcome::Success);
+        return Ok(Exit::Success);
     }
     let file = dir.join(&path);
     let committed = if common.commit {
@@ -190,7 +190,7 @@ fn run(
     if let Some(id) = committed {
         writeln!(out, "committed {id}: {subject}")?;
     }
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 /// The same finding, at any position (the edit may move text).

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::eval::{Evaluation, Evaluator, Explanation, RuleTrace};
 
-use super::{Error, Format, Outcome, RepoArgs, checked, formats};
+use super::{Error, Exit, Format, RepoArgs, checked, formats};
 
 /// Evaluate flags for a context, from the repository or a bundle.
 #[derive(Debug, clap::Args)]
@@ -67,7 +67,7 @@ struct Printed<'a> {
     trace: Option<&'a [RuleTrace]>,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let context = read_context(&args.context)?;
     let now = super::now_or_clock(args.repo.now.now.or(args.at))?;
     let options = crate::check::Options { now_millis: now };
@@ -102,7 +102,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             let report = crate::check::check(&repo, &options);
             // Findings keep the requested format, so JSON consumers get JSON either way.
             let Some(checked) = checked(&report, args.repo.dir(), args.format, out)? else {
-                return Ok(Outcome::Failure);
+                return Ok(Exit::Failure);
             };
             let bundle = crate::build::all(checked)
                 .into_iter()
@@ -176,7 +176,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             writeln!(out, ")")?;
         }
     }
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 fn read_context(argument: &str) -> Result<Value, Error> {

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::evals::{
-    DEFAULT_SEED, Margin, Options, Outcome as Verdict, Report, TTestUndefined, WilcoxonMethod,
+    Conclusion, DEFAULT_SEED, Margin, Options, Report, TTestUndefined, WilcoxonMethod,
 };
 
-use super::{Error, Format, Outcome, formats};
+use super::{Error, Exit, Format, formats};
 
 /// Compare AI eval scores of a baseline and a candidate.
 #[derive(Debug, clap::Args)]
@@ -62,7 +62,7 @@ struct CompareArgs {
     format: Format,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let EvalsCommand::Compare(args) = args.command;
     let margin: Margin = args.max_regression.parse()?;
     let options = Options {
@@ -101,8 +101,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         eprintln!("warning: {note}");
     }
     Ok(match report.verdict.outcome {
-        Verdict::Regression => Outcome::Failure,
-        Verdict::Pass | Verdict::Inconclusive => Outcome::Success,
+        Conclusion::Regression => Exit::Failure,
+        Conclusion::Pass | Conclusion::Inconclusive => Exit::Success,
     })
 }
 
@@ -135,18 +135,18 @@ impl Text {
         );
         let bound = number(-verdict.margin);
         let sentence = match verdict.outcome {
-            Verdict::Pass => format!(
+            Conclusion::Pass => format!(
                 "the candidate is not worse than the baseline{beyond}: {interval}, lies at or above {bound}."
             ),
-            Verdict::Regression => format!(
+            Conclusion::Regression => format!(
                 "the candidate is worse than the baseline{beyond}: {interval}, lies below {bound}."
             ),
-            Verdict::Inconclusive => format!(
+            Conclusion::Inconclusive => format!(
                 "the cases do not show whether the candidate is worse than the baseline{beyond}: {interval}, contains {bound}."
             ),
         };
         let mut notes = Vec::new();
-        if verdict.outcome == Verdict::Inconclusive {
+        if verdict.outcome == Conclusion::Inconclusive {
             notes.push(match verdict.more_cases {
                 Some(more) => format!(
                     "inconclusive: about {more} more case{} would likely settle it (if the differences keep their mean and spread)",
@@ -174,11 +174,11 @@ impl Text {
     }
 }
 
-fn label(outcome: Verdict) -> &'static str {
+fn label(outcome: Conclusion) -> &'static str {
     match outcome {
-        Verdict::Pass => "PASS",
-        Verdict::Regression => "REGRESSION",
-        Verdict::Inconclusive => "INCONCLUSIVE",
+        Conclusion::Pass => "PASS",
+        Conclusion::Regression => "REGRESSION",
+        Conclusion::Inconclusive => "INCONCLUSIVE",
     }
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{Error, Outcome, write_atomic};
+use super::{Error, Exit, write_atomic};
 
 /// Write a starter flags repository: flagstone.toml, a flag, a segment, a test, editor
 /// settings (.taplo.toml) and a GitHub workflow that runs the flagstone Action.
@@ -41,7 +41,7 @@ const FILES: [(&str, &str); 6] = [
     ),
 ];
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let existing: Vec<&str> = FILES
         .iter()
         .map(|(path, _)| *path)
@@ -78,5 +78,5 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             requests. Make its `flagstone` check required on the default branch.",
         dir = args.dir.display()
     )?;
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::CommandFactory;
 
-use super::{Cli, Error, Outcome, write_atomic};
+use super::{Cli, Error, Exit, write_atomic};
 
 /// Print the flagstone(1) manual page, or write it and one page per subcommand.
 ///
@@ -18,17 +18,17 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     // Built, so that each subcommand knows its full name (`flagstone-check`).
     let mut command = Cli::command().disable_help_subcommand(true);
     command.build();
     let Some(dir) = args.out else {
         page(command).render(out)?;
-        return Ok(Outcome::Success);
+        return Ok(Exit::Success);
     };
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     write_pages(command, &dir, out)?;
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 /// Writes the page of `command`, then those of its subcommands, each `flagstone-NAME.1`.

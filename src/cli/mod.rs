@@ -98,7 +98,7 @@ pub fn command() -> clap::Command {
 }
 
 /// How a command ended.
-pub enum Outcome {
+pub enum Exit {
     Success,
     /// The command ran and found errors.
     Failure,
@@ -140,8 +140,8 @@ pub fn main() -> ExitCode {
     };
     let _ = out.flush();
     match result {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::Failure) => ExitCode::from(1),
+        Ok(Exit::Success) => ExitCode::SUCCESS,
+        Ok(Exit::Failure) => ExitCode::from(1),
         // A reader that stopped early (`| head`) wants no more output, and no complaint.
         Err(e) if is_broken_pipe(&*e) => ExitCode::SUCCESS,
         Err(e) => {

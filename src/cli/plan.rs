@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{DirArg, Error, Format, Outcome, experiment_repository, formats};
+use super::{DirArg, Error, Exit, Format, experiment_repository, formats};
 use crate::experiment::{DEFAULT_ALPHA, DEFAULT_POWER, Design, Plan};
 use crate::literal::format_date;
 use crate::stats::power::{self, Baseline};
@@ -95,25 +95,25 @@ struct Printed<'a> {
     enough: Option<bool>,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     match &args.experiment {
         Some(key) => from_repository(&args, key, out),
         None => {
             let printed = from_arguments(&args)?;
             print(&printed, args.format, out)?;
-            Ok(Outcome::Success)
+            Ok(Exit::Success)
         }
     }
 }
 
-fn from_repository(args: &Args, key: &str, out: &mut dyn Write) -> Result<Outcome, Error> {
+fn from_repository(args: &Args, key: &str, out: &mut dyn Write) -> Result<Exit, Error> {
     let Some(repo) = experiment_repository(&args.dir, args.format, out)? else {
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     };
     let design = crate::experiment::design(&repo, key, args.env.as_deref())?;
     let plan = design.plan()?;
     print(&describe(&design, plan)?, args.format, out)?;
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }
 
 fn describe<'a>(design: &'a Design<'a>, plan: Plan) -> Result<Printed<'a>, Error> {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Error, NowArg, Outcome};
+use super::{Error, Exit, NowArg};
 
 /// Publish built bundles: content-addressed copies, an atomic pointer per environment, and
 /// an append-only log (see docs/publishing.md).
@@ -33,7 +33,7 @@ pub struct Args {
     now: NowArg,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let options = crate::publish::Options {
         environments: args.env,
         keep: args.keep.map(usize::try_from).transpose()?,
@@ -69,5 +69,5 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     for hash in &report.pruned {
         writeln!(out, "{:<14} {hash}", "pruned")?;
     }
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }

@@ -12,7 +12,7 @@ use crate::model::AliasStyle;
 use crate::refs::Report;
 
 use super::render::{escape_data, escape_property};
-use super::{Error, Format, Outcome, RepoArgs, formats};
+use super::{Error, Exit, Format, RepoArgs, formats};
 
 /// Find flag references in source code: undefined, removed and expired flags, and unused ones.
 #[derive(Debug, clap::Args)]
@@ -50,7 +50,7 @@ fn parse_alias(s: &str) -> Result<Option<AliasStyle>, String> {
         })
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let dir = args.repo.dir();
     let repo = crate::load::load(dir)?;
     let config = match &repo.project {
@@ -90,9 +90,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
     Ok(if report.errors() > 0 {
-        Outcome::Failure
+        Exit::Failure
     } else {
-        Outcome::Success
+        Exit::Success
     })
 }
 

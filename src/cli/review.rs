@@ -11,7 +11,7 @@ use crate::load::Repo;
 use crate::review::{ChangeReview, Report, Requirement, Verdict, Versions};
 
 use super::diff::{Compared, Revisions, compare};
-use super::{Error, Format, GithubOutput, Outcome, RepoArgs, formats};
+use super::{Error, Exit, Format, GithubOutput, RepoArgs, formats};
 
 /// Judge a pull request's flag changes by the base revision's review policy.
 #[derive(Debug, clap::Args)]
@@ -54,7 +54,7 @@ pub struct Args {
     github_output: GithubOutput,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let now = args.repo.now_millis()?;
     // Read the reviews first: a bad file fails fast, before any repository work.
     let text = std::fs::read_to_string(&args.reviews)
@@ -126,9 +126,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     std::mem::forget(compared);
     Ok(if report.verdict.passes() {
-        Outcome::Success
+        Exit::Success
     } else {
-        Outcome::Failure
+        Exit::Failure
     })
 }
 

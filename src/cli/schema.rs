@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::schema::{BUNDLE_SCHEMA_FILE, FileKind, generate, generate_bundle};
 
-use super::{Error, Outcome, write_atomic};
+use super::{Error, Exit, write_atomic};
 
 /// Write the JSON Schemas of flagstone.toml, flags, segments, experiments, tests and bundles.
 #[derive(Debug, clap::Args)]
@@ -16,7 +16,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let schemas = FileKind::ALL
@@ -30,5 +30,5 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         write_atomic(&path, text.as_bytes())?;
         writeln!(out, "wrote {}", path.display())?;
     }
-    Ok(Outcome::Success)
+    Ok(Exit::Success)
 }

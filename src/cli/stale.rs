@@ -8,7 +8,7 @@ use std::io::Write;
 
 use crate::stale::{Change, History, Reason, Report, StaleFlag};
 
-use super::{Error, Format, Outcome, RepoArgs, checked, formats};
+use super::{Error, Exit, Format, RepoArgs, checked, formats};
 
 /// List stale flags: expired, over their kind's lifetime, fully launched or dead.
 #[derive(Debug, clap::Args)]
@@ -23,7 +23,7 @@ pub struct Args {
     fail_on_stale: bool,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let now = args.repo.now_millis()?;
     let dir = args.repo.dir();
     let repo = crate::load::load(dir)?;
@@ -33,7 +33,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         .diagnostics
         .retain(|d| d.code != crate::diag::Code::Expired);
     let Some(checked) = checked(&report, dir, args.format, out)? else {
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     };
     // Reading history reads many objects; like git itself, trust the object store instead
     // of hashing every object again (libgit2 does by default).
@@ -58,9 +58,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     std::mem::forget(repo);
     Ok(if args.fail_on_stale && !stale.flags.is_empty() {
-        Outcome::Failure
+        Exit::Failure
     } else {
-        Outcome::Success
+        Exit::Success
     })
 }
 

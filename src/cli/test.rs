@@ -4,9 +4,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::suite::{self, Outcome as TestOutcome};
+use crate::suite::{self, CaseResult};
 
-use super::{DenyArgs, Error, Format, Outcome, RepoArgs, checked, formats};
+use super::{DenyArgs, Error, Exit, Format, RepoArgs, checked, formats};
 
 /// Run the evaluation tests in tests/*.toml.
 ///
@@ -29,11 +29,11 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let repo = crate::load::load(args.repo.dir())?;
     let report = args.deny.check(&repo, &args.repo.options()?);
     let Some(checked) = checked(&report, args.repo.dir(), args.format, out)? else {
-        return Ok(Outcome::Failure);
+        return Ok(Exit::Failure);
     };
     let outcomes = suite::run(checked, args.repo.now_millis()?);
     let failed = outcomes.iter().filter(|o| !o.passed).count();
@@ -43,7 +43,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
             struct Document<'a> {
                 passed: usize,
                 failed: usize,
-                tests: &'a [TestOutcome],
+                tests: &'a [CaseResult],
             }
             let document = Document {
                 passed: outcomes.len() - failed,
@@ -56,13 +56,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Outcome, Error> {
         Format::Human | Format::Markdown | Format::Github => human(out, &outcomes)?,
     }
     Ok(if failed == 0 {
-        Outcome::Success
+        Exit::Success
     } else {
-        Outcome::Failure
+        Exit::Failure
     })
 }
 
-fn human(out: &mut dyn Write, outcomes: &[TestOutcome]) -> std::io::Result<()> {
+fn human(out: &mut dyn Write, outcomes: &[CaseResult]) -> std::io::Result<()> {
     for outcome in outcomes.iter().filter(|o| !o.passed) {
         writeln!(
             out,

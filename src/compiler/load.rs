@@ -187,7 +187,7 @@ enum Doc {
     Experiment(Option<Box<ExperimentFile>>),
 }
 
-struct Outcome {
+struct Parsed {
     source: SourceFile,
     doc: Doc,
     diagnostics: Vec<Diagnostic>,
@@ -314,7 +314,7 @@ pub fn load_revision(
         })
         .collect();
     // A file is the same as the known version's when its blob id is that of the known text.
-    let reused: Vec<Option<Outcome>> = entries
+    let reused: Vec<Option<Parsed>> = entries
         .iter()
         .map(|entry| {
             let (known, file) = (known?, *known_files.get(entry.path.as_str())?);
@@ -354,7 +354,7 @@ pub fn load_revision(
 }
 
 /// The outcome `known` already has for its file `file`.
-fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
+fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Parsed> {
     let source = &known.files[file];
     let doc = match entry.kind {
         FileKind::Project => Doc::Project(Some(Box::new(known.project.as_ref()?.doc.clone()?))),
@@ -370,7 +370,7 @@ fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
             known.experiments.get(&entry.key)?.doc.clone()?,
         ))),
     };
-    Some(Outcome {
+    Some(Parsed {
         source: SourceFile {
             path: source.path.clone(),
             text: known.text(file).into_owned(),
@@ -390,7 +390,7 @@ fn reuse(known: &Repo, file: usize, entry: &Entry) -> Option<Outcome> {
 /// The repository from its files' outcomes, in the entries' order.
 fn assemble(
     entries: Vec<Entry>,
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<Parsed>,
     mut diagnostics: Vec<Diagnostic>,
     has_project: bool,
 ) -> Repo {
@@ -612,7 +612,7 @@ pub fn valid_key_segment(name: &str) -> bool {
 type Reader<'a> = &'a (dyn Fn(&str) -> Result<Vec<u8>, LoadError> + Sync);
 
 /// With `lean`, the texts of files without findings are let go as each is parsed.
-fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Outcome>, LoadError> {
+fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Parsed>, LoadError> {
     let validators: Vec<(FileKind, Validator)> = FileKind::ALL
         .into_iter()
         .filter(|kind| entries.iter().any(|e| e.kind == *kind))
@@ -648,7 +648,7 @@ fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Outco
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = threads.min(entries.len().div_ceil(64)).max(1);
-    let mut slots: Vec<Option<Result<Outcome, LoadError>>> = std::iter::repeat_with(|| None)
+    let mut slots: Vec<Option<Result<Parsed, LoadError>>> = std::iter::repeat_with(|| None)
         .take(entries.len())
         .collect();
     std::thread::scope(|scope| {
@@ -667,7 +667,7 @@ fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Outco
         .collect()
 }
 
-fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<Outcome, LoadError> {
+fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<Parsed, LoadError> {
     let path = entry.path.as_str();
     let mut diagnostics = Vec::new();
     let content = content(path, read(path)?, &mut diagnostics);
@@ -693,7 +693,7 @@ fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<O
     let text = match content {
         Content::Text(text) | Content::Unparseable(text) => text,
     };
-    Ok(Outcome {
+    Ok(Parsed {
         source: SourceFile {
             path: path.to_owned(),
             text,

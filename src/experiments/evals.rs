@@ -456,7 +456,7 @@ pub struct WorstCase {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Conclusion {
     /// Non-inferiority shown: the interval's lower end is at or above −margin.
     Pass,
     /// Significantly worse by more than the margin: the interval's upper end is below it.
@@ -466,7 +466,7 @@ pub enum Outcome {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Verdict {
-    pub outcome: Outcome,
+    pub outcome: Conclusion,
     /// The tolerated regression in score units (a percentage already applied).
     pub margin: f64,
     /// The bootstrap interval of the improvement: the mean difference, negated when lower is
@@ -748,13 +748,13 @@ fn verdict(bootstrap: &Bootstrap, sign: f64, margin: f64, n: usize) -> Verdict {
         [-high, -low]
     };
     let outcome = if improvement[0] >= -margin {
-        Outcome::Pass
+        Conclusion::Pass
     } else if improvement[1] < -margin {
-        Outcome::Regression
+        Conclusion::Regression
     } else {
-        Outcome::Inconclusive
+        Conclusion::Inconclusive
     };
-    let more_cases = (outcome == Outcome::Inconclusive)
+    let more_cases = (outcome == Conclusion::Inconclusive)
         .then(|| {
             // The interval narrows as 1/√n: n' = n·(half-width / distance to the margin)².
             let half_width = (improvement[1] - improvement[0]) / 2.0;

@@ -16,7 +16,7 @@ pub const DEFAULT_TOLERANCE: f64 = 1.0;
 
 /// The outcome of one case or distribution.
 #[derive(Debug, Serialize)]
-pub struct Outcome {
+pub struct CaseResult {
     /// The test file, repo-relative.
     pub file: String,
     /// 1-based line of the case or distribution.
@@ -44,7 +44,7 @@ pub struct Failure {
 
 /// Runs every test of a checked repository. `now_millis` is the time for cases and
 /// distributions that do not set `now`.
-pub fn run(checked: Checked<'_>, now_millis: i64) -> Vec<Outcome> {
+pub fn run(checked: Checked<'_>, now_millis: i64) -> Vec<CaseResult> {
     let repo = checked.repo();
     let evaluators: BTreeMap<String, Evaluator> = crate::build::all(checked)
         .into_iter()
@@ -58,13 +58,14 @@ pub fn run(checked: Checked<'_>, now_millis: i64) -> Vec<Outcome> {
     for loaded in &repo.tests {
         let file = &repo.files[loaded.file];
         let tests = loaded.doc.as_ref().expect("checked test files load");
-        let outcome = |span: std::ops::Range<usize>, name: &str, failures: Vec<Failure>| Outcome {
-            file: file.path.clone(),
-            line: crate::diag::LineCol::of(&file.text, span.start).line,
-            name: name.to_owned(),
-            passed: failures.is_empty(),
-            failures,
-        };
+        let outcome =
+            |span: std::ops::Range<usize>, name: &str, failures: Vec<Failure>| CaseResult {
+                file: file.path.clone(),
+                line: crate::diag::LineCol::of(&file.text, span.start).line,
+                name: name.to_owned(),
+                passed: failures.is_empty(),
+                failures,
+            };
         for case in &tests.cases {
             let failures = run_case(&evaluators[case.env.as_str()], case, now_millis);
             outcomes.push(outcome(case.span(), &case.name, failures));

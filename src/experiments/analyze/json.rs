@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Call, Estimator, Guardrail, Lift, Outcome, Report, Role, Test, Verdict};
+use super::{Call, Estimate, Estimator, Guardrail, Lift, Report, Role, Test, Verdict};
 use crate::stats::{Bayesian, Correction, Describe, Frequentist};
 
 /// The `--format json` document of a report; docs/analyze.md lists every field.
@@ -271,7 +271,7 @@ fn lift<T, V>(lift: &Lift<T>, view: fn(&T) -> V) -> LiftView<'_, V> {
     }
 }
 
-fn or<T, V>(outcome: &Outcome<T>, view: fn(&T) -> V) -> Or<'_, V> {
+fn or<T, V>(outcome: &Estimate<T>, view: fn(&T) -> V) -> Or<'_, V> {
     match outcome {
         Ok(value) => Or::Value(view(value)),
         Err(reason) => Or::Unavailable {

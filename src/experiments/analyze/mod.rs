@@ -15,7 +15,7 @@ use crate::stats::{self, Arm, Comparison, Correction, Moments, Settings, Summary
 pub use crate::metric::{Estimator, MetricSpec, Role, parse_metrics, valid_name};
 pub use decision::{Call, Decision, VariantCall, Verdict};
 pub use json::Document;
-pub use table::Table;
+pub use table::SummaryTable;
 
 /// The sample ratio check flags a mismatch below this p-value.
 pub const SRM_THRESHOLD: f64 = 0.001;
@@ -102,13 +102,13 @@ pub struct Srm {
 }
 
 /// A result, or why there is none, in words.
-pub type Outcome<T> = Result<T, String>;
+pub type Estimate<T> = Result<T, String>;
 
 /// The relative (lift over control's mean) and absolute (difference of means) results.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lift<T> {
-    pub relative: Outcome<T>,
-    pub absolute: Outcome<T>,
+    pub relative: Estimate<T>,
+    pub absolute: Estimate<T>,
 }
 
 /// A frequentist result, with its p-value adjusted for multiple comparisons when a
@@ -168,11 +168,11 @@ pub struct Report {
 
 /// Parses the summary CSV and analyses it.
 pub fn analyze_csv(bytes: &[u8], file: &str, request: &Request) -> Result<Report, Error> {
-    analyze(&Table::parse(bytes, file)?, request)
+    analyze(&SummaryTable::parse(bytes, file)?, request)
 }
 
 /// Analyses a parsed summary.
-pub fn analyze(table: &Table, request: &Request) -> Result<Report, Error> {
+pub fn analyze(table: &SummaryTable, request: &Request) -> Result<Report, Error> {
     let fail = |message: String| Error {
         file: table.file.clone(),
         row: None,
@@ -318,7 +318,7 @@ fn validate(request: &Request) -> Result<(), String> {
 }
 
 /// The variants to compare, control first, with their intended shares.
-fn variants(table: &Table, request: &Request) -> Result<Vec<Variant>, Error> {
+fn variants(table: &SummaryTable, request: &Request) -> Result<Vec<Variant>, Error> {
     let fail = |row: Option<u64>, columns: &[&str], message: String| Error {
         file: table.file.clone(),
         row,
@@ -449,7 +449,7 @@ fn sum_squares(name: &str) -> String {
 }
 
 /// `<a>__x__<b>__sum_product`, or the same with `a` and `b` swapped when only that exists.
-fn product_column(table: &Table, a: &str, b: &str) -> String {
+fn product_column(table: &SummaryTable, a: &str, b: &str) -> String {
     let forward = format!("{a}__x__{b}__sum_product");
     let backward = format!("{b}__x__{a}__sum_product");
     if !table.has_column(&forward) && table.has_column(&backward) {
@@ -460,7 +460,7 @@ fn product_column(table: &Table, a: &str, b: &str) -> String {
 }
 
 /// Every column the metric needs exists, or an error says which and why it is needed.
-fn check_columns(table: &Table, spec: &MetricSpec) -> Result<(), Error> {
+fn check_columns(table: &SummaryTable, spec: &MetricSpec) -> Result<(), Error> {
     let missing = |column: &str, why: String| Error {
         file: table.file.clone(),
         row: Some(1),
@@ -529,7 +529,12 @@ fn check_columns(table: &Table, spec: &MetricSpec) -> Result<(), Error> {
 const TOLERANCE: f64 = 1e-9;
 
 /// One component's moments from a row, checked for consistency.
-fn moments(table: &Table, row: &table::Row, name: &str, binomial: bool) -> Result<Moments, Error> {
+fn moments(
+    table: &SummaryTable,
+    row: &table::Row,
+    name: &str,
+    binomial: bool,
+) -> Result<Moments, Error> {
     let users = row.users as f64;
     let sum_column = sum(name);
     let total = table.number(row, &sum_column)?;
@@ -575,7 +580,7 @@ fn sums(m: &Moments) -> (f64, f64) {
 
 /// Σab, checked against Cauchy–Schwarz: |cov(a, b)| ≤ sd(a)·sd(b).
 fn sum_product(
-    table: &Table,
+    table: &SummaryTable,
     row: &table::Row,
     column: &str,
     a: &Moments,
@@ -604,7 +609,7 @@ fn sum_product(
 }
 
 /// One variant's summary of one metric.
-fn arm(table: &Table, row: &table::Row, spec: &MetricSpec) -> Result<Arm, Error> {
+fn arm(table: &SummaryTable, row: &table::Row, spec: &MetricSpec) -> Result<Arm, Error> {
     let summary = match &spec.kind {
         Estimator::Ratio {
             numerator,
@@ -931,10 +936,10 @@ pub(crate) mod tests {
         );
     }
 
-    fn table() -> Table {
+    fn table() -> SummaryTable {
         let text =
             "variation,users,c__sum,r__sum,r__sum_squares\ncontrol,1000,0,5,9\nb,1010,3,6,10\n";
-        Table::parse(text.as_bytes(), "s.csv").unwrap()
+        SummaryTable::parse(text.as_bytes(), "s.csv").unwrap()
     }
 
     fn spec(text: &str) -> MetricSpec {
@@ -1032,7 +1037,7 @@ pub(crate) mod tests {
 
     /// A report built by hand, for the renderers' tests while they need no statistics.
     pub fn sample_report(srm_mismatch: bool) -> Report {
-        let table = Table::parse(
+        let table = SummaryTable::parse(
             b"variation,users\ncontrol,1000\nb<&>,1010\nc,990\n",
             "s.csv",
         )

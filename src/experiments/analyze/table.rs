@@ -8,7 +8,7 @@ use crate::csv_input::{Lines, problem};
 
 /// A parsed summary: its header and one row per variant, with the line each starts on.
 #[derive(Debug)]
-pub struct Table {
+pub struct SummaryTable {
     pub file: String,
     columns: HashMap<String, usize>,
     rows: Vec<Row>,
@@ -31,10 +31,10 @@ const MAX_USERS: f64 = 9_007_199_254_740_992.0;
 
 const NEEDS: &str = "expected a header row with `variation`, `users` and each metric's columns";
 
-impl Table {
+impl SummaryTable {
     /// Reads a summary CSV; `file` names it in errors. A UTF-8 byte order mark and CRLF line
     /// ends are accepted; cells are trimmed; columns no metric uses are ignored.
-    pub fn parse(bytes: &[u8], file: &str) -> Result<Table, Error> {
+    pub fn parse(bytes: &[u8], file: &str) -> Result<SummaryTable, Error> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let lines = RefCell::new(Lines::new(bytes));
         let line_of = |position: &csv::Position| lines.borrow_mut().line_at(position.byte());
@@ -81,7 +81,7 @@ impl Table {
                 ));
             }
         }
-        let mut table = Table {
+        let mut table = SummaryTable {
             file: file.to_owned(),
             has_weights: columns.contains_key("weight"),
             columns,

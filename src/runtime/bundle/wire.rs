@@ -324,7 +324,7 @@ fn is_full(n: &u32) -> bool {
 /// Encodes a bundle; the error names what does not hold together (a variant or a condition
 /// that does not exist).
 pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
-    let table = Table::of(bundle)?;
+    let table = ConditionTable::of(bundle)?;
     let flags = bundle
         .flags
         .iter()
@@ -360,21 +360,21 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
 }
 
 /// The condition table being written, and where each use of a condition is in it.
-struct Table {
+struct ConditionTable {
     /// The index in `conditions` of each condition of the bundle, in the order [`encode`]
     /// visits them: flags in key order, their rules and conditions in order, then segments.
     uses: Vec<u32>,
-    /// How many of `uses` [`Table::refer`] has handed out.
+    /// How many of `uses` [`ConditionTable::refer`] has handed out.
     next: Cell<usize>,
     /// Every distinct condition, in the order of its canonical bytes.
     conditions: Vec<Condition>,
 }
 
-impl Table {
+impl ConditionTable {
     /// Gathers the distinct conditions of `bundle`. Equal conditions are found by hashing
     /// and comparing values, so that only the distinct ones are serialized (to sort them), not
     /// every use.
-    fn of(bundle: &super::Bundle) -> Result<Table, String> {
+    fn of(bundle: &super::Bundle) -> Result<ConditionTable, String> {
         let all = bundle
             .flags
             .values()
@@ -415,7 +415,7 @@ impl Table {
         for (position, (_, id)) in order.iter().enumerate() {
             rank[*id] = position as u32;
         }
-        Ok(Table {
+        Ok(ConditionTable {
             uses: uses.into_iter().map(|id| rank[id]).collect(),
             next: Cell::new(0),
             conditions: order.iter().map(|(_, id)| distinct[*id].clone()).collect(),
@@ -456,7 +456,11 @@ fn hash_values(values: &[Value], hasher: &mut impl std::hash::Hasher) {
     }
 }
 
-fn encode_flag<'a>(key: &str, flag: &'a super::Flag, table: &Table) -> Result<Flag<'a>, String> {
+fn encode_flag<'a>(
+    key: &str,
+    flag: &'a super::Flag,
+    table: &ConditionTable,
+) -> Result<Flag<'a>, String> {
     let variant = |name: &str| -> Result<u32, String> {
         flag.variants
             .keys()
