@@ -70,7 +70,7 @@ fn valid() -> Value {
 fn encode(bundle: &Value) -> Result<Vec<u8>, String> {
     let bundle: flagstone::bundle::Bundle =
         serde_json::from_value(bundle.clone()).map_err(|e| e.to_string())?;
-    bundle.encode()
+    bundle.encode().map_err(|e| e.to_string())
 }
 
 /// Loads bundle bytes with their own hash; a panic fails the test with the bytes.

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use crate::analyze::text::{
     count, decimals, fixed, p_is, p_value, percent, percent_interval, probability,
 };
-use crate::analyze::{self, Guardrail, MetricResult, Report, Request, Role, VariantResult};
+use crate::analyze::{
+    self, Guardrail, MetricResult, Report, Request, RequestError, Role, VariantResult,
+};
 use crate::stats::{Correction, Settings};
 
 use super::{DirArg, Error, Exit, Format, experiment_repository, formats, write_atomic};
@@ -89,7 +91,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             };
             from_experiment(&crate::experiment::design(&repo, key, args.env.as_deref())?)
         }
-        None => Request::new(analyze::parse_metrics(&args.metrics)?),
+        None => Request::new(
+            analyze::parse_metrics(&args.metrics)
+                .map_err(|e| format!("--metric `{}`: {}", e.spec, e.problem))?,
+        ),
     };
     let request = Request {
         control: args.control.or(base.control),
@@ -107,7 +112,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         mde: args.mde.or(base.mde),
         ..base
     };
-    request.validate()?;
+    // The command line's own words for what to pass.
+    request.validate().map_err(|e| match e {
+        RequestError::NoMetrics => format!("{e}; name at least one (--metric NAME=KIND)"),
+        RequestError::NoPrimary => format!("{e} (the first --metric that is not a guardrail)"),
+        e => e.to_string(),
+    })?;
     let bytes = std::fs::read(&args.summary)
         .map_err(|e| format!("cannot read {}: {e}", args.summary.display()))?;
     let report = analyze::analyze_csv(&bytes, &args.summary.display().to_string(), &request)?;

@@ -62,6 +62,21 @@ impl Role {
     }
 }
 
+/// A metric specification that does not parse: the specification and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    pub spec: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "metric `{}`: {}", self.spec, self.problem)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
 /// Whether `name` can prefix column names unambiguously: letters, digits, `_`, `-` and `.`,
 /// and no `__`, which separates a name from its column suffix.
 pub fn valid_name(name: &str) -> bool {
@@ -73,12 +88,15 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 impl MetricSpec {
-    /// Parses one `--metric` value: `NAME=KIND[,OPTION]...` with KIND `binomial`, `mean` or
+    /// Parses one metric specification (the command line's `--metric`): `NAME=KIND[,OPTION]...` with KIND `binomial`, `mean` or
     /// `NUMERATOR/DENOMINATOR`, and the options `inverse`, `covariate=NAME` and
     /// `guardrail=MAX_REGRESSION`. The role is `Secondary` unless a guardrail; see
     /// [`parse_metrics`] for the primary.
-    pub fn parse(spec: &str) -> Result<MetricSpec, String> {
-        let fail = |why: String| format!("--metric `{spec}`: {why}");
+    pub fn parse(spec: &str) -> Result<MetricSpec, SpecError> {
+        let fail = |problem: String| SpecError {
+            spec: spec.to_owned(),
+            problem,
+        };
         let mut parts = spec.split(',').map(str::trim);
         let head = parts.next().unwrap_or_default();
         let Some((name, kind)) = head.split_once('=') else {
@@ -185,8 +203,8 @@ impl MetricSpec {
     }
 }
 
-/// Parses `--metric` values in order; the first that is not a guardrail is the primary.
-pub fn parse_metrics<S: AsRef<str>>(specs: &[S]) -> Result<Vec<MetricSpec>, String> {
+/// Parses metric specifications in order; the first that is not a guardrail is the primary.
+pub fn parse_metrics<S: AsRef<str>>(specs: &[S]) -> Result<Vec<MetricSpec>, SpecError> {
     let mut metrics = specs
         .iter()
         .map(|s| MetricSpec::parse(s.as_ref()))
@@ -258,63 +276,67 @@ mod tests {
         let cases = [
             (
                 "revenue",
-                "--metric `revenue`: expected NAME=KIND, with KIND binomial, mean or NUMERATOR/DENOMINATOR",
+                "metric `revenue`: expected NAME=KIND, with KIND binomial, mean or NUMERATOR/DENOMINATOR",
             ),
             (
                 "revenue=median",
-                "--metric `revenue=median`: unknown kind `median`; expected binomial, mean or NUMERATOR/DENOMINATOR",
+                "metric `revenue=median`: unknown kind `median`; expected binomial, mean or NUMERATOR/DENOMINATOR",
             ),
             (
                 "=mean",
-                "--metric `=mean`: the metric name `` is not a valid name (letters, digits, `_`, `-`, `.`; no `__`)",
+                "metric `=mean`: the metric name `` is not a valid name (letters, digits, `_`, `-`, `.`; no `__`)",
             ),
             (
                 "a__b=mean",
-                "--metric `a__b=mean`: the metric name `a__b` is not a valid name (letters, digits, `_`, `-`, `.`; no `__`)",
+                "metric `a__b=mean`: the metric name `a__b` is not a valid name (letters, digits, `_`, `-`, `.`; no `__`)",
             ),
             (
                 "r=x/x",
-                "--metric `r=x/x`: a ratio of `x` to itself is always 1",
+                "metric `r=x/x`: a ratio of `x` to itself is always 1",
             ),
             (
                 "r=x/",
-                "--metric `r=x/`: the denominator `` is not a valid name (letters, digits, `_`, `-`, `.`; no `__`)",
+                "metric `r=x/`: the denominator `` is not a valid name (letters, digits, `_`, `-`, `.`; no `__`)",
             ),
             (
                 "r=x/y,covariate=z",
-                "--metric `r=x/y,covariate=z`: a ratio metric cannot have a covariate (CUPED adjusts binomial and mean metrics)",
+                "metric `r=x/y,covariate=z`: a ratio metric cannot have a covariate (CUPED adjusts binomial and mean metrics)",
             ),
             (
                 "m=mean,covariate=m",
-                "--metric `m=mean,covariate=m`: `m` cannot be its own covariate; use its pre-experiment value",
+                "metric `m=mean,covariate=m`: `m` cannot be its own covariate; use its pre-experiment value",
             ),
             (
                 "m=mean,guardrail=-1",
-                "--metric `m=mean,guardrail=-1`: guardrail `-1` is not a tolerated relative regression (a number ≥ 0, e.g. 0.02 for 2%)",
+                "metric `m=mean,guardrail=-1`: guardrail `-1` is not a tolerated relative regression (a number ≥ 0, e.g. 0.02 for 2%)",
             ),
             (
                 "m=mean,guardrail=nan",
-                "--metric `m=mean,guardrail=nan`: guardrail `nan` is not a tolerated relative regression (a number ≥ 0, e.g. 0.02 for 2%)",
+                "metric `m=mean,guardrail=nan`: guardrail `nan` is not a tolerated relative regression (a number ≥ 0, e.g. 0.02 for 2%)",
             ),
             (
                 "m=mean,guardrail",
-                "--metric `m=mean,guardrail`: `guardrail` needs a value: `guardrail=...`",
+                "metric `m=mean,guardrail`: `guardrail` needs a value: `guardrail=...`",
             ),
             (
                 "m=mean,inverse=yes",
-                "--metric `m=mean,inverse=yes`: `inverse` takes no value",
+                "metric `m=mean,inverse=yes`: `inverse` takes no value",
             ),
             (
                 "m=mean,inverse,inverse",
-                "--metric `m=mean,inverse,inverse`: `inverse` is given twice",
+                "metric `m=mean,inverse,inverse`: `inverse` is given twice",
             ),
             (
                 "m=mean,lower",
-                "--metric `m=mean,lower`: unknown option `lower`; expected inverse, covariate=NAME or guardrail=MAX_REGRESSION",
+                "metric `m=mean,lower`: unknown option `lower`; expected inverse, covariate=NAME or guardrail=MAX_REGRESSION",
             ),
         ];
         for (spec, message) in cases {
-            assert_eq!(MetricSpec::parse(spec).unwrap_err(), message, "{spec}");
+            assert_eq!(
+                MetricSpec::parse(spec).unwrap_err().to_string(),
+                message,
+                "{spec}"
+            );
         }
     }
 }

@@ -179,7 +179,7 @@ pub fn analyze(table: &SummaryTable, request: &Request) -> Result<Report, Error>
         columns: Vec::new(),
         message,
     };
-    request.validate().map_err(fail)?;
+    request.validate().map_err(|e| fail(e.to_string()))?;
     let variants = variants(table, request)?;
     for metric in &request.metrics {
         check_columns(table, metric)?;
@@ -253,53 +253,97 @@ fn finite(x: f64) -> Option<f64> {
 impl Request {
     /// The request's own mistakes (settings out of range, no primary metric…), which
     /// [`analyze`] reports too, before reading any row.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), RequestError> {
         validate(self)
     }
 }
 
-fn validate(request: &Request) -> Result<(), String> {
+/// A request that cannot be analysed, whatever the data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RequestError {
+    Alpha(f64),
+    PriorStddev(f64),
+    SequentialTuning(f64),
+    Mde(f64),
+    NoMetrics,
+    InvalidName(String),
+    NamedTwice(String),
+    Guardrail { metric: String, max_regression: f64 },
+    NoPrimary,
+    SeveralPrimaries,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::Alpha(alpha) => write!(f, "alpha {alpha} is not between 0 and 1"),
+            RequestError::PriorStddev(prior) => write!(
+                f,
+                "the prior's standard deviation {prior} is not a positive number"
+            ),
+            RequestError::SequentialTuning(tuning) => write!(
+                f,
+                "the sequential tuning {tuning} is not a positive number of units"
+            ),
+            RequestError::Mde(mde) => write!(
+                f,
+                "the minimum detectable effect {mde} is not a positive relative lift"
+            ),
+            RequestError::NoMetrics => f.write_str("no metrics to analyse"),
+            RequestError::InvalidName(name) => write!(f, "`{name}` is not a valid metric name"),
+            RequestError::NamedTwice(name) => write!(f, "metric `{name}` is named twice"),
+            RequestError::Guardrail {
+                metric,
+                max_regression,
+            } => write!(
+                f,
+                "guardrail `{metric}` tolerates a regression of {max_regression}; expected a number ≥ 0"
+            ),
+            RequestError::NoPrimary => f.write_str("no primary metric: the decision needs one"),
+            RequestError::SeveralPrimaries => {
+                f.write_str("more than one primary metric; the decision needs exactly one")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+fn validate(request: &Request) -> Result<(), RequestError> {
     let s = &request.settings;
     if !(s.alpha > 0.0 && s.alpha < 1.0) {
-        return Err(format!("alpha {} is not between 0 and 1", s.alpha));
+        return Err(RequestError::Alpha(s.alpha));
     }
     if let Some(prior) = s.prior_stddev
         && !(prior.is_finite() && prior > 0.0)
     {
-        return Err(format!(
-            "the prior's standard deviation {prior} is not a positive number"
-        ));
+        return Err(RequestError::PriorStddev(prior));
     }
     if !(s.sequential_tuning.is_finite() && s.sequential_tuning > 0.0) {
-        return Err(format!(
-            "the sequential tuning {} is not a positive number of units",
-            s.sequential_tuning
-        ));
+        return Err(RequestError::SequentialTuning(s.sequential_tuning));
     }
     if let Some(mde) = request.mde
         && !(mde.is_finite() && mde > 0.0)
     {
-        return Err(format!(
-            "the minimum detectable effect {mde} is not a positive relative lift"
-        ));
+        return Err(RequestError::Mde(mde));
     }
     if request.metrics.is_empty() {
-        return Err("no metrics to analyse; name at least one (--metric NAME=KIND)".to_owned());
+        return Err(RequestError::NoMetrics);
     }
     for (i, metric) in request.metrics.iter().enumerate() {
         if !valid_name(&metric.name) {
-            return Err(format!("`{}` is not a valid metric name", metric.name));
+            return Err(RequestError::InvalidName(metric.name.clone()));
         }
         if request.metrics[..i].iter().any(|m| m.name == metric.name) {
-            return Err(format!("metric `{}` is named twice", metric.name));
+            return Err(RequestError::NamedTwice(metric.name.clone()));
         }
         if let Role::Guardrail { max_regression } = metric.role
             && !(max_regression.is_finite() && max_regression >= 0.0)
         {
-            return Err(format!(
-                "guardrail `{}` tolerates a regression of {max_regression}; expected a number ≥ 0",
-                metric.name
-            ));
+            return Err(RequestError::Guardrail {
+                metric: metric.name.clone(),
+                max_regression,
+            });
         }
     }
     match request
@@ -309,11 +353,8 @@ fn validate(request: &Request) -> Result<(), String> {
         .count()
     {
         1 => Ok(()),
-        0 => Err(
-            "no primary metric: the decision needs one (the first --metric that is not a guardrail)"
-                .to_owned(),
-        ),
-        _ => Err("more than one primary metric; the decision needs exactly one".to_owned()),
+        0 => Err(RequestError::NoPrimary),
+        _ => Err(RequestError::SeveralPrimaries),
     }
 }
 

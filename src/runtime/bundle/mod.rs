@@ -10,6 +10,8 @@
 
 pub mod wire;
 
+pub use wire::EncodeError;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -230,8 +232,8 @@ impl Bundle {
 
     /// The canonical bytes, or what does not hold together: a rule, schedule or experiment
     /// naming a variant the flag does not have.
-    pub fn encode(&self) -> Result<Vec<u8>, String> {
-        serde_json::to_vec(&wire::encode(self)?).map_err(|e| e.to_string())
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        serde_json::to_vec(&wire::encode(self)?).map_err(|e| EncodeError::Json(e.to_string()))
     }
 }
 

@@ -321,19 +321,47 @@ fn is_full(n: &u32) -> bool {
     *n == FULL
 }
 
-/// Encodes a bundle; the error names what does not hold together (a variant or a condition
-/// that does not exist).
-pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
+/// Why a bundle cannot be encoded: what in it does not hold together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// A rule, schedule, experiment or the flag itself serves a variant the flag does not have.
+    NoVariant { flag: String, variant: String },
+    /// A split's weights add up past what a share can hold.
+    SplitOverflow { flag: String },
+    /// serde_json refused a value (it does not for JSON values; kept so nothing panics).
+    Json(String),
+}
+
+impl EncodeError {
+    fn json(e: serde_json::Error) -> EncodeError {
+        EncodeError::Json(e.to_string())
+    }
+}
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncodeError::NoVariant { flag, variant } => {
+                write!(f, "flag `{flag}`: no variant `{variant}`")
+            }
+            EncodeError::SplitOverflow { flag } => {
+                write!(f, "flag `{flag}`: split weights overflow")
+            }
+            EncodeError::Json(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Encodes a bundle; the error names what does not hold together.
+pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, EncodeError> {
     let table = ConditionTable::of(bundle)?;
     let flags = bundle
         .flags
         .iter()
-        .map(|(key, flag)| {
-            let encoded =
-                encode_flag(key, flag, &table).map_err(|e| format!("flag `{key}`: {e}"))?;
-            Ok((Cow::Borrowed(key.as_str()), encoded))
-        })
-        .collect::<Result<_, String>>()?;
+        .map(|(key, flag)| Ok((Cow::Borrowed(key.as_str()), encode_flag(key, flag, &table)?)))
+        .collect::<Result<_, EncodeError>>()?;
     let segments = bundle
         .segments
         .iter()
@@ -347,7 +375,7 @@ pub fn encode(bundle: &super::Bundle) -> Result<Bundle<'_>, String> {
                 },
             ))
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, EncodeError>>()?;
     Ok(Bundle {
         attributes: bundle.attributes.clone(),
         conditions: table.conditions,
@@ -374,7 +402,7 @@ impl ConditionTable {
     /// Gathers the distinct conditions of `bundle`. Equal conditions are found by hashing
     /// and comparing values, so that only the distinct ones are serialized (to sort them), not
     /// every use.
-    fn of(bundle: &super::Bundle) -> Result<ConditionTable, String> {
+    fn of(bundle: &super::Bundle) -> Result<ConditionTable, EncodeError> {
         let all = bundle
             .flags
             .values()
@@ -408,8 +436,8 @@ impl ConditionTable {
         let mut order: Vec<(Vec<u8>, usize)> = distinct
             .iter()
             .enumerate()
-            .map(|(id, c)| Ok((serde_json::to_vec(c).map_err(|e| e.to_string())?, id)))
-            .collect::<Result<_, String>>()?;
+            .map(|(id, c)| Ok((serde_json::to_vec(c).map_err(EncodeError::json)?, id)))
+            .collect::<Result<_, EncodeError>>()?;
         order.sort();
         let mut rank = vec![0u32; distinct.len()];
         for (position, (_, id)) in order.iter().enumerate() {
@@ -460,22 +488,29 @@ fn encode_flag<'a>(
     key: &str,
     flag: &'a super::Flag,
     table: &ConditionTable,
-) -> Result<Flag<'a>, String> {
-    let variant = |name: &str| -> Result<u32, String> {
+) -> Result<Flag<'a>, EncodeError> {
+    let variant = |name: &str| -> Result<u32, EncodeError> {
         flag.variants
             .keys()
             .position(|n| n == name)
             .map(|i| i as u32)
-            .ok_or_else(|| format!("no variant `{name}`"))
+            .ok_or_else(|| EncodeError::NoVariant {
+                flag: key.to_owned(),
+                variant: name.to_owned(),
+            })
     };
-    let serve = |serve: &super::Serve| -> Result<Serve, String> {
+    let serve = |serve: &super::Serve| -> Result<Serve, EncodeError> {
         Ok(match serve {
             super::Serve::Variant(name) => Serve::Variant(variant(name)?),
             super::Serve::Split(weights) => {
                 let mut split = vec![0u32; flag.variants.len()];
                 for w in weights {
                     let slot = &mut split[variant(&w.variant)? as usize];
-                    *slot = slot.checked_add(w.weight).ok_or("split weights overflow")?;
+                    *slot =
+                        slot.checked_add(w.weight)
+                            .ok_or_else(|| EncodeError::SplitOverflow {
+                                flag: key.to_owned(),
+                            })?;
                 }
                 Serve::Split(split)
             }
@@ -502,10 +537,10 @@ fn encode_flag<'a>(
                             s: step.serve.as_ref().map(serve).transpose()?,
                         })
                     })
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, EncodeError>>()?,
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, EncodeError>>()?;
     let schedule = flag
         .schedule
         .iter()
@@ -516,12 +551,12 @@ fn encode_flag<'a>(
                 f: step.fallthrough.as_deref().map(variant).transpose()?,
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, EncodeError>>()?;
     let experiment = flag
         .experiment
         .as_ref()
         .map(|x| {
-            Ok::<_, String>(Experiment {
+            Ok::<_, EncodeError>(Experiment {
                 control: variant(&x.control)?,
                 holdout: x.holdout.clone(),
                 layer: x.layer.clone(),

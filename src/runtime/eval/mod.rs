@@ -419,7 +419,9 @@ impl Evaluator {
     /// Compiles a bundle already in memory (for instance one just built) through its canonical
     /// bytes, exactly as it would load from a file.
     pub fn from_bundle(bundle: Bundle) -> Result<Evaluator, LoadError> {
-        let bytes = bundle.encode().map_err(LoadError::Invalid)?;
+        let bytes = bundle
+            .encode()
+            .map_err(|e| LoadError::Invalid(e.to_string()))?;
         let hash = bundle::content_hash(&bytes);
         decode(&bytes, hash)
     }
