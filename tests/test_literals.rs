@@ -218,8 +218,10 @@ proptest! {
 #[derive(Clone, Debug)]
 enum Break {
     Month(u32),
-    /// A day past the month's end (February 29 of a common year among them), or 0, or over 31.
+    /// Day 0, or over 31.
     Day(u32),
+    /// The day after the month's last: February 29 of a common year, April 31…
+    DayAfterLast,
     Hour(u32),
     Minute(u32),
     /// 61 and over: 60 is a leap second.
@@ -232,8 +234,12 @@ enum Break {
     NoOffset,
     /// A separator other than `T`, `t` or a space.
     Separator(char),
-    /// A field written with one digit: `2026-1-05`.
-    OneDigitField(usize),
+    /// A field (0, the year, to 5, the second) written one digit short (`2026-1-05`,
+    /// `026-01-05`) or with an extra leading zero (`2026-001-05`, `02026-01-05`).
+    Width {
+        field: usize,
+        longer: bool,
+    },
     /// Text after the offset.
     Trailing(&'static str),
 }
@@ -242,7 +248,7 @@ fn broken() -> impl Strategy<Value = (Stamp, Break)> {
     let r#break = prop_oneof![
         prop_oneof![Just(0), 13..=99u32].prop_map(Break::Month),
         prop_oneof![Just(0), Just(32), 32..=99u32].prop_map(Break::Day),
-        Just(Break::Day(u32::MAX)),
+        Just(Break::DayAfterLast),
         (24..=99u32).prop_map(Break::Hour),
         (60..=99u32).prop_map(Break::Minute),
         (61..=99u32).prop_map(Break::Second),
@@ -251,7 +257,7 @@ fn broken() -> impl Strategy<Value = (Stamp, Break)> {
         Just(Break::EmptyFraction),
         Just(Break::NoOffset),
         select(&['_', 'x', 'Z', '\t', '-'][..]).prop_map(Break::Separator),
-        (0..5usize).prop_map(Break::OneDigitField),
+        (0..6usize, any::<bool>()).prop_map(|(field, longer)| Break::Width { field, longer }),
         select(&[" ", "x", "0", "[UTC", "\n"][..]).prop_map(Break::Trailing),
     ];
     (stamp(), r#break)
@@ -261,8 +267,7 @@ fn broken() -> impl Strategy<Value = (Stamp, Break)> {
 fn render_broken(mut stamp: Stamp, change: &Break) -> String {
     match *change {
         Break::Month(month) => stamp.month = month,
-        // u32::MAX stands for the day after the month's last.
-        Break::Day(u32::MAX) => stamp.day = days_in_month(stamp.year, stamp.month) + 1,
+        Break::DayAfterLast => stamp.day = days_in_month(stamp.year, stamp.month) + 1,
         Break::Day(day) => stamp.day = day,
         Break::Hour(hour) => stamp.hour = hour,
         Break::Minute(minute) => stamp.minute = minute,
@@ -296,21 +301,28 @@ fn render_broken(mut stamp: Stamp, change: &Break) -> String {
             );
         }
         Break::Separator(separator) => stamp.separator = separator,
-        Break::OneDigitField(field) => {
+        Break::Width { field, longer } => {
             let values = [
+                stamp.year,
                 stamp.month,
                 stamp.day,
                 stamp.hour,
                 stamp.minute,
                 stamp.second,
             ];
-            let mut fields = values.map(|n| format!("{n:02}"));
-            // 1–9, valid in every field, written without its leading zero.
-            fields[field] = (values[field] % 9 + 1).to_string();
-            let [month, day, hour, minute, second] = fields;
+            let widths = [4, 2, 2, 2, 2, 2];
+            let mut fields =
+                [0, 1, 2, 3, 4, 5].map(|i| format!("{:0w$}", values[i], w = widths[i]));
+            let width = widths[field];
+            fields[field] = if longer {
+                format!("0{}", fields[field])
+            } else {
+                let short = width - 1;
+                format!("{:0short$}", values[field] % 10u32.pow(short as u32))
+            };
+            let [year, month, day, hour, minute, second] = fields;
             return format!(
-                "{:04}-{month}-{day}{}{hour}:{minute}:{second}{}{}",
-                stamp.year,
+                "{year}-{month}-{day}{}{hour}:{minute}:{second}{}{}",
                 stamp.separator,
                 stamp.fraction(),
                 stamp.offset()
@@ -325,8 +337,8 @@ proptest! {
     #![proptest_config(config(2048))]
 
     /// Out-of-range fields (month 13, February 29 of a common year, hour 24, minute 60,
-    /// second 61, offset minutes 60…), a missing offset, a wrong separator, a field of one
-    /// digit, text after the offset: both reject.
+    /// second 61, offset minutes 60…), a missing offset, a wrong separator, a field a digit
+    /// short or with an extra leading zero, text after the offset: both reject.
     #[test]
     fn near_valid_date_times_are_rejected_like_jiff((stamp, change) in broken()) {
         let text = render_broken(stamp, &change);
