@@ -6,7 +6,7 @@ use flagstone::analyze::{self, Request};
 use crate::support::{assert_file, repo, root, run};
 
 fn snapshot(name: &str, text: &str) {
-    assert_file(&root().join("tests/analyze").join(name), text);
+    assert_file(&root().join("tests/snapshots/analyze").join(name), text);
 }
 
 fn request(metrics: &[&str]) -> Request {

@@ -199,7 +199,10 @@ fn a_finding_on_a_70_kb_line_is_located_and_shown_as_a_window() {
     assert_eq!(findings(dir.path()), ["FS012 flags/wide.toml:4:70013"]);
     let (code, stdout, stderr) = run(&["check", "--now", NOW], dir.path());
     assert_eq!((code, stderr.as_str()), (1, ""));
-    assert_file(&root().join("tests/snapshots/long-line.human.txt"), &stdout);
+    assert_file(
+        &root().join("tests/snapshots/check/long-line.human.txt"),
+        &stdout,
+    );
     let (code, stdout, _) = run(&["check", "--now", NOW, "--format", "github"], dir.path());
     assert_eq!(code, 1);
     assert!(
@@ -218,5 +221,8 @@ fn a_finding_on_a_70_kb_line_is_located_and_shown_as_a_window() {
     ]);
     let (code, stdout, _) = run(&["check", "--now", NOW], dir.path());
     assert_eq!(code, 1);
-    assert_file(&root().join("tests/snapshots/long-span.human.txt"), &stdout);
+    assert_file(
+        &root().join("tests/snapshots/check/long-span.human.txt"),
+        &stdout,
+    );
 }

@@ -14,7 +14,7 @@ serve = \"on\"
 ";
 
 fn snapshot(name: &str, text: &str) {
-    assert_file(&root().join("tests/snapshots").join(name), text);
+    assert_file(&root().join("tests/snapshots/check").join(name), text);
 }
 
 #[test]

@@ -15,6 +15,10 @@ fn evals_dir() -> std::path::PathBuf {
     root().join("tests/evals")
 }
 
+fn snapshots() -> std::path::PathBuf {
+    root().join("tests/snapshots/evals")
+}
+
 fn read_cases(name: &str) -> Vec<Case> {
     let path = evals_dir().join("cases").join(format!("{name}.csv"));
     parse_cases(name, &std::fs::read(path).unwrap()).unwrap()
@@ -411,7 +415,7 @@ fn every_format_renders_the_example() {
             &dir,
         );
         assert_eq!((code, stderr.as_str()), (status, ""), "{format}");
-        assert_file(&dir.join("snapshots").join(file), &stdout);
+        assert_file(&snapshots().join(file), &stdout);
     }
     let (code, stdout, stderr) = run(
         &[
@@ -428,7 +432,7 @@ fn every_format_renders_the_example() {
         &dir,
     );
     assert_eq!((code, stderr.as_str()), (0, ""));
-    assert_file(&dir.join("snapshots/example.lower.txt"), &stdout);
+    assert_file(&snapshots().join("example.lower.txt"), &stdout);
 }
 
 #[test]
@@ -461,7 +465,7 @@ fn the_cases_may_come_from_standard_input() {
     use std::io::Write;
     child.stdin.take().unwrap().write_all(&csv).unwrap();
     let output = child.wait_with_output().unwrap();
-    let expected = std::fs::read_to_string(evals_dir().join("snapshots/example.json")).unwrap();
+    let expected = std::fs::read_to_string(snapshots().join("example.json")).unwrap();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
 }
 

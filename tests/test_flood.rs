@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::support::{NOW, PROJECT, assert_file, findings, options, repo, root, run};
 
 fn snapshot(name: &str, text: &str) {
-    assert_file(&root().join("tests/snapshots").join(name), text);
+    assert_file(&root().join("tests/snapshots/check").join(name), text);
 }
 
 /// A valid flag but for `tags`, which holds `count` numbers where strings belong.

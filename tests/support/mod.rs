@@ -3,6 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod build;
+pub mod repository;
+pub mod toml_writer;
+
 /// The repository root (where Cargo.toml is).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
