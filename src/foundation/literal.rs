@@ -104,8 +104,11 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         return None;
     }
     let millis = match fraction {
+        // RFC 3339 bounds neither the digits nor their number; milliseconds keep three.
         Some(f) => {
-            digits(f)?;
+            if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
             f.bytes()
                 .chain(std::iter::repeat(b'0'))
                 .take(3)
