@@ -28,6 +28,7 @@ mod test_hostile_bundles;
 mod test_install;
 mod test_layout;
 mod test_lean;
+mod test_markdown;
 mod test_mutations;
 mod test_properties;
 mod test_provenance;
