@@ -146,9 +146,10 @@ pub fn about(n: u64) -> u64 {
     n.div_ceil(unit).saturating_mul(unit)
 }
 
-/// `n` and a noun, plural unless `n` is 1: `1 flag`, `3 flags`.
-pub fn plural(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+/// `n` and a noun, plural unless `n` is 1: `1 flag`, `3 flags`, `-1 days`.
+pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> String {
+    let s = if n == N::from(1) { "" } else { "s" };
+    format!("{n} {noun}{s}")
 }
 
 #[cfg(test)]
@@ -188,6 +189,8 @@ mod tests {
         assert_eq!(signed_significant(0.25), "+0.25");
         assert_eq!(signed_significant(-3.0), "-3");
         assert_eq!(plural(1, "flag"), "1 flag");
-        assert_eq!(plural(0, "flag"), "0 flags");
+        assert_eq!(plural(0usize, "flag"), "0 flags");
+        assert_eq!(plural(-1i64, "day"), "-1 days");
+        assert_eq!(plural(1u64, "case"), "1 case");
     }
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::diff::{Diff, FileKind, Status};
+use crate::format::plural;
 use crate::review::radius;
 
 pub(in crate::cli::render) fn status(status: Status) -> &'static str {
@@ -89,5 +90,5 @@ pub fn diff(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
 }
 
 pub(in crate::cli::render) fn flags_changed(count: usize) -> String {
-    format!("{count} flag{} changed", if count == 1 { "" } else { "s" })
+    format!("{} changed", plural(count, "flag"))
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::cli::render::json::Planned;
-use crate::format::{decimal, percent};
+use crate::format::{decimal, percent, plural};
 
 /// A plan as aligned lines: the design, the units and days it needs, and whether the end
 /// date leaves them.
@@ -58,12 +58,7 @@ pub fn plan(out: &mut dyn Write, p: &Planned<'_>) -> io::Result<()> {
     } else {
         writeln!(out, "traffic      {} units a day", decimal(p.daily_units))?;
     }
-    writeln!(
-        out,
-        "duration     {} day{}",
-        p.plan.days,
-        if p.plan.days == 1 { "" } else { "s" }
-    )?;
+    writeln!(out, "duration     {}", plural(p.plan.days, "day"))?;
     if let (Some(start), Some(earliest)) = (&p.start, &p.earliest_end) {
         writeln!(
             out,

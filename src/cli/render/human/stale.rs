@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::format::plural;
 use crate::stale::{Change, History, Reason, Report, StaleFlag};
 
 /// Stale flags grouped by reason, aligned, then a summary line.
@@ -89,7 +90,7 @@ fn ago(change: &Change, days: Option<i64>) -> String {
         Some(commit) => format!(
             "{} ({} ago, {})",
             change.date,
-            days_text(days.unwrap_or_default()),
+            plural(days.unwrap_or_default(), "day"),
             short(commit)
         ),
         None => "in uncommitted changes".to_owned(),
@@ -113,10 +114,6 @@ fn since(change: &Change) -> String {
 
 fn short(commit: &str) -> &str {
     &commit[..7.min(commit.len())]
-}
-
-fn days_text(days: i64) -> String {
-    format!("{days} day{}", if days == 1 { "" } else { "s" })
 }
 
 /// `3 stale flags`, or `no stale flags`.
