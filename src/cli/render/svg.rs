@@ -40,7 +40,7 @@ pub fn analyze(report: &Report) -> String {
     let _ = writeln!(
         s,
         r#"<text x="10" y="20" font-size="14" font-weight="bold">Relative lift against control "{}" ({} intervals)</text>"#,
-        escape(&report.control),
+        escape_xml(&report.control),
         trim(level)
     );
     let legend = [
@@ -65,7 +65,7 @@ pub fn analyze(report: &Report) -> String {
         let _ = writeln!(
             s,
             r##"<text x="10" y="58" fill="#c00000" font-weight="bold">SAMPLE RATIO MISMATCH ({}): these results cannot be trusted</text>"##,
-            escape(&p_is("p", report.srm.p_value))
+            escape_xml(&p_is("p", report.srm.p_value))
         );
     }
     let mut top = HEADER;
@@ -83,8 +83,8 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
         s,
         r#"<g class="metric"><text x="10" y="{}" font-weight="bold">{} ({}, {}{})</text>"#,
         top + 18.0,
-        escape(&spec.name),
-        escape(&spec.kind.label()),
+        escape_xml(&spec.name),
+        escape_xml(&spec.kind.label()),
         spec.role.label(),
         if spec.inverse {
             ", lower is better"
@@ -147,7 +147,7 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
             r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             LEFT - 10.0,
             y + 4.0,
-            escape(&v.variant)
+            escape_xml(&v.variant)
         );
         let test = match &v.frequentist.relative {
             Ok(test) => test,
@@ -156,7 +156,7 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
                     s,
                     r##"<text x="{LEFT}" y="{:.1}" fill="#c00000" font-size="10">n/a: {}</text>"##,
                     y + 4.0,
-                    escape(reason)
+                    escape_xml(reason)
                 );
                 continue;
             }
@@ -245,7 +245,7 @@ fn trim(level: f64) -> String {
 }
 
 /// Text for SVG content and attributes.
-fn escape(text: &str) -> String {
+fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
