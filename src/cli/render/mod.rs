@@ -1,7 +1,9 @@
-//! The renderers: one module per output format, each writing every command's output in that
-//! format. [`human`] is text for a terminal, [`markdown`] is for job summaries and pull request
-//! comments (all escaping goes through its functions), [`github`] is workflow commands, [`svg`]
-//! is the analysis plot, and [`json`] is JSON.
+//! The renderers: one module per output format, each holding the reports in that format
+//! (findings, and the reports of analyze, evals, plan, diff, review, refs and stale; a format
+//! with several is a folder of one file per command). [`human`] is text for a terminal,
+//! [`markdown`] is for job summaries and pull request comments (all Markdown escaping is its
+//! functions), [`github`] is workflow commands, [`svg`] is the analysis plot, and [`json`] is
+//! JSON.
 //!
 //! JSON has one policy: every document is the serde serialization of a type, never a value
 //! assembled at run time. A library report type is serialized as it is when its fields are the

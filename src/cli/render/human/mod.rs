@@ -1,5 +1,4 @@
-//! Text for a terminal: every command's human output, one module per command. The findings of
-//! a check are [`diagnostics`].
+//! Text for a terminal, one module per command. The findings of a check are [`diagnostics`].
 
 pub(super) mod analyze;
 mod diagnostics;

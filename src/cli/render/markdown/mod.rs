@@ -1,8 +1,10 @@
 //! Markdown for job summaries and pull request comments. Everything that comes from a
-//! repository or a pull request (names, logins, descriptions, values) is untrusted: it is
-//! escaped so that it shows as the text it is, and can neither format, link, mention, embed
-//! HTML nor break out of a table cell or a code block. These functions are the only Markdown
-//! escaping: every Markdown output goes through them. Every command's Markdown is here, one
+//! repository or a pull request (names, logins, descriptions, values) is untrusted: [`text`],
+//! [`code`], [`code_block`] and [`details`] escape it so that it shows as the text it is, and
+//! can neither format, link, mention, embed HTML nor break out of a table cell or a code block
+//! (tests/test_markdown.rs proves it against a CommonMark parser). These functions are the only
+//! Markdown escaping; the two weaker ones, [`escape_pipes`] and [`escape_punctuation`], keep
+//! the bytes of the outputs that have always used them. The reports' Markdown is here too, one
 //! module per command.
 
 mod analyze;
@@ -108,16 +110,16 @@ pub fn details(summary: &str, body: &str) -> String {
 }
 
 /// Text for a table cell with only its pipes escaped (`\|`), as `analyze`, `refs`, `stale`
-/// and the findings table have always written it. It keeps their output byte for byte, and
-/// defuses less than [`text`]: it is for text flagstone composes (messages, numbers, names
-/// the checks have validated), where a pipe is what could break the table.
+/// and the findings table have always written it, byte for byte. Weaker than [`text`]:
+/// emphasis, links and mentions in `s` stay live. Moving those outputs to [`text`] changes
+/// their bytes (`` `x` `` becomes `<code>x</code>`), so it is a change of its own.
 pub fn escape_pipes(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
 /// Text on one line with Markdown punctuation backslash-escaped and control characters as
-/// spaces, as `evals` has always written its sentences and case ids; it keeps that output
-/// byte for byte. Unlike [`text`], it leaves `@` and `&` alone.
+/// spaces, as `evals` has always written its sentences and case ids, byte for byte. Weaker
+/// than [`text`]: mentions, entities and bare links stay live.
 pub fn escape_punctuation(s: &str) -> String {
     let mut escaped = String::with_capacity(s.len());
     for c in s.chars() {
