@@ -31,6 +31,12 @@ pub fn signed_percent_interval(ci: [f64; 2]) -> String {
     format!("[{}, {}]", signed_percent(ci[0]), signed_percent(ci[1]))
 }
 
+/// The confidence level of (1 − alpha) intervals, with at most two decimals: `95%`, `99.5%`.
+pub fn confidence_level(alpha: f64) -> String {
+    let text = format!("{:.2}", 100.0 * (1.0 - alpha));
+    text.trim_end_matches('0').trim_end_matches('.').to_owned() + "%"
+}
+
 /// A probability as a percentage with one decimal: `97.3%`.
 pub fn probability(p: f64) -> String {
     format!("{:.1}%", p * 100.0)
@@ -176,6 +182,9 @@ mod tests {
         assert_eq!(about(100), 100);
         assert_eq!(about(101), 110);
         assert_eq!(about(u64::MAX), u64::MAX);
+        assert_eq!(confidence_level(0.05), "95%");
+        assert_eq!(confidence_level(0.005), "99.5%");
+        assert_eq!(confidence_level(0.0), "100%");
         assert_eq!(percent(0.3255), "32.55%");
         assert_eq!(percent(0.05), "5%");
         assert_eq!(percent(1.0 / 3.0), "33.333333%");

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::analyze::{MetricResult, Report, Role};
-use crate::format::{p_is, signed};
+use crate::format::{confidence_level, p_is, signed};
 
 const WIDTH: f64 = 760.0;
 /// The plotting area, between the variant names and the right edge.
@@ -36,12 +36,11 @@ pub fn analyze(report: &Report) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let level = 100.0 * (1.0 - report.settings.alpha);
     let _ = writeln!(
         s,
         r#"<text x="10" y="20" font-size="14" font-weight="bold">Relative lift against control "{}" ({} intervals)</text>"#,
         escape_xml(&report.control),
-        trim(level)
+        confidence_level(report.settings.alpha)
     );
     let legend = [
         ("Bayesian", BAYESIAN),
@@ -237,11 +236,6 @@ fn tick_step(span: f64) -> f64 {
 
 fn clamp(v: f64) -> f64 {
     v.clamp(-LIMIT, LIMIT)
-}
-
-fn trim(level: f64) -> String {
-    let text = format!("{level:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned() + "%"
 }
 
 /// Text for SVG content and attributes.

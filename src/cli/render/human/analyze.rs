@@ -5,15 +5,10 @@ use std::io::Write;
 
 use crate::analyze::{self, Guardrail, MetricResult, Report, Role, VariantResult};
 use crate::format::{
-    count, decimals, fixed, p_is, p_value, probability, signed_percent, signed_percent_interval,
+    confidence_level, count, decimals, fixed, p_is, p_value, probability, signed_percent,
+    signed_percent_interval,
 };
 use crate::stats::Correction;
-
-/// The confidence level of the intervals: `95%`.
-pub(in crate::cli::render) fn level(report: &Report) -> String {
-    let text = format!("{:.2}", 100.0 * (1.0 - report.settings.alpha));
-    text.trim_end_matches('0').trim_end_matches('.').to_owned() + "%"
-}
 
 pub(in crate::cli::render) fn correction_label(c: Correction) -> &'static str {
     match c {
@@ -128,7 +123,7 @@ pub(in crate::cli::render) fn places(metric: &MetricResult) -> usize {
 }
 
 pub(in crate::cli::render) fn headers(report: &Report, metric: &MetricResult) -> Vec<String> {
-    let level = level(report);
+    let level = confidence_level(report.settings.alpha);
     let mut headers = vec![
         "variant".to_owned(),
         "users".to_owned(),
@@ -202,7 +197,7 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         "control \"{}\"; alpha {} ({} intervals); {}",
         report.control,
         report.settings.alpha,
-        level(report),
+        confidence_level(report.settings.alpha),
         correction_label(report.correction)
     )?;
     if let Some(loud) = &loud {

@@ -5,9 +5,9 @@ use std::io::Write;
 use super::escape_pipes;
 use crate::analyze::Report;
 use crate::cli::render::human::analyze::{
-    cells, correction_label, headers, heading, level, numeric_columns, places, srm_warning,
+    cells, correction_label, headers, heading, numeric_columns, places, srm_warning,
 };
-use crate::format::{count, p_is, probability};
+use crate::format::{confidence_level, count, p_is, probability};
 
 /// The report as Markdown: the decision first, then the sample ratio check and one table
 /// per metric.
@@ -22,7 +22,7 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         "\nControl `{}`; alpha {} ({} intervals); {}.",
         escape_pipes(&report.control),
         report.settings.alpha,
-        level(report),
+        confidence_level(report.settings.alpha),
         correction_label(report.correction)
     )?;
     let loud = report
