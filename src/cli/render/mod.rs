@@ -6,9 +6,10 @@
 //! JSON.
 //!
 //! JSON has one policy: every document is the serde serialization of a type, never a value
-//! assembled at run time. A library report type is serialized as it is when its fields are the
-//! document (diff, review, refs, stale); otherwise [`json`] has a named view type over it,
-//! borrowing its fields, whose declaration is the document's schema.
+//! assembled at run time (`json!`). A library report type is serialized as it is when its
+//! fields are the document (diff, review, refs, stale); otherwise a named view type borrows
+//! its fields, and its declaration is the document's schema: in [`json`] for the reports here
+//! (findings, analyze, evals, plan).
 //!
 //! Number formats come from [`crate::format`], which library messages use too.
 
