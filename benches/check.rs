@@ -71,8 +71,8 @@ fn flood_600_kb(bencher: divan::Bencher, format: &str) {
         let diagnostics = flagstone::check::check(&repo, &options).diagnostics;
         let mut out = Vec::new();
         match format {
-            "human" => flagstone::cli::render::human(&mut out, &repo, &diagnostics),
-            _ => flagstone::cli::render::json(&mut out, &repo, &diagnostics),
+            "human" => flagstone::cli::render::human::diagnostics(&mut out, &repo, &diagnostics),
+            _ => flagstone::cli::render::json::diagnostics(&mut out, &repo, &diagnostics),
         }
         .unwrap();
         assert!(out.len() < 1_000_000, "{} bytes", out.len());

@@ -17,7 +17,7 @@
 //!
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
-//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats | `eval`; `compiler` |
+//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format | `eval`; `compiler` |
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
 //! | `compiler` | schema, characters, load, experiment, check, build | `compiler` |
 //! | `operations` | diff, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
@@ -35,6 +35,8 @@ mod foundation {
     #[cfg(feature = "compiler")]
     pub mod diag;
     pub(crate) mod fast_hash;
+    #[cfg(feature = "compiler")]
+    pub mod format;
     pub mod literal;
     #[cfg(feature = "compiler")]
     pub mod metric;
@@ -86,7 +88,7 @@ pub mod cli;
 
 use foundation::fast_hash;
 #[cfg(feature = "compiler")]
-pub use foundation::{diag, metric, model, stats};
+pub use foundation::{diag, format, metric, model, stats};
 pub use foundation::{literal, op};
 
 #[cfg(feature = "eval")]

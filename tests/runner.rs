@@ -31,6 +31,7 @@ mod test_install;
 mod test_layout;
 mod test_lean;
 mod test_literals;
+mod test_markdown;
 mod test_mutations;
 mod test_presentation_properties;
 mod test_provenance;

@@ -2,6 +2,7 @@
 //! format byte for byte, the decision, and the plot.
 
 use flagstone::analyze::{self, Request};
+use flagstone::cli::render;
 
 use crate::support::{assert_file, repo, root, run};
 
@@ -493,7 +494,7 @@ fn the_plot_is_a_well_formed_deterministic_svg() {
 
 fn report(text: &str, request: &Request) -> serde_json::Value {
     analyze::analyze_csv(text.as_bytes(), "s.csv", request)
-        .map(|r| serde_json::to_value(r.json()).unwrap())
+        .map(|r| serde_json::to_value(render::json::analyze(&r)).unwrap())
         .unwrap()
 }
 
@@ -813,8 +814,8 @@ mod no_input_panics {
                 };
                 match analyze::analyze_csv(text.as_bytes(), "s.csv", &request) {
                     Ok(report) => {
-                        assert_numbers(&serde_json::to_value(report.json()).unwrap(), "");
-                        let svg = analyze::plot::svg(&report);
+                        assert_numbers(&serde_json::to_value(render::json::analyze(&report)).unwrap(), "");
+                        let svg = render::svg::analyze(&report);
                         prop_assert!(!svg.contains("NaN") && !svg.contains("inf"));
                     }
                     Err(e) => prop_assert!(false, "{e}\n{text}"),
@@ -849,8 +850,8 @@ mod no_input_panics {
                 };
                 match analyze::analyze_csv(text.as_bytes(), "s.csv", &request) {
                     Ok(report) => {
-                        assert_numbers(&serde_json::to_value(report.json()).unwrap(), "");
-                        let svg = analyze::plot::svg(&report);
+                        assert_numbers(&serde_json::to_value(render::json::analyze(&report)).unwrap(), "");
+                        let svg = render::svg::analyze(&report);
                         prop_assert!(!svg.contains("NaN") && !svg.contains("inf"));
                     }
                     Err(e) => prop_assert!(e.to_string().starts_with("s.csv")),
@@ -1041,4 +1042,39 @@ fn an_unknown_experiment_or_environment_is_a_usage_error() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn unavailable_cells_say_why_under_their_table_and_in_the_plot() {
+    let text = "variation,users,net__sum,net__sum_squares\ncontrol,1000,0,25000\ntreatment,1000,300,26000\n";
+    let dir = repo(&[("s.csv", text.as_bytes())]);
+    let args = |format| {
+        vec![
+            "analyze",
+            "--summary",
+            "s.csv",
+            "--metric",
+            "net=mean",
+            "--plot",
+            "p.svg",
+            "--format",
+            format,
+        ]
+    };
+    let why = "the control mean of `net` is zero (row 2, column `net__sum`), so a relative lift is undefined; see the absolute difference";
+    let (code, human, _) = run(&args("human"), dir.path());
+    assert_eq!(code, 0);
+    // The reason stands under the table, after the row it explains.
+    let lines: Vec<&str> = human.lines().collect();
+    let note = format!("  n/a for treatment: {why}");
+    let at = lines.iter().position(|l| *l == note).unwrap();
+    assert!(lines[at - 1].starts_with("  treatment  1,000") && lines[at - 1].ends_with("n/a"));
+    let (_, markdown, _) = run(&args("markdown"), dir.path());
+    assert!(
+        markdown.contains(&format!("\n\n- n/a for `treatment`: {why}\n")),
+        "{markdown}"
+    );
+    let svg = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
+    assert!(svg.contains(&format!("n/a: {why}")), "{svg}");
+    elements(&svg);
 }

@@ -26,8 +26,13 @@ fn job_summary(dir: &Path) -> String {
     let repo = flagstone::provenance::load(dir).unwrap();
     let report = flagstone::check::check(&repo, &options());
     let mut out = Vec::new();
-    flagstone::cli::render::markdown_summary(&mut out, Path::new("."), &repo, &report.diagnostics)
-        .unwrap();
+    flagstone::cli::render::markdown::diagnostics(
+        &mut out,
+        Path::new("."),
+        &repo,
+        &report.diagnostics,
+    )
+    .unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -298,18 +303,18 @@ proptest! {
         let loaded = flagstone::provenance::load(dir.path()).unwrap();
         let report = flagstone::check::check(&loaded, &options());
         let mut out = Vec::new();
-        let render = flagstone::cli::render::human(&mut out, &loaded, &report.diagnostics);
+        let render = flagstone::cli::render::human::diagnostics(&mut out, &loaded, &report.diagnostics);
         prop_assert!(render.is_ok());
         let human = String::from_utf8(out).unwrap();
         prop_assert!(!human.chars().any(|c| is_control(c) && c != '\n'), "{}", human);
         prop_assert!(human.lines().all(|l| l.chars().count() < 1_200), "{}", human);
         let mut out = Vec::new();
-        prop_assert!(flagstone::cli::render::json(&mut out, &loaded, &report.diagnostics).is_ok());
+        prop_assert!(flagstone::cli::render::json::diagnostics(&mut out, &loaded, &report.diagnostics).is_ok());
         let mut out = Vec::new();
         let dot = Path::new(".");
-        prop_assert!(flagstone::cli::render::github(&mut out, dot, &loaded, &report.diagnostics).is_ok());
+        prop_assert!(flagstone::cli::render::github::diagnostics(&mut out, dot, &loaded, &report.diagnostics).is_ok());
         let mut out = Vec::new();
-        let summary = flagstone::cli::render::markdown_summary(&mut out, dot, &loaded, &report.diagnostics);
+        let summary = flagstone::cli::render::markdown::diagnostics(&mut out, dot, &loaded, &report.diagnostics);
         prop_assert!(summary.is_ok());
     }
 }

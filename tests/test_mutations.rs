@@ -147,8 +147,8 @@ fn damaged_files_never_panic_and_findings_stay_inside_their_files() {
         }
         // Every renderer copes with whatever was found.
         let mut out = Vec::new();
-        flagstone::cli::render::human(&mut out, &repo, &diagnostics).unwrap();
-        flagstone::cli::render::json(&mut out, &repo, &diagnostics).unwrap();
+        flagstone::cli::render::human::diagnostics(&mut out, &repo, &diagnostics).unwrap();
+        flagstone::cli::render::json::diagnostics(&mut out, &repo, &diagnostics).unwrap();
         findings += diagnostics.len();
         for &i in &damaged {
             std::fs::write(&files[i], &originals[i]).unwrap();

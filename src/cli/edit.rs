@@ -159,7 +159,7 @@ fn run(
         .filter(|d| d.is_error() && !before.iter().any(|b| same_finding(b, d)))
         .collect();
     if !added.is_empty() {
-        super::render::human(out, &edited, &added)?;
+        super::render::human::diagnostics(out, &edited, &added)?;
         writeln!(
             out,
             "refused: the edit would make the repository invalid (above); {path} is untouched"

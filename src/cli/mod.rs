@@ -14,7 +14,6 @@ mod eval;
 mod evals;
 mod init;
 mod man;
-mod markdown;
 mod plan;
 mod publish;
 mod refs;
@@ -289,7 +288,7 @@ fn checked<'r>(
     if report.has_errors() {
         render::diagnostics(out, format, dir, report.repo(), &report.diagnostics)?;
     } else if !report.diagnostics.is_empty() {
-        render::human(&mut std::io::stderr(), report.repo(), &report.diagnostics)?;
+        render::human::diagnostics(&mut std::io::stderr(), report.repo(), &report.diagnostics)?;
     }
     Ok(report.checked())
 }

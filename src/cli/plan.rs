@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
+use super::render::human;
+use super::render::json::{Arm, Planned};
 use super::{DirArg, Error, Exit, Format, experiment_repository, formats};
 use crate::experiment::{DEFAULT_ALPHA, DEFAULT_POWER, Design, Plan};
 use crate::literal::format_date;
@@ -49,52 +49,6 @@ pub struct Args {
     format: Format,
 }
 
-/// An arm and its share of the split, in percent.
-#[derive(Serialize)]
-struct Arm {
-    variant: String,
-    weight: f64,
-}
-
-/// A plan as printed.
-#[derive(Serialize)]
-struct Printed<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    experiment: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    flag: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    environment: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metric: Option<&'a str>,
-    /// "binomial" or "mean" (ratios are planned as means).
-    kind: &'static str,
-    baseline: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stddev: Option<f64>,
-    mde: f64,
-    /// The variant's value the MDE stands for.
-    target: f64,
-    alpha: f64,
-    power: f64,
-    arms: Vec<Arm>,
-    daily_units: f64,
-    /// The share of daily units the layer and holdout leave in the experiment.
-    in_experiment: f64,
-    #[serde(flatten)]
-    plan: Plan,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start: Option<String>,
-    /// The last day of a run that starts on `start` and lasts `days`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    earliest_end: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    end: Option<String>,
-    /// Whether `end` leaves the days needed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    enough: Option<bool>,
-}
-
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     match &args.experiment {
         Some(key) => from_repository(&args, key, out),
@@ -104,6 +58,16 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
     }
+}
+
+fn print(planned: &Planned<'_>, format: Format, out: &mut dyn Write) -> Result<(), Error> {
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, planned)?;
+        writeln!(out)?;
+    } else {
+        human::plan(out, planned)?;
+    }
+    Ok(())
 }
 
 fn from_repository(args: &Args, key: &str, out: &mut dyn Write) -> Result<Exit, Error> {
@@ -116,7 +80,7 @@ fn from_repository(args: &Args, key: &str, out: &mut dyn Write) -> Result<Exit, 
     Ok(Exit::Success)
 }
 
-fn describe<'a>(design: &'a Design<'a>, plan: Plan) -> Result<Printed<'a>, Error> {
+fn describe<'a>(design: &'a Design<'a>, plan: Plan) -> Result<Planned<'a>, Error> {
     let experiment = design.experiment;
     let (baseline, stddev, kind) = match design.baseline()? {
         Baseline::Rate(p) => (p, None, "binomial"),
@@ -128,7 +92,7 @@ fn describe<'a>(design: &'a Design<'a>, plan: Plan) -> Result<Printed<'a>, Error
         .as_ref()
         .and_then(|e| crate::experiment::day(&e.value));
     let earliest = start.map(|s| s + plan.days as i64 - 1);
-    Ok(Printed {
+    Ok(Planned {
         experiment: Some(design.key),
         flag: Some(design.flag),
         environment: Some(design.environment),
@@ -158,7 +122,7 @@ fn describe<'a>(design: &'a Design<'a>, plan: Plan) -> Result<Printed<'a>, Error
     })
 }
 
-fn from_arguments(args: &Args) -> Result<Printed<'static>, Error> {
+fn from_arguments(args: &Args) -> Result<Planned<'static>, Error> {
     let missing: Vec<&str> = [
         ("--baseline", args.baseline.is_none()),
         ("--mde", args.mde.is_none()),
@@ -212,7 +176,7 @@ fn from_arguments(args: &Args) -> Result<Printed<'static>, Error> {
             weight: share * 100.0,
         })
         .collect();
-    Ok(Printed {
+    Ok(Planned {
         experiment: None,
         flag: None,
         environment: None,
@@ -242,96 +206,4 @@ fn from_arguments(args: &Args) -> Result<Printed<'static>, Error> {
         end: None,
         enough: None,
     })
-}
-
-fn print(printed: &Printed<'_>, format: Format, out: &mut dyn Write) -> Result<(), Error> {
-    if format == Format::Json {
-        serde_json::to_writer_pretty(&mut *out, printed)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-    let p = printed;
-    if let (Some(experiment), Some(flag), Some(env)) = (p.experiment, p.flag, p.environment) {
-        writeln!(out, "experiment   {experiment} (flag {flag}, in {env})")?;
-    }
-    // Rates read best as percentages, means as numbers.
-    let value = |x: f64| match p.kind {
-        "binomial" => percent(x),
-        _ => number(x),
-    };
-    let metric = p.metric.map_or(String::new(), |m| format!("{m}, "));
-    match p.stddev {
-        Some(stddev) => writeln!(
-            out,
-            "primary      {metric}a mean of {} (standard deviation {})",
-            number(p.baseline),
-            number(stddev)
-        )?,
-        None => writeln!(
-            out,
-            "primary      {metric}a rate of {}",
-            percent(p.baseline)
-        )?,
-    }
-    writeln!(
-        out,
-        "mde          {} relative: {} → {}",
-        percent(p.mde),
-        value(p.baseline),
-        value(p.target)
-    )?;
-    writeln!(out, "alpha        {} (two-sided)", number(p.alpha))?;
-    writeln!(out, "power        {}", number(p.power))?;
-    let arms: Vec<String> = p
-        .arms
-        .iter()
-        .map(|arm| format!("{} {}%", arm.variant, number(arm.weight)))
-        .collect();
-    writeln!(out, "arms         {}", arms.join(", "))?;
-    writeln!(out, "per variant  {} units", p.plan.units_per_variant)?;
-    writeln!(out, "total        {} units", p.plan.total_units)?;
-    if p.in_experiment < 1.0 {
-        writeln!(
-            out,
-            "traffic      {} units a day: {} of {} reaching the split, after layer and holdout",
-            number(p.plan.daily_in_experiment),
-            percent(p.in_experiment),
-            number(p.daily_units)
-        )?;
-    } else {
-        writeln!(out, "traffic      {} units a day", number(p.daily_units))?;
-    }
-    writeln!(
-        out,
-        "duration     {} day{}",
-        p.plan.days,
-        if p.plan.days == 1 { "" } else { "s" }
-    )?;
-    if let (Some(start), Some(earliest)) = (&p.start, &p.earliest_end) {
-        writeln!(
-            out,
-            "runs         from {start} to {earliest} at the earliest"
-        )?;
-    }
-    match (&p.end, p.enough) {
-        (Some(end), Some(true)) => writeln!(out, "end          {end}: enough time")?,
-        (Some(end), Some(false)) => writeln!(
-            out,
-            "end          {end}: too early to detect the MDE; move it to {} or later",
-            p.earliest_end.as_deref().unwrap_or_default()
-        )?,
-        _ => {}
-    }
-    Ok(())
-}
-
-/// A fraction as a percentage, rounded to 4 significant decimals: 0.3255 → "32.55%".
-fn percent(fraction: f64) -> String {
-    format!("{}%", number(fraction * 100.0))
-}
-
-/// A number without float noise: at most 6 decimals, trailing zeros dropped.
-fn number(x: f64) -> String {
-    let rounded = (x * 1e6).round() / 1e6;
-    format!("{rounded}")
 }

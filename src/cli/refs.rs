@@ -5,13 +5,11 @@
 //! Exit status: 0 no errors, 1 errors found, 2 usage or I/O error.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::diag::Severity;
 use crate::model::AliasStyle;
-use crate::refs::Report;
 
-use super::render::{escape_data, escape_property};
+use super::render::{github, human, markdown};
 use super::{Error, Exit, Format, RepoArgs, formats};
 
 /// Find flag references in source code: undefined, removed and expired flags, and unused ones.
@@ -72,20 +70,20 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     }
     let report = crate::refs::scan(&repo, dir, &args.code, &options)?;
     match args.format {
-        Format::Human => human(out, &report, dir)?,
+        Format::Human => human::refs(out, &report, dir)?,
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        Format::Markdown => markdown(out, &report, dir)?,
+        Format::Markdown => markdown::refs(out, &report, dir)?,
         Format::Github => {
-            github(out, &report)?;
+            github::refs(out, &report)?;
             if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
                 let mut summary = std::fs::OpenOptions::new()
                     .append(true)
                     .create(true)
                     .open(path)?;
-                markdown(&mut summary, &report, dir)?;
+                markdown::refs(&mut summary, &report, dir)?;
             }
         }
     }
@@ -94,153 +92,4 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     } else {
         Exit::Success
     })
-}
-
-fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-fn severity(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
-}
-
-/// "12 files scanned (1 binary skipped); 7 references to 4 of 6 flags"
-fn counts(report: &Report) -> String {
-    let files = &report.files;
-    let mut skipped = Vec::new();
-    if files.binary > 0 {
-        skipped.push(format!("{} binary", files.binary));
-    }
-    if files.too_large > 0 {
-        let mib = crate::refs::MAX_FILE_BYTES / (1024 * 1024);
-        skipped.push(format!("{} over {mib} MiB", files.too_large));
-    }
-    if !files.unreadable.is_empty() {
-        skipped.push(format!("{} unreadable", files.unreadable.len()));
-    }
-    let skipped = if skipped.is_empty() {
-        String::new()
-    } else {
-        format!(" ({} skipped)", skipped.join(", "))
-    };
-    format!(
-        "{} scanned{skipped}; {} to {} of {}",
-        plural(files.scanned, "file"),
-        plural(report.references.len(), "reference"),
-        report.referenced_flags,
-        plural(report.flags, "flag")
-    )
-}
-
-fn verdict(report: &Report) -> String {
-    let errors = report.errors();
-    let warnings = report.findings.len() - errors;
-    format!(
-        "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
-}
-
-/// What limits the search for removed flags, if anything does.
-fn history_note(report: &Report, dir: &Path) -> Option<String> {
-    match &report.history {
-        None => Some(format!(
-            "removed flags are not detected: {} is not in a git repository",
-            dir.display()
-        )),
-        Some(history) if history.truncated => Some(format!(
-            "removed flags: only the last {} searched",
-            plural(history.commits, "commit")
-        )),
-        Some(_) => None,
-    }
-}
-
-fn human(out: &mut dyn Write, report: &Report, dir: &Path) -> std::io::Result<()> {
-    for f in &report.findings {
-        writeln!(
-            out,
-            "{}:{}:{}: {}: {}; {}",
-            f.file,
-            f.line,
-            f.column,
-            severity(f.severity),
-            f.message,
-            f.help
-        )?;
-    }
-    for unreadable in &report.files.unreadable {
-        writeln!(out, "warning: cannot read {unreadable}")?;
-    }
-    if let Some(note) = history_note(report, dir) {
-        writeln!(out, "note: {note}")?;
-    }
-    let icon = if report.errors() > 0 {
-        "✗"
-    } else if report.findings.is_empty() {
-        "✓"
-    } else {
-        "!"
-    };
-    writeln!(out, "{icon} {}: {}", counts(report), verdict(report))
-}
-
-fn markdown(out: &mut dyn Write, report: &Report, dir: &Path) -> std::io::Result<()> {
-    writeln!(out, "### flagstone refs: {}\n", verdict(report))?;
-    writeln!(out, "{}.", counts(report))?;
-    if let Some(note) = history_note(report, dir) {
-        writeln!(out, "\n> [!NOTE]\n> {note}.")?;
-    }
-    if report.findings.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "\n| | finding | location | message |\n|---|---|---|---|"
-    )?;
-    for f in &report.findings {
-        let icon = match f.severity {
-            Severity::Error => "❌",
-            Severity::Warning => "⚠️",
-        };
-        writeln!(
-            out,
-            "| {icon} | {} | `{}:{}:{}` | {} — {} |",
-            f.kind.as_str(),
-            f.file,
-            f.line,
-            f.column,
-            f.message.replace('|', "\\|"),
-            f.help.replace('|', "\\|")
-        )?;
-    }
-    Ok(())
-}
-
-/// `::error file=…,line=…,col=…,title=…::message`, one per finding.
-fn github(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    for f in &report.findings {
-        writeln!(
-            out,
-            "::{} file={},line={},col={},title={}::{}",
-            severity(f.severity),
-            escape_property(&f.file),
-            f.line,
-            f.column,
-            escape_property(&format!("flagstone refs: {}", f.kind.as_str())),
-            escape_data(&format!("{}\nhelp: {}", f.message, f.help))
-        )?;
-    }
-    for unreadable in &report.files.unreadable {
-        writeln!(
-            out,
-            "::warning title=flagstone refs::{}",
-            escape_data(&format!("cannot read {unreadable}"))
-        )?;
-    }
-    Ok(())
 }

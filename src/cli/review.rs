@@ -8,9 +8,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::load::Repo;
-use crate::review::{ChangeReview, Report, Requirement, Verdict, Versions};
+use crate::review::Versions;
 
 use super::diff::{Compared, Revisions, compare};
+use super::render::{human, markdown};
 use super::{Error, Exit, Format, GithubOutput, RepoArgs, formats};
 
 /// Judge a pull request's flag changes by the base revision's review policy.
@@ -121,8 +122,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
-        Format::Human | Format::Github => human(out, &report)?,
-        Format::Markdown => markdown(out, &report)?,
+        Format::Human | Format::Github => human::review(out, &report)?,
+        Format::Markdown => markdown::review(out, &report)?,
     }
     std::mem::forget(compared);
     Ok(if report.verdict.passes() {
@@ -179,171 +180,4 @@ fn commit_id(repository: &git2::Repository, rev: &str) -> Result<String, Error> 
         .and_then(|o| o.peel_to_commit())
         .map_err(|e| format!("cannot read revision `{rev}`: {}", e.message()))?;
     Ok(commit.id().to_string())
-}
-
-fn headline(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Approved => "approved",
-        Verdict::ApprovalsMissing => "approvals missing",
-        Verdict::Blocked => "blocked: changes requested",
-        Verdict::Emergency => "EMERGENCY CHANGE: only kills flags, merging without approval",
-        Verdict::NoChanges => "no flag changes to review",
-    }
-}
-
-const EMERGENCY: &str = "This change only turns flags off that the review policy lets a kill turn off (the emergency path), so it needs no approval. Review it after the fact, and restore the flags with a reviewed change.";
-
-fn who(requirement: &Requirement) -> String {
-    let from = requirement.from.join(", ");
-    match &requirement.eligible {
-        None => format!("{} from {from}", requirement.approvals),
-        Some(eligible) if eligible.is_empty() => {
-            format!("{} from {from} (nobody is eligible)", requirement.approvals)
-        }
-        Some(eligible) => format!(
-            "{} from {from} ({})",
-            requirement.approvals,
-            eligible.join(", ")
-        ),
-    }
-}
-
-fn status(requirement: &Requirement) -> String {
-    let mut parts = Vec::new();
-    if !requirement.satisfied_by.is_empty() {
-        parts.push(format!(
-            "approved by {}",
-            requirement.satisfied_by.join(", ")
-        ));
-    }
-    if requirement.missing > 0 {
-        parts.push(format!("{} missing", requirement.missing));
-    }
-    if !requirement.blocked_by.is_empty() {
-        parts.push(format!(
-            "changes requested by {}",
-            requirement.blocked_by.join(", ")
-        ));
-    }
-    parts.join("; ")
-}
-
-fn reviewers(report: &Report) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = |what: &str, logins: &[String]| {
-        if !logins.is_empty() {
-            lines.push(format!("{what}: {}", logins.join(", ")));
-        }
-    };
-    line("approved the head commit", &report.approved_by);
-    line(
-        "stale approvals (given on an older commit; approve again)",
-        &report.stale,
-    );
-    line("changes requested", &report.changes_requested);
-    line(
-        "wrote or committed the pull request (cannot approve it)",
-        &report.committers,
-    );
-    line("reviews that do not count", &report.ignored);
-    lines
-}
-
-fn human(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    writeln!(out, "review: {}", headline(report.verdict))?;
-    if report.verdict == Verdict::Emergency {
-        writeln!(out, "!!! {EMERGENCY}")?;
-    }
-    for change in &report.changes {
-        writeln!(out, "{}", change.change)?;
-        for detail in &change.details {
-            for (i, line) in detail.lines().enumerate() {
-                let indent = if i == 0 { "  - " } else { "    " };
-                writeln!(out, "{indent}{line}")?;
-            }
-        }
-        if let Some(why) = &change.emergency_refused {
-            writeln!(out, "  not an emergency kill: {why}")?;
-        }
-        for requirement in &change.requirements {
-            writeln!(out, "  needs {} [{}]", who(requirement), requirement.rule)?;
-            let status = status(requirement);
-            if !status.is_empty() {
-                writeln!(out, "    {status}")?;
-            }
-        }
-        if change.requirements.is_empty() && report.verdict != Verdict::Emergency {
-            writeln!(out, "  needs no approval")?;
-        }
-    }
-    for line in reviewers(report) {
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
-}
-
-fn markdown(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    use super::markdown::{code_block, details, text};
-    writeln!(out, "### flagstone review: {}\n", headline(report.verdict))?;
-    if report.verdict == Verdict::Emergency {
-        writeln!(out, "> [!CAUTION]\n> **{EMERGENCY}**\n")?;
-    }
-    if report.changes.is_empty() {
-        return Ok(());
-    }
-    writeln!(out, "| change | requirement | needs | status |")?;
-    writeln!(out, "|---|---|---|---|")?;
-    let mut full = Vec::new();
-    for ChangeReview {
-        change,
-        details: lines,
-        requirements,
-        emergency_refused,
-        ..
-    } in &report.changes
-    {
-        let mut summary: Vec<String> = lines
-            .iter()
-            .map(|d| text(d.lines().next().unwrap_or_default()))
-            .collect();
-        if let Some(why) = emergency_refused {
-            summary.push(format!("not an emergency kill: {}", text(why)));
-        }
-        let cell = format!("**{}**<br>{}", text(change), summary.join("<br>"));
-        for detail in lines.iter().filter(|d| d.contains('\n')) {
-            let first = detail.lines().next().unwrap_or_default();
-            let body: String = detail.lines().skip(1).map(|l| format!("{l}\n")).collect();
-            full.push(details(
-                &format!("{change}: {first}"),
-                &code_block(&body, "diff"),
-            ));
-        }
-        if requirements.is_empty() {
-            writeln!(out, "| {cell} | none | | |")?;
-        }
-        for (i, requirement) in requirements.iter().enumerate() {
-            // The change is named on its first row only.
-            let cell = if i == 0 { cell.as_str() } else { "" };
-            let done = if requirement.missing == 0 && requirement.blocked_by.is_empty() {
-                "✅ "
-            } else {
-                "❌ "
-            };
-            writeln!(
-                out,
-                "| {cell} | {} | {} | {done}{} |",
-                text(&requirement.rule),
-                text(&who(requirement)),
-                text(&status(requirement))
-            )?;
-        }
-    }
-    writeln!(out)?;
-    for block in full {
-        writeln!(out, "{block}\n")?;
-    }
-    for line in reviewers(report) {
-        writeln!(out, "- {}", text(&line))?;
-    }
-    Ok(())
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::diag::{Code, suggest};
 use crate::experiment::{self, bucket_by};
+use crate::format::percent;
 use crate::literal::format_date;
 use crate::model::{
     AttrType, ExperimentFile, Metric, MetricKind, Name, ProjectFile, Spanned, Table,
@@ -632,9 +633,4 @@ fn known<'p, T>(
 /// Whether a percentage has at most 3 decimals: bucketing resolves 0.001%.
 fn three_decimals(v: f64) -> bool {
     ((v * 1000.0).round() - v * 1000.0).abs() <= 1e-6
-}
-
-/// A fraction as a percentage, e.g. 0.05 → "5%".
-pub(crate) fn percent(fraction: f64) -> String {
-    format!("{}%", (fraction * 100.0 * 1e6).round() / 1e6)
 }

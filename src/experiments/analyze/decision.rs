@@ -1,8 +1,8 @@
 //! The decision: ship a variant, don't ship, or keep running (and for about how long).
 //! docs/analyze.md states the rule.
 
-use super::text::{about, count, p_is, percent, percent_interval};
 use super::{Guardrail, MetricResult, Request, Role, Srm, Variant};
+use crate::format::{about, count, p_is, signed_percent, signed_percent_interval};
 use crate::stats::dist::normal_quantile;
 
 /// The power the "keep running" estimate plans for.
@@ -112,9 +112,9 @@ pub(super) fn decide(
                 (Some(Guardrail::Fail), Ok(test)) => failing.push(format!(
                     "`{}` {} {} is beyond the tolerated {}",
                     metric.spec.name,
-                    percent(test.result.expected),
-                    percent_interval(test.result.ci),
-                    percent(tolerated)
+                    signed_percent(test.result.expected),
+                    signed_percent_interval(test.result.ci),
+                    signed_percent(tolerated)
                 )),
                 (Some(Guardrail::Unknown(reason)), _) => {
                     unknown.push(format!("`{}`: {reason}", metric.spec.name));
@@ -146,8 +146,8 @@ pub(super) fn decide(
                 };
                 let lift = format!(
                     "`{name}` {} {}, {}",
-                    percent(f.expected),
-                    percent_interval(f.ci),
+                    signed_percent(f.expected),
+                    signed_percent_interval(f.ci),
                     p_is(p_label, p)
                 );
                 if p < alpha && !good {
@@ -218,7 +218,7 @@ pub(super) fn decide(
                 count(about(n)),
                 POWER * 100.0,
                 match request.mde {
-                    Some(mde) => format!("a lift of {}", percent(mde)),
+                    Some(mde) => format!("a lift of {}", signed_percent(mde)),
                     None => "the observed lift".to_owned(),
                 }
             ),
@@ -251,8 +251,8 @@ fn estimate(
     let standard_error = (ci[1] - ci[0]) / (2.0 * z_alpha);
     let effect = request.mde.unwrap_or(expected.abs());
     let sought = match request.mde {
-        Some(_) => format!("a lift of {}", percent(effect)),
-        None => format!("the observed lift of {}", percent(expected)),
+        Some(_) => format!("a lift of {}", signed_percent(effect)),
+        None => format!("the observed lift of {}", signed_percent(expected)),
     };
     let not_significant = format!("not significant at alpha {alpha}: {lift}");
     if !(effect > 0.0 && standard_error > 0.0) {

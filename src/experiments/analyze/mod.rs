@@ -5,16 +5,12 @@
 //! docs/analyze.md describes the CSV, every output field and the decision rule.
 
 mod decision;
-mod json;
-pub mod plot;
 mod table;
-pub mod text;
 
 use crate::stats::{self, Arm, Comparison, Correction, Moments, Settings, Summary, Unavailable};
 
 pub use crate::metric::{Estimator, MetricSpec, Role, parse_metrics, valid_name};
 pub use decision::{Call, Decision, VariantCall, Verdict};
-pub use json::Document;
 pub use table::SummaryTable;
 
 /// The sample ratio check flags a mismatch below this p-value.
@@ -884,20 +880,13 @@ fn absolute_test(r: &mut VariantResult) -> Option<&mut Test> {
     r.frequentist.absolute.as_mut().ok()
 }
 
-impl Report {
-    /// The document of `--format json`, to serialise (docs/analyze.md lists every field).
-    pub fn json(&self) -> Document<'_> {
-        json::document(self)
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::stats::{Bayesian, Both, Describe, Frequentist};
 
     /// A comparison with these relative results (absolute ones are a tenth of them).
-    pub fn comparison(expected: f64, ci: [f64; 2], p_value: f64, chance: f64) -> Comparison {
+    fn comparison(expected: f64, ci: [f64; 2], p_value: f64, chance: f64) -> Comparison {
         let f = |scale: f64| Frequentist {
             expected: expected * scale,
             ci: [ci[0] * scale, ci[1] * scale],
@@ -1076,8 +1065,8 @@ pub(crate) mod tests {
         assert_eq!(judge("g=mean", [-0.08, -0.03]), None);
     }
 
-    /// A report built by hand, for the renderers' tests while they need no statistics.
-    pub fn sample_report(srm_mismatch: bool) -> Report {
+    /// A report built by hand, to decide on without statistics.
+    fn sample_report(srm_mismatch: bool) -> Report {
         let table = SummaryTable::parse(
             b"variation,users\ncontrol,1000\nb<&>,1010\nc,990\n",
             "s.csv",

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::bundle::{self, Bundle, FULL, Serve};
 use crate::eval::{Evaluator, Reason};
+use crate::format::percent_of_thousandths;
 use crate::load::{Loaded, Repo};
 use crate::model::ChangeKind;
 use crate::op::AttrType;
@@ -1211,8 +1212,8 @@ fn rule_changes(before: &[bundle::Rule], after: &[bundle::Rule], changes: &mut C
                 format!(
                     "rule `{}` rollout {} → {}",
                     rule.name,
-                    percent(prior.rollout),
-                    percent(rule.rollout)
+                    percent_of_thousandths(prior.rollout),
+                    percent_of_thousandths(rule.rollout)
                 ),
             );
             if rule.rollout > prior.rollout {
@@ -1299,7 +1300,7 @@ fn rule_schedule(steps: &[bundle::RuleStep]) -> String {
     schedule(steps.iter().map(|step| {
         let mut what = Vec::new();
         if let Some(rollout) = step.rollout {
-            what.push(percent(rollout));
+            what.push(percent_of_thousandths(rollout));
         }
         if let Some(s) = &step.serve {
             what.push(format!("serves {}", serve(s)));
@@ -1331,17 +1332,13 @@ fn join(names: &[&String]) -> String {
         .join(", ")
 }
 
-fn percent(thousandths: u32) -> String {
-    format!("{}%", f64::from(thousandths) / 1000.0)
-}
-
 fn serve(serve: &Serve) -> String {
     match serve {
         Serve::Variant(v) => format!("`{v}`"),
         Serve::Split(weights) => {
             let parts: Vec<String> = weights
                 .iter()
-                .map(|w| format!("{} {}", w.variant, percent(w.weight)))
+                .map(|w| format!("{} {}", w.variant, percent_of_thousandths(w.weight)))
                 .collect();
             format!("split ({})", parts.join(", "))
         }
@@ -1354,7 +1351,7 @@ fn describe_rule(rule: &bundle::Rule) -> String {
         "if {}\nserves {} to {} of matching units",
         conditions(&rule.conditions),
         serve(&rule.serve),
-        percent(rule.rollout)
+        percent_of_thousandths(rule.rollout)
     );
     if !rule.schedule.is_empty() {
         text.push_str(&format!("\nschedule: {}", rule_schedule(&rule.schedule)));

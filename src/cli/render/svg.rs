@@ -1,11 +1,11 @@
-//! `--plot`: a self-contained SVG of every metric's relative lifts, one panel per metric and
+//! SVG. `flagstone analyze --plot`: a self-contained SVG of every metric's relative lifts, one panel per metric and
 //! one row per variant, with the frequentist, sequential and Bayesian intervals around the
 //! point estimate and a zero line. Deterministic: fixed sizes and number formats.
 
 use std::fmt::Write;
 
-use super::text::{p_is, signed};
-use super::{MetricResult, Report, Role};
+use crate::analyze::{MetricResult, Report, Role};
+use crate::format::{confidence_level, p_is, signed};
 
 const WIDTH: f64 = 760.0;
 /// The plotting area, between the variant names and the right edge.
@@ -23,7 +23,7 @@ const FREQUENTIST: &str = "#0571b0";
 const SEQUENTIAL: &str = "#e66101";
 
 /// The SVG document for a report.
-pub fn svg(report: &Report) -> String {
+pub fn analyze(report: &Report) -> String {
     let panels: Vec<f64> = report
         .metrics
         .iter()
@@ -36,12 +36,11 @@ pub fn svg(report: &Report) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let level = 100.0 * (1.0 - report.settings.alpha);
     let _ = writeln!(
         s,
         r#"<text x="10" y="20" font-size="14" font-weight="bold">Relative lift against control "{}" ({} intervals)</text>"#,
-        escape(&report.control),
-        trim(level)
+        escape_xml(&report.control),
+        confidence_level(report.settings.alpha)
     );
     let legend = [
         ("Bayesian", BAYESIAN),
@@ -65,7 +64,7 @@ pub fn svg(report: &Report) -> String {
         let _ = writeln!(
             s,
             r##"<text x="10" y="58" fill="#c00000" font-weight="bold">SAMPLE RATIO MISMATCH ({}): these results cannot be trusted</text>"##,
-            escape(&p_is("p", report.srm.p_value))
+            escape_xml(&p_is("p", report.srm.p_value))
         );
     }
     let mut top = HEADER;
@@ -83,8 +82,8 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
         s,
         r#"<g class="metric"><text x="10" y="{}" font-weight="bold">{} ({}, {}{})</text>"#,
         top + 18.0,
-        escape(&spec.name),
-        escape(&spec.kind.label()),
+        escape_xml(&spec.name),
+        escape_xml(&spec.kind.label()),
         spec.role.label(),
         if spec.inverse {
             ", lower is better"
@@ -147,7 +146,7 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
             r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             LEFT - 10.0,
             y + 4.0,
-            escape(&v.variant)
+            escape_xml(&v.variant)
         );
         let test = match &v.frequentist.relative {
             Ok(test) => test,
@@ -156,7 +155,7 @@ fn panel(s: &mut String, metric: &MetricResult, top: f64) {
                     s,
                     r##"<text x="{LEFT}" y="{:.1}" fill="#c00000" font-size="10">n/a: {}</text>"##,
                     y + 4.0,
-                    escape(reason)
+                    escape_xml(reason)
                 );
                 continue;
             }
@@ -239,13 +238,8 @@ fn clamp(v: f64) -> f64 {
     v.clamp(-LIMIT, LIMIT)
 }
 
-fn trim(level: f64) -> String {
-    let text = format!("{level:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned() + "%"
-}
-
 /// Text for SVG content and attributes.
-pub fn escape(text: &str) -> String {
+fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -258,92 +252,4 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Checks that `xml` is well formed: balanced tags, quoted attributes, entities only
-    /// from XML's five; returns the element names in document order.
-    pub fn elements(xml: &str) -> Result<Vec<String>, String> {
-        let mut open: Vec<String> = Vec::new();
-        let mut names = Vec::new();
-        let mut rest = xml;
-        while let Some(start) = rest.find('<') {
-            check_text(&rest[..start])?;
-            let end = rest[start..].find('>').ok_or("unclosed tag")? + start;
-            let tag = &rest[start + 1..end];
-            rest = &rest[end + 1..];
-            if let Some(name) = tag.strip_prefix('/') {
-                match open.pop() {
-                    Some(o) if o == name => {}
-                    other => return Err(format!("</{name}> closes {other:?}")),
-                }
-                continue;
-            }
-            let closed = tag.ends_with('/');
-            let tag = tag.trim_end_matches('/');
-            let (name, attributes) = tag.split_once(' ').unwrap_or((tag, ""));
-            let mut attributes = attributes.trim();
-            while !attributes.is_empty() {
-                let (_, value) = attributes.split_once("=\"").ok_or("unquoted attribute")?;
-                let (value, after) = value.split_once('"').ok_or("unterminated attribute")?;
-                check_text(value)?;
-                attributes = after.trim_start();
-            }
-            names.push(name.to_owned());
-            if !closed {
-                open.push(name.to_owned());
-            }
-        }
-        check_text(rest)?;
-        match open.is_empty() {
-            true => Ok(names),
-            false => Err(format!("unclosed {open:?}")),
-        }
-    }
-
-    fn check_text(text: &str) -> Result<(), String> {
-        let mut pieces = text.split('&').skip(1);
-        match pieces.find(|p| {
-            !["amp;", "lt;", "gt;", "quot;", "apos;"]
-                .iter()
-                .any(|e| p.starts_with(e))
-        }) {
-            Some(p) => Err(format!("bare & before {p:?}")),
-            None if text.contains('>') => Err("bare >".to_owned()),
-            None => Ok(()),
-        }
-    }
-
-    #[test]
-    fn the_plot_is_well_formed_with_every_element() {
-        let svg = svg(&crate::analyze::tests::sample_report(true));
-        let names = elements(&svg).unwrap();
-        let count = |name: &str| names.iter().filter(|n| *n == name).count();
-        assert_eq!(names[0], "svg");
-        // Two panels; in the first, one variant has no relative result.
-        assert_eq!(count("g"), 2);
-        assert_eq!(count("circle"), 1 + 3);
-        assert!(svg.contains(r#">b&lt;&amp;&gt;</text>"#), "{svg}");
-        assert!(
-            svg.contains("n/a: the control mean of `converted` is zero"),
-            "{svg}"
-        );
-        assert!(
-            svg.contains("SAMPLE RATIO MISMATCH (p &lt; 0.0001)"),
-            "{svg}"
-        );
-        assert_eq!(svg.matches(r#"class="zero""#).count(), 2);
-        assert_eq!(svg.matches(r#"class="axis""#).count(), 2);
-        assert_eq!(svg.matches(r#"class="tolerance""#).count(), 1);
-        assert!(svg.contains(">+10%</text>"), "{svg}");
-        assert_eq!(
-            svg,
-            crate::analyze::plot::svg(&crate::analyze::tests::sample_report(true))
-        );
-        assert!(elements("<a><b></a>").is_err());
-        assert!(elements("<a x=\"&\"/>").is_err());
-    }
 }

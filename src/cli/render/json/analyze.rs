@@ -1,15 +1,19 @@
-//! The JSON document of a report, serialised straight from borrowed views (no intermediate
+//! `flagstone analyze --format json`: the document of a report, serialised straight from
+//! borrowed views (no intermediate
 //! `Value`: a large report renders in a few milliseconds). Every number in it is finite: an
 //! unavailable result is `{"unavailable": "<reason>"}`.
 
 use serde::Serialize;
 
-use super::{Call, Estimate, Estimator, Guardrail, Lift, Report, Role, Test, Verdict};
+use crate::analyze::{
+    Call, Estimate, Estimator, Guardrail, Lift, MetricResult, Report, Role, SRM_THRESHOLD, Test,
+    Verdict,
+};
 use crate::stats::{Bayesian, Correction, Describe, Frequentist};
 
 /// The `--format json` document of a report; docs/analyze.md lists every field.
 #[derive(Serialize)]
-pub struct Document<'a> {
+pub struct Analysis<'a> {
     file: &'a str,
     control: &'a str,
     alpha: f64,
@@ -142,8 +146,9 @@ struct CallView<'a> {
     detail: &'a str,
 }
 
-pub(super) fn document(r: &Report) -> Document<'_> {
-    Document {
+/// The document of a report, to serialise.
+pub fn analyze(r: &Report) -> Analysis<'_> {
+    Analysis {
         file: &r.file,
         control: &r.control,
         alpha: r.settings.alpha,
@@ -167,7 +172,7 @@ pub(super) fn document(r: &Report) -> Document<'_> {
             .collect(),
         srm: SrmView {
             p_value: r.srm.p_value,
-            threshold: super::SRM_THRESHOLD,
+            threshold: SRM_THRESHOLD,
             mismatch: r.srm.mismatch,
         },
         metrics: r.metrics.iter().map(metric).collect(),
@@ -200,7 +205,7 @@ pub(super) fn document(r: &Report) -> Document<'_> {
     }
 }
 
-fn metric(m: &super::MetricResult) -> MetricView<'_> {
+fn metric(m: &MetricResult) -> MetricView<'_> {
     let spec = &m.spec;
     let (kind, numerator, denominator) = match &spec.kind {
         Estimator::Binomial => ("binomial", None, None),

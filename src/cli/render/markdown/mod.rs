@@ -1,7 +1,27 @@
 //! Markdown for job summaries and pull request comments. Everything that comes from a
-//! repository or a pull request (names, logins, descriptions, values) is untrusted: it is
-//! escaped so that it shows as the text it is, and can neither format, link, mention, embed
-//! HTML nor break out of a table cell or a code block.
+//! repository or a pull request (names, logins, descriptions, values) is untrusted: [`text`],
+//! [`code`], [`code_block`] and [`details`] escape it so that it shows as the text it is, and
+//! can neither format, link, mention, embed HTML nor break out of a table cell or a code block
+//! (tests/test_markdown.rs proves it against a CommonMark parser). These functions are the only
+//! Markdown escaping; the two weaker ones, [`escape_pipes`] and [`escape_punctuation`], keep
+//! the bytes of the outputs that have always used them. The reports' Markdown is here too, one
+//! module per command.
+
+mod analyze;
+mod diagnostics;
+mod diff;
+mod evals;
+mod refs;
+mod review;
+mod stale;
+
+pub use analyze::analyze;
+pub use diagnostics::diagnostics;
+pub use diff::diff;
+pub use evals::evals;
+pub use refs::refs;
+pub use review::review;
+pub use stale::stale;
 
 /// Inline text: what stands between backticks as code, the rest with Markdown and HTML
 /// punctuation escaped; mentions and bare links defused, line breaks as spaces, control and
@@ -87,6 +107,32 @@ pub fn details(summary: &str, body: &str) -> String {
         "<details><summary>{}</summary>\n\n{body}\n\n</details>",
         text(summary)
     )
+}
+
+/// Text for a table cell with only its pipes escaped (`\|`), as `analyze`, `refs`, `stale`
+/// and the findings table have always written it, byte for byte. Weaker than [`text`]:
+/// emphasis, links and mentions in `s` stay live. Moving those outputs to [`text`] changes
+/// their bytes (`` `x` `` becomes `<code>x</code>`), so it is a change of its own.
+pub fn escape_pipes(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// Text on one line with Markdown punctuation backslash-escaped and control characters as
+/// spaces, as `evals` has always written its sentences and case ids, byte for byte. Weaker
+/// than [`text`]: mentions, entities and bare links stay live.
+pub fn escape_punctuation(s: &str) -> String {
+    let mut escaped = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            c if c.is_control() => escaped.push(' '),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Control characters, and the characters that reorder text on screen.

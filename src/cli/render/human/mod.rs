@@ -1,0 +1,19 @@
+//! Text for a terminal, one module per command. The findings of a check are [`diagnostics`].
+
+pub(super) mod analyze;
+mod diagnostics;
+pub(super) mod diff;
+pub(super) mod evals;
+mod plan;
+pub(super) mod refs;
+pub(super) mod review;
+pub(super) mod stale;
+
+pub use analyze::analyze;
+pub use diagnostics::diagnostics;
+pub use diff::diff;
+pub use evals::{EvalsWords, evals};
+pub use plan::plan;
+pub use refs::refs;
+pub use review::review;
+pub use stale::stale;

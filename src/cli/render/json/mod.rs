@@ -1,0 +1,12 @@
+//! JSON documents: each is the serde serialization of a type (see [`crate::cli::render`]). The
+//! view types over library reports are here, one module per command.
+
+mod analyze;
+mod diagnostics;
+mod evals;
+mod plan;
+
+pub use analyze::{Analysis, analyze};
+pub use diagnostics::diagnostics;
+pub use evals::{Comparison, evals};
+pub use plan::{Arm, Planned};

@@ -1,0 +1,114 @@
+//! `flagstone analyze --format markdown`: a report as a job summary.
+
+use std::io::Write;
+
+use super::escape_pipes;
+use crate::analyze::Report;
+use crate::cli::render::human::analyze::{
+    cells, correction_label, headers, heading, numeric_columns, places, srm_warning,
+};
+use crate::format::{confidence_level, count, p_is, probability};
+
+/// The report as Markdown: the decision first, then the sample ratio check and one table
+/// per metric.
+pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "### flagstone analyze: `{}`",
+        escape_pipes(&report.file)
+    )?;
+    writeln!(
+        out,
+        "\nControl `{}`; alpha {} ({} intervals); {}.",
+        escape_pipes(&report.control),
+        report.settings.alpha,
+        confidence_level(report.settings.alpha),
+        correction_label(report.correction)
+    )?;
+    let loud = report
+        .srm
+        .mismatch
+        .then(|| format!("> [!CAUTION]\n> **{}**", srm_warning(report)));
+    if let Some(loud) = &loud {
+        writeln!(out, "\n{loud}")?;
+    }
+    writeln!(
+        out,
+        "\n**Decision:** {}\n",
+        escape_pipes(&report.decision.summary)
+    )?;
+    for call in &report.decision.variants {
+        writeln!(
+            out,
+            "- `{}`: {}",
+            escape_pipes(&call.variant),
+            escape_pipes(&call.detail)
+        )?;
+    }
+    writeln!(
+        out,
+        "\n#### Sample ratio check: {}, {}\n",
+        p_is("p", report.srm.p_value),
+        if report.srm.mismatch {
+            "**mismatch**"
+        } else {
+            "no mismatch"
+        }
+    )?;
+    writeln!(
+        out,
+        "| variant | users | expected | observed |\n|---|---:|---:|---:|"
+    )?;
+    let total: u64 = report.variants.iter().map(|v| v.users).sum();
+    for v in &report.variants {
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            escape_pipes(&v.name),
+            count(v.users),
+            probability(v.expected_share),
+            probability(v.users as f64 / total as f64)
+        )?;
+    }
+    for metric in &report.metrics {
+        writeln!(out, "\n#### {}\n", escape_pipes(&heading(metric)))?;
+        if let Some(loud) = &loud {
+            writeln!(out, "{loud}\n")?;
+        }
+        let places = places(metric);
+        let mut rows = vec![headers(report, metric)];
+        let mut notes = Vec::new();
+        for r in &metric.variants {
+            let (row, reasons) = cells(report, r, places);
+            rows.push(row);
+            notes.extend(
+                reasons
+                    .into_iter()
+                    .map(|reason| (r.variant.clone(), reason)),
+            );
+        }
+        let align: Vec<&str> = numeric_columns(&rows)
+            .into_iter()
+            .map(|right| if right { "---:" } else { "---" })
+            .collect();
+        writeln!(out, "| {} |", rows[0].join(" | "))?;
+        writeln!(out, "|{}|", align.join("|"))?;
+        for row in &rows[1..] {
+            let mut row: Vec<String> = row.iter().map(|c| escape_pipes(c)).collect();
+            row[0] = format!("`{}`", row[0]);
+            writeln!(out, "| {} |", row.join(" | "))?;
+        }
+        if !notes.is_empty() {
+            writeln!(out)?;
+        }
+        for (variant, reason) in notes {
+            writeln!(
+                out,
+                "- n/a for `{}`: {}",
+                escape_pipes(&variant),
+                escape_pipes(&reason)
+            )?;
+        }
+    }
+    Ok(())
+}

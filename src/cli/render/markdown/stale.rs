@@ -1,0 +1,40 @@
+//! `flagstone stale --format markdown`: stale flags as a table.
+
+use std::io::Write;
+
+use super::escape_pipes;
+use crate::cli::render::human::stale::{count, detail, note};
+use crate::stale::{Reason, Report};
+
+/// Stale flags as a job summary table.
+pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "### flagstone stale: {}", count(report))?;
+    if !report.flags.is_empty() {
+        writeln!(
+            out,
+            "\n| flag | kind | owners | stale because |\n|---|---|---|---|"
+        )?;
+        for flag in &report.flags {
+            let reasons: Vec<String> = flag
+                .reasons
+                .iter()
+                .map(|reason| match reason {
+                    Reason::Expired => detail(flag, *reason),
+                    _ => format!("{}: {}", reason.label(), detail(flag, *reason)),
+                })
+                .collect();
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                flag.flag,
+                flag.kind.as_str(),
+                flag.owners.join(" "),
+                escape_pipes(&reasons.join("<br>"))
+            )?;
+        }
+    }
+    if let Some(note) = note(report.history) {
+        writeln!(out, "\n_{}._", note)?;
+    }
+    Ok(())
+}
