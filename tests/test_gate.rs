@@ -605,7 +605,7 @@ fn a_payload_edit_is_a_change_of_what_units_get() {
     // The markdown shows the payload diff in full.
     let (_, markdown, _) = gate.review_as("gus", &[], &[], "markdown");
     assert!(
-        markdown.contains("<details><summary>flag <code>growth/banner</code> in production\\: variant <code>on</code> value\\:</summary>\n\n```diff\n@@ -1,3 +1,3 @@\n {\n-  \"text\": \"Spring sale\"\n+  \"text\": \"Everything free, click here\"\n }\n```\n\n</details>"),
+        markdown.contains("<details><summary>flag <code>growth/banner</code> in production&#58; variant <code>on</code> value&#58;</summary>\n\n```diff\n@@ -1,3 +1,3 @@\n {\n-  \"text\": \"Spring sale\"\n+  \"text\": \"Everything free, click here\"\n }\n```\n\n</details>"),
         "{markdown}"
     );
 }

@@ -222,4 +222,50 @@ proptest! {
         }
         prop_assert_eq!(body, expected);
     }
+
+    /// The summary of a collapsed block stands in raw HTML: it shows the text, with no tag
+    /// but the `<code>` elements the escape writes, and nothing a mention or link could start.
+    #[test]
+    fn a_details_summary_shows_its_text_as_html(s in hostile()) {
+        let written = markdown::details(&s, "body");
+        let events: Vec<Event> = Parser::new_ext(&written, Options::ENABLE_TABLES).collect();
+        let html: String = events
+            .iter()
+            .take_while(|e| !matches!(e, Event::Start(Tag::Paragraph)))
+            .filter_map(|e| match e {
+                Event::Html(h) => Some(h.to_string()),
+                _ => None,
+            })
+            .collect();
+        let summary = html
+            .strip_prefix("<details><summary>")
+            .and_then(|h| h.split_once("</summary>"))
+            .map(|(summary, _)| summary.to_owned());
+        prop_assert!(summary.is_some(), "{:?}", events);
+        let bare = summary.unwrap().replace("<code>", "").replace("</code>", "");
+        prop_assert!(!bare.contains(['<', '>', '@', '[', '`']) && !bare.contains("://"), "{:?}", bare);
+        prop_assert_eq!(decode_entities(&bare), shown_as_text(&s), "{:?}", written);
+    }
+}
+
+/// Numeric character references and the three named ones the escapes write.
+fn decode_entities(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let (entity, after) = rest[at..].split_once(';').expect("entities end with ;");
+        match entity {
+            "&amp" => out.push('&'),
+            "&lt" => out.push('<'),
+            "&gt" => out.push('>'),
+            _ => {
+                let code: u32 = entity["&#".len()..].parse().expect("a numeric reference");
+                out.push(char::from_u32(code).expect("a character"));
+            }
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }

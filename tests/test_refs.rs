@@ -194,9 +194,9 @@ fn github_annotations_and_markdown_summary() {
 
 | | finding | location | message |
 |---|---|---|---|
-| ❌ | undefined | `app/web/checkout.ts:5:26` | undefined flag `checkout/one-pgae` — did you mean `checkout/one-page`? |
-| ⚠️ | expired | `app/web/checkout.ts:6:28` | expired flag `promo/spring-sale`: it expired on 2026-03-01 — remove this code, then the flag, or extend `expires` |
-| ⚠️ | unreferenced | `flags/flags/search/typeahead.toml:1:1` | flag `search/typeahead` is never referenced — remove it, unless code outside the scanned paths reads it |
+| ❌ | undefined | `app/web/checkout.ts:5:26` | undefined flag <code>checkout/one-pgae</code> — did you mean <code>checkout/one-page</code>? |
+| ⚠️ | expired | `app/web/checkout.ts:6:28` | expired flag <code>promo/spring-sale</code>\\: it expired on 2026-03-01 — remove this code, then the flag, or extend <code>expires</code> |
+| ⚠️ | unreferenced | `flags/flags/search/typeahead.toml:1:1` | flag <code>search/typeahead</code> is never referenced — remove it, unless code outside the scanned paths reads it |
 "
     );
 }

@@ -360,11 +360,11 @@ fn markdown_is_one_table_row_per_flag() {
 | flag | kind | owners | stale because |
 |---|---|---|---|
 | `billing/expired` | release | mateo | expired on 2026-10-31 |
-| `checkout/stepped` | release | mateo | fully launched: serves \"on\" everywhere since 2026-11-10 (16 days ago, {c1}) |
-| `growth/banner` | experiment | dana | dead: serves \"control\" everywhere since 2026-10-01 (56 days ago, {c2}) |
-| `legacy/old-release` | release | mateo | over lifetime: added 2026-03-01 (270 days ago, {c0}); release lifetime 90 days |
-| `ops/kill` | ops | carol | over lifetime: added 2026-03-01 (270 days ago, {c0}); ops lifetime 182 days |
-| `search/ranking` | release | mateo | fully launched: serves \"on\" everywhere since 2026-10-01 (56 days ago, {c2}) |
+| `checkout/stepped` | release | mateo | fully launched\\: serves \"on\" everywhere since 2026-11-10 (16 days ago, {c1}) |
+| `growth/banner` | experiment | dana | dead\\: serves \"control\" everywhere since 2026-10-01 (56 days ago, {c2}) |
+| `legacy/old-release` | release | mateo | over lifetime\\: added 2026-03-01 (270 days ago, {c0}); release lifetime 90 days |
+| `ops/kill` | ops | carol | over lifetime\\: added 2026-03-01 (270 days ago, {c0}); ops lifetime 182 days |
+| `search/ranking` | release | mateo | fully launched\\: serves \"on\" everywhere since 2026-10-01 (56 days ago, {c2}) |
 ",
         c0 = c[0],
         c1 = c[1],

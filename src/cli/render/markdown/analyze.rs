@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::escape_pipes;
+use super::{code, text};
 use crate::analyze::Report;
 use crate::cli::render::human::analyze::{
     cells, correction_label, headers, heading, numeric_columns, places, srm_warning,
@@ -12,15 +12,11 @@ use crate::format::{confidence_level, count, p_is, probability};
 /// The report as Markdown: the decision first, then the sample ratio check and one table
 /// per metric.
 pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "### flagstone analyze: `{}`",
-        escape_pipes(&report.file)
-    )?;
+    writeln!(out, "### flagstone analyze: `{}`", text(&report.file))?;
     writeln!(
         out,
         "\nControl `{}`; alpha {} ({} intervals); {}.",
-        escape_pipes(&report.control),
+        text(&report.control),
         report.settings.alpha,
         confidence_level(report.settings.alpha),
         correction_label(report.correction)
@@ -32,18 +28,9 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     if let Some(loud) = &loud {
         writeln!(out, "\n{loud}")?;
     }
-    writeln!(
-        out,
-        "\n**Decision:** {}\n",
-        escape_pipes(&report.decision.summary)
-    )?;
+    writeln!(out, "\n**Decision:** {}\n", text(&report.decision.summary))?;
     for call in &report.decision.variants {
-        writeln!(
-            out,
-            "- `{}`: {}",
-            escape_pipes(&call.variant),
-            escape_pipes(&call.detail)
-        )?;
+        writeln!(out, "- `{}`: {}", text(&call.variant), text(&call.detail))?;
     }
     writeln!(
         out,
@@ -64,14 +51,14 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         writeln!(
             out,
             "| `{}` | {} | {} | {} |",
-            escape_pipes(&v.name),
+            text(&v.name),
             count(v.users),
             probability(v.expected_share),
             probability(v.users as f64 / total as f64)
         )?;
     }
     for metric in &report.metrics {
-        writeln!(out, "\n#### {}\n", escape_pipes(&heading(metric)))?;
+        writeln!(out, "\n#### {}\n", text(&heading(metric)))?;
         if let Some(loud) = &loud {
             writeln!(out, "{loud}\n")?;
         }
@@ -94,20 +81,18 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         writeln!(out, "| {} |", rows[0].join(" | "))?;
         writeln!(out, "|{}|", align.join("|"))?;
         for row in &rows[1..] {
-            let mut row: Vec<String> = row.iter().map(|c| escape_pipes(c)).collect();
-            row[0] = format!("`{}`", row[0]);
+            let row: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i == 0 { code(c) } else { text(c) })
+                .collect();
             writeln!(out, "| {} |", row.join(" | "))?;
         }
         if !notes.is_empty() {
             writeln!(out)?;
         }
         for (variant, reason) in notes {
-            writeln!(
-                out,
-                "- n/a for `{}`: {}",
-                escape_pipes(&variant),
-                escape_pipes(&reason)
-            )?;
+            writeln!(out, "- n/a for `{}`: {}", text(&variant), text(&reason))?;
         }
     }
     Ok(())

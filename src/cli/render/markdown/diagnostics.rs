@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::escape_pipes;
+use super::text;
 use crate::cli::render::{Texts, counts, not_shown, workspace_path};
 use crate::diag::{Diagnostic, escape_controls};
 use crate::format::plural;
@@ -45,7 +45,7 @@ pub fn diagnostics(
             escape_controls(&workspace_path(dir, &d.file)),
             p.start.line,
             p.start.column,
-            escape_controls(&escape_pipes(&message).replace('\n', " "))
+            text(&message)
         )?;
     }
     Ok(())

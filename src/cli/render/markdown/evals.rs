@@ -2,25 +2,25 @@
 
 use std::io::Write;
 
-use super::escape_punctuation;
+use super::text;
 use crate::cli::render::human::EvalsWords;
 use crate::cli::render::human::evals::{direction, label, method_words};
 use crate::evals::{Report, TTestUndefined};
 use crate::format::{signed_significant, significant, significant_interval};
 
 /// A comparison as Markdown: the verdict, the means, each test, the most regressed cases.
-pub fn evals(out: &mut dyn Write, report: &Report, text: &EvalsWords) -> std::io::Result<()> {
-    let level = &text.level;
+pub fn evals(out: &mut dyn Write, report: &Report, words: &EvalsWords) -> std::io::Result<()> {
+    let level = &words.level;
     writeln!(
         out,
         "### Eval comparison: **{}**\n",
         label(report.verdict.outcome)
     )?;
-    let mut sentence = text.verdict.clone();
+    let mut sentence = words.verdict.clone();
     sentence[..1].make_ascii_uppercase();
-    writeln!(out, "{}\n", escape_punctuation(&sentence))?;
-    for note in &text.notes {
-        writeln!(out, "> **Warning**: {}\n", escape_punctuation(note))?;
+    writeln!(out, "{}\n", text(&sentence))?;
+    for note in &words.notes {
+        writeln!(out, "> **Warning**: {}\n", text(note))?;
     }
     writeln!(out, "| | baseline | candidate | difference |")?;
     writeln!(out, "|---|--:|--:|--:|")?;
@@ -96,7 +96,7 @@ pub fn evals(out: &mut dyn Write, report: &Report, text: &EvalsWords) -> std::io
         writeln!(
             out,
             "| {} | {} | {} | {} |",
-            escape_punctuation(&case.id),
+            text(&case.id),
             case.baseline,
             case.candidate,
             signed_significant(case.difference)

@@ -3,9 +3,7 @@
 //! [`code`], [`code_block`] and [`details`] escape it so that it shows as the text it is, and
 //! can neither format, link, mention, embed HTML nor break out of a table cell or a code block
 //! (tests/test_markdown.rs proves it against a CommonMark parser). These functions are the only
-//! Markdown escaping; the two weaker ones, [`escape_pipes`] and [`escape_punctuation`], keep
-//! the bytes of the outputs that have always used them. The reports' Markdown is here too, one
-//! module per command.
+//! Markdown escaping. The reports' Markdown is here too, one module per command.
 
 mod analyze;
 mod diagnostics;
@@ -101,38 +99,32 @@ pub fn code_block(body: &str, language: &str) -> String {
     format!("{fence}{language}\n{clean}{newline}{fence}")
 }
 
-/// A collapsed block: an escaped summary, and a body of Markdown.
+/// A collapsed block: an escaped summary, and a body of Markdown. The summary stands in an
+/// HTML block, where Markdown is not read (a backslash escape would show), so it is written
+/// as [`text`] is but with entities only: backtick-quoted parts as [`code`], every other
+/// character that could open a tag, an entity, a link or a mention as a numeric entity.
 pub fn details(summary: &str, body: &str) -> String {
-    format!(
-        "<details><summary>{}</summary>\n\n{body}\n\n</details>",
-        text(summary)
-    )
-}
-
-/// Text for a table cell with only its pipes escaped (`\|`), as `analyze`, `refs`, `stale`
-/// and the findings table have always written it, byte for byte. Weaker than [`text`]:
-/// emphasis, links and mentions in `s` stay live. Moving those outputs to [`text`] changes
-/// their bytes (`` `x` `` becomes `<code>x</code>`), so it is a change of its own.
-pub fn escape_pipes(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
-/// Text on one line with Markdown punctuation backslash-escaped and control characters as
-/// spaces, as `evals` has always written its sentences and case ids, byte for byte. Weaker
-/// than [`text`]: mentions, entities and bare links stay live.
-pub fn escape_punctuation(s: &str) -> String {
-    let mut escaped = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' => {
-                escaped.push('\\');
-                escaped.push(c);
+    let parts: Vec<&str> = summary.split('`').collect();
+    let mut escaped = String::with_capacity(summary.len());
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 1 && i + 1 < parts.len() {
+            escaped.push_str(&code(part));
+            continue;
+        }
+        if i % 2 == 1 {
+            escaped.push_str("&#96;");
+        }
+        for c in part.chars() {
+            match c {
+                '&' | '<' | '>' | '"' | '\'' | '@' | '|' | '\\' | '*' | '_' | '[' | ']' | '#'
+                | '!' | '~' | '$' | ':' => escaped.push_str(&format!("&#{};", c as u32)),
+                '\n' | '\r' => escaped.push(' '),
+                c if unsafe_char(c) => escaped.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => escaped.push(c),
             }
-            c if c.is_control() => escaped.push(' '),
-            c => escaped.push(c),
         }
     }
-    escaped
+    format!("<details><summary>{escaped}</summary>\n\n{body}\n\n</details>")
 }
 
 /// Control characters, and the characters that reorder text on screen.

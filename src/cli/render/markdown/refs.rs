@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::escape_pipes;
+use super::text;
 use crate::cli::render::human::refs::{counts, history_note, verdict};
 use crate::diag::Severity;
 use crate::refs::Report;
@@ -34,8 +34,8 @@ pub fn refs(out: &mut dyn Write, report: &Report, dir: &Path) -> std::io::Result
             f.file,
             f.line,
             f.column,
-            escape_pipes(&f.message),
-            escape_pipes(&f.help)
+            text(&f.message),
+            text(&f.help)
         )?;
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::escape_pipes;
+use super::text;
 use crate::cli::render::human::stale::{count, detail, note};
 use crate::stale::{Reason, Report};
 
@@ -29,7 +29,11 @@ pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
                 flag.flag,
                 flag.kind.as_str(),
                 flag.owners.join(" "),
-                escape_pipes(&reasons.join("<br>"))
+                reasons
+                    .iter()
+                    .map(|r| text(r))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
             )?;
         }
     }
