@@ -17,9 +17,9 @@
 //!
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
-//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats | `eval`; `compiler` |
+//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, fs, git | `eval`; `compiler` |
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
-//! | `compiler` | schema, characters, load, experiment, check, build | `compiler` |
+//! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
 //! | `experiments` | csv_input, analyze, evals | `compiler` |
 //! | `cli` | one file per command, rendering | `cli` |
@@ -35,6 +35,10 @@ mod foundation {
     #[cfg(feature = "compiler")]
     pub mod diag;
     pub(crate) mod fast_hash;
+    #[cfg(feature = "compiler")]
+    pub mod fs;
+    #[cfg(feature = "compiler")]
+    pub mod git;
     pub mod literal;
     #[cfg(feature = "compiler")]
     pub mod metric;
@@ -58,6 +62,7 @@ mod compiler {
     pub mod check;
     pub mod experiment;
     pub mod load;
+    pub mod output;
     pub mod schema;
 }
 
@@ -86,7 +91,7 @@ pub mod cli;
 
 use foundation::fast_hash;
 #[cfg(feature = "compiler")]
-pub use foundation::{diag, metric, model, stats};
+pub use foundation::{diag, fs, git, metric, model, stats};
 pub use foundation::{literal, op};
 
 #[cfg(feature = "eval")]
@@ -95,7 +100,7 @@ pub use runtime::{bundle, eval};
 #[cfg(feature = "compiler")]
 use compiler::characters;
 #[cfg(feature = "compiler")]
-pub use compiler::{build, check, experiment, load, schema};
+pub use compiler::{build, check, experiment, load, output, schema};
 
 #[cfg(feature = "compiler")]
 pub use operations::{codeowners, diff, edit, provenance, publish, refs, review, stale, suite};

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::publish::PublishError;
+
 use super::{Error, Exit, NowArg};
 
 /// Publish built bundles: content-addressed copies, an atomic pointer per environment, and
@@ -46,7 +48,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             );
         }),
     };
-    let report = crate::publish::publish(&args.bundles, &args.publish_dir, &options)?;
+    let report = crate::publish::publish(&args.bundles, &args.publish_dir, &options).map_err(
+        |e| -> Error {
+            match e {
+                PublishError::Manifest { .. } => format!(
+                    "{e} (run `flagstone build --out {}` first)",
+                    args.bundles.display()
+                )
+                .into(),
+                PublishError::Busy { .. } => format!("{e} (--wait)").into(),
+                e => e.into(),
+            }
+        },
+    )?;
     for file in &report.removed {
         writeln!(
             out,

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic};
 use crate::load::{LoadError, PROJECT_FILE, Repo};
+pub use crate::output::Source;
 
 /// The directories below the repository directory that the loader reads.
 const READ_DIRS: [&str; 4] = ["flags", "segments", "tests", "experiments"];
@@ -42,18 +43,6 @@ const SUBMODULE_HELP: &str = "a submodule's files belong to another repository, 
 does not read: copy the files into this repository instead";
 const SYMLINK_HELP: &str = "git holds the link, not what it points to: review would read the \
 link while check and build read its target; replace the link with the directory or file itself";
-
-/// Where a build's files came from, as `manifest.json` records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
-    /// The commit's full id.
-    pub commit: String,
-    /// The git tree id of the repository directory in that commit; `None` when the commit
-    /// has no such directory.
-    pub tree: Option<String>,
-    /// Whether the files read differ from the commit's.
-    pub dirty: bool,
-}
 
 /// Loads the repository at `dir` from the work tree, with the findings of [`worktree`].
 pub fn load(dir: &Path) -> Result<Repo, LoadError> {

@@ -1,0 +1,1 @@
+//! Git, read and written through one interface.
