@@ -20,7 +20,7 @@
 //! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, fs, git | `eval`; `compiler` |
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
-//! | `operations` | diff, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
+//! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
 //! | `experiments` | csv_input, analyze, evals | `compiler` |
 //! | `cli` | one file per command, rendering | `cli` |
 //!
@@ -69,6 +69,7 @@ mod compiler {
 #[cfg(feature = "compiler")]
 mod operations {
     pub mod codeowners;
+    pub mod compare;
     pub mod diff;
     pub mod edit;
     pub mod provenance;
@@ -103,7 +104,9 @@ use compiler::characters;
 pub use compiler::{build, check, experiment, load, output, schema};
 
 #[cfg(feature = "compiler")]
-pub use operations::{codeowners, diff, edit, provenance, publish, refs, review, stale, suite};
+pub use operations::{
+    codeowners, compare, diff, edit, provenance, publish, refs, review, stale, suite,
+};
 
 #[cfg(feature = "compiler")]
 use experiments::csv_input;

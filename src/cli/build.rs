@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::git::Repository;
+
 use super::{DenyArgs, Error, Exit, Format, GithubOutput, RepoArgs, checked, formats};
 
 /// Check the repository and compile each environment into a content-hashed bundle.
@@ -40,9 +42,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             if !dir.is_dir() {
                 return Err(crate::load::LoadError::NotADirectory(dir.to_path_buf()).into());
             }
-            let repository = git2::Repository::discover(dir)
-                .map_err(|_| format!("{} is not inside a git repository", dir.display()))?;
-            let relative = super::diff::relative_dir(&repository, dir)?;
+            let repository = Repository::discover(dir)?;
+            let relative = repository.relative(dir)?;
             let (repo, source) =
                 crate::provenance::load_revision(&repository, rev, dir, &relative)?;
             (repo, Some(source))

@@ -82,9 +82,9 @@ fn root_and_prefix(dir: &Path) -> Result<(PathBuf, String), Error> {
     let dir = dir
         .canonicalize()
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let Some(root) = git2::Repository::discover(&dir)
+    let Some(root) = crate::git::Repository::discover(&dir)
         .ok()
-        .and_then(|r| r.workdir().and_then(|w| w.canonicalize().ok()))
+        .and_then(|r| r.workdir().ok())
     else {
         return Ok((dir, String::new()));
     };

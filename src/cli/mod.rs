@@ -288,12 +288,24 @@ fn checked<'r>(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Option<crate::check::Checked<'r>>, Error> {
-    if report.has_errors() {
-        render::diagnostics(out, format, dir, report.repo(), &report.diagnostics)?;
-    } else if !report.diagnostics.is_empty() {
-        render::human(&mut std::io::stderr(), report.repo(), &report.diagnostics)?;
-    }
+    findings(report.repo(), &report.diagnostics, dir, format, out)?;
     Ok(report.checked())
+}
+
+/// Renders a check's findings: errors in `format`, or warnings alone to standard error.
+fn findings(
+    repo: &crate::load::Repo,
+    diagnostics: &[crate::diag::Diagnostic],
+    dir: &std::path::Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if diagnostics.iter().any(crate::diag::Diagnostic::is_error) {
+        render::diagnostics(out, format, dir, repo, diagnostics)?;
+    } else if !diagnostics.is_empty() {
+        render::human(&mut std::io::stderr(), repo, diagnostics)?;
+    }
+    Ok(())
 }
 
 /// The repository for a command that reads experiments (`plan`, `analyze`), or `None` after

@@ -35,12 +35,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let Some(checked) = checked(&report, dir, args.format, out)? else {
         return Ok(Exit::Failure);
     };
-    // Reading history reads many objects; like git itself, trust the object store instead
-    // of hashing every object again (libgit2 does by default).
-    git2::opts::strict_hash_verification(false);
-    let repository = git2::Repository::discover(dir).ok();
+    crate::git::trust_object_store();
+    let repository = crate::git::Repository::discover(dir).ok();
     let relative = match &repository {
-        Some(repository) => Some(super::diff::relative_dir(repository, dir)?),
+        Some(repository) => Some(repository.relative(dir)?),
         None => None,
     };
     let git = repository
