@@ -87,7 +87,7 @@ pub enum Prepared {
     Refused {
         path: String,
         notes: Vec<String>,
-        edited: Repo,
+        edited: Box<Repo>,
         added: Vec<Diagnostic>,
     },
     /// Checked, ready to save.
@@ -165,7 +165,7 @@ pub fn prepare(
         return Ok(Prepared::Refused {
             path,
             notes,
-            edited,
+            edited: Box::new(edited),
             added,
         });
     }

@@ -150,7 +150,7 @@ pub enum PublishError {
     NotAHash(String),
     /// The bundle live at that time was deleted by pruning.
     Pruned {
-        pointer: Pointer,
+        pointer: Box<Pointer>,
         dir: PathBuf,
     },
     Watch(WatchError),
@@ -662,7 +662,7 @@ pub fn load_published(
         Ok(evaluator) => Ok((evaluator, pointer)),
         Err(WatchError::Missing { path, .. }) if at.is_some() => Err(PublishError::Pruned {
             dir: path.parent().unwrap_or(dir).to_owned(),
-            pointer,
+            pointer: Box::new(pointer),
         }),
         Err(e) => Err(PublishError::Watch(e)),
     }
