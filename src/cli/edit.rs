@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::edit::{Edit, EditError, Prepared};
+use crate::edit::{Edit, EditError, Inapplicable, Prepared};
 use crate::git::{CommitError, GitError};
 
 use super::{Error, Exit, RepoArgs};
@@ -119,7 +119,20 @@ fn run(
         other_envs,
         edit,
         &options,
-    )?;
+    )
+    .map_err(|e| -> Error {
+        match e {
+            EditError::Inapplicable {
+                path,
+                reason: Inapplicable::WhichRule { env, rules },
+            } => format!(
+                "{path}: name the rule with --rule; {env} has the rules {}; the file is untouched",
+                rules.join(", ")
+            )
+            .into(),
+            e => e.into(),
+        }
+    })?;
     let ready = match prepared {
         Prepared::Unchanged { path, notes } => {
             for note in &notes {

@@ -732,3 +732,30 @@ fn parse_ident(ident: &str) -> Option<git2::Signature<'static>> {
     let time = git2::Time::new(seconds, sign * minutes);
     git2::Signature::new(name.trim(), email, &time).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_parse_as_git_var_prints_them() {
+        let ana = parse_ident("Ana On-Call <ana@example.com> 1764126245 +0130").unwrap();
+        assert_eq!(ana.name(), Some("Ana On-Call"));
+        assert_eq!(ana.email(), Some("ana@example.com"));
+        assert_eq!(ana.when().seconds(), 1_764_126_245);
+        assert_eq!(ana.when().offset_minutes(), 90);
+        let west = parse_ident("Bot <bot@example.com> 1 -0500").unwrap();
+        assert_eq!(west.when().offset_minutes(), -300);
+        for bad in [
+            "",
+            "no email 1 +0000",
+            "A <a@example.com>",
+            "A <a@example.com> x +0000",
+            "A <a@example.com> 1 0000",
+            "A <a@example.com> 1 +00",
+            "A <a@example.com> 1 +00x0",
+        ] {
+            assert!(parse_ident(bad).is_none(), "{bad}");
+        }
+    }
+}

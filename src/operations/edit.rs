@@ -234,11 +234,23 @@ pub struct Edited {
 
 /// Why an edit does not apply to a flag's file.
 #[derive(Debug)]
-pub struct Inapplicable(pub String);
+pub enum Inapplicable {
+    /// A rollout that does not say which of the environment's rules it sets.
+    WhichRule {
+        env: String,
+        rules: Vec<String>,
+    },
+    Other(String),
+}
 
 impl std::fmt::Display for Inapplicable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Inapplicable::WhichRule { env, rules } => {
+                write!(f, "which rule? {env} has the rules {}", rules.join(", "))
+            }
+            Inapplicable::Other(why) => f.write_str(why),
+        }
     }
 }
 
@@ -247,18 +259,19 @@ impl std::error::Error for Inapplicable {}
 /// Applies `edit` to environment `env` of the flag file `text`.
 pub fn apply(text: &str, env: &str, edit: &Edit) -> Result<Edited, Inapplicable> {
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        Inapplicable(format!("the file is not valid TOML: {e}"))
+        Inapplicable::Other(format!("the file is not valid TOML: {e}"))
     })?;
     let mut notes = Vec::new();
     let summary = match edit {
-        Edit::Kill => kill(&mut doc, env, &mut notes),
-        Edit::Restore => restore(&mut doc, env, &mut notes),
+        Edit::Kill => kill(&mut doc, env, &mut notes).map_err(Inapplicable::Other)?,
+        Edit::Restore => restore(&mut doc, env, &mut notes).map_err(Inapplicable::Other)?,
         Edit::Rollout { rule, percent } => {
-            rollout(&mut doc, env, rule.as_deref(), *percent, &mut notes)
+            rollout(&mut doc, env, rule.as_deref(), *percent, &mut notes)?
         }
-        Edit::Promote { from } => promote(&mut doc, from, env, &mut notes),
-    }
-    .map_err(Inapplicable)?;
+        Edit::Promote { from } => {
+            promote(&mut doc, from, env, &mut notes).map_err(Inapplicable::Other)?
+        }
+    };
     Ok(Edited {
         text: if summary.is_some() {
             doc.to_string()
@@ -366,16 +379,17 @@ fn rollout(
     rule: Option<&str>,
     percent: f64,
     notes: &mut Vec<String>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Inapplicable> {
     if !(0.0..=100.0).contains(&percent) || (percent * 1000.0).fract() != 0.0 {
-        return Err(format!(
+        return Err(Inapplicable::Other(format!(
             "a rollout is a percentage from 0 to 100 with at most 3 decimals, not {percent}"
-        ));
+        )));
     }
-    let table = environment(doc, env).ok_or_else(|| format!("the flag has no entry for {env}"))?;
+    let table = environment(doc, env)
+        .ok_or_else(|| Inapplicable::Other(format!("the flag has no entry for {env}")))?;
     let rules = table
         .get_mut("rules")
-        .ok_or_else(|| format!("the flag has no rules in {env}"))?;
+        .ok_or_else(|| Inapplicable::Other(format!("the flag has no rules in {env}")))?;
     let mut names = Vec::new();
     let mut with_rollout = Vec::new();
     for_each_table(rules, |r| {
@@ -394,15 +408,17 @@ fn rollout(
         Some(rule) if names.iter().any(|n| n == rule) => rule.to_owned(),
         Some(rule) => {
             let help = crate::diag::suggest(rule, names.iter().map(String::as_str), "rules");
-            return Err(format!("{env} has no rule `{rule}`; {help}"));
+            return Err(Inapplicable::Other(format!(
+                "{env} has no rule `{rule}`; {help}"
+            )));
         }
         None => match (&with_rollout[..], &names[..]) {
             ([only], _) | ([], [only]) => only.clone(),
             _ => {
-                return Err(format!(
-                    "name the rule with --rule; {env} has the rules {}",
-                    names.join(", ")
-                ));
+                return Err(Inapplicable::WhichRule {
+                    env: env.to_owned(),
+                    rules: names,
+                });
             }
         },
     };

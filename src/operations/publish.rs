@@ -213,8 +213,8 @@ impl std::fmt::Display for PublishError {
             }
             PublishError::Pruned { pointer, dir } => write!(
                 f,
-                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned by `publish --keep`; \
-                 to evaluate it, build that commit and copy its {}.json there",
+                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned; to evaluate it, \
+                 build that commit and copy its {}.json there",
                 pointer.hash,
                 pointer.environment,
                 pointer.published_at,
