@@ -740,8 +740,8 @@ mod tests {
     #[test]
     fn identities_parse_as_git_var_prints_them() {
         let ana = parse_ident("Ana On-Call <ana@example.com> 1764126245 +0130").unwrap();
-        assert_eq!(ana.name(), Some("Ana On-Call"));
-        assert_eq!(ana.email(), Some("ana@example.com"));
+        assert_eq!(ana.name().ok(), Some("Ana On-Call"));
+        assert_eq!(ana.email().ok(), Some("ana@example.com"));
         assert_eq!(ana.when().seconds(), 1_764_126_245);
         assert_eq!(ana.when().offset_minutes(), 90);
         let west = parse_ident("Bot <bot@example.com> 1 -0500").unwrap();
