@@ -6,8 +6,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::git::Repository;
-
 use super::{DenyArgs, Error, Exit, Format, GithubOutput, RepoArgs, checked, formats};
 
 /// Check the repository and compile each environment into a content-hashed bundle.
@@ -39,13 +37,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     // submodules, symbolic links) is a finding, and nothing is built.
     let (repo, source) = match &args.rev {
         Some(rev) => {
-            if !dir.is_dir() {
-                return Err(crate::load::LoadError::NotADirectory(dir.to_path_buf()).into());
-            }
-            let repository = Repository::discover(dir)?;
-            let relative = repository.relative(dir)?;
-            let (repo, source) =
-                crate::provenance::load_revision(&repository, rev, dir, &relative)?;
+            let (repo, source) = crate::provenance::load_revision(dir, rev)?;
             (repo, Some(source))
         }
         None => {

@@ -35,17 +35,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let Some(checked) = checked(&report, dir, args.format, out)? else {
         return Ok(Exit::Failure);
     };
+    // Reading history reads many objects: trust the object store, as git does.
     crate::git::trust_object_store();
-    let repository = crate::git::Repository::discover(dir).ok();
-    let relative = match &repository {
-        Some(repository) => Some(repository.relative(dir)?),
-        None => None,
-    };
-    let git = repository
-        .as_ref()
-        .zip(relative.as_deref())
-        .map(|(repository, dir)| crate::stale::Git { repository, dir });
-    let stale = crate::stale::stale(checked, git, now)?;
+    let stale = crate::stale::stale(checked, dir, now)?;
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &stale)?;

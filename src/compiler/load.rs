@@ -145,7 +145,9 @@ pub enum LoadError {
     NotARepository(PathBuf),
     Io(PathBuf, std::io::Error),
     /// A git revision that cannot be read (for instance a commit a shallow clone lacks).
-    Revision(String, String),
+    Revision(String, GitError),
+    /// The directory is not in a git repository's work tree, to read revisions from.
+    Git(GitError),
 }
 
 impl fmt::Display for LoadError {
@@ -162,6 +164,7 @@ impl fmt::Display for LoadError {
                 f,
                 "cannot read revision `{rev}`: {why} (in a shallow clone, fetch the commit first)"
             ),
+            LoadError::Git(e) => e.fmt(f),
         }
     }
 }
@@ -252,7 +255,7 @@ pub fn load_revision(
     dir: &Path,
     known: Option<&Repo>,
 ) -> Result<Repo, LoadError> {
-    let missing = |e: GitError| LoadError::Revision(rev.to_owned(), e.to_string());
+    let missing = |e: GitError| LoadError::Revision(rev.to_owned(), e);
     let commit = repository.commit(rev).map_err(missing)?;
     let tree = commit
         .tree()

@@ -7,7 +7,9 @@
 //! protected approvers.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
+use crate::git::{GitError, Repository};
 use crate::load::Repo;
 use crate::model::{Name, ProjectFile};
 
@@ -128,3 +130,23 @@ impl std::fmt::Display for DamagedBlock {
 }
 
 impl std::error::Error for DamagedBlock {}
+
+/// The git repository's root, and `dir` relative to it with `/` separators; outside git,
+/// `dir` itself and "".
+pub fn root_and_prefix(dir: &Path) -> Result<(PathBuf, String), GitError> {
+    let dir = dir.canonicalize().map_err(|e| GitError::Io {
+        path: dir.to_owned(),
+        message: e.to_string(),
+    })?;
+    let Ok(repository) = Repository::discover(&dir) else {
+        return Ok((dir, String::new()));
+    };
+    let (Ok(root), Ok(relative)) = (repository.workdir(), repository.relative(&dir)) else {
+        return Ok((dir, String::new()));
+    };
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Ok((root, parts.join("/")))
+}

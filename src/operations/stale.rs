@@ -130,10 +130,10 @@ pub struct Change {
 
 /// The git repository holding the flags repository, and its directory in the work tree.
 #[derive(Clone, Copy)]
-pub struct Git<'a> {
-    pub repository: &'a Repository,
+struct Git<'a> {
+    repository: &'a Repository,
     /// The flags repository's directory, relative to the work tree's root (empty: the root).
-    pub dir: &'a Path,
+    dir: &'a Path,
 }
 
 /// The lifetime of a kind of flag, in days, under `[stale]`.
@@ -152,9 +152,16 @@ pub fn lifetime(config: Option<&StaleConfig>, kind: FlagKind) -> Option<u32> {
     set.map_or(default.and_then(|(_, days)| *days), |Lifetime(days)| days)
 }
 
-/// Finds the stale flags of a checked repository at `now` (milliseconds since the Unix
-/// epoch), reading ages and dates from `git` when the repository is in one.
-pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Report, GitError> {
+/// Finds the stale flags of a checked repository, read from `dir`, at `now` (milliseconds
+/// since the Unix epoch), reading ages and dates from git history when `dir` is in a git
+/// repository.
+pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitError> {
+    let repository = Repository::discover(dir).ok();
+    let relative = repository.as_ref().map(|r| r.relative(dir)).transpose()?;
+    let git = repository
+        .as_ref()
+        .zip(relative.as_deref())
+        .map(|(repository, dir)| Git { repository, dir });
     let repo = checked.repo();
     let project = repo
         .project

@@ -84,19 +84,19 @@ pub fn revision(repository: &Repository, commit: &Commit<'_>, dir: &Path) -> Vec
 }
 
 /// Loads the repository as it is at revision `rev`, from git objects, in the directory
-/// `dir` of the work tree (`relative` to its root), with the findings of [`revision`] and
-/// of symbolic links on the path `dir`. When the directory itself is a link or a submodule
-/// in the revision, the repository holds those findings alone.
-pub fn load_revision(
-    repository: &Repository,
-    rev: &str,
-    dir: &Path,
-    relative: &Path,
-) -> Result<(Repo, Source), LoadError> {
+/// `dir` of a work tree, with the findings of [`revision`] and of symbolic links on the path
+/// `dir`. When the directory itself is a link or a submodule in the revision, the
+/// repository holds those findings alone.
+pub fn load_revision(dir: &Path, rev: &str) -> Result<(Repo, Source), LoadError> {
+    if !dir.is_dir() {
+        return Err(LoadError::NotADirectory(dir.to_path_buf()));
+    }
+    let repository = &Repository::discover(dir).map_err(LoadError::Git)?;
+    let relative = &repository.relative(dir).map_err(LoadError::Git)?;
     let commit = resolve(repository, rev)?;
     let root = commit
         .tree()
-        .map_err(|e| LoadError::Revision(rev.to_owned(), e.to_string()))?;
+        .map_err(|e| LoadError::Revision(rev.to_owned(), e))?;
     let slashed_relative = slashed(relative);
     let scan = scan_tree(repository, &root, &slashed_relative);
     let mut findings = symlinked_path(dir);
@@ -232,7 +232,7 @@ pub fn require_faithful(
 fn resolve<'r>(repository: &'r Repository, rev: &str) -> Result<Commit<'r>, LoadError> {
     repository
         .commit(rev)
-        .map_err(|e| LoadError::Revision(rev.to_owned(), e.to_string()))
+        .map_err(|e| LoadError::Revision(rev.to_owned(), e))
 }
 
 fn finding(code: Code, file: &str, message: String) -> Diagnostic {
