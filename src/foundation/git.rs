@@ -737,6 +737,81 @@ fn parse_ident(ident: &str) -> Option<git2::Signature<'static>> {
 mod tests {
     use super::*;
 
+    /// Commits `files` (path, text) over `parents`' first tree, at `seconds`.
+    fn commit(
+        repository: &git2::Repository,
+        parents: &[git2::Oid],
+        files: &[(&str, &str)],
+        seconds: i64,
+    ) -> git2::Oid {
+        let parents: Vec<git2::Commit<'_>> = parents
+            .iter()
+            .map(|id| repository.find_commit(*id).unwrap())
+            .collect();
+        let base = parents.first().map(|p| p.tree().unwrap());
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for (path, text) in files {
+            let blob = repository.blob(text.as_bytes()).unwrap();
+            update.upsert(*path, blob, git2::FileMode::Blob);
+        }
+        let empty = repository
+            .find_tree(repository.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let tree = update
+            .create_updated(repository, base.as_ref().unwrap_or(&empty))
+            .unwrap();
+        let tree = repository.find_tree(tree).unwrap();
+        let who = git2::Signature::new("T", "t@example.com", &git2::Time::new(seconds, 0)).unwrap();
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        repository
+            .commit(Some("HEAD"), &who, &who, "c", &tree, &parents)
+            .unwrap()
+    }
+
+    /// The one walk: first parents for a file's history, every commit for the keys history
+    /// had; and what a commit changed, below a directory.
+    #[test]
+    fn history_walks_first_parents_or_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = git2::Repository::init(dir.path()).unwrap();
+        let a = commit(&raw, &[], &[("flags/a.toml", "1")], 10);
+        let side = commit(&raw, &[a], &[("flags/side.toml", "s")], 20);
+        raw.set_head_detached(a).unwrap();
+        let b = commit(&raw, &[a], &[("flags/a.toml", "2"), ("other", "o")], 30);
+        let merge = commit(&raw, &[b, side], &[("flags/side.toml", "s")], 40);
+        let repository = Repository::discover(dir.path()).unwrap();
+        let ids = |order| -> Vec<ObjectId> {
+            let history = repository.history(order).unwrap().unwrap();
+            history.map(|c| c.unwrap().id()).collect()
+        };
+        let [a, side, b, merge] = [a, side, b, merge].map(ObjectId);
+        assert_eq!(ids(Order::FirstParent), [merge, b, a]);
+        // Children before parents: the merge first, the root last.
+        let every = ids(Order::Topological);
+        assert_eq!(every.len(), 4);
+        assert_eq!((every[0], every[3]), (merge, a));
+        assert!(every.contains(&side) && every.contains(&b));
+
+        let flags = |id: ObjectId| {
+            let commit = repository.commit(&id.to_string()).unwrap();
+            commit.subtree(Path::new("flags")).unwrap().unwrap()
+        };
+        let blob = |text: &str| hash_blob(text.as_bytes()).unwrap();
+        let mut changed = Vec::new();
+        flags(b)
+            .changed_since(Some(&flags(a)), "flags/", &mut changed)
+            .unwrap();
+        assert_eq!(
+            changed,
+            [("flags/a.toml".to_owned(), Some(blob("1")), blob("2"))]
+        );
+        changed.clear();
+        flags(a)
+            .changed_since(None, "flags/", &mut changed)
+            .unwrap();
+        assert_eq!(changed, [("flags/a.toml".to_owned(), None, blob("1"))]);
+    }
+
     #[test]
     fn identities_parse_as_git_var_prints_them() {
         let ana = parse_ident("Ana On-Call <ana@example.com> 1764126245 +0130").unwrap();
