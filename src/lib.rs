@@ -17,10 +17,10 @@
 //!
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
-//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format | `eval`; `compiler` |
+//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git | `eval`; `compiler` |
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
-//! | `compiler` | schema, characters, load, experiment, check, build | `compiler` |
-//! | `operations` | diff, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
+//! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
+//! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
 //! | `experiments` | csv_input, analyze, evals | `compiler` |
 //! | `cli` | one file per command, rendering | `cli` |
 //!
@@ -37,6 +37,10 @@ mod foundation {
     pub(crate) mod fast_hash;
     #[cfg(feature = "compiler")]
     pub mod format;
+    #[cfg(feature = "compiler")]
+    pub mod fs;
+    #[cfg(feature = "compiler")]
+    pub mod git;
     pub mod literal;
     #[cfg(feature = "compiler")]
     pub mod metric;
@@ -60,12 +64,14 @@ mod compiler {
     pub mod check;
     pub mod experiment;
     pub mod load;
+    pub mod output;
     pub mod schema;
 }
 
 #[cfg(feature = "compiler")]
 mod operations {
     pub mod codeowners;
+    pub mod compare;
     pub mod diff;
     pub mod edit;
     pub mod provenance;
@@ -88,7 +94,7 @@ pub mod cli;
 
 use foundation::fast_hash;
 #[cfg(feature = "compiler")]
-pub use foundation::{diag, format, metric, model, stats};
+pub use foundation::{diag, format, fs, git, metric, model, stats};
 pub use foundation::{literal, op};
 
 #[cfg(feature = "eval")]
@@ -97,10 +103,12 @@ pub use runtime::{bundle, eval};
 #[cfg(feature = "compiler")]
 use compiler::characters;
 #[cfg(feature = "compiler")]
-pub use compiler::{build, check, experiment, load, schema};
+pub use compiler::{build, check, experiment, load, output, schema};
 
 #[cfg(feature = "compiler")]
-pub use operations::{codeowners, diff, edit, provenance, publish, refs, review, stale, suite};
+pub use operations::{
+    codeowners, compare, diff, edit, provenance, publish, refs, review, stale, suite,
+};
 
 #[cfg(feature = "compiler")]
 use experiments::csv_input;

@@ -22,9 +22,10 @@ fn a_revision_loads_like_its_checkout() {
     );
     let repository = git2::Repository::init(work.path()).unwrap();
     let first = commit(&repository, "flags");
+    let git = flagstone::git::Repository::discover(work.path()).unwrap();
     let from_disk = flagstone::load::load(&work.path().join("config/flags-repo")).unwrap();
     let dir = Path::new("config/flags-repo");
-    let from_git = flagstone::load::load_revision(&repository, "HEAD", dir, None).unwrap();
+    let from_git = flagstone::load::load_revision(&git, "HEAD", dir, None).unwrap();
     assert_eq!(hashes(&from_git), hashes(&from_disk));
     assert_eq!(from_git.files.len(), from_disk.files.len());
 
@@ -35,13 +36,12 @@ fn a_revision_loads_like_its_checkout() {
     let text = std::fs::read_to_string(&flag).unwrap();
     std::fs::write(&flag, text.replacen("rollout = 25", "rollout = 30", 1)).unwrap();
     commit(&repository, "raise the rollout");
-    let before =
-        flagstone::load::load_revision(&repository, &first.to_string(), dir, None).unwrap();
-    let after = flagstone::load::load_revision(&repository, "HEAD", dir, None).unwrap();
+    let before = flagstone::load::load_revision(&git, &first.to_string(), dir, None).unwrap();
+    let after = flagstone::load::load_revision(&git, "HEAD", dir, None).unwrap();
     assert_eq!(hashes(&before), hashes(&from_disk));
     // Reusing what another version shares gives the same repository as parsing it all.
     let reusing =
-        flagstone::load::load_revision(&repository, &first.to_string(), dir, Some(&after)).unwrap();
+        flagstone::load::load_revision(&git, &first.to_string(), dir, Some(&after)).unwrap();
     assert_eq!(hashes(&reusing), hashes(&before));
     let paths = |repo: &flagstone::load::Repo| -> Vec<String> {
         repo.files.iter().map(|f| f.path.clone()).collect()
@@ -58,17 +58,17 @@ fn a_missing_revision_is_named() {
     copy_dir(&root().join("flags.example"), work.path());
     let repository = git2::Repository::init(work.path()).unwrap();
     commit(&repository, "flags");
+    let git = flagstone::git::Repository::discover(work.path()).unwrap();
     let missing = "0123456789abcdef0123456789abcdef01234567";
-    let error =
-        flagstone::load::load_revision(&repository, missing, Path::new(""), None).unwrap_err();
+    let error = flagstone::load::load_revision(&git, missing, Path::new(""), None).unwrap_err();
     let message = error.to_string();
     assert!(
         message.starts_with(&format!("cannot read revision `{missing}`")),
         "{message}"
     );
     assert!(message.contains("shallow clone"), "{message}");
-    let error = flagstone::load::load_revision(&repository, "HEAD", Path::new("nowhere"), None)
-        .unwrap_err();
+    let error =
+        flagstone::load::load_revision(&git, "HEAD", Path::new("nowhere"), None).unwrap_err();
     assert!(
         error.to_string().contains("is not a flags repository"),
         "{error}"
@@ -84,7 +84,8 @@ fn symbolic_links_in_a_revision_are_reported() {
     std::os::unix::fs::symlink("../other.toml", work.path().join("flags/link.toml")).unwrap();
     let repository = git2::Repository::init(work.path()).unwrap();
     commit(&repository, "flags");
-    let repo = flagstone::load::load_revision(&repository, "HEAD", Path::new(""), None).unwrap();
+    let git = flagstone::git::Repository::discover(work.path()).unwrap();
+    let repo = flagstone::load::load_revision(&git, "HEAD", Path::new(""), None).unwrap();
     let report = flagstone::check::check(&repo, &options());
     let codes: Vec<(&str, &str)> = report
         .diagnostics

@@ -1,6 +1,6 @@
 //! The source layout holds: modules use only their own layer and the layers below it, no two
-//! modules use each other, src/lib.rs's layer table lists what its folders declare, and the
-//! runner compiles every test file.
+//! modules use each other, src/lib.rs's layer table lists what its folders declare, only the
+//! git module names git2, and the runner compiles every test file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -211,6 +211,25 @@ fn the_layer_table_lists_what_the_layers_declare() {
         tabled.insert(layer.to_owned(), modules);
     }
     assert_eq!(tabled, declared_by_layer);
+}
+
+/// git is reached through one module: the rest of the crate names no git library, so none
+/// of its types leak into other modules' signatures.
+#[test]
+fn only_the_git_module_names_git2() {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let naming: Vec<String> = files
+        .iter()
+        .filter(|file| !file.ends_with("foundation/git.rs"))
+        .filter(|file| std::fs::read_to_string(file).unwrap().contains("git2"))
+        .map(|file| file.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        naming.is_empty(),
+        "name git2 outside src/foundation/git.rs: {naming:?}"
+    );
 }
 
 #[test]

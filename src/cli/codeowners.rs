@@ -5,7 +5,7 @@
 //! errors, 2 error.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::codeowners;
 
@@ -36,7 +36,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     if checked(&report, dir, Format::Human, out)?.is_none() {
         return Ok(Exit::Failure);
     }
-    let (root, prefix) = root_and_prefix(dir)?;
+    let (root, prefix) = codeowners::root_and_prefix(dir)?;
     let file = args
         .file
         .unwrap_or_else(|| root.join(".github").join("CODEOWNERS"));
@@ -74,24 +74,4 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     write_atomic(&file, updated.as_bytes())?;
     writeln!(out, "wrote {}", file.display())?;
     Ok(Exit::Success)
-}
-
-/// The git repository's root, and `dir` relative to it with `/` separators; outside git,
-/// `dir` itself and "".
-fn root_and_prefix(dir: &Path) -> Result<(PathBuf, String), Error> {
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let Some(root) = git2::Repository::discover(&dir)
-        .ok()
-        .and_then(|r| r.workdir().and_then(|w| w.canonicalize().ok()))
-    else {
-        return Ok((dir, String::new()));
-    };
-    let relative = dir.strip_prefix(&root)?;
-    let parts: Vec<String> = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Ok((root, parts.join("/")))
 }

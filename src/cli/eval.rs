@@ -89,7 +89,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         }
         (None, Some(dir)) => {
             let env = args.env.as_deref().ok_or("--publish-dir needs --env")?;
-            let (evaluator, pointer) = crate::publish::load_published(dir, env, args.at)?;
+            let (evaluator, pointer) =
+                crate::publish::load_published(dir, env, args.at).map_err(super::publish::error)?;
             published = Some(pointer);
             evaluator
         }

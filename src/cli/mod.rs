@@ -30,6 +30,8 @@ use std::process::ExitCode;
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::fs::write_atomic;
+
 /// Feature flags and experiments as code.
 #[derive(Debug, Parser)]
 #[command(name = "flagstone", version = env!("FLAGSTONE_VERSION"), about)]
@@ -285,12 +287,24 @@ fn checked<'r>(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<Option<crate::check::Checked<'r>>, Error> {
-    if report.has_errors() {
-        render::diagnostics(out, format, dir, report.repo(), &report.diagnostics)?;
-    } else if !report.diagnostics.is_empty() {
-        render::human::diagnostics(&mut std::io::stderr(), report.repo(), &report.diagnostics)?;
-    }
+    findings(report.repo(), &report.diagnostics, dir, format, out)?;
     Ok(report.checked())
+}
+
+/// Renders a check's findings: errors in `format`, or warnings alone to standard error.
+fn findings(
+    repo: &crate::load::Repo,
+    diagnostics: &[crate::diag::Diagnostic],
+    dir: &std::path::Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    if diagnostics.iter().any(crate::diag::Diagnostic::is_error) {
+        render::diagnostics(out, format, dir, repo, diagnostics)?;
+    } else if !diagnostics.is_empty() {
+        render::human::diagnostics(&mut std::io::stderr(), repo, diagnostics)?;
+    }
+    Ok(())
 }
 
 /// The repository for a command that reads experiments (`plan`, `analyze`), or `None` after
@@ -310,31 +324,6 @@ fn experiment_repository(
     let clean = checked(&report, dir, format, out)?.is_some();
     drop(report);
     Ok(clean.then_some(repo))
-}
-
-/// Writes a file so that readers see the old content or the new, never a part: the bytes go
-/// to a temporary file in the same directory, which then replaces the target.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file path", path.display()))?;
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::File::create(&temp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(format!("cannot write {}: {e}", path.display()).into());
-    }
-    Ok(())
 }
 
 /// `--github-output FILE`: a command's results as GitHub Actions step outputs, so that a

@@ -5,7 +5,37 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::publish::PublishError;
+
 use super::{Error, Exit, NowArg};
+
+/// A publishing error, with the advice that names commands and options.
+pub(super) fn error(e: PublishError) -> Error {
+    match e {
+        PublishError::Manifest { ref path, .. } => format!(
+            "{e} (run `flagstone build --out {}` first)",
+            path.parent().unwrap_or(path).display()
+        )
+        .into(),
+        PublishError::Busy { .. } => format!("{e} (--wait)").into(),
+        PublishError::Pruned { pointer, dir } => format!(
+            "bundle {} of `{}` (published {}{}) is no longer in {}: pruned by `publish --keep`; \
+             to evaluate it, build that commit and copy its {}.json there",
+            pointer.hash,
+            pointer.environment,
+            pointer.published_at,
+            pointer
+                .commit
+                .as_deref()
+                .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
+                .unwrap_or_default(),
+            dir.display(),
+            pointer.hash,
+        )
+        .into(),
+        e => e.into(),
+    }
+}
 
 /// Publish built bundles: content-addressed copies, an atomic pointer per environment, and
 /// an append-only log (see docs/publishing.md).
@@ -46,7 +76,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             );
         }),
     };
-    let report = crate::publish::publish(&args.bundles, &args.publish_dir, &options)?;
+    let report =
+        crate::publish::publish(&args.bundles, &args.publish_dir, &options).map_err(error)?;
     for file in &report.removed {
         writeln!(
             out,

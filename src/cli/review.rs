@@ -5,12 +5,13 @@
 //! requested, 2 error.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::load::Repo;
+use crate::compare::Revisions;
+use crate::git::Repository;
 use crate::review::Versions;
 
-use super::diff::{Compared, Revisions, compare};
+use super::diff::compared;
 use super::render::{human, markdown};
 use super::{Error, Exit, Format, GithubOutput, RepoArgs, formats};
 
@@ -72,7 +73,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         base: &args.base,
         head: Some(&head),
     };
-    let Some(compared) = compare(&revisions, now, args.format, out)? else {
+    let Some(compared) = compared(&revisions, now, args.format, out)? else {
         return Err(format!("the head revision `{head}` has errors (above)").into());
     };
     let head_commit = commit_id(&compared.repository, &head)?;
@@ -86,13 +87,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         _ => head_commit,
     };
     let judge = match &args.policy {
-        Some(rev) => Some(policy_version(&compared, args.repo.dir(), rev)?),
+        Some(rev) => Some(crate::review::policy_version(&compared, rev)?),
         None => None,
     };
     let versions = Versions {
-        judge: judge.as_ref().unwrap_or(&compared.base),
-        base: &compared.base,
-        head: &compared.head,
+        judge: judge.as_ref().unwrap_or(&compared.base.repo),
+        base: &compared.base.repo,
+        head: &compared.head.repo,
     };
     let mut committers = match &args.commits {
         Some(file) => {
@@ -103,7 +104,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         }
         None => Vec::new(),
     };
-    committers.extend(noreply_committers(&compared.repository, &args.base, &head)?);
+    committers.extend(crate::review::noreply_committers(
+        &compared.repository,
+        &args.base,
+        &head,
+    )?);
     committers.sort();
     committers.dedup();
     let pull_request = crate::review::PullRequest {
@@ -133,51 +138,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     })
 }
 
-/// The version at `rev` whose policy judges the change. It must check cleanly: a broken
-/// policy judges nothing.
-fn policy_version(compared: &Compared, dir: &Path, rev: &str) -> Result<Repo, Error> {
-    let relative = super::diff::relative_dir(&compared.repository, dir)?;
-    let repo =
-        crate::load::load_revision(&compared.repository, rev, &relative, Some(&compared.base))?;
-    // Expiry does not matter here: the oldest time makes no flag expired.
-    let options = crate::check::Options {
-        now_millis: i64::MIN,
-    };
-    if repo.project.is_none() || crate::check::check(&repo, &options).has_errors() {
-        return Err(format!("the policy revision `{rev}` does not check cleanly").into());
-    }
-    Ok(repo)
-}
-
-/// The logins of the GitHub no-reply addresses that authored or committed the commits between
-/// `base` and `head`.
-fn noreply_committers(
-    repository: &git2::Repository,
-    base: &str,
-    head: &str,
-) -> Result<Vec<String>, Error> {
-    let walk_error =
-        |e: git2::Error| format!("cannot list the commits {base}..{head}: {}", e.message());
-    let mut walk = repository.revwalk().map_err(walk_error)?;
-    walk.push_range(&format!("{base}..{head}"))
-        .map_err(walk_error)?;
-    let mut logins = Vec::new();
-    for id in walk {
-        let commit = repository
-            .find_commit(id.map_err(walk_error)?)
-            .map_err(walk_error)?;
-        for who in [commit.author(), commit.committer()] {
-            logins.extend(who.email().ok().and_then(crate::review::noreply_login));
-        }
-    }
-    Ok(logins)
-}
-
 /// The full id of the commit `rev` names.
-fn commit_id(repository: &git2::Repository, rev: &str) -> Result<String, Error> {
+fn commit_id(repository: &Repository, rev: &str) -> Result<String, Error> {
     let commit = repository
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| format!("cannot read revision `{rev}`: {}", e.message()))?;
+        .commit(rev)
+        .map_err(|e| format!("cannot read revision `{rev}`: {e}"))?;
     Ok(commit.id().to_string())
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diag::{Code, Diagnostic};
+use crate::git::{Descend, GitError, Kind, Repository};
 use crate::model::{self, ExperimentFile, FlagFile, ProjectFile, SegmentFile, TestFile};
 use crate::schema::{FileKind, Validator};
 
@@ -34,7 +35,7 @@ pub struct SourceFile {
     /// Empty when the loader let it go: read it with [`Repo::text`].
     pub text: String,
     /// The git blob it was read from, when it was read from a revision.
-    pub blob: Option<git2::Oid>,
+    pub blob: Option<crate::git::ObjectId>,
     /// The digest of the text the loader let go, to read it again ([`load_lean`]).
     dropped: Option<u64>,
 }
@@ -144,7 +145,9 @@ pub enum LoadError {
     NotARepository(PathBuf),
     Io(PathBuf, std::io::Error),
     /// A git revision that cannot be read (for instance a commit a shallow clone lacks).
-    Revision(String, String),
+    Revision(String, GitError),
+    /// The directory is not in a git repository's work tree, to read revisions from.
+    Git(GitError),
 }
 
 impl fmt::Display for LoadError {
@@ -161,6 +164,7 @@ impl fmt::Display for LoadError {
                 f,
                 "cannot read revision `{rev}`: {why} (in a shallow clone, fetch the commit first)"
             ),
+            LoadError::Git(e) => e.fmt(f),
         }
     }
 }
@@ -246,54 +250,42 @@ fn load_replacing(
 /// repository, already loaded) are taken from it instead of being parsed again: comparing
 /// two versions costs one parse of what they share.
 pub fn load_revision(
-    repository: &git2::Repository,
+    repository: &Repository,
     rev: &str,
     dir: &Path,
     known: Option<&Repo>,
 ) -> Result<Repo, LoadError> {
-    let missing = |e: git2::Error| LoadError::Revision(rev.to_owned(), e.message().to_owned());
-    let commit = repository
-        .revparse_single(rev)
-        .and_then(|object| object.peel_to_commit())
-        .map_err(missing)?;
-    let root = commit.tree().map_err(missing)?;
-    let tree = if dir.as_os_str().is_empty() {
-        root
-    } else {
-        let entry = root.get_path(dir).map_err(|_| {
+    let missing = |e: GitError| LoadError::Revision(rev.to_owned(), e);
+    let commit = repository.commit(rev).map_err(missing)?;
+    let tree = commit
+        .tree()
+        .and_then(|root| root.directory(dir))
+        .map_err(missing)?
+        .ok_or_else(|| {
             LoadError::NotARepository(PathBuf::from(format!("{rev}:{}", dir.display())))
         })?;
-        entry
-            .to_object(repository)
-            .and_then(|o| o.peel_to_tree())
-            .map_err(missing)?
-    };
     let mut found = Vec::new();
     let mut blobs = BTreeMap::new();
-    tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+    tree.walk(|parent, entry| {
         let name = entry.name().unwrap_or_default();
         let path = format!("{parent}{name}");
         let top = path.split('/').next().unwrap_or_default();
-        if entry.kind() == Some(git2::ObjectType::Tree) {
+        if entry.kind == Kind::Tree {
             // The same directories as on disk: flags/, segments/ and experiments/ whole,
             // tests/ one level.
             let descend = !name.starts_with('.')
                 && (matches!(top, "flags" | "segments" | "experiments") || path == "tests");
-            return if descend {
-                git2::TreeWalkResult::Ok
-            } else {
-                git2::TreeWalkResult::Skip
-            };
+            return if descend { Descend::Yes } else { Descend::No };
         }
         let wanted = path == PROJECT_FILE
             || (matches!(top, "flags" | "segments" | "tests" | "experiments")
                 && path.contains('/'));
         if wanted && !name.starts_with('.') {
-            let symlink = entry.filemode() == i32::from(git2::FileMode::Link);
-            blobs.insert(path.clone(), entry.id());
+            let symlink = entry.kind == Kind::Link;
+            blobs.insert(path.clone(), entry.id);
             found.push(Found { path, symlink });
         }
-        git2::TreeWalkResult::Ok
+        Descend::Yes
     })
     .map_err(missing)?;
     let has_project = blobs.contains_key(PROJECT_FILE);
@@ -320,8 +312,7 @@ pub fn load_revision(
             let (known, file) = (known?, *known_files.get(entry.path.as_str())?);
             let id = match known.files[file].blob {
                 Some(id) => id,
-                None => git2::Oid::hash_object(git2::ObjectType::Blob, known.text(file).as_bytes())
-                    .ok()?,
+                None => crate::git::hash_blob(known.text(file).as_bytes())?,
             };
             (id == blobs[&entry.path])
                 .then(|| reuse(known, file, entry))
@@ -334,11 +325,11 @@ pub fn load_revision(
         .filter(|(_, r)| r.is_none())
         .map(|(e, _)| e.clone())
         .collect();
-    // git2 objects are not shared across threads: read the blobs to parse first.
+    // git objects are not shared across threads: read the blobs to parse first.
     let mut contents = BTreeMap::new();
     for entry in &fresh {
-        let blob = repository.find_blob(blobs[&entry.path]).map_err(missing)?;
-        contents.insert(entry.path.clone(), blob.content().to_vec());
+        let blob = repository.blob(blobs[&entry.path]).map_err(missing)?;
+        contents.insert(entry.path.clone(), blob);
     }
     let read = |path: &str| Ok(contents.get(path).cloned().unwrap_or_default());
     let mut parsed = load_all(&fresh, &read, false)?.into_iter();

@@ -7,7 +7,9 @@
 //! protected approvers.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
+use crate::git::{GitError, Repository};
 use crate::load::Repo;
 use crate::model::{Name, ProjectFile};
 
@@ -83,7 +85,7 @@ fn people(project: &ProjectFile, owners: &[&Name]) -> Vec<String> {
 
 /// `existing` with its block replaced by `block`, or `block` appended (last, so that its lines
 /// take precedence over broader patterns: in CODEOWNERS the last matching line wins).
-pub fn splice(existing: &str, block: &str) -> Result<String, String> {
+pub fn splice(existing: &str, block: &str) -> Result<String, DamagedBlock> {
     let begin = existing.lines().position(|l| l == BEGIN);
     let end = existing.lines().position(|l| l == END);
     let lines: Vec<&str> = existing.lines().collect();
@@ -109,8 +111,42 @@ pub fn splice(existing: &str, block: &str) -> Result<String, String> {
                 .collect::<String>();
             Ok(format!("{before}{block}{after}"))
         }
-        _ => Err(format!(
-            "its flagstone block is damaged: it needs one `{BEGIN}` line and, after it, one `{END}` line"
-        )),
+        _ => Err(DamagedBlock),
     }
+}
+
+/// A CODEOWNERS file whose flagstone block lacks its begin or end line, or has them in the
+/// wrong order: it cannot be replaced safely.
+#[derive(Debug)]
+pub struct DamagedBlock;
+
+impl std::fmt::Display for DamagedBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "its flagstone block is damaged: it needs one `{BEGIN}` line and, after it, one `{END}` line"
+        )
+    }
+}
+
+impl std::error::Error for DamagedBlock {}
+
+/// The git repository's root, and `dir` relative to it with `/` separators; outside git,
+/// `dir` itself and "".
+pub fn root_and_prefix(dir: &Path) -> Result<(PathBuf, String), GitError> {
+    let dir = dir.canonicalize().map_err(|e| GitError::Io {
+        path: dir.to_owned(),
+        message: e.to_string(),
+    })?;
+    let Ok(repository) = Repository::discover(&dir) else {
+        return Ok((dir, String::new()));
+    };
+    let (Ok(root), Ok(relative)) = (repository.workdir(), repository.relative(&dir)) else {
+        return Ok((dir, String::new()));
+    };
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Ok((root, parts.join("/")))
 }

@@ -1,10 +1,211 @@
 //! Edits of one flag's file that keep its comments and formatting (toml_edit): kill, restore,
 //! set a rule's rollout, promote one environment's targeting to another.
 //!
-//! An edit works on the file's text alone; the caller checks the edited repository before
-//! writing anything.
+//! [`apply`] works on the file's text alone. [`prepare`] applies an edit to a flag of a
+//! repository and checks the result: an edit is refused, with the file untouched, when it
+//! would add an error to the repository; errors it already had elsewhere do not block it, so
+//! a kill is never held up by an unrelated broken file. [`save`] then writes it atomically,
+//! or commits it alone.
+
+use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, TableLike, Value};
+
+use crate::diag::Diagnostic;
+use crate::fs::WriteError;
+use crate::git::{CommitError, ObjectId, Repository};
+use crate::load::{LoadError, Repo};
+
+/// Why an edit could not be prepared or saved.
+#[derive(Debug)]
+pub enum EditError {
+    Load(LoadError),
+    /// The project file is missing or cannot be read.
+    NoProject,
+    /// The edit names an environment the project lacks; `help` suggests one.
+    NoEnvironment {
+        env: String,
+        help: String,
+    },
+    /// There is no flag with this key; `help` suggests one.
+    NoFlag {
+        key: String,
+        help: String,
+    },
+    /// The edit does not apply to the flag's file (at `path`): why.
+    Inapplicable {
+        path: String,
+        reason: Inapplicable,
+    },
+    Write(WriteError),
+    /// The flags repository is not inside a git repository, so it cannot be committed to.
+    NotInGit,
+    Commit(CommitError),
+}
+
+impl std::fmt::Display for EditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EditError::Load(e) => e.fmt(f),
+            EditError::NoProject => {
+                write!(f, "flagstone.toml is missing or unreadable; fix it first")
+            }
+            EditError::NoEnvironment { env, help } => {
+                write!(f, "there is no environment `{env}`; {help}")
+            }
+            EditError::NoFlag { key, help } => write!(f, "there is no flag `{key}`; {help}"),
+            EditError::Inapplicable { path, reason } => {
+                write!(f, "{path}: {reason}; the file is untouched")
+            }
+            EditError::Write(e) => e.fmt(f),
+            EditError::NotInGit => {
+                write!(f, "the flags repository is not inside a git repository")
+            }
+            EditError::Commit(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for EditError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EditError::Load(e) => Some(e),
+            EditError::Write(e) => Some(e),
+            EditError::Commit(e) => Some(e),
+            EditError::Inapplicable { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// What preparing an edit of a flag came to.
+pub enum Prepared {
+    /// The edit changes nothing; `notes` say why.
+    Unchanged { path: String, notes: Vec<String> },
+    /// The edit would add `added` errors to the repository (`edited`, as the edit leaves
+    /// it): refused.
+    Refused {
+        path: String,
+        notes: Vec<String>,
+        edited: Box<Repo>,
+        added: Vec<Diagnostic>,
+    },
+    /// Checked, ready to save.
+    Ready(Ready),
+}
+
+/// An edit that checks, to be saved.
+pub struct Ready {
+    /// The flag file, relative to the flags repository.
+    pub path: String,
+    /// The flag file on disk.
+    pub file: PathBuf,
+    pub before: String,
+    pub after: String,
+    pub notes: Vec<String>,
+    /// The commit subject: the flag's key and what changed.
+    pub subject: String,
+}
+
+/// Applies `edit` to environment `env` of the flag `key` in the repository at `dir`, and
+/// checks the repository as the edit leaves it, at `options`' time. `other_envs` are further
+/// environments the edit names, which must exist too.
+pub fn prepare(
+    dir: &Path,
+    key: &str,
+    env: &str,
+    other_envs: &[&str],
+    edit: &Edit,
+    options: &crate::check::Options,
+) -> Result<Prepared, EditError> {
+    let repo = crate::load::load(dir).map_err(EditError::Load)?;
+    let project = repo
+        .project
+        .as_ref()
+        .and_then(|p| p.doc.as_ref())
+        .ok_or(EditError::NoProject)?;
+    let environments: Vec<&str> = project.environments.iter().map(|e| e.as_str()).collect();
+    for env in std::iter::once(env).chain(other_envs.iter().copied()) {
+        if !environments.contains(&env) {
+            let help = crate::diag::suggest(env, environments.iter().copied(), "environments");
+            return Err(EditError::NoEnvironment {
+                env: env.to_owned(),
+                help,
+            });
+        }
+    }
+    let Some(loaded) = repo.flags.get(key) else {
+        let help = crate::diag::suggest(key, repo.flags.keys().map(String::as_str), "flags");
+        return Err(EditError::NoFlag {
+            key: key.to_owned(),
+            help,
+        });
+    };
+    let source = &repo.files[loaded.file];
+    let path = source.path.clone();
+    let Edited {
+        text,
+        notes,
+        summary,
+    } = apply(&source.text, env, edit).map_err(|reason| EditError::Inapplicable {
+        path: path.clone(),
+        reason,
+    })?;
+    let Some(summary) = summary else {
+        return Ok(Prepared::Unchanged { path, notes });
+    };
+    let before = crate::check::check(&repo, options).diagnostics;
+    let edited = crate::load::load_edited(dir, &path, &text).map_err(EditError::Load)?;
+    let after = crate::check::check(&edited, options).diagnostics;
+    let added: Vec<Diagnostic> = after
+        .into_iter()
+        .filter(|d| d.is_error() && !before.iter().any(|b| same_finding(b, d)))
+        .collect();
+    if !added.is_empty() {
+        return Ok(Prepared::Refused {
+            path,
+            notes,
+            edited: Box::new(edited),
+            added,
+        });
+    }
+    Ok(Prepared::Ready(Ready {
+        file: dir.join(&path),
+        before: source.text.clone(),
+        after: text,
+        notes,
+        subject: format!("{key}: {summary}"),
+        path,
+    }))
+}
+
+/// The same finding, at any position (the edit may move text).
+fn same_finding(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.code == b.code && a.file == b.file && a.message == b.message
+}
+
+/// Writes the edited file atomically; with `commit`, also commits it alone on HEAD (other
+/// staged changes stay staged), refusing when the file differs from HEAD already. Returns
+/// the commit's id.
+pub fn save(ready: &Ready, commit: bool) -> Result<Option<ObjectId>, EditError> {
+    let write = || crate::fs::write_atomic(&ready.file, ready.after.as_bytes());
+    if !commit {
+        write().map_err(EditError::Write)?;
+        return Ok(None);
+    }
+    let repository = Repository::discover(ready.file.parent().unwrap_or(Path::new(".")))
+        .map_err(|_| EditError::NotInGit)?;
+    repository
+        .commit_file(
+            &ready.file,
+            &ready.before,
+            &ready.after,
+            &ready.subject,
+            write,
+        )
+        .map(Some)
+        .map_err(EditError::Commit)
+}
 
 /// What to change in one environment of a flag.
 #[derive(Clone, Debug)]
@@ -31,19 +232,45 @@ pub struct Edited {
     pub summary: Option<String>,
 }
 
+/// Why an edit does not apply to a flag's file.
+#[derive(Debug)]
+pub enum Inapplicable {
+    /// A rollout that does not say which of the environment's rules it sets.
+    WhichRule {
+        env: String,
+        rules: Vec<String>,
+    },
+    Other(String),
+}
+
+impl std::fmt::Display for Inapplicable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Inapplicable::WhichRule { env, rules } => {
+                write!(f, "which rule? {env} has the rules {}", rules.join(", "))
+            }
+            Inapplicable::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for Inapplicable {}
+
 /// Applies `edit` to environment `env` of the flag file `text`.
-pub fn apply(text: &str, env: &str, edit: &Edit) -> Result<Edited, String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| format!("the file is not valid TOML: {e}"))?;
+pub fn apply(text: &str, env: &str, edit: &Edit) -> Result<Edited, Inapplicable> {
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        Inapplicable::Other(format!("the file is not valid TOML: {e}"))
+    })?;
     let mut notes = Vec::new();
     let summary = match edit {
-        Edit::Kill => kill(&mut doc, env, &mut notes)?,
-        Edit::Restore => restore(&mut doc, env, &mut notes)?,
+        Edit::Kill => kill(&mut doc, env, &mut notes).map_err(Inapplicable::Other)?,
+        Edit::Restore => restore(&mut doc, env, &mut notes).map_err(Inapplicable::Other)?,
         Edit::Rollout { rule, percent } => {
             rollout(&mut doc, env, rule.as_deref(), *percent, &mut notes)?
         }
-        Edit::Promote { from } => promote(&mut doc, from, env, &mut notes)?,
+        Edit::Promote { from } => {
+            promote(&mut doc, from, env, &mut notes).map_err(Inapplicable::Other)?
+        }
     };
     Ok(Edited {
         text: if summary.is_some() {
@@ -152,16 +379,17 @@ fn rollout(
     rule: Option<&str>,
     percent: f64,
     notes: &mut Vec<String>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Inapplicable> {
     if !(0.0..=100.0).contains(&percent) || (percent * 1000.0).fract() != 0.0 {
-        return Err(format!(
+        return Err(Inapplicable::Other(format!(
             "a rollout is a percentage from 0 to 100 with at most 3 decimals, not {percent}"
-        ));
+        )));
     }
-    let table = environment(doc, env).ok_or_else(|| format!("the flag has no entry for {env}"))?;
+    let table = environment(doc, env)
+        .ok_or_else(|| Inapplicable::Other(format!("the flag has no entry for {env}")))?;
     let rules = table
         .get_mut("rules")
-        .ok_or_else(|| format!("the flag has no rules in {env}"))?;
+        .ok_or_else(|| Inapplicable::Other(format!("the flag has no rules in {env}")))?;
     let mut names = Vec::new();
     let mut with_rollout = Vec::new();
     for_each_table(rules, |r| {
@@ -180,15 +408,17 @@ fn rollout(
         Some(rule) if names.iter().any(|n| n == rule) => rule.to_owned(),
         Some(rule) => {
             let help = crate::diag::suggest(rule, names.iter().map(String::as_str), "rules");
-            return Err(format!("{env} has no rule `{rule}`; {help}"));
+            return Err(Inapplicable::Other(format!(
+                "{env} has no rule `{rule}`; {help}"
+            )));
         }
         None => match (&with_rollout[..], &names[..]) {
             ([only], _) | ([], [only]) => only.clone(),
             _ => {
-                return Err(format!(
-                    "name the rule with --rule; {env} has the rules {}",
-                    names.join(", ")
-                ));
+                return Err(Inapplicable::WhichRule {
+                    env: env.to_owned(),
+                    rules: names,
+                });
             }
         },
     };

@@ -26,7 +26,9 @@ use crate::eval::Evaluator;
 use crate::eval::watch::{
     Pointer, WatchError, bundle_path, load_bundle, pointer_path, valid_environment, valid_hash,
 };
+use crate::fs::{WriteError, write_atomic};
 use crate::literal::{format_timestamp, parse_timestamp};
+use crate::output::{Manifest, ManifestEntry};
 
 /// What to publish, and when.
 #[derive(Clone, Debug)]
@@ -98,19 +100,163 @@ impl LogEntry {
     }
 }
 
-/// The parts of `manifest.json` publishing needs.
-#[derive(Deserialize)]
-struct Manifest {
-    commit: Option<String>,
-    dirty: Option<bool>,
-    environments: Vec<ManifestEntry>,
+/// Why publishing, or reading what was published, failed.
+#[derive(Debug)]
+pub enum PublishError {
+    /// The build's manifest.json is missing or unreadable.
+    Manifest {
+        path: PathBuf,
+        reason: String,
+    },
+    /// An environment asked for is not in the manifest.
+    NoEnvironment {
+        manifest: PathBuf,
+        environment: String,
+        known: Vec<String>,
+    },
+    /// An environment whose name cannot name a file.
+    BadEnvironment(String),
+    /// A bundle failed verification: nothing was published.
+    Refused {
+        path: PathBuf,
+        reason: String,
+    },
+    /// Another publish held the lock for all of `waited`.
+    Busy {
+        dir: PathBuf,
+        lock: PathBuf,
+        waited: Duration,
+    },
+    /// A file system operation (`action`: "read", "delete", …) failed.
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    Write(WriteError),
+    /// Failed after moving the pointers of `done`, which stay published.
+    Partly {
+        error: Box<PublishError>,
+        done: Vec<String>,
+    },
+    /// A pointer that cannot be read might name any bundle: nothing was pruned.
+    NotPruning(WatchError),
+    NeverPublished(String),
+    NotLiveYet {
+        environment: String,
+        at: i64,
+        first: String,
+    },
+    NotAHash(String),
+    /// The bundle live at that time was deleted by pruning.
+    Pruned {
+        pointer: Box<Pointer>,
+        dir: PathBuf,
+    },
+    Watch(WatchError),
 }
 
-#[derive(Deserialize)]
-struct ManifestEntry {
-    name: String,
-    hash: String,
-    file: String,
+impl std::fmt::Display for PublishError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishError::Manifest { path, reason } => {
+                write!(f, "cannot read {}: {reason}", path.display())
+            }
+            PublishError::NoEnvironment {
+                manifest,
+                environment,
+                known,
+            } => write!(
+                f,
+                "{} has no environment `{environment}` (it has: {})",
+                manifest.display(),
+                known.join(", ")
+            ),
+            PublishError::BadEnvironment(name) => write!(
+                f,
+                "cannot publish environment `{name}`: its name cannot name a file (letters, digits, `-`, `_`, `.`)"
+            ),
+            PublishError::Refused { path, reason } => {
+                write!(f, "refusing to publish {}: {reason}", path.display())
+            }
+            PublishError::Busy { dir, lock, waited } => write!(
+                f,
+                "another publish to {} is running (it holds {}); gave up after waiting {} s",
+                dir.display(),
+                lock.display(),
+                waited.as_secs_f64()
+            ),
+            PublishError::Io {
+                action,
+                path,
+                source,
+            } => write!(f, "cannot {action} {}: {source}", path.display()),
+            PublishError::Write(e) => e.fmt(f),
+            PublishError::Partly { error, done } => {
+                write!(f, "{error} (already published: {})", done.join(", "))
+            }
+            PublishError::NotPruning(e) => write!(f, "not pruning: {e}"),
+            PublishError::NeverPublished(environment) => {
+                write!(f, "`{environment}` has never been published here")
+            }
+            PublishError::NotLiveYet {
+                environment,
+                at,
+                first,
+            } => write!(
+                f,
+                "nothing of `{environment}` was live at {}: it was first published at {first}",
+                format_timestamp(*at)
+            ),
+            PublishError::NotAHash(hash) => {
+                write!(f, "`{hash}` in publish.log is not a content hash")
+            }
+            PublishError::Pruned { pointer, dir } => write!(
+                f,
+                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned; to evaluate it, \
+                 build that commit and copy its {}.json there",
+                pointer.hash,
+                pointer.environment,
+                pointer.published_at,
+                pointer
+                    .commit
+                    .as_deref()
+                    .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
+                    .unwrap_or_default(),
+                dir.display(),
+                pointer.hash,
+            ),
+            PublishError::Watch(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PublishError::Io { source, .. } => Some(source),
+            PublishError::Write(e) => Some(e),
+            PublishError::Partly { error, .. } => Some(error),
+            PublishError::NotPruning(e) | PublishError::Watch(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<WriteError> for PublishError {
+    fn from(e: WriteError) -> PublishError {
+        PublishError::Write(e)
+    }
+}
+
+/// A failed file system operation on `path`.
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> PublishError {
+    let path = path.to_owned();
+    move |source| PublishError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// Publishes the bundles `flagstone build` wrote to `out` into the directory `dir`.
@@ -120,30 +266,26 @@ struct ManifestEntry {
 /// bundles are written before any pointer moves, each pointer move is logged before it
 /// happens, and pruning sees every pointer as it stands. A pointer that already names its
 /// bundle is left alone and nothing is logged for it.
-pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, String> {
+pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, PublishError> {
     let manifest_path = out.join("manifest.json");
     let manifest: Manifest = std::fs::read(&manifest_path)
         .map_err(|e| e.to_string())
         .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        .map_err(|e| {
-            format!(
-                "cannot read {}: {e} (run `flagstone build --out {}` first)",
-                manifest_path.display(),
-                out.display()
-            )
+        .map_err(|reason| PublishError::Manifest {
+            path: manifest_path.clone(),
+            reason,
         })?;
     for wanted in &options.environments {
         if !manifest.environments.iter().any(|e| &e.name == wanted) {
-            let known: Vec<&str> = manifest
-                .environments
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect();
-            return Err(format!(
-                "{} has no environment `{wanted}` (it has: {})",
-                manifest_path.display(),
-                known.join(", ")
-            ));
+            return Err(PublishError::NoEnvironment {
+                manifest: manifest_path,
+                environment: wanted.clone(),
+                known: manifest
+                    .environments
+                    .iter()
+                    .map(|e| e.name.clone())
+                    .collect(),
+            });
         }
     }
     let selected: Vec<&ManifestEntry> = manifest
@@ -157,22 +299,23 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
     for entry in &selected {
         let path = out.join(&entry.file);
         if !valid_environment(&entry.name) {
-            return Err(format!(
-                "cannot publish environment `{}`: its name cannot name a file (letters, digits, `-`, `_`, `.`)",
-                entry.name
-            ));
+            return Err(PublishError::BadEnvironment(entry.name.clone()));
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let evaluator = Evaluator::load(&bytes, &entry.hash)
-            .map_err(|e| format!("refusing to publish {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(io("read", &path))?;
+        let evaluator =
+            Evaluator::load(&bytes, &entry.hash).map_err(|e| PublishError::Refused {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         if evaluator.environment() != entry.name {
-            return Err(format!(
-                "refusing to publish {}: it is the bundle of `{}`, not `{}`",
-                path.display(),
-                evaluator.environment(),
-                entry.name
-            ));
+            return Err(PublishError::Refused {
+                reason: format!(
+                    "it is the bundle of `{}`, not `{}`",
+                    evaluator.environment(),
+                    entry.name
+                ),
+                path,
+            });
         }
         verified.push(bytes);
     }
@@ -180,8 +323,7 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
     let bundles = dir.join("bundles");
     let current = dir.join("current");
     for sub in [&bundles, &current] {
-        std::fs::create_dir_all(sub)
-            .map_err(|e| format!("cannot create {}: {e}", sub.display()))?;
+        std::fs::create_dir_all(sub).map_err(io("create", sub))?;
     }
     // Held until this function returns; the kernel releases it if the process dies.
     let _lock = lock(dir, options)?;
@@ -240,16 +382,20 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
             dirty: pointer.dirty,
             aborted: false,
         };
-        let already = |e: String| {
-            let done: Vec<&str> = report
+        let already = |error: PublishError| {
+            let done: Vec<String> = report
                 .environments
                 .iter()
                 .filter(|p| p.changed)
-                .map(|p| p.environment.as_str())
+                .map(|p| p.environment.clone())
                 .collect();
-            match done.as_slice() {
-                [] => e,
-                done => format!("{e} (already published: {})", done.join(", ")),
+            if done.is_empty() {
+                error
+            } else {
+                PublishError::Partly {
+                    error: Box::new(error),
+                    done,
+                }
             }
         };
         // The log first: a crash after this line and before the pointer moves leaves a record
@@ -260,7 +406,7 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
         if let Err(e) = write_atomic(&pointer_path(dir, &entry.name), text.as_bytes()) {
             // Not renamed: cancel the record now rather than at the next publish.
             let _ = append_log(&log_path, &aborted(record));
-            return Err(already(e));
+            return Err(already(e.into()));
         }
         sync_dir(&current).map_err(already)?;
         latest = Some(time);
@@ -277,14 +423,14 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Stri
 }
 
 /// Takes `DIR/publish.lock`, waiting up to `options.wait` for the publish that holds it.
-fn lock(dir: &Path, options: &Options) -> Result<File, String> {
+fn lock(dir: &Path, options: &Options) -> Result<File, PublishError> {
     let path = dir.join("publish.lock");
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .map_err(io("open", &path))?;
     let (start, wait) = (Instant::now(), options.wait);
     let mut waiting = options.waiting;
     loop {
@@ -297,15 +443,14 @@ fn lock(dir: &Path, options: &Options) -> Result<File, String> {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(TryLockError::WouldBlock) => {
-                return Err(format!(
-                    "another publish to {} is running (it holds {}); gave up after waiting {} s (--wait)",
-                    dir.display(),
-                    path.display(),
-                    wait.as_secs_f64()
-                ));
+                return Err(PublishError::Busy {
+                    dir: dir.to_owned(),
+                    lock: path,
+                    waited: wait,
+                });
             }
             Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
+                return Err(io("lock", &path)(e));
             }
         }
     }
@@ -313,21 +458,17 @@ fn lock(dir: &Path, options: &Options) -> Result<File, String> {
 
 /// Removes the temporary files (`.<name>.<pid>.tmp`) of publishes that died before renaming
 /// them. Called under the lock, when no publish is writing any.
-fn remove_temporary(dir: &Path) -> Result<Vec<String>, String> {
+fn remove_temporary(dir: &Path) -> Result<Vec<String>, PublishError> {
     let mut removed = Vec::new();
     for sub in ["bundles", "current"] {
         let path = dir.join(sub);
-        let files =
-            std::fs::read_dir(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let files = std::fs::read_dir(&path).map_err(io("read", &path))?;
         for file in files {
-            let name = file
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-                .file_name();
+            let name = file.map_err(io("read", &path))?.file_name();
             let Some(name) = name.to_str() else { continue };
             if name.starts_with('.') && name.ends_with(".tmp") {
                 let temp = path.join(name);
-                std::fs::remove_file(&temp)
-                    .map_err(|e| format!("cannot delete {}: {e}", temp.display()))?;
+                std::fs::remove_file(&temp).map_err(io("delete", &temp))?;
                 removed.push(format!("{sub}/{name}"));
             }
         }
@@ -338,7 +479,7 @@ fn remove_temporary(dir: &Path) -> Result<Vec<String>, String> {
 
 /// Cancels the log's last record if its pointer never moved to it (a publish that died in
 /// between). Returns the time of the last record, the latest in the log.
-fn abort_unconfirmed(dir: &Path) -> Result<Option<i64>, String> {
+fn abort_unconfirmed(dir: &Path) -> Result<Option<i64>, PublishError> {
     let Some(mut records) = Records::open(dir)? else {
         return Ok(None);
     };
@@ -369,22 +510,18 @@ struct Records {
 
 impl Records {
     /// `None` when there is no log.
-    fn open(dir: &Path) -> Result<Option<Records>, String> {
+    fn open(dir: &Path) -> Result<Option<Records>, PublishError> {
         let path = dir.join("publish.log");
         match File::open(&path).and_then(Backwards::new) {
             Ok(lines) => Ok(Some(Records { lines, path })),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => Err(io("read", &path)(e)),
         }
     }
 
-    fn next_record(&mut self) -> Result<Option<LogEntry>, String> {
+    fn next_record(&mut self) -> Result<Option<LogEntry>, PublishError> {
         loop {
-            let Some(line) = self
-                .lines
-                .next_line()
-                .map_err(|e| format!("cannot read {}: {e}", self.path.display()))?
-            else {
+            let Some(line) = self.lines.next_line().map_err(io("read", &self.path))? else {
                 return Ok(None);
             };
             if let Ok(entry) = serde_json::from_slice::<LogEntry>(&line)
@@ -461,8 +598,8 @@ impl Backwards {
 /// is read from its end and only as far back as `at`. Its last record counts only if its
 /// pointer confirms it (otherwise that publish is under way or died before the move), and
 /// records cancelled by an `aborted` one are skipped.
-pub fn live_at(dir: &Path, environment: &str, at: i64) -> Result<LogEntry, String> {
-    let never = || format!("`{environment}` has never been published here");
+pub fn live_at(dir: &Path, environment: &str, at: i64) -> Result<LogEntry, PublishError> {
+    let never = || PublishError::NeverPublished(environment.to_owned());
     let Some(mut records) = Records::open(dir)? else {
         return Err(never());
     };
@@ -490,10 +627,11 @@ pub fn live_at(dir: &Path, environment: &str, at: i64) -> Result<LogEntry, Strin
         first = Some(entry.time);
     }
     let first = first.ok_or_else(never)?;
-    Err(format!(
-        "nothing of `{environment}` was live at {}: it was first published at {first}",
-        format_timestamp(at)
-    ))
+    Err(PublishError::NotLiveYet {
+        environment: environment.to_owned(),
+        at,
+        first,
+    })
 }
 
 /// Loads the bundle of `environment` published in `dir`: the current one, or the one live
@@ -502,16 +640,13 @@ pub fn load_published(
     dir: &Path,
     environment: &str,
     at: Option<i64>,
-) -> Result<(Evaluator, Pointer), String> {
+) -> Result<(Evaluator, Pointer), PublishError> {
     let pointer = match at {
-        None => Pointer::read(dir, environment).map_err(|e| e.to_string())?,
+        None => Pointer::read(dir, environment).map_err(PublishError::Watch)?,
         Some(at) => {
             let entry = live_at(dir, environment, at)?;
             if !valid_hash(&entry.hash) {
-                return Err(format!(
-                    "`{}` in publish.log is not a content hash",
-                    entry.hash
-                ));
+                return Err(PublishError::NotAHash(entry.hash));
             }
             Pointer {
                 file: format!("bundles/{}.json", entry.hash),
@@ -525,40 +660,27 @@ pub fn load_published(
     };
     match load_bundle(dir, environment, &pointer.hash) {
         Ok(evaluator) => Ok((evaluator, pointer)),
-        Err(WatchError::Missing { path, .. }) if at.is_some() => Err(format!(
-            "bundle {} of `{environment}` (published {}{}) is no longer in {}: pruned by `publish --keep`; \
-             to evaluate it, build that commit and copy its {}.json there",
-            pointer.hash,
-            pointer.published_at,
-            pointer
-                .commit
-                .as_deref()
-                .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
-                .unwrap_or_default(),
-            path.parent().unwrap_or(dir).display(),
-            pointer.hash,
-        )),
-        Err(e) => Err(e.to_string()),
+        Err(WatchError::Missing { path, .. }) if at.is_some() => Err(PublishError::Pruned {
+            dir: path.parent().unwrap_or(dir).to_owned(),
+            pointer: Box::new(pointer),
+        }),
+        Err(e) => Err(PublishError::Watch(e)),
     }
 }
 
 /// Deletes the bundles that are neither named by a pointer nor among the `keep` most recent
 /// distinct publishes of an environment that has a pointer. Called under the lock, after this
 /// publish's pointers moved: no pointer moves while it decides. Returns their hashes, sorted.
-fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
+fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, PublishError> {
     let mut kept = HashSet::new();
     let mut recent: HashMap<String, HashSet<String>> = HashMap::new();
     let current = dir.join("current");
-    let pointers = std::fs::read_dir(&current)
-        .map_err(|e| format!("cannot read {}: {e}", current.display()))?;
+    let pointers = std::fs::read_dir(&current).map_err(io("read", &current))?;
     for file in pointers {
-        let name = file
-            .map_err(|e| format!("cannot read {}: {e}", current.display()))?
-            .file_name();
+        let name = file.map_err(io("read", &current))?.file_name();
         if let Some(environment) = name.to_str().and_then(|n| n.strip_suffix(".json")) {
             // A pointer that cannot be read might name any bundle: then delete none.
-            let pointer =
-                Pointer::read(dir, environment).map_err(|e| format!("not pruning: {e}"))?;
+            let pointer = Pointer::read(dir, environment).map_err(PublishError::NotPruning)?;
             kept.insert(pointer.hash);
             recent.insert(environment.to_owned(), HashSet::new());
         }
@@ -591,20 +713,16 @@ fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
     }
     kept.extend(recent.into_values().flatten());
     let bundles = dir.join("bundles");
-    let files = std::fs::read_dir(&bundles)
-        .map_err(|e| format!("cannot read {}: {e}", bundles.display()))?;
+    let files = std::fs::read_dir(&bundles).map_err(io("read", &bundles))?;
     let mut pruned = Vec::new();
     for file in files {
-        let name = file
-            .map_err(|e| format!("cannot read {}: {e}", bundles.display()))?
-            .file_name();
+        let name = file.map_err(io("read", &bundles))?.file_name();
         let Some(hash) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
             continue;
         };
         if valid_hash(hash) && !kept.contains(hash) {
             let path = bundles.join(&name);
-            std::fs::remove_file(&path)
-                .map_err(|e| format!("cannot delete {}: {e}", path.display()))?;
+            std::fs::remove_file(&path).map_err(io("delete", &path))?;
             pruned.push(hash.to_owned());
         }
     }
@@ -614,8 +732,8 @@ fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
 
 /// Appends one line in one write, to a log opened in append mode, and syncs it. A log whose
 /// last line was torn by a crash gets that line ended first, so this one stays whole.
-fn append_log(path: &Path, entry: &LogEntry) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot append to {}: {e}", path.display());
+fn append_log(path: &Path, entry: &LogEntry) -> Result<(), PublishError> {
+    let fail = |e| io("append to", path)(e);
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
@@ -646,32 +764,11 @@ fn append_log(path: &Path, entry: &LogEntry) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes a file so that readers see the old content or the new, never a part: a temporary
-/// file in the same directory is written and synced, then renamed over the target. The
-/// caller syncs the directory to make the rename durable.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().expect("published paths have a directory");
-    let name = path.file_name().expect("published paths name a file");
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = File::create(&temp)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(format!("cannot write {}: {e}", path.display()));
-    }
-    Ok(())
-}
-
 /// Makes the renames in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<(), String> {
+fn sync_dir(dir: &Path) -> Result<(), PublishError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| format!("cannot sync {}: {e}", dir.display()))
+        .map_err(io("sync", dir))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::diag::Severity;
+use crate::git::{self, Order, Repository};
 use crate::load::Repo;
 use crate::model::{AliasStyle, RefsConfig};
 
@@ -265,9 +266,9 @@ struct Hit {
 const KEY_SHAPE: &str = "[A-Za-z0-9][A-Za-z0-9_-]*(?:/[A-Za-z0-9][A-Za-z0-9_-]*)*";
 
 impl Matcher {
-    fn new(keys: &[Key], options: &Options) -> Result<Matcher, String> {
+    fn new(keys: &[Key], options: &Options) -> Result<Matcher, RefsError> {
         if options.delimiters.iter().any(String::is_empty) {
-            return Err("a delimiter must not be empty".into());
+            return Err(RefsError::EmptyDelimiter);
         }
         let delimiters: Vec<String> = options
             .delimiters
@@ -276,7 +277,7 @@ impl Matcher {
             .collect();
         let delimiter = delimiters.join("|");
         let delimited = Regex::new(&format!("(?:{delimiter})({KEY_SHAPE})(?:{delimiter})"))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RefsError::Delimiters(e.to_string()))?;
         let mut aliases: HashMap<String, Vec<u32>> = HashMap::new();
         // Keys come defined first: an alias that a defined and a removed flag share names
         // only the defined one.
@@ -348,6 +349,33 @@ enum Scanned {
     Unreadable(String),
 }
 
+/// Options that cannot work: nothing was scanned.
+#[derive(Debug)]
+pub enum RefsError {
+    /// A path to scan that does not exist.
+    Missing(PathBuf),
+    EmptyDelimiter,
+    /// The delimiters make no valid pattern: why.
+    Delimiters(String),
+    /// An `exclude` glob that is not valid: why.
+    Exclude(String),
+    /// The `exclude` globs cannot be combined: why.
+    Globs(String),
+}
+
+impl std::fmt::Display for RefsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefsError::Missing(path) => write!(f, "{} does not exist", path.display()),
+            RefsError::EmptyDelimiter => write!(f, "a delimiter must not be empty"),
+            RefsError::Delimiters(e) | RefsError::Globs(e) => f.write_str(e),
+            RefsError::Exclude(e) => write!(f, "[refs] exclude: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RefsError {}
+
 /// Scans the source trees `code` for references to the flags of `repo`, the flags repository
 /// at `dir`. Errors are for options that cannot work (an invalid glob or delimiter, a
 /// missing path); unreadable files are reported in [`Files::unreadable`].
@@ -356,10 +384,10 @@ pub fn scan(
     dir: &Path,
     code: &[PathBuf],
     options: &Options,
-) -> Result<Report, String> {
+) -> Result<Report, RefsError> {
     for path in code {
         if !path.exists() {
-            return Err(format!("{} does not exist", path.display()));
+            return Err(RefsError::Missing(path.clone()));
         }
     }
     let today = options.now_millis.div_euclid(86_400_000);
@@ -638,14 +666,16 @@ fn walk(
     own_files: &OwnFiles,
     matcher: &Matcher,
     results: &Mutex<Vec<(String, Scanned)>>,
-) -> Result<(), String> {
+) -> Result<(), RefsError> {
     let mut overrides = ignore::overrides::OverrideBuilder::new(root);
     for glob in &options.exclude {
         overrides
             .add(&format!("!{glob}"))
-            .map_err(|e| format!("[refs] exclude: {e}"))?;
+            .map_err(|e| RefsError::Exclude(e.to_string()))?;
     }
-    let overrides = overrides.build().map_err(|e| e.to_string())?;
+    let overrides = overrides
+        .build()
+        .map_err(|e| RefsError::Globs(e.to_string()))?;
     // filter_entry needs 'static: the flags repository's paths are copied into it.
     let own = own_files.clone();
     ignore::WalkBuilder::new(root)
@@ -736,91 +766,46 @@ fn removed_flags<T>(
     dir: &Path,
     current: &BTreeMap<String, T>,
 ) -> Option<(History, BTreeMap<String, String>)> {
-    let repository = git2::Repository::discover(dir).ok()?;
-    let workdir = repository.workdir()?.canonicalize().ok()?;
-    let relative = dir
-        .canonicalize()
-        .ok()?
-        .strip_prefix(&workdir)
-        .ok()?
-        .join("flags");
-    let mut walk = repository.revwalk().ok()?;
-    walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
-        .ok()?;
-    if walk.push_head().is_err() {
-        // No commit yet: no history.
-        return Some((
-            History {
-                commits: 0,
-                truncated: false,
-            },
-            BTreeMap::new(),
-        ));
-    }
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    // A tree already listed at a path holds the same keys: each version is listed once.
-    let mut visited: HashSet<(git2::Oid, String)> = HashSet::new();
+    let repository = Repository::discover(dir).ok()?;
+    let relative = repository.relative(dir).ok()?.join("flags");
     let mut history = History {
         commits: 0,
         truncated: false,
     };
-    for id in walk {
+    let Ok(Some(commits)) = repository.history(Order::Topological) else {
+        // No commit yet: no history.
+        return Some((history, BTreeMap::new()));
+    };
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    // A tree already listed at a path holds the same keys: each version is listed once.
+    let mut visited = HashSet::new();
+    for commit in commits {
         if history.commits == MAX_HISTORY_COMMITS {
             history.truncated = true;
             break;
         }
         // A shallow clone's walk ends with a commit it does not have.
-        let Some(commit) = id.ok().and_then(|id| repository.find_commit(id).ok()) else {
+        let Ok(commit) = commit else {
             history.truncated = true;
             break;
         };
         history.commits += 1;
-        let Some(tree) = commit
-            .tree()
-            .ok()
-            .and_then(|t| t.get_path(&relative).ok())
-            .and_then(|e| e.to_object(&repository).ok())
-            .and_then(|o| o.into_tree().ok())
-        else {
+        let Some(tree) = commit.subtree(&relative).ok().flatten() else {
             continue;
         };
         let id = commit.id().to_string();
-        list_keys(&repository, &tree, "", &id[..12], &mut visited, &mut seen);
+        let id = &id[..12];
+        let valid = |name: &str| crate::load::valid_key_segment(name);
+        tree.visit_once("", &mut visited, &valid, &mut |prefix, entry| {
+            let stem = entry.name().and_then(|name| name.strip_suffix(".toml"));
+            if let (git::Kind::Blob | git::Kind::Link, Some(stem)) = (entry.kind, stem)
+                && crate::load::valid_key_segment(stem)
+            {
+                seen.entry(format!("{prefix}{stem}"))
+                    .or_insert_with(|| id.to_owned());
+            }
+        });
     }
     seen.retain(|key, _| !current.contains_key(key));
     Some((history, seen))
-}
-
-fn list_keys(
-    repository: &git2::Repository,
-    tree: &git2::Tree<'_>,
-    prefix: &str,
-    commit: &str,
-    visited: &mut HashSet<(git2::Oid, String)>,
-    seen: &mut BTreeMap<String, String>,
-) {
-    if !visited.insert((tree.id(), prefix.to_owned())) {
-        return;
-    }
-    for entry in tree {
-        let Ok(name) = entry.name() else { continue };
-        match entry.kind() {
-            Some(git2::ObjectType::Tree) if crate::load::valid_key_segment(name) => {
-                if let Ok(subtree) = repository.find_tree(entry.id()) {
-                    let prefix = format!("{prefix}{name}/");
-                    list_keys(repository, &subtree, &prefix, commit, visited, seen);
-                }
-            }
-            Some(git2::ObjectType::Blob) => {
-                let Some(stem) = name.strip_suffix(".toml") else {
-                    continue;
-                };
-                if crate::load::valid_key_segment(stem) {
-                    seen.entry(format!("{prefix}{stem}"))
-                        .or_insert_with(|| commit.to_owned());
-                }
-            }
-            _ => {}
-        }
-    }
 }

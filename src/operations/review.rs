@@ -11,8 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::compare::Compared;
 use crate::diff::{BlastRadius, Diff, FileKind};
-use crate::load::Repo;
+use crate::git::{GitError, Repository};
+use crate::load::{LoadError, Repo};
 use crate::model::{
     ANYONE, ChangeKind, ChangesRequested, EmergencyKill, FlagFile, Name, OWNERS, ProjectFile,
     ReviewPolicy,
@@ -71,11 +73,14 @@ struct Account {
 
 /// The GitHub logins that authored or committed a pull request's commits, from GitHub's list
 /// of them (pages may follow one another).
-pub fn parse_commits(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_commits(text: &str) -> Result<Vec<String>, ReviewError> {
     let mut logins = BTreeSet::new();
     for page in serde_json::Deserializer::from_str(text).into_iter::<Vec<Commit>>() {
-        let page =
-            page.map_err(|e| format!("{e} (expected GitHub's list of pull request commits)"))?;
+        let page = page.map_err(|e| {
+            ReviewError::Parse(format!(
+                "{e} (expected GitHub's list of pull request commits)"
+            ))
+        })?;
         for commit in page {
             for account in [commit.author, commit.committer].into_iter().flatten() {
                 logins.insert(account.login.to_lowercase());
@@ -83,6 +88,86 @@ pub fn parse_commits(text: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(logins.into_iter().collect())
+}
+
+/// Why reviewing could not start.
+#[derive(Debug)]
+pub enum ReviewError {
+    /// A reviews or commits file is not what GitHub sends: why.
+    Parse(String),
+    /// The policy revision cannot be loaded.
+    Load(LoadError),
+    /// The policy revision has errors, or no project file.
+    PolicyNotClean(String),
+    /// The commits between two revisions cannot be listed.
+    Commits { range: String, error: GitError },
+}
+
+impl std::fmt::Display for ReviewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReviewError::Parse(why) => f.write_str(why),
+            ReviewError::Load(e) => e.fmt(f),
+            ReviewError::PolicyNotClean(rev) => {
+                write!(f, "the policy revision `{rev}` does not check cleanly")
+            }
+            ReviewError::Commits { range, error } => {
+                write!(f, "cannot list the commits {range}: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReviewError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReviewError::Load(e) => Some(e),
+            ReviewError::Commits { error, .. } => Some(error),
+            ReviewError::Parse(_) | ReviewError::PolicyNotClean(_) => None,
+        }
+    }
+}
+
+/// The version at `rev` whose policy judges the change compared. It must check cleanly: a
+/// broken policy judges nothing.
+pub fn policy_version(compared: &Compared, rev: &str) -> Result<Repo, ReviewError> {
+    let repo = crate::load::load_revision(
+        &compared.repository,
+        rev,
+        &compared.relative,
+        Some(&compared.base.repo),
+    )
+    .map_err(ReviewError::Load)?;
+    // Expiry does not matter here: the oldest time makes no flag expired.
+    let options = crate::check::Options {
+        now_millis: i64::MIN,
+    };
+    if repo.project.is_none() || crate::check::check(&repo, &options).has_errors() {
+        return Err(ReviewError::PolicyNotClean(rev.to_owned()));
+    }
+    Ok(repo)
+}
+
+/// The logins of the GitHub no-reply addresses that authored or committed the commits between
+/// `base` and `head`.
+pub fn noreply_committers(
+    repository: &Repository,
+    base: &str,
+    head: &str,
+) -> Result<Vec<String>, ReviewError> {
+    let commits = repository
+        .range(base, head)
+        .map_err(|error| ReviewError::Commits {
+            range: format!("{base}..{head}"),
+            error,
+        })?;
+    let mut logins = Vec::new();
+    for commit in commits {
+        for who in commit.people() {
+            logins.extend(who.email.as_deref().and_then(noreply_login));
+        }
+    }
+    Ok(logins)
 }
 
 /// The login a GitHub no-reply address stands for: `ID+login@users.noreply.github.com` or
@@ -108,14 +193,19 @@ pub struct PullRequest<'a> {
 
 /// Reads a reviews file: one JSON array of reviews, or several in a row, as `gh api
 /// --paginate` prints them page by page.
-pub fn parse_reviews(text: &str) -> Result<Vec<Review>, String> {
+pub fn parse_reviews(text: &str) -> Result<Vec<Review>, ReviewError> {
     if text.trim().is_empty() {
-        return Err("it is empty; an empty list of reviews is `[]`".to_owned());
+        return Err(ReviewError::Parse(
+            "it is empty; an empty list of reviews is `[]`".to_owned(),
+        ));
     }
     let mut reviews = Vec::new();
     for page in serde_json::Deserializer::from_str(text).into_iter::<Vec<Review>>() {
-        let page =
-            page.map_err(|e| format!("{e} (expected GitHub's list of pull request reviews)"))?;
+        let page = page.map_err(|e| {
+            ReviewError::Parse(format!(
+                "{e} (expected GitHub's list of pull request reviews)"
+            ))
+        })?;
         reviews.extend(page);
     }
     Ok(reviews)

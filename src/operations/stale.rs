@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::bundle::{FULL, Flag, Serve};
 use crate::check::Checked;
+use crate::git::{GitError, ObjectId, Order, Repository};
 use crate::literal::{civil_day, format_date};
 use crate::model::{FlagFile, FlagKind, Lifetime, StaleConfig};
 
@@ -129,10 +130,10 @@ pub struct Change {
 
 /// The git repository holding the flags repository, and its directory in the work tree.
 #[derive(Clone, Copy)]
-pub struct Git<'a> {
-    pub repository: &'a git2::Repository,
+struct Git<'a> {
+    repository: &'a Repository,
     /// The flags repository's directory, relative to the work tree's root (empty: the root).
-    pub dir: &'a Path,
+    dir: &'a Path,
 }
 
 /// The lifetime of a kind of flag, in days, under `[stale]`.
@@ -151,9 +152,16 @@ pub fn lifetime(config: Option<&StaleConfig>, kind: FlagKind) -> Option<u32> {
     set.map_or(default.and_then(|(_, days)| *days), |Lifetime(days)| days)
 }
 
-/// Finds the stale flags of a checked repository at `now` (milliseconds since the Unix
-/// epoch), reading ages and dates from `git` when the repository is in one.
-pub fn stale(checked: Checked<'_>, git: Option<Git<'_>>, now: i64) -> Result<Report, git2::Error> {
+/// Finds the stale flags of a checked repository, read from `dir`, at `now` (milliseconds
+/// since the Unix epoch), reading ages and dates from git history when `dir` is in a git
+/// repository.
+pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitError> {
+    let repository = Repository::discover(dir).ok();
+    let relative = repository.as_ref().map(|r| r.relative(dir)).transpose()?;
+    let git = repository
+        .as_ref()
+        .zip(relative.as_deref())
+        .map(|(repository, dir)| Git { repository, dir });
     let repo = checked.repo();
     let project = repo
         .project
@@ -421,7 +429,7 @@ fn reachable(flag: &Flag, now: i64) -> Option<Vec<&str>> {
 enum Origin {
     /// A commit, and when its change took effect, in milliseconds since the Unix epoch: the
     /// commit's time, or a later schedule step's.
-    Commit(git2::Oid, i64),
+    Commit(ObjectId, i64),
     /// The work tree's uncommitted changes: now.
     WorkTree,
 }
@@ -492,7 +500,7 @@ fn history(
     git: Git<'_>,
     findings: &[Finding<'_>],
     environments: &[&str],
-) -> Result<Vec<Dates>, git2::Error> {
+) -> Result<Vec<Dates>, GitError> {
     let repository = git.repository;
     let mut walk = Walk {
         repository,
@@ -511,19 +519,22 @@ fn history(
         walk.dates[i].since = vec![None; blocks.len()];
         walk.pending.insert(finding.path, (i, blocks));
     }
-    let head = match repository.head().and_then(|h| h.peel_to_commit()) {
-        Ok(head) => head,
-        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
-            walk.settle_all(&Origin::WorkTree);
-            return Ok(walk.dates);
-        }
-        Err(e) => return Err(e),
+    let Some(mut commits) = repository.history(Order::FirstParent)? else {
+        walk.settle_all(&Origin::WorkTree);
+        return Ok(walk.dates);
     };
+    let Some(head) = commits.next().transpose()? else {
+        walk.settle_all(&Origin::WorkTree);
+        return Ok(walk.dates);
+    };
+    let flags = git.dir.join("flags");
     // The work tree against HEAD.
-    let mut tree = flags_tree(repository, &head, git.dir)?;
+    let mut tree = head.subtree(&flags)?;
     let mut at_head = Vec::new();
-    changed_files(repository, None, tree.as_ref(), "flags/", &mut at_head)?;
-    let at_head: BTreeMap<String, git2::Oid> = at_head
+    if let Some(tree) = &tree {
+        tree.changed_since(None, "flags/", &mut at_head)?;
+    }
+    let at_head: BTreeMap<String, ObjectId> = at_head
         .into_iter()
         .map(|(path, _, id)| (path, id))
         .collect();
@@ -531,7 +542,7 @@ fn history(
     for (path, (i, _)) in &walk.pending {
         let text = findings[*i].text.as_bytes();
         let committed = at_head.get(*path).copied();
-        if committed != Some(git2::Oid::hash_object(git2::ObjectType::Blob, text)?) {
+        if committed.is_none() || committed != crate::git::hash_blob(text) {
             uncommitted.push((*path, committed));
         }
     }
@@ -540,21 +551,17 @@ fn history(
     }
     let mut commit = head;
     while !walk.pending.is_empty() {
-        let origin = Origin::Commit(commit.id(), commit.time().seconds() * 1000);
+        let origin = Origin::Commit(commit.id(), commit.seconds() * 1000);
         // In a shallow clone the oldest commit's parent is missing: history ends there.
-        let parent = commit.parents().next();
+        let parent = commits.next().transpose()?;
         let parent_tree = match &parent {
-            Some(parent) => flags_tree(repository, parent, git.dir)?,
+            Some(parent) => parent.subtree(&flags)?,
             None => None,
         };
         let mut changed = Vec::new();
-        changed_files(
-            repository,
-            parent_tree.as_ref(),
-            tree.as_ref(),
-            "flags/",
-            &mut changed,
-        )?;
+        if let Some(tree) = &tree {
+            tree.changed_since(parent_tree.as_ref(), "flags/", &mut changed)?;
+        }
         for (path, before, _) in changed {
             walk.changed(&path, before, &origin)?;
         }
@@ -569,66 +576,9 @@ fn history(
     Ok(walk.dates)
 }
 
-/// The `flags/` directory of the flags repository in a commit; `None` when the commit lacks
-/// it.
-fn flags_tree<'g>(
-    repository: &'g git2::Repository,
-    commit: &git2::Commit<'g>,
-    dir: &Path,
-) -> Result<Option<git2::Tree<'g>>, git2::Error> {
-    match commit.tree()?.get_path(&dir.join("flags")) {
-        Ok(entry) => Ok(entry.to_object(repository)?.into_tree().ok()),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Appends the files of `after` that `before` lacks or holds with other content, as (path
-/// below `prefix`, the id before if any, the id after). Subtrees with the same id on both
-/// sides are skipped unread: a commit costs what it changed.
-fn changed_files(
-    repository: &git2::Repository,
-    before: Option<&git2::Tree<'_>>,
-    after: Option<&git2::Tree<'_>>,
-    prefix: &str,
-    out: &mut Vec<(String, Option<git2::Oid>, git2::Oid)>,
-) -> Result<(), git2::Error> {
-    let Some(after) = after else {
-        return Ok(());
-    };
-    if before.is_some_and(|b| b.id() == after.id()) {
-        return Ok(());
-    }
-    for entry in after.iter() {
-        let Ok(name) = entry.name() else { continue };
-        let old = before.and_then(|b| b.get_name(name));
-        let old = old.filter(|o| o.kind() == entry.kind());
-        if old.as_ref().is_some_and(|o| o.id() == entry.id()) {
-            continue;
-        }
-        let path = format!("{prefix}{name}");
-        match entry.kind() {
-            Some(git2::ObjectType::Tree) => {
-                let subtree = |e: &git2::TreeEntry<'_>| repository.find_tree(e.id());
-                let old = old.as_ref().map(subtree).transpose()?;
-                let new = subtree(&entry)?;
-                changed_files(
-                    repository,
-                    old.as_ref(),
-                    Some(&new),
-                    &format!("{path}/"),
-                    out,
-                )?;
-            }
-            Some(git2::ObjectType::Blob) => out.push((path, old.map(|o| o.id()), entry.id())),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// History being read, newest change first.
 struct Walk<'a> {
-    repository: &'a git2::Repository,
+    repository: &'a Repository,
     environments: &'a [&'a str],
     dates: Vec<Dates>,
     /// The files still followed, by path: the finding, and per environment its block now
@@ -642,9 +592,9 @@ impl Walk<'_> {
     fn changed(
         &mut self,
         path: &str,
-        before: Option<git2::Oid>,
+        before: Option<ObjectId>,
         origin: &Origin,
-    ) -> Result<(), git2::Error> {
+    ) -> Result<(), GitError> {
         let Some(before) = before else {
             if let Some((i, blocks)) = self.pending.remove(path) {
                 settle(&mut self.dates[i], &blocks, origin);
@@ -657,8 +607,8 @@ impl Walk<'_> {
         if blocks.iter().all(Option::is_none) {
             return Ok(());
         }
-        let blob = self.repository.find_blob(before)?;
-        let old = std::str::from_utf8(blob.content()).ok().and_then(parse);
+        let blob = self.repository.blob(before)?;
+        let old = std::str::from_utf8(&blob).ok().and_then(parse);
         for (e, env) in self.environments.iter().enumerate() {
             let same = match (&blocks[e], &old) {
                 (None, _) => continue,

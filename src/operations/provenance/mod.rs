@@ -14,7 +14,7 @@
 //!
 //! In the work tree, symbolic links and `.git` entries are read from the file system (outside
 //! a git repository too); gitlinks from HEAD and the index, and attributes from git itself
-//! (`git2::Repository::get_attr`). In a revision, everything comes from the commit's tree,
+//! (git's own attribute lookup). In a revision, everything comes from the commit's tree,
 //! with `.gitattributes` files matched here by git's rules.
 
 mod attributes;
@@ -24,7 +24,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic};
+use crate::git::{Attributes, Commit, Descend, Kind, ObjectId, Repository, Tree};
 use crate::load::{LoadError, PROJECT_FILE, Repo};
+pub use crate::output::Source;
 
 /// The directories below the repository directory that the loader reads.
 const READ_DIRS: [&str; 4] = ["flags", "segments", "tests", "experiments"];
@@ -42,18 +44,6 @@ const SUBMODULE_HELP: &str = "a submodule's files belong to another repository, 
 does not read: copy the files into this repository instead";
 const SYMLINK_HELP: &str = "git holds the link, not what it points to: review would read the \
 link while check and build read its target; replace the link with the directory or file itself";
-
-/// Where a build's files came from, as `manifest.json` records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
-    /// The commit's full id.
-    pub commit: String,
-    /// The git tree id of the repository directory in that commit; `None` when the commit
-    /// has no such directory.
-    pub tree: Option<String>,
-    /// Whether the files read differ from the commit's.
-    pub dirty: bool,
-}
 
 /// Loads the repository at `dir` from the work tree, with the findings of [`worktree`].
 pub fn load(dir: &Path) -> Result<Repo, LoadError> {
@@ -82,11 +72,7 @@ fn worktree_inside(dir: &Path) -> Vec<Diagnostic> {
 }
 
 /// Findings about the repository directory `dir` (relative to the git root) in `commit`.
-pub fn revision(
-    repository: &git2::Repository,
-    commit: &git2::Commit<'_>,
-    dir: &Path,
-) -> Vec<Diagnostic> {
+pub fn revision(repository: &Repository, commit: &Commit<'_>, dir: &Path) -> Vec<Diagnostic> {
     match commit.tree() {
         Ok(root) => {
             let relative = slashed(dir);
@@ -98,19 +84,19 @@ pub fn revision(
 }
 
 /// Loads the repository as it is at revision `rev`, from git objects, in the directory
-/// `dir` of the work tree (`relative` to its root), with the findings of [`revision`] and
-/// of symbolic links on the path `dir`. When the directory itself is a link or a submodule
-/// in the revision, the repository holds those findings alone.
-pub fn load_revision(
-    repository: &git2::Repository,
-    rev: &str,
-    dir: &Path,
-    relative: &Path,
-) -> Result<(Repo, Source), LoadError> {
+/// `dir` of a work tree, with the findings of [`revision`] and of symbolic links on the path
+/// `dir`. When the directory itself is a link or a submodule in the revision, the
+/// repository holds those findings alone.
+pub fn load_revision(dir: &Path, rev: &str) -> Result<(Repo, Source), LoadError> {
+    if !dir.is_dir() {
+        return Err(LoadError::NotADirectory(dir.to_path_buf()));
+    }
+    let repository = &Repository::discover(dir).map_err(LoadError::Git)?;
+    let relative = &repository.relative(dir).map_err(LoadError::Git)?;
     let commit = resolve(repository, rev)?;
     let root = commit
         .tree()
-        .map_err(|e| LoadError::Revision(rev.to_owned(), e.message().to_owned()))?;
+        .map_err(|e| LoadError::Revision(rev.to_owned(), e))?;
     let slashed_relative = slashed(relative);
     let scan = scan_tree(repository, &root, &slashed_relative);
     let mut findings = symlinked_path(dir);
@@ -141,7 +127,7 @@ pub fn load_revision(
 /// repository or before its first commit.
 pub fn worktree_source(dir: &Path, repo: &Repo) -> Option<Source> {
     let at = Located::discover(dir)?;
-    let commit = at.repository.head().ok()?.peel_to_commit().ok()?;
+    let commit = at.repository.head().ok()?;
     let root = commit.tree().ok()?;
     let scan = scan_tree(&at.repository, &root, &at.relative);
     let dirty = scan.tree.is_none() || differs(repo, &scan.files);
@@ -193,7 +179,7 @@ impl std::error::Error for Unfaithful {}
 /// revision, or the work tree when `None`). A revision that cannot be read is left to the
 /// loader to report.
 pub fn require_faithful(
-    repository: &git2::Repository,
+    repository: &Repository,
     dir: &Path,
     relative: &Path,
     base: &str,
@@ -243,11 +229,10 @@ pub fn require_faithful(
     }
 }
 
-fn resolve<'r>(repository: &'r git2::Repository, rev: &str) -> Result<git2::Commit<'r>, LoadError> {
+fn resolve<'r>(repository: &'r Repository, rev: &str) -> Result<Commit<'r>, LoadError> {
     repository
-        .revparse_single(rev)
-        .and_then(|object| object.peel_to_commit())
-        .map_err(|e| LoadError::Revision(rev.to_owned(), e.message().to_owned()))
+        .commit(rev)
+        .map_err(|e| LoadError::Revision(rev.to_owned(), e))
 }
 
 fn finding(code: Code, file: &str, message: String) -> Diagnostic {
@@ -439,17 +424,15 @@ fn scan_worktree(dir: &Path, out: &mut Vec<Diagnostic>) -> Vec<String> {
 
 /// The git repository holding a work-tree directory, and the directory's path in it.
 struct Located {
-    repository: git2::Repository,
+    repository: Repository,
     /// `/`-separated, relative to the work tree's root; empty for the root.
     relative: String,
 }
 
 impl Located {
     fn discover(dir: &Path) -> Option<Located> {
-        let repository = git2::Repository::discover(dir).ok()?;
-        let workdir = repository.workdir()?.canonicalize().ok()?;
-        let dir = dir.canonicalize().ok()?;
-        let relative = slashed(dir.strip_prefix(&workdir).ok()?);
+        let repository = Repository::discover(dir).ok()?;
+        let relative = slashed(&repository.relative(dir).ok()?);
         Some(Located {
             repository,
             relative,
@@ -467,13 +450,12 @@ impl Located {
 
     /// FS074 for gitlinks in the index and in HEAD.
     fn gitlinks(&self, out: &mut Vec<Diagnostic>) {
-        if let Ok(index) = self.repository.index() {
-            for entry in index.iter() {
-                if entry.mode != u32::from(git2::FileMode::Commit) {
+        if let Some(index) = self.repository.index() {
+            for entry in index {
+                if !entry.gitlink {
                     continue;
                 }
-                let path = String::from_utf8_lossy(&entry.path);
-                if let Some(inside) = self.inside(&path).filter(|p| in_read_area(p)) {
+                if let Some(inside) = self.inside(&entry.path).filter(|p| in_read_area(p)) {
                     out.push(finding(
                         Code::Submodule,
                         inside,
@@ -482,7 +464,7 @@ impl Located {
                 }
             }
         }
-        let head = self.repository.head().and_then(|h| h.peel_to_tree());
+        let head = self.repository.head().and_then(|h| h.tree());
         if let Ok(root) = head {
             let scan = scan_tree(&self.repository, &root, &self.relative);
             out.extend(
@@ -496,19 +478,17 @@ impl Located {
     /// Whether a `.gitattributes` file in the index differs from the work tree's (which
     /// takes precedence when it exists).
     fn index_attributes_differ(&self) -> bool {
-        let (Ok(index), Some(workdir)) = (self.repository.index(), self.repository.workdir())
+        let (Some(index), Some(workdir)) = (self.repository.index(), self.repository.work_tree())
         else {
             return true;
         };
         index.iter().any(|entry| {
-            let path = String::from_utf8_lossy(&entry.path);
+            let path = &entry.path;
             if path != ".gitattributes" && !path.ends_with("/.gitattributes") {
                 return false;
             }
-            let file = workdir.join(path.as_ref());
-            file.exists()
-                && git2::Oid::hash_file(git2::ObjectType::Blob, &file)
-                    .is_ok_and(|id| id != entry.id)
+            let file = workdir.join(path);
+            file.exists() && crate::git::hash_file(&file).is_some_and(|id| id != entry.id)
         })
     }
 
@@ -518,9 +498,9 @@ impl Located {
     fn attributes(&self, files: &[String], out: &mut Vec<Diagnostic>) {
         // The work tree's `.gitattributes` files, or the index's where the work tree has
         // none; and the index's alone when one of them differs from the work tree's.
-        let mut sources = vec![git2::AttrCheckFlags::FILE_THEN_INDEX];
+        let mut sources = vec![Attributes::FileThenIndex];
         if self.index_attributes_differ() {
-            sources.push(git2::AttrCheckFlags::INDEX_ONLY);
+            sources.push(Attributes::IndexOnly);
         }
         let mut origins = Origins::default();
         for file in files {
@@ -528,21 +508,18 @@ impl Located {
             let mut set = BTreeSet::new();
             for name in CHECKOUT_ATTRIBUTES {
                 for flags in &sources {
-                    match self.repository.get_attr_bytes(&path, name, *flags) {
+                    match self.repository.attribute(&path, name, *flags) {
                         Ok(value) => {
-                            let shown = match git2::AttrValue::from_bytes(value) {
-                                git2::AttrValue::True => format!("`{name}`"),
-                                git2::AttrValue::String(v) => format!("`{name}={v}`"),
-                                git2::AttrValue::Bytes(v) => {
-                                    format!("`{name}={}`", String::from_utf8_lossy(v))
-                                }
-                                git2::AttrValue::False | git2::AttrValue::Unspecified => continue,
+                            let shown = match value {
+                                Some(None) => format!("`{name}`"),
+                                Some(Some(v)) => format!("`{name}={v}`"),
+                                None => continue,
                             };
                             let origin = origins.of(&self.repository, &path, name);
                             set.insert(format!("{shown}{origin}"));
                         }
                         Err(e) => {
-                            set.insert(format!("`{name}` cannot be read: {}", e.message()));
+                            set.insert(format!("`{name}` cannot be read: {e}"));
                         }
                     }
                 }
@@ -576,8 +553,8 @@ impl Origins {
     /// " from `.gitattributes` line N" for the attribute `name` of the file at `path`
     /// (relative to the git root), or nothing when no `.gitattributes` file sets it (it
     /// then comes from git's configuration or `.git/info/attributes`).
-    fn of(&mut self, repository: &git2::Repository, path: &Path, name: &str) -> String {
-        let Some(workdir) = repository.workdir() else {
+    fn of(&mut self, repository: &Repository, path: &Path, name: &str) -> String {
+        let Some(workdir) = repository.work_tree() else {
             return String::new();
         };
         if self.macros.is_empty() {
@@ -625,45 +602,35 @@ impl Origins {
 /// What a commit's tree holds at and in the repository directory.
 struct TreeScan<'r> {
     /// The repository directory's tree, when the path leads to one.
-    tree: Option<git2::Tree<'r>>,
+    tree: Option<Tree<'r>>,
     /// Whether the path to the directory is a symbolic link or a submodule (then `tree` is
     /// `None`): findings, not a missing directory.
     blocked: bool,
     findings: Vec<Diagnostic>,
     /// The files the loader reads (relative to the directory) and their blob ids.
-    files: Vec<(String, git2::Oid)>,
+    files: Vec<(String, ObjectId)>,
     /// The `.gitattributes` files that apply to them (relative to the git root).
-    attribute_files: Vec<(String, git2::Oid)>,
+    attribute_files: Vec<(String, ObjectId)>,
     /// Symbolic links among flagstone.toml and the directories the loader reads.
-    links: Vec<(String, git2::Oid)>,
+    links: Vec<(String, ObjectId)>,
     /// Gitlinks in the directory or the directories the loader reads, and their commits.
-    gitlinks: Vec<(String, git2::Oid)>,
-}
-
-fn is_link(entry: &git2::TreeEntry<'_>) -> bool {
-    entry.filemode() == i32::from(git2::FileMode::Link)
+    gitlinks: Vec<(String, ObjectId)>,
 }
 
 /// A link's target, as git stores it (the blob's text), for messages.
-fn blob_target(repository: &git2::Repository, id: git2::Oid) -> String {
-    match repository.find_blob(id) {
-        Ok(blob) if blob.size() <= 4096 => {
-            format!(" (to `{}`)", String::from_utf8_lossy(blob.content()))
-        }
+fn blob_target(repository: &Repository, id: ObjectId) -> String {
+    match repository.blob(id) {
+        Ok(blob) if blob.len() <= 4096 => format!(" (to `{}`)", String::from_utf8_lossy(&blob)),
         _ => String::new(),
     }
 }
 
-fn short(id: git2::Oid) -> String {
+fn short(id: ObjectId) -> String {
     id.to_string().chars().take(12).collect()
 }
 
 /// Reads the repository directory `relative` of a commit's `root` tree.
-fn scan_tree<'r>(
-    repository: &'r git2::Repository,
-    root: &git2::Tree<'r>,
-    relative: &str,
-) -> TreeScan<'r> {
+fn scan_tree<'r>(repository: &'r Repository, root: &Tree<'r>, relative: &str) -> TreeScan<'r> {
     let mut scan = TreeScan {
         tree: None,
         blocked: false,
@@ -673,12 +640,11 @@ fn scan_tree<'r>(
         links: Vec::new(),
         gitlinks: Vec::new(),
     };
-    let attribute_file = |tree: &git2::Tree<'_>, dir: &str, into: &mut Vec<(String, git2::Oid)>| {
+    let attribute_file = |tree: &Tree<'_>, dir: &str, into: &mut Vec<(String, ObjectId)>| {
         if let Some(entry) = tree.get_name(".gitattributes")
-            && entry.kind() == Some(git2::ObjectType::Blob)
-            && !is_link(&entry)
+            && entry.kind == Kind::Blob
         {
-            into.push((join(dir, ".gitattributes"), entry.id()));
+            into.push((join(dir, ".gitattributes"), entry.id));
         }
     };
     let components: Vec<&str> = relative.split('/').filter(|c| !c.is_empty()).collect();
@@ -695,15 +661,13 @@ fn scan_tree<'r>(
         } else {
             format!("`{path}`, a directory the repository directory is in,")
         };
-        let next = match entry.kind() {
-            Some(git2::ObjectType::Tree) => {
-                match entry.to_object(repository).and_then(|o| o.peel_to_tree()) {
-                    Ok(tree) => tree,
-                    Err(_) => return scan,
-                }
-            }
-            Some(git2::ObjectType::Blob) if is_link(&entry) => {
-                let target = blob_target(repository, entry.id());
+        let next = match entry.kind {
+            Kind::Tree => match current.child(&entry) {
+                Ok(tree) => tree,
+                Err(_) => return scan,
+            },
+            Kind::Link => {
+                let target = blob_target(repository, entry.id);
                 scan.findings.push(finding(
                     Code::SymlinkedRepository,
                     ".",
@@ -712,13 +676,13 @@ fn scan_tree<'r>(
                 scan.blocked = true;
                 return scan;
             }
-            Some(git2::ObjectType::Commit) => {
+            Kind::Submodule => {
                 scan.findings.push(finding(
                     Code::Submodule,
                     ".",
                     format!(
                         "{what} is a git submodule: git records it as a gitlink to commit {}",
-                        short(entry.id())
+                        short(entry.id)
                     ),
                 ));
                 scan.blocked = true;
@@ -726,44 +690,36 @@ fn scan_tree<'r>(
             }
             _ => return scan,
         };
-        drop(entry);
         current = next;
         prefix = path;
     }
     attribute_file(&current, &prefix, &mut scan.attribute_files);
     let base = prefix;
-    let walked = current.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
-        let name = String::from_utf8_lossy(entry.name_bytes());
+    let walked = current.walk(|parent, entry| {
+        let name = entry.lossy_name();
         let path = format!("{parent}{name}");
         let top = parent.is_empty();
-        let link = is_link(entry);
-        match entry.kind() {
-            Some(git2::ObjectType::Commit) if in_read_area(&path) => {
-                scan.gitlinks.push((path, entry.id()));
+        match entry.kind {
+            Kind::Submodule if in_read_area(&path) => {
+                scan.gitlinks.push((path, entry.id));
             }
             // Hidden directories are not read.
-            Some(git2::ObjectType::Tree) if name.starts_with('.') => {
-                return git2::TreeWalkResult::Skip;
-            }
+            Kind::Tree if name.starts_with('.') => return Descend::No,
             // At the top, only the directories the loader reads; below them, everything.
-            Some(git2::ObjectType::Tree) if top && !READ_DIRS.contains(&name.as_ref()) => {
-                return git2::TreeWalkResult::Skip;
-            }
-            Some(git2::ObjectType::Blob)
-                if link && top && (name == PROJECT_FILE || READ_DIRS.contains(&name.as_ref())) =>
-            {
-                scan.links.push((path, entry.id()));
+            Kind::Tree if top && !READ_DIRS.contains(&name.as_ref()) => return Descend::No,
+            Kind::Link if top && (name == PROJECT_FILE || READ_DIRS.contains(&name.as_ref())) => {
+                scan.links.push((path, entry.id));
             }
             // The directory's own `.gitattributes` is read above; git does not follow links.
-            Some(git2::ObjectType::Blob) if !link && !top && name == ".gitattributes" => {
-                scan.attribute_files.push((join(&base, &path), entry.id()));
+            Kind::Blob if !top && name == ".gitattributes" => {
+                scan.attribute_files.push((join(&base, &path), entry.id));
             }
-            Some(git2::ObjectType::Blob) if !link && read_by_loader(&path) => {
-                scan.files.push((path, entry.id()));
+            Kind::Blob if read_by_loader(&path) => {
+                scan.files.push((path, entry.id));
             }
             _ => {}
         }
-        git2::TreeWalkResult::Ok
+        Descend::Yes
     });
     // A tree that cannot be walked fails loading too, with the loader's message.
     let _ = walked;
@@ -773,7 +729,7 @@ fn scan_tree<'r>(
 
 /// The findings of a scanned revision: the path's, links, gitlinks and attributes.
 fn revision_findings(
-    repository: &git2::Repository,
+    repository: &Repository,
     scan: &TreeScan<'_>,
     relative: &str,
 ) -> Vec<Diagnostic> {
@@ -799,10 +755,10 @@ fn revision_findings(
     let mut macros = attributes::builtin_macros();
     let mut files = Vec::new();
     for (path, id) in &scan.attribute_files {
-        if let Ok(blob) = repository.find_blob(*id)
-            && blob.size() <= MAX_ATTRIBUTES_BYTES
+        if let Ok(blob) = repository.blob(*id)
+            && blob.len() <= MAX_ATTRIBUTES_BYTES
         {
-            files.push(attributes::parse(path, blob.content(), &mut macros));
+            files.push(attributes::parse(path, &blob, &mut macros));
         }
     }
     if files.is_empty() {
@@ -837,8 +793,8 @@ fn revision_findings(
 }
 
 /// Whether the files of `repo` differ from the `committed` blobs (path → id).
-fn differs(repo: &Repo, committed: &[(String, git2::Oid)]) -> bool {
-    let mut committed: BTreeMap<&str, git2::Oid> =
+fn differs(repo: &Repo, committed: &[(String, ObjectId)]) -> bool {
+    let mut committed: BTreeMap<&str, ObjectId> =
         committed.iter().map(|(p, id)| (p.as_str(), *id)).collect();
     for (i, file) in repo.files.iter().enumerate() {
         let Some(id) = committed.remove(file.path.as_str()) else {
@@ -854,8 +810,8 @@ fn differs(repo: &Repo, committed: &[(String, git2::Oid)]) -> bool {
 /// Whether `bytes` are the blob `id`: byte for byte, as git would store them unfiltered. A
 /// CRLF checkout of LF blobs (`text`, `eol`, `core.autocrlf`) differs: TOML keeps the line
 /// ends inside multi-line strings, so its bundles can too.
-fn same_blob(bytes: &[u8], id: git2::Oid) -> bool {
-    git2::Oid::hash_object(git2::ObjectType::Blob, bytes).is_ok_and(|hash| hash == id)
+fn same_blob(bytes: &[u8], id: ObjectId) -> bool {
+    crate::git::hash_blob(bytes) == Some(id)
 }
 
 #[cfg(test)]
