@@ -314,6 +314,24 @@ fn command_line_errors_exit_with_status_2() {
             "error: --metric `converted`: expected NAME=KIND, with KIND binomial, mean or NUMERATOR/DENOMINATOR\n"
         )
     );
+    // The library says what is wrong; the command line adds which option fixes it.
+    let (code, _, stderr) = run(
+        &[
+            "analyze",
+            "--summary",
+            "s.csv",
+            "--metric",
+            "g=binomial,guardrail=0.1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: no primary metric: the decision needs one\nhelp: the first --metric that is not a guardrail is the primary\n"
+        )
+    );
     let (code, _, stderr) = run(
         &[
             "analyze",

@@ -380,7 +380,7 @@ fn commit_commits_the_edited_file_alone() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "error: flags/checkout.toml has uncommitted changes: commit them first, or edit without --commit\n"
+        "error: flags/checkout.toml has uncommitted changes\nhelp: commit them first, or edit without --commit\n"
     );
     assert_eq!(text(dir.path()), before);
 }

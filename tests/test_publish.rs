@@ -390,7 +390,7 @@ fn eval_at_answers_from_the_bundle_live_at_that_time() {
     assert_eq!(
         stderr,
         format!(
-            "error: bundle {old} of `production` (published 2026-11-26T12:00:00.000Z) is no longer in published/bundles: pruned by `publish --keep`; to evaluate it, build that commit and copy its {old}.json there\n"
+            "error: bundle {old} of `production` (published 2026-11-26T12:00:00.000Z) is no longer in published/bundles: pruned by `publish --keep`\nhelp: to evaluate it, build that commit and copy its {old}.json there\n"
         )
     );
 }
@@ -722,7 +722,7 @@ fn a_second_publisher_waits_for_the_first_or_gives_up_clearly() {
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert_eq!(
         stderr,
-        "error: another publish to published is running (it holds published/publish.lock); gave up after waiting 0 s (--wait)\n"
+        "error: another publish to published is running (it holds published/publish.lock); gave up after waiting 0 s\nhelp: give it longer with --wait SECONDS\n"
     );
     assert_eq!(site.log(), log);
 

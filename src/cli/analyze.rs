@@ -12,7 +12,7 @@ use crate::experiment::Design;
 use crate::stats::{Correction, Settings};
 
 use super::render::{human, json, markdown, svg};
-use super::{DirArg, Error, Exit, Format, experiment_repository, formats, write_atomic};
+use super::{DirArg, Error, Exit, Format, experiment_repository, formats, hinted, write_atomic};
 
 /// Analyse an experiment from a per-variant summary CSV: Bayesian, frequentist and
 /// sequential results per metric and variant, the sample ratio check, and a decision.
@@ -108,11 +108,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         mde: args.mde.or(base.mde),
         ..base
     };
-    // The command line's own words for what to pass.
+    // The command line's advice names its options.
     request.validate().map_err(|e| match e {
-        RequestError::NoMetrics => format!("{e}; name at least one (--metric NAME=KIND)"),
-        RequestError::NoPrimary => format!("{e} (the first --metric that is not a guardrail)"),
-        e => e.to_string(),
+        RequestError::NoPrimary => hinted(
+            e,
+            "the first --metric that is not a guardrail is the primary",
+        ),
+        e => e.into(),
     })?;
     let bytes = std::fs::read(&args.summary)
         .map_err(|e| format!("cannot read {}: {e}", args.summary.display()))?;

@@ -9,7 +9,7 @@ use std::io::Write;
 use crate::edit::{Edit, EditError, Inapplicable, Prepared};
 use crate::git::{CommitError, GitError};
 
-use super::{Error, Exit, RepoArgs};
+use super::{Error, Exit, RepoArgs, hinted};
 
 /// Where the flag lives and what to do with the result.
 #[derive(Debug, clap::Args)]
@@ -125,11 +125,13 @@ fn run(
             EditError::Inapplicable {
                 path,
                 reason: Inapplicable::WhichRule { env, rules },
-            } => format!(
-                "{path}: name the rule with --rule; {env} has the rules {}; the file is untouched",
-                rules.join(", ")
-            )
-            .into(),
+            } => hinted(
+                format!(
+                    "{path}: {env} has the rules {}; the file is untouched",
+                    rules.join(", ")
+                ),
+                "name the rule with --rule",
+            ),
             e => e.into(),
         }
     })?;
@@ -193,17 +195,21 @@ fn commit_error(e: EditError) -> Error {
         EditError::Commit(CommitError::NoHead(e)) => {
             format!("--commit needs a commit to build on: {e}")
         }
-        EditError::Commit(CommitError::Uncommitted(path)) => format!(
-            "{} has uncommitted changes: commit them first, or edit without --commit",
-            path.display()
-        ),
+        EditError::Commit(CommitError::Uncommitted(path)) => {
+            return hinted(
+                format!("{} has uncommitted changes", path.display()),
+                "commit them first, or edit without --commit",
+            );
+        }
         EditError::Commit(CommitError::Git(GitError::CannotRun(e))) => {
             format!("--commit runs git to find who commits: {e}")
         }
-        EditError::Commit(CommitError::Git(GitError::NoIdentity(reason))) => format!(
-            "--commit needs a git identity: set user.name and user.email (git config), or \
-             GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL; git says: {reason}"
-        ),
+        EditError::Commit(CommitError::Git(GitError::NoIdentity(reason))) => {
+            return hinted(
+                format!("--commit needs a git identity; git says: {reason}"),
+                "set user.name and user.email (git config), or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL",
+            );
+        }
         _ => return e.into(),
     };
     message.into()

@@ -147,6 +147,9 @@ pub fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&*e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(hinted) = e.downcast_ref::<Hinted>() {
+                eprintln!("help: {}", hinted.hint);
+            }
             ExitCode::from(2)
         }
     }
@@ -168,6 +171,35 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// An error that stops a command before it can report findings (exit status 2).
 pub type Error = Box<dyn std::error::Error>;
+
+/// An error with the command line's advice (which option to pass, which command to run
+/// first), printed on a `help:` line under it. The library's errors say what went wrong in its
+/// own terms; only the command line knows its options.
+#[derive(Debug)]
+pub struct Hinted {
+    pub error: Error,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+/// `error` with `hint` under it.
+pub fn hinted(error: impl Into<Error>, hint: impl Into<String>) -> Error {
+    Box::new(Hinted {
+        error: error.into(),
+        hint: hint.into(),
+    })
+}
 
 /// `--dir`: the flags repository, the same way for every command that reads one.
 #[derive(Debug, clap::Args)]

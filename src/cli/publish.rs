@@ -7,32 +7,34 @@ use std::time::Duration;
 
 use crate::publish::PublishError;
 
-use super::{Error, Exit, NowArg};
+use super::{Error, Exit, NowArg, hinted};
 
 /// A publishing error, with the advice that names commands and options.
 pub(super) fn error(e: PublishError) -> Error {
     match e {
-        PublishError::Manifest { ref path, .. } => format!(
-            "{e} (run `flagstone build --out {}` first)",
-            path.parent().unwrap_or(path).display()
-        )
-        .into(),
-        PublishError::Busy { .. } => format!("{e} (--wait)").into(),
-        PublishError::Pruned { pointer, dir } => format!(
-            "bundle {} of `{}` (published {}{}) is no longer in {}: pruned by `publish --keep`; \
-             to evaluate it, build that commit and copy its {}.json there",
-            pointer.hash,
-            pointer.environment,
-            pointer.published_at,
-            pointer
-                .commit
-                .as_deref()
-                .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
-                .unwrap_or_default(),
-            dir.display(),
-            pointer.hash,
-        )
-        .into(),
+        PublishError::Manifest { ref path, .. } => {
+            let out = path.parent().unwrap_or(path).display().to_string();
+            hinted(e, format!("run `flagstone build --out {out}` first"))
+        }
+        PublishError::Busy { .. } => hinted(e, "give it longer with --wait SECONDS"),
+        PublishError::Pruned { pointer, dir } => hinted(
+            format!(
+                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned by `publish --keep`",
+                pointer.hash,
+                pointer.environment,
+                pointer.published_at,
+                pointer
+                    .commit
+                    .as_deref()
+                    .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
+                    .unwrap_or_default(),
+                dir.display(),
+            ),
+            format!(
+                "to evaluate it, build that commit and copy its {}.json there",
+                pointer.hash
+            ),
+        ),
         e => e.into(),
     }
 }
