@@ -4,7 +4,8 @@
 use std::sync::OnceLock;
 
 use divan::black_box;
-use flagstone::evals::{Case, Options, Xoshiro256PlusPlus, compare, parse_cases};
+use flagstone::evals::{Case, Options, compare, parse_cases};
+use flagstone::stats::rng::Xoshiro256PlusPlus;
 
 fn main() {
     divan::main();

@@ -40,6 +40,7 @@ mod test_publish_stress;
 mod test_readme;
 mod test_refs;
 mod test_review;
+mod test_rng;
 mod test_schema;
 mod test_stale;
 mod test_stats;

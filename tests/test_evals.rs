@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use flagstone::evals::{
-    Case, Conclusion, Margin, Options, TTestUndefined, WilcoxonMethod, Xoshiro256PlusPlus,
-    bootstrap_means, compare, parse_cases,
+    Case, Conclusion, Margin, Options, TTestUndefined, WilcoxonMethod, compare, parse_cases,
 };
+use flagstone::stats::paired::bootstrap_means;
+use flagstone::stats::rng::Xoshiro256PlusPlus;
 use serde_json::Value;
 
 use crate::support::{assert_file, repo, root, run};

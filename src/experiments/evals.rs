@@ -1,16 +1,17 @@
 //! Comparing an AI feature's eval scores before and after a change (a prompt or a model):
-//! per-case scores of a baseline and a candidate, the paired tests on their differences, a
-//! paired bootstrap interval, the cases that regressed most, and a verdict against a
-//! tolerated regression. docs/evals.md defines every statistic exactly.
-//!
-//! The rank and sign tests reproduce `scipy.stats.wilcoxon` (defaults, scipy 1.17) and
-//! `scipy.stats.binomtest`; tests/evals/reference.json holds scipy's own results.
+//! per-case scores of a baseline and a candidate, the paired tests on their differences
+//! ([`crate::stats::paired`]), a paired bootstrap interval, the cases that regressed most, and
+//! a verdict against a tolerated regression. docs/evals.md defines every statistic exactly.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use crate::csv_input::Lines;
-use crate::stats::dist;
+use crate::stats::paired;
+// The tests' results, which the report holds, are named here too.
+pub use crate::stats::paired::{
+    Bootstrap, SignTest, TTest, TTestUndefined, Wilcoxon, WilcoxonMethod,
+};
 
 /// Scores beyond ±1e100 are refused: squares of differences of larger scores could overflow.
 pub const SCORE_LIMIT: f64 = 1e100;
@@ -18,12 +19,6 @@ pub const SCORE_LIMIT: f64 = 1e100;
 pub const MAX_RESAMPLES: u32 = 10_000_000;
 /// The bootstrap seed when none is given.
 pub const DEFAULT_SEED: u64 = 42;
-/// scipy.stats.wilcoxon's "auto": the exact null distribution up to this many differences.
-const EXACT_MAX: usize = 50;
-/// ... and, with ties or zeros, the full sign-flip distribution up to this many.
-const PERMUTATION_MAX: usize = 13;
-/// scipy.stats.binomtest's relative tolerance when it compares outcome probabilities.
-const BINOMTEST_RELATIVE_ERROR: f64 = 1.0 + 1e-7;
 
 /// One eval case: its scores under the baseline and the candidate.
 #[derive(Clone, Debug, PartialEq)]
@@ -375,75 +370,6 @@ pub struct Report {
     pub verdict: Verdict,
 }
 
-/// The paired t-test on the differences, two-sided.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TTest {
-    pub t: f64,
-    pub df: f64,
-    pub p_value: f64,
-    /// The (1 − alpha) confidence interval of the mean difference.
-    pub ci: [f64; 2],
-}
-
-/// Why the t-test has no result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TTestUndefined {
-    /// Every difference is the same (or their spread is too small for double precision), so
-    /// the standard error is 0 and t would be ±∞ or 0/0.
-    ZeroVariance,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WilcoxonMethod {
-    /// The exact null distribution of W+ (no ties, no zeros, at most 50 differences).
-    Exact,
-    /// Every sign flip of the differences enumerated, tied ranks as they are (ties or zeros,
-    /// at most 13 differences): scipy's permutation test, which is exact at that size.
-    Permutation,
-    /// The normal approximation with the tie-corrected variance, no continuity correction.
-    Normal,
-    /// Every difference is zero: nothing to rank, p = 1.
-    NoDifferences,
-}
-
-/// The Wilcoxon signed-rank test, zero differences dropped (Wilcoxon's method).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Wilcoxon {
-    /// The non-zero differences ranked.
-    pub ranked: usize,
-    /// The zero differences dropped.
-    pub zeros: usize,
-    /// Whether some non-zero |differences| are tied.
-    pub ties: bool,
-    /// The rank sums of the positive and of the negative differences.
-    pub w_plus: f64,
-    pub w_minus: f64,
-    /// min(W+, W−), scipy's two-sided statistic.
-    pub statistic: f64,
-    pub method: WilcoxonMethod,
-    /// (W+ − mean) / sd, for the normal approximation only.
-    pub z: Option<f64>,
-    pub p_value: f64,
-}
-
-/// The two-sided exact binomial test of the signs of the non-zero differences.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SignTest {
-    /// How many differences are positive (candidate above baseline), of how many non-zero.
-    pub positive: usize,
-    pub nonzero: usize,
-    pub p_value: f64,
-}
-
-/// The paired bootstrap percentile interval of the mean difference.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Bootstrap {
-    pub resamples: u32,
-    pub seed: u64,
-    /// The (1 − alpha) interval of the mean of candidate − baseline.
-    pub ci: [f64; 2],
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorstCase {
     /// The position among the cases (0-based, file order).
@@ -517,12 +443,18 @@ pub fn compare(cases: &[Case], options: &Options) -> Result<Report, Error> {
     let baseline_mean = mean(&mut cases.iter().map(|c| c.baseline));
     let candidate_mean = mean(&mut cases.iter().map(|c| c.candidate));
     let mean_difference = mean(&mut differences.iter().copied());
-    let stddev_difference = stddev(&differences, mean_difference);
+    let stddev_difference = paired::stddev(&differences, mean_difference);
     let sign = if options.lower_is_better { -1.0 } else { 1.0 };
     let better = |d: f64| sign * d > 0.0;
     let improved = differences.iter().filter(|&&d| better(d)).count();
     let unchanged = differences.iter().filter(|&&d| d == 0.0).count();
-    let bootstrap = bootstrap(&differences, options);
+    let bootstrap = paired::bootstrap(
+        &differences,
+        options.resamples,
+        options.seed,
+        options.alpha,
+        options.threads,
+    );
     let margin = match options.margin {
         Margin::Absolute(x) => x,
         Margin::Relative(fraction) => fraction * baseline_mean.abs(),
@@ -538,180 +470,13 @@ pub fn compare(cases: &[Case], options: &Options) -> Result<Report, Error> {
         improved,
         regressed: n - improved - unchanged,
         unchanged,
-        t_test: t_test(mean_difference, stddev_difference, n, options.alpha),
-        wilcoxon: wilcoxon(&differences),
-        sign_test: sign_test(&differences),
+        t_test: paired::t_test(mean_difference, stddev_difference, n, options.alpha),
+        wilcoxon: paired::wilcoxon(&differences),
+        sign_test: paired::sign_test(&differences),
         worst: worst(cases, &differences, sign, options.worst),
         verdict: verdict(&bootstrap, sign, margin, n),
         bootstrap,
     })
-}
-
-/// The sample standard deviation; exactly 0 when every value is the same (a computed mean
-/// can differ from the common value by rounding, which would leave a spurious spread).
-fn stddev(values: &[f64], mean: f64) -> f64 {
-    let first = values[0];
-    if values.iter().all(|&v| v == first) {
-        return 0.0;
-    }
-    let squares: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    (squares / (values.len() - 1) as f64).sqrt()
-}
-
-fn t_test(mean: f64, stddev: f64, n: usize, alpha: f64) -> Result<TTest, TTestUndefined> {
-    let standard_error = stddev / (n as f64).sqrt();
-    let t = mean / standard_error;
-    // A spread so small against the mean that t overflows is as undefined as none at all.
-    if stddev == 0.0 || !t.is_finite() {
-        return Err(TTestUndefined::ZeroVariance);
-    }
-    let df = (n - 1) as f64;
-    let critical = dist::student_t_quantile(1.0 - alpha / 2.0, df);
-    let half_width = critical * standard_error;
-    Ok(TTest {
-        t,
-        df,
-        p_value: (2.0 * dist::student_t_sf(t.abs(), df)).min(1.0),
-        ci: [mean - half_width, mean + half_width],
-    })
-}
-
-/// The Wilcoxon signed-rank test as scipy.stats.wilcoxon with `zero_method="wilcox",
-/// correction=False, method="auto"`.
-fn wilcoxon(differences: &[f64]) -> Wilcoxon {
-    let n = differences.len();
-    let mut nonzero: Vec<f64> = differences.iter().copied().filter(|&d| d != 0.0).collect();
-    nonzero.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
-    let m = nonzero.len();
-    // Average ranks are multiples of ½, so twice the ranks are integers and sums are exact.
-    let mut doubled_ranks = Vec::with_capacity(m);
-    let (mut plus, mut minus) = (0u64, 0u64);
-    let mut tie_sum = 0.0;
-    let mut ties = false;
-    let mut start = 0;
-    while start < m {
-        let magnitude = nonzero[start].abs();
-        let end = start
-            + nonzero[start..]
-                .iter()
-                .take_while(|d| d.abs() == magnitude)
-                .count();
-        // Ranks start+1 ..= end share their average (start + 1 + end) / 2.
-        let doubled = (start + 1 + end) as u64;
-        for &d in &nonzero[start..end] {
-            doubled_ranks.push(doubled);
-            if d > 0.0 {
-                plus += doubled;
-            } else {
-                minus += doubled;
-            }
-        }
-        let size = (end - start) as f64;
-        tie_sum += size * size * size - size;
-        ties |= end - start > 1;
-        start = end;
-    }
-    let w_plus = plus as f64 / 2.0;
-    let w_minus = minus as f64 / 2.0;
-    let base = Wilcoxon {
-        ranked: m,
-        zeros: n - m,
-        ties,
-        w_plus,
-        w_minus,
-        statistic: w_plus.min(w_minus),
-        method: WilcoxonMethod::NoDifferences,
-        z: None,
-        p_value: 1.0,
-    };
-    if m == 0 {
-        return base;
-    }
-    // scipy's "auto" decides on the number of differences including the zeros.
-    let method = if n > EXACT_MAX {
-        WilcoxonMethod::Normal
-    } else if !ties && m == n {
-        WilcoxonMethod::Exact
-    } else if n <= PERMUTATION_MAX {
-        WilcoxonMethod::Permutation
-    } else {
-        WilcoxonMethod::Normal
-    };
-    if method != WilcoxonMethod::Normal {
-        return Wilcoxon {
-            method,
-            p_value: sign_flip_p_value(&doubled_ranks, plus),
-            ..base
-        };
-    }
-    let m = m as f64;
-    let mean = m * (m + 1.0) / 4.0;
-    let sd = ((m * (m + 1.0) * (2.0 * m + 1.0) - tie_sum / 2.0) / 24.0).sqrt();
-    let z = (w_plus - mean) / sd;
-    Wilcoxon {
-        method,
-        z: Some(z),
-        p_value: (2.0 * dist::normal_sf(z.abs())).min(1.0),
-        ..base
-    }
-}
-
-/// The two-sided p-value of a rank sum `observed` (in doubled ranks) under the null
-/// distribution where each rank's sign is + or − with probability ½ independently:
-/// 2·min(P(S ≤ observed), P(S ≥ observed)), at most 1. Counts by dynamic programming over
-/// the ranks; at most 50 ranks, so counts stay below 2^50 and are exact.
-fn sign_flip_p_value(doubled_ranks: &[u64], observed: u64) -> f64 {
-    let total: u64 = doubled_ranks.iter().sum();
-    let mut counts = vec![0u64; total as usize + 1];
-    counts[0] = 1;
-    let mut reach = 0usize;
-    for &rank in doubled_ranks {
-        let rank = rank as usize;
-        for sum in (0..=reach).rev() {
-            counts[sum + rank] += counts[sum];
-        }
-        reach += rank;
-    }
-    let observed = observed as usize;
-    let lower: u64 = counts[..=observed].iter().sum();
-    let upper: u64 = counts[observed..].iter().sum();
-    let outcomes = (doubled_ranks.len() as f64).exp2();
-    (2.0 * lower.min(upper) as f64 / outcomes).min(1.0)
-}
-
-/// The sign test: scipy.stats.binomtest(positive, nonzero, 0.5), two-sided — the total
-/// probability of the outcomes no more likely than the observed one (within a relative
-/// 1e-7, as scipy).
-fn sign_test(differences: &[f64]) -> SignTest {
-    let positive = differences.iter().filter(|&&d| d > 0.0).count();
-    let nonzero = differences.iter().filter(|&&d| d != 0.0).count();
-    let result = SignTest {
-        positive,
-        nonzero,
-        p_value: 1.0,
-    };
-    if nonzero == 0 || 2 * positive == nonzero {
-        return result;
-    }
-    let n = nonzero as u64;
-    // Binomial(n, ½) is symmetric: the p-value of k is that of n − k, so take the lower k.
-    let k = (positive as u64).min(n - positive as u64);
-    let ln_n = dist::ln_gamma(n as f64 + 1.0) - n as f64 * std::f64::consts::LN_2;
-    // The sum in the same order for i and n − i makes the pmf exactly symmetric.
-    let pmf = |i: u64| {
-        (ln_n - (dist::ln_gamma(i as f64 + 1.0) + dist::ln_gamma((n - i) as f64 + 1.0))).exp()
-    };
-    let threshold = pmf(k) * BINOMTEST_RELATIVE_ERROR;
-    // The upper tail starts at the first outcome above the mode no more likely than k.
-    let mut first_upper = n - k;
-    while 2 * (first_upper - 1) > n && pmf(first_upper - 1) <= threshold {
-        first_upper -= 1;
-    }
-    let p = dist::binomial_cdf(k, n, 0.5) + dist::binomial_cdf(n - first_upper, n, 0.5);
-    SignTest {
-        p_value: p.min(1.0),
-        ..result
-    }
 }
 
 /// The most regressed cases (negative direction-adjusted difference), worst first; ties in
@@ -770,177 +535,5 @@ fn verdict(bootstrap: &Bootstrap, sign: f64, margin: f64, n: usize) -> Verdict {
         margin,
         improvement,
         more_cases,
-    }
-}
-
-fn bootstrap(differences: &[f64], options: &Options) -> Bootstrap {
-    let means = bootstrap_means(
-        differences,
-        options.resamples,
-        options.seed,
-        options.threads,
-    );
-    let mut sorted = means;
-    sorted.sort_by(f64::total_cmp);
-    Bootstrap {
-        resamples: options.resamples,
-        seed: options.seed,
-        ci: [
-            quantile(&sorted, options.alpha / 2.0),
-            quantile(&sorted, 1.0 - options.alpha / 2.0),
-        ],
-    }
-}
-
-/// The q-quantile of sorted values, interpolating linearly between order statistics
-/// (Hyndman and Fan's type 7, numpy's default): position (len − 1)·q.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let position = (sorted.len() - 1) as f64 * q;
-    let below = position.floor() as usize;
-    let fraction = position - below as f64;
-    match sorted.get(below + 1) {
-        Some(&above) if fraction > 0.0 => sorted[below] + fraction * (above - sorted[below]),
-        _ => sorted[below],
-    }
-}
-
-/// The mean of each bootstrap resample, in resample order. Resample r draws its case indices
-/// from its own generator, [`Xoshiro256PlusPlus::for_resample`]`(seed, r)`, so the result is
-/// the same for any number of threads.
-pub fn bootstrap_means(differences: &[f64], resamples: u32, seed: u64, threads: usize) -> Vec<f64> {
-    let mut means = vec![0.0; resamples as usize];
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        threads => threads,
-    };
-    let chunk = means
-        .len()
-        .div_ceil(threads)
-        .next_multiple_of(LANES)
-        .max(LANES);
-    let n = differences.len() as u64;
-    std::thread::scope(|scope| {
-        for (chunk_index, chunk_means) in means.chunks_mut(chunk).enumerate() {
-            scope.spawn(move || {
-                let first = (chunk_index * chunk) as u64;
-                // Four resamples at a time: four independent chains of additions and of
-                // generator states keep the core busy; each resample's sum is unchanged.
-                let done = chunk_means.len() - chunk_means.len() % LANES;
-                let (grouped, rest) = chunk_means.split_at_mut(done);
-                for (group, group_means) in grouped.chunks_exact_mut(LANES).enumerate() {
-                    let r = first + (group * LANES) as u64;
-                    let mut rngs: [Xoshiro256PlusPlus; LANES] = std::array::from_fn(|lane| {
-                        Xoshiro256PlusPlus::for_resample(seed, r + lane as u64)
-                    });
-                    let mut sums = [0.0; LANES];
-                    for _ in 0..n {
-                        for (sum, rng) in sums.iter_mut().zip(&mut rngs) {
-                            *sum += differences[rng.below(n) as usize];
-                        }
-                    }
-                    for (mean, sum) in group_means.iter_mut().zip(sums) {
-                        *mean = sum / n as f64;
-                    }
-                }
-                for (offset, mean) in rest.iter_mut().enumerate() {
-                    let mut rng =
-                        Xoshiro256PlusPlus::for_resample(seed, first + (done + offset) as u64);
-                    let mut sum = 0.0;
-                    for _ in 0..n {
-                        sum += differences[rng.below(n) as usize];
-                    }
-                    *mean = sum / n as f64;
-                }
-            });
-        }
-    });
-    means
-}
-
-/// xoshiro256++ (Blackman and Vigna), the bootstrap's generator.
-#[derive(Clone, Debug)]
-pub struct Xoshiro256PlusPlus([u64; 4]);
-
-/// Resamples computed together by one thread.
-const LANES: usize = 4;
-
-const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// splitmix64's output function (Steele, Lea and Flood).
-fn splitmix64_mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-impl Xoshiro256PlusPlus {
-    /// The generator of resample `r`: its four state words are outputs 4r + 1 … 4r + 4 of
-    /// splitmix64 started at `seed` (output k is mix(seed + k·0x9E3779B97F4A7C15), wrapping).
-    /// Resamples thus use disjoint stretches of one splitmix64 stream.
-    pub fn for_resample(seed: u64, r: u64) -> Self {
-        let word = |k: u64| splitmix64_mix(seed.wrapping_add(k.wrapping_mul(SPLITMIX_GAMMA)));
-        let k = r.wrapping_mul(4);
-        Xoshiro256PlusPlus([
-            word(k.wrapping_add(1)),
-            word(k.wrapping_add(2)),
-            word(k.wrapping_add(3)),
-            word(k.wrapping_add(4)),
-        ])
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.0;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    /// An index in [0, n): the high 64 bits of next_u64() · n (Lemire's multiply-shift,
-    /// without the rejection step; the bias is below n / 2^64).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xoshiro_matches_the_reference_sequence() {
-        // Blackman and Vigna's xoshiro256plusplus.c from the state {1, 2, 3, 4}.
-        let mut rng = Xoshiro256PlusPlus([1, 2, 3, 4]);
-        let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
-        assert_eq!(first, [41943041, 58720359, 3588806011781223]);
-    }
-
-    #[test]
-    fn splitmix_matches_the_reference_sequence() {
-        // Vigna's splitmix64.c from x = 0: the first output.
-        assert_eq!(splitmix64_mix(SPLITMIX_GAMMA), 0xE220_A839_7B1D_CDAF);
-    }
-
-    #[test]
-    fn sign_flip_counts_are_the_exact_wilcoxon_distribution() {
-        // n = 3 without ties: W+ ∈ {0, 1, 2, 3, 3, 4, 5, 6}, each with probability 1/8.
-        assert_eq!(sign_flip_p_value(&[2, 4, 6], 0), 0.25);
-        assert_eq!(sign_flip_p_value(&[2, 4, 6], 2), 0.5);
-        assert_eq!(sign_flip_p_value(&[2, 4, 6], 6), 1.0);
-        assert_eq!(sign_flip_p_value(&[2, 4, 6], 12), 0.25);
-    }
-
-    #[test]
-    fn quantiles_interpolate_between_order_statistics() {
-        let sorted = [1.0, 2.0, 4.0, 8.0];
-        assert_eq!(quantile(&sorted, 0.0), 1.0);
-        assert_eq!(quantile(&sorted, 0.5), 3.0);
-        assert_eq!(quantile(&sorted, 1.0), 8.0);
-        assert_eq!(quantile(&[5.0], 0.975), 5.0);
     }
 }

@@ -1,13 +1,17 @@
-//! Experiment statistics: the distributions, and the comparison of one variant with control
+//! Statistics: the distributions; the experiments' comparison of one variant with control
 //! from per-variant sufficient statistics (Bayesian, frequentist fixed-horizon and
-//! sequential), CUPED, the sample ratio check and multiple-comparison corrections.
+//! sequential), CUPED, the sample ratio check and multiple-comparison corrections; and the
+//! tests on paired differences that compare eval scores ([`paired`]), with their generator
+//! ([`rng`]).
 //!
-//! The methods follow GrowthBook's open stats engine (gbstats 0.8.0); docs/statistics.md
-//! lists every formula and each deliberate difference.
+//! The experiment methods follow GrowthBook's open stats engine (gbstats 0.8.0);
+//! docs/statistics.md lists every formula and each deliberate difference.
 
 mod compare;
 pub mod dist;
+pub mod paired;
 pub mod power;
+pub mod rng;
 
 /// The sufficient statistics of one metric component over one variant's units.
 #[derive(Clone, Copy, Debug, PartialEq)]

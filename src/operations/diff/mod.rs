@@ -5,8 +5,10 @@
 //! moving text is no change. A flag whose own entry is the same on both sides still changes
 //! when a prerequisite or a segment it tests changes: it is compared too, and reported as
 //! changing "through" them. Served values are compared, not variant names, at the comparison
-//! time and at every later time a schedule step of either side names.
+//! time and at every later time a schedule step of either side names. The blast radius is
+//! `blast_radius`'s, on the synthetic units of `population`.
 
+mod blast_radius;
 mod population;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,12 +18,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::bundle::{self, Bundle, FULL, Serve};
-use crate::eval::{Evaluator, Reason};
+use crate::eval::Evaluator;
 use crate::format::percent_of_thousandths;
 use crate::load::{Loaded, Repo};
 use crate::model::ChangeKind;
 use crate::op::AttrType;
 
+pub use blast_radius::{BlastRadius, blast_radius_on};
 pub use population::UNITS as SAMPLE_UNITS;
 
 /// Everything that differs between two versions.
@@ -90,24 +93,6 @@ pub struct EnvironmentDiff {
 pub struct OffVariant {
     pub variant: String,
     pub value: Value,
-}
-
-/// The share of units whose served value changes.
-#[derive(Debug, Serialize)]
-pub struct BlastRadius {
-    /// Percent, 0–100.
-    pub percent: f64,
-    /// The upper end of its 95% confidence interval (Wilson); `percent` when exact. Review
-    /// thresholds compare this: an estimate counts as above a threshold unless its upper
-    /// bound is below it.
-    pub upper: f64,
-    /// true: exact, from bucket arithmetic; false: estimated by sampling.
-    pub exact: bool,
-    /// Of which units the share is taken, in words.
-    pub of: String,
-    /// The times evaluated (the comparison time, then later schedule steps); empty when exact.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub at: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -569,36 +554,9 @@ fn behaviour(
         .iter()
         .map(|h| Environment::new(base_by_env.get(h.environment.as_str()).copied(), h))
         .collect();
-    // Made on first use, once for every estimate, from what the compared flags (and the
-    // flags they need) and every segment test: the same units whether both versions were
-    // built whole or only the flags that may differ.
+    // Made on first use, once for every estimate.
     let units = OnceLock::new();
-    let make_units = || {
-        let mut sources: BTreeSet<&str> = environments.iter().flat_map(|e| e.keys()).collect();
-        let mut pending: Vec<&str> = sources.iter().copied().collect();
-        while let Some(key) = pending.pop() {
-            for bundle in base.iter().chain(head) {
-                for p in bundle
-                    .flags
-                    .get(key)
-                    .into_iter()
-                    .flat_map(|f| &f.prerequisites)
-                {
-                    if sources.insert(&p.flag) {
-                        pending.push(&p.flag);
-                    }
-                }
-            }
-        }
-        let all: Vec<&Bundle> = base.iter().chain(head).collect();
-        let attributes = head.first().or(base.first()).map(|b| &b.attributes);
-        population::units(
-            &all,
-            &sources,
-            attributes.unwrap_or(&BTreeMap::new()),
-            declared,
-        )
-    };
+    let make_units = || blast_radius::units(&environments, base, head, declared);
     // Environments are independent: one thread each, their results in the head's order.
     let compared: Vec<Vec<(&str, EnvironmentDiff)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = environments
@@ -663,6 +621,7 @@ fn behaviour(
 struct Environment<'a> {
     base: Option<&'a Bundle>,
     head: &'a Bundle,
+    /// Each side's evaluator, built when a blast radius is first sampled.
     base_evaluator: OnceLock<Option<Evaluator>>,
     head_evaluator: OnceLock<Option<Evaluator>>,
     /// Flags whose own entry differs, or that depend on what differs: with the prerequisites
@@ -797,7 +756,7 @@ impl<'a> Environment<'a> {
             changes.lines.push(line);
         }
         let exact = match (before, after) {
-            (Some(b), Some(a)) if causes.is_empty() => exact_radius(b, a),
+            (Some(b), Some(a)) if causes.is_empty() => blast_radius::exact(b, a),
             _ => None,
         };
         let (blast_radius, widened) = match exact {
@@ -851,135 +810,6 @@ impl<'a> Environment<'a> {
             off,
         })
     }
-
-    fn evaluators(&self) -> (Option<&Evaluator>, Option<&Evaluator>) {
-        let compile = |bundle: &Bundle| Evaluator::from_bundle(bundle.clone()).ok();
-        let base = self
-            .base_evaluator
-            .get_or_init(|| self.base.and_then(compile))
-            .as_ref();
-        let head = self
-            .head_evaluator
-            .get_or_init(|| compile(self.head))
-            .as_ref();
-        (base, head)
-    }
-
-    /// Evaluates both sides for every unit at every time that matters to `key`: the share of
-    /// units served a different value at some time, and the highest rollout (thousandths)
-    /// through which a unit newly gets a value other than the flag's off variant's: the
-    /// serving rule's rollout at that time, 100% for the fallthrough.
-    fn sample(&self, key: &str, units: &[Value], now: i64) -> (BlastRadius, Option<u32>) {
-        let (base, head) = self.evaluators();
-        let times = self.times(key, now);
-        let before = self.base.and_then(|b| b.flags.get(key));
-        let after = self.head.flags.get(key);
-        // Moving to the off variant widens nothing; any other value a unit newly gets does.
-        let off = before
-            .or(after)
-            .and_then(|f| f.variants.get(&f.off_variant));
-        let mut differ = 0u32;
-        let mut widened: Option<u32> = None;
-        // Off at every time in the head (killed, or through a killed prerequisite): every unit
-        // gets the off value there, so only the base needs evaluating, and nothing widens.
-        let total = units.len();
-        let head_off = after
-            .filter(|_| self.head_off.contains(key))
-            .and_then(|a| a.variants.get(&a.off_variant));
-        let units = match head_off {
-            Some(value) => {
-                differ = units
-                    .iter()
-                    .filter(|context| {
-                        times.iter().any(|&at| {
-                            let b = base.and_then(|e| e.evaluate(key, context, at).ok());
-                            b.map(|e| e.value) != Some(value)
-                        })
-                    })
-                    .count() as u32;
-                &[][..]
-            }
-            None => units,
-        };
-        for context in units {
-            let mut differs = false;
-            for &at in &times {
-                let b = base.and_then(|e| e.evaluate(key, context, at).ok());
-                let h = head.and_then(|e| e.evaluate(key, context, at).ok());
-                if b.as_ref().map(|e| e.value) == h.as_ref().map(|e| e.value) {
-                    continue;
-                }
-                differs = true;
-                let Some(h) = h.filter(|h| Some(h.value) != off) else {
-                    continue;
-                };
-                let rule = match h.reason {
-                    Reason::Rule { rule_index, .. } | Reason::Excluded { rule_index, .. } => {
-                        after.and_then(|a| a.rules.get(rule_index))
-                    }
-                    _ => None,
-                };
-                let through = rule.map_or(FULL, |rule| rollout_at(rule, at));
-                widened = widened.max(Some(through));
-            }
-            differ += u32::from(differs);
-        }
-        let n = total.max(1) as f64;
-        let radius = BlastRadius {
-            percent: f64::from(differ) * 100.0 / n,
-            upper: wilson_upper(f64::from(differ), n) * 100.0,
-            exact: false,
-            of: format!(
-                "{total} synthetic units drawn from the declared values and the conditions' operands"
-            ),
-            at: times
-                .iter()
-                .map(|&t| crate::literal::format_timestamp(t))
-                .collect(),
-        };
-        (radius, widened)
-    }
-
-    /// `now`, and every later time a schedule step of the flag or of its prerequisites
-    /// (directly or through others) names, on either side.
-    fn times(&self, key: &str, now: i64) -> Vec<i64> {
-        let mut times = BTreeSet::from([now]);
-        let mut seen = BTreeSet::new();
-        let mut pending = vec![key];
-        while let Some(key) = pending.pop() {
-            if !seen.insert(key) {
-                continue;
-            }
-            for bundle in self.base.into_iter().chain([self.head]) {
-                let Some(flag) = bundle.flags.get(key) else {
-                    continue;
-                };
-                let steps = flag.schedule.iter().map(|s| s.at);
-                let rule_steps = flag
-                    .rules
-                    .iter()
-                    .flat_map(|r| r.schedule.iter().map(|s| s.at));
-                times.extend(steps.chain(rule_steps).filter(|&at| at > now));
-                pending.extend(flag.prerequisites.iter().map(|p| p.flag.as_str()));
-            }
-        }
-        times.into_iter().collect()
-    }
-}
-
-/// The blast radius of `flag` between two bundles of one environment, on the given units
-/// (instead of the synthetic ones), at `now` and every later schedule step: for checking the
-/// estimate against a population whose answer is known.
-pub fn blast_radius_on(
-    base: &Bundle,
-    head: &Bundle,
-    flag: &str,
-    units: &[Value],
-    now: i64,
-) -> BlastRadius {
-    Environment::new(Some(base), head)
-        .sample(flag, units, now)
-        .0
 }
 
 /// Flags that serve their off variant to every unit at every time: disabled with no step
@@ -1027,32 +857,12 @@ fn only_kills(before: &bundle::Flag, after: &bundle::Flag) -> bool {
     killed == *after
 }
 
-/// A rule's rollout at `at`, its schedule applied.
-fn rollout_at(rule: &bundle::Rule, at: i64) -> u32 {
-    rule.schedule
-        .iter()
-        .filter(|s| s.at <= at)
-        .filter_map(|s| s.rollout)
-        .next_back()
-        .unwrap_or(rule.rollout)
-}
-
 /// The highest rollout a rule reaches, now or through its schedule.
 fn highest_rollout(rule: &bundle::Rule) -> u32 {
     rule.schedule
         .iter()
         .filter_map(|s| s.rollout)
         .fold(rule.rollout, u32::max)
-}
-
-/// The upper end of the 95% Wilson score interval of `k` successes in `n` trials.
-fn wilson_upper(k: f64, n: f64) -> f64 {
-    const Z: f64 = 1.959_963_984_540_054;
-    let p = k / n;
-    let z2 = Z * Z;
-    let centre = p + z2 / (2.0 * n);
-    let spread = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre + spread) / (1.0 + z2 / n)).min(1.0)
 }
 
 fn describe_attributes(
@@ -1386,42 +1196,6 @@ fn conditions(conditions: &[bundle::Condition]) -> String {
         })
         .collect();
     parts.join(" and ")
-}
-
-/// The exact blast radius when the only change is one rule's rollout moving over a single
-/// served variant: the units between the two thresholds, of those that match the rule.
-fn exact_radius(before: &bundle::Flag, after: &bundle::Flag) -> Option<BlastRadius> {
-    if before.rules.len() != after.rules.len() {
-        return None;
-    }
-    let differing: Vec<usize> = (0..before.rules.len())
-        .filter(|&i| before.rules[i] != after.rules[i])
-        .collect();
-    let [i] = differing[..] else { return None };
-    let (b, a) = (&before.rules[i], &after.rules[i]);
-    let mut patched = before.clone();
-    patched.rules[i] = a.clone();
-    let only_rollout = patched == *after
-        && b.name == a.name
-        && b.conditions == a.conditions
-        && b.serve == a.serve
-        && b.schedule.is_empty()
-        && a.schedule.is_empty();
-    if !only_rollout {
-        return None;
-    }
-    let moved = b.rollout.abs_diff(a.rollout);
-    let share = f64::from(moved) / f64::from(FULL) * 100.0;
-    Some(BlastRadius {
-        percent: share,
-        upper: share,
-        exact: true,
-        of: format!(
-            "units that reach rule `{}` and match its conditions; they move between it and the rules after it",
-            a.name
-        ),
-        at: Vec::new(),
-    })
 }
 
 /// Segments that changed (`diff` adds the flags they affect).
