@@ -12,8 +12,9 @@
 //! # Layers
 //!
 //! The source folders are the layers. A module may use the modules of its own layer and of
-//! the layers listed above it, never below; within a layer, no two modules use each other
-//! (tests/test_layers.rs holds both rules, reading the source).
+//! the layers listed before it in this table, never after; no two modules use each other
+//! (tests/test_layout.rs holds these rules, reading the source; docs/architecture.md draws
+//! them).
 //!
 //! | layer (folder) | modules | feature |
 //! |---|---|---|

@@ -140,7 +140,7 @@ impl Repo {
 
 /// Why a directory could not be loaded at all (as opposed to findings in its files).
 #[derive(Debug)]
-pub enum LoadError {
+pub enum RepoError {
     NotADirectory(PathBuf),
     NotARepository(PathBuf),
     Io(PathBuf, std::io::Error),
@@ -150,26 +150,26 @@ pub enum LoadError {
     Git(GitError),
 }
 
-impl fmt::Display for LoadError {
+impl fmt::Display for RepoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::NotADirectory(p) => write!(f, "{} is not a directory", p.display()),
-            LoadError::NotARepository(p) => write!(
+            RepoError::NotADirectory(p) => write!(f, "{} is not a directory", p.display()),
+            RepoError::NotARepository(p) => write!(
                 f,
                 "{} is not a flags repository: it has neither {PROJECT_FILE} nor flags/",
                 p.display()
             ),
-            LoadError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
-            LoadError::Revision(rev, why) => write!(
+            RepoError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            RepoError::Revision(rev, why) => write!(
                 f,
                 "cannot read revision `{rev}`: {why} (in a shallow clone, fetch the commit first)"
             ),
-            LoadError::Git(e) => e.fmt(f),
+            RepoError::Git(e) => e.fmt(f),
         }
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for RepoError {}
 
 /// One file to load.
 #[derive(Clone)]
@@ -198,7 +198,7 @@ struct Parsed {
 }
 
 /// Loads the repository at `root`.
-pub fn load(root: &Path) -> Result<Repo, LoadError> {
+pub fn load(root: &Path) -> Result<Repo, RepoError> {
     load_replacing(root, None, false)
 }
 
@@ -206,7 +206,7 @@ pub fn load(root: &Path) -> Result<Repo, LoadError> {
 /// findings: the others' texts are let go as soon as they are parsed and read again, from
 /// the file system, only if a later finding needs them ([`Repo::text`]). Texts are a quarter
 /// of a loaded repository, and checks find problems in few of its files.
-pub fn load_lean(root: &Path) -> Result<Repo, LoadError> {
+pub fn load_lean(root: &Path) -> Result<Repo, RepoError> {
     let mut repo = load_replacing(root, None, true)?;
     repo.root = Some(root.to_owned());
     Ok(repo)
@@ -214,7 +214,7 @@ pub fn load_lean(root: &Path) -> Result<Repo, LoadError> {
 
 /// Loads the repository at `root` as if its file `path` (repo-relative, `/`-separated) held
 /// `text`: how an edit is checked before it is written.
-pub fn load_edited(root: &Path, path: &str, text: &str) -> Result<Repo, LoadError> {
+pub fn load_edited(root: &Path, path: &str, text: &str) -> Result<Repo, RepoError> {
     load_replacing(root, Some((path, text)), false)
 }
 
@@ -222,20 +222,20 @@ fn load_replacing(
     root: &Path,
     replaced: Option<(&str, &str)>,
     lean: bool,
-) -> Result<Repo, LoadError> {
+) -> Result<Repo, RepoError> {
     if !root.is_dir() {
-        return Err(LoadError::NotADirectory(root.to_owned()));
+        return Err(RepoError::NotADirectory(root.to_owned()));
     }
     let has_project = root.join(PROJECT_FILE).is_file();
     if !has_project && !root.join("flags").is_dir() {
-        return Err(LoadError::NotARepository(root.to_owned()));
+        return Err(RepoError::NotARepository(root.to_owned()));
     }
     let (entries, diagnostics) = classify(list_dir(root)?);
     let read = |path: &str| match replaced {
         Some((replaced, text)) if replaced == path => Ok(text.as_bytes().to_vec()),
         _ => {
             let full = root.join(path);
-            read_limited(&full).map_err(|e| LoadError::Io(full, e))
+            read_limited(&full).map_err(|e| RepoError::Io(full, e))
         }
     };
     let outcomes = load_all(&entries, &read, lean)?;
@@ -254,15 +254,15 @@ pub fn load_revision(
     rev: &str,
     dir: &Path,
     known: Option<&Repo>,
-) -> Result<Repo, LoadError> {
-    let missing = |e: GitError| LoadError::Revision(rev.to_owned(), e);
+) -> Result<Repo, RepoError> {
+    let missing = |e: GitError| RepoError::Revision(rev.to_owned(), e);
     let commit = repository.commit(rev).map_err(missing)?;
     let tree = commit
         .tree()
         .and_then(|root| root.directory(dir))
         .map_err(missing)?
         .ok_or_else(|| {
-            LoadError::NotARepository(PathBuf::from(format!("{rev}:{}", dir.display())))
+            RepoError::NotARepository(PathBuf::from(format!("{rev}:{}", dir.display())))
         })?;
     let mut found = Vec::new();
     let mut blobs = BTreeMap::new();
@@ -290,7 +290,7 @@ pub fn load_revision(
     .map_err(missing)?;
     let has_project = blobs.contains_key(PROJECT_FILE);
     if !has_project && tree.get_name("flags").is_none() {
-        return Err(LoadError::NotARepository(PathBuf::from(format!(
+        return Err(RepoError::NotARepository(PathBuf::from(format!(
             "{rev}:{}",
             dir.display()
         ))));
@@ -458,7 +458,7 @@ struct Found {
 
 /// Lists the project file and the files below flags/, segments/, experiments/ (recursively)
 /// and tests/ (one level), skipping hidden names.
-fn list_dir(root: &Path) -> Result<Vec<Found>, LoadError> {
+fn list_dir(root: &Path) -> Result<Vec<Found>, RepoError> {
     let mut found = Vec::new();
     if root.join(PROJECT_FILE).is_file() {
         found.push(Found {
@@ -483,7 +483,7 @@ fn list_dir(root: &Path) -> Result<Vec<Found>, LoadError> {
         for item in walk {
             let item = item.map_err(|e| {
                 let path = e.path().unwrap_or(&base).to_owned();
-                LoadError::Io(path, e.into())
+                RepoError::Io(path, e.into())
             })?;
             if item.depth() == 0 || item.file_type().is_dir() {
                 continue;
@@ -600,10 +600,10 @@ pub fn valid_key_segment(name: &str) -> bool {
 
 /// Loads every entry, spread over the available cores, keeping the entries' order.
 /// Reads a repository file's bytes, given its repo-relative path.
-type Reader<'a> = &'a (dyn Fn(&str) -> Result<Vec<u8>, LoadError> + Sync);
+type Reader<'a> = &'a (dyn Fn(&str) -> Result<Vec<u8>, RepoError> + Sync);
 
 /// With `lean`, the texts of files without findings are let go as each is parsed.
-fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Parsed>, LoadError> {
+fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Parsed>, RepoError> {
     let validators: Vec<(FileKind, Validator)> = FileKind::ALL
         .into_iter()
         .filter(|kind| entries.iter().any(|e| e.kind == *kind))
@@ -639,7 +639,7 @@ fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Parse
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = threads.min(entries.len().div_ceil(64)).max(1);
-    let mut slots: Vec<Option<Result<Parsed, LoadError>>> = std::iter::repeat_with(|| None)
+    let mut slots: Vec<Option<Result<Parsed, RepoError>>> = std::iter::repeat_with(|| None)
         .take(entries.len())
         .collect();
     std::thread::scope(|scope| {
@@ -658,7 +658,7 @@ fn load_all(entries: &[Entry], read: Reader<'_>, lean: bool) -> Result<Vec<Parse
         .collect()
 }
 
-fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<Parsed, LoadError> {
+fn load_file(entry: &Entry, validator: &Validator, read: Reader<'_>) -> Result<Parsed, RepoError> {
     let path = entry.path.as_str();
     let mut diagnostics = Vec::new();
     let content = content(path, read(path)?, &mut diagnostics);

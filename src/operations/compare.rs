@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::diff::{Diff, FlagDiff, Status, Version};
 use crate::git::{Change, GitError, Repository};
-use crate::load::{LoadError, Repo};
+use crate::load::{Repo, RepoError};
 use crate::model::ChangeKind;
 use crate::provenance::Unfaithful;
 
@@ -63,7 +63,7 @@ pub enum CompareError {
     Git(GitError),
     /// A version would not check out as git holds it.
     Unfaithful(Unfaithful),
-    Load(LoadError),
+    Load(RepoError),
     /// A revision whose tree cannot be read.
     Revision {
         rev: String,
@@ -98,8 +98,8 @@ impl std::error::Error for CompareError {
     }
 }
 
-impl From<LoadError> for CompareError {
-    fn from(e: LoadError) -> CompareError {
+impl From<RepoError> for CompareError {
+    fn from(e: RepoError) -> CompareError {
         CompareError::Load(e)
     }
 }

@@ -14,12 +14,12 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 use crate::diag::Diagnostic;
 use crate::fs::WriteError;
 use crate::git::{CommitError, ObjectId, Repository};
-use crate::load::{LoadError, Repo};
+use crate::load::{Repo, RepoError};
 
 /// Why an edit could not be prepared or saved.
 #[derive(Debug)]
 pub enum EditError {
-    Load(LoadError),
+    Load(RepoError),
     /// The project file is missing or cannot be read.
     NoProject,
     /// The edit names an environment the project lacks; `help` suggests one.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::compare::Compared;
 use crate::diff::{BlastRadius, Diff, FileKind};
 use crate::git::{GitError, Repository};
-use crate::load::{LoadError, Repo};
+use crate::load::{Repo, RepoError};
 use crate::model::{
     ANYONE, ChangeKind, ChangesRequested, EmergencyKill, FlagFile, Name, OWNERS, ProjectFile,
     ReviewPolicy,
@@ -96,7 +96,7 @@ pub enum ReviewError {
     /// A reviews or commits file is not what GitHub sends: why.
     Parse(String),
     /// The policy revision cannot be loaded.
-    Load(LoadError),
+    Load(RepoError),
     /// The policy revision has errors, or no project file.
     PolicyNotClean(String),
     /// The commits between two revisions cannot be listed.

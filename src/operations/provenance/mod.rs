@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic};
 use crate::git::{Attributes, Commit, Descend, Kind, ObjectId, Repository, Tree};
-use crate::load::{LoadError, PROJECT_FILE, Repo};
+use crate::load::{PROJECT_FILE, Repo, RepoError};
 pub use crate::output::Source;
 
 /// The directories below the repository directory that the loader reads.
@@ -46,7 +46,7 @@ const SYMLINK_HELP: &str = "git holds the link, not what it points to: review wo
 link while check and build read its target; replace the link with the directory or file itself";
 
 /// Loads the repository at `dir` from the work tree, with the findings of [`worktree`].
-pub fn load(dir: &Path) -> Result<Repo, LoadError> {
+pub fn load(dir: &Path) -> Result<Repo, RepoError> {
     let mut repo = crate::load::load(dir)?;
     repo.diagnostics.extend(worktree(dir));
     Ok(repo)
@@ -87,16 +87,16 @@ pub fn revision(repository: &Repository, commit: &Commit<'_>, dir: &Path) -> Vec
 /// `dir` of a work tree, with the findings of [`revision`] and of symbolic links on the path
 /// `dir`. When the directory itself is a link or a submodule in the revision, the
 /// repository holds those findings alone.
-pub fn load_revision(dir: &Path, rev: &str) -> Result<(Repo, Source), LoadError> {
+pub fn load_revision(dir: &Path, rev: &str) -> Result<(Repo, Source), RepoError> {
     if !dir.is_dir() {
-        return Err(LoadError::NotADirectory(dir.to_path_buf()));
+        return Err(RepoError::NotADirectory(dir.to_path_buf()));
     }
-    let repository = &Repository::discover(dir).map_err(LoadError::Git)?;
-    let relative = &repository.relative(dir).map_err(LoadError::Git)?;
+    let repository = &Repository::discover(dir).map_err(RepoError::Git)?;
+    let relative = &repository.relative(dir).map_err(RepoError::Git)?;
     let commit = resolve(repository, rev)?;
     let root = commit
         .tree()
-        .map_err(|e| LoadError::Revision(rev.to_owned(), e))?;
+        .map_err(|e| RepoError::Revision(rev.to_owned(), e))?;
     let slashed_relative = slashed(relative);
     let scan = scan_tree(repository, &root, &slashed_relative);
     let mut findings = symlinked_path(dir);
@@ -229,10 +229,10 @@ pub fn require_faithful(
     }
 }
 
-fn resolve<'r>(repository: &'r Repository, rev: &str) -> Result<Commit<'r>, LoadError> {
+fn resolve<'r>(repository: &'r Repository, rev: &str) -> Result<Commit<'r>, RepoError> {
     repository
         .commit(rev)
-        .map_err(|e| LoadError::Revision(rev.to_owned(), e))
+        .map_err(|e| RepoError::Revision(rev.to_owned(), e))
 }
 
 fn finding(code: Code, file: &str, message: String) -> Diagnostic {
