@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::analyze::{self, Request, RequestError};
-use crate::experiment::Design;
 use crate::stats::{Correction, Settings};
 
 use super::render::{human, json, markdown, svg};
@@ -85,7 +84,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
                 Some(repo) => repo,
                 None => return Ok(Exit::Failure),
             };
-            from_experiment(&crate::experiment::design(&repo, key, args.env.as_deref())?)
+            Request::for_design(&crate::experiment::design(&repo, key, args.env.as_deref())?)
         }
         None => Request::new(
             analyze::parse_metrics(&args.metrics)
@@ -131,25 +130,4 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         Format::Markdown => markdown::analyze(out, &report)?,
     }
     Ok(Exit::Success)
-}
-
-/// What an experiment file says about its analysis: the variants its flag splits (each must
-/// have a row), their intended shares for the sample ratio check, control, alpha and MDE.
-fn from_experiment(design: &Design) -> Request {
-    let weights: Vec<(String, f64)> = design
-        .weights
-        .iter()
-        .map(|(variant, weight)| ((*variant).to_owned(), *weight))
-        .collect();
-    Request {
-        control: Some(design.control.to_owned()),
-        known_variants: Some(weights.iter().map(|(v, _)| v.clone()).collect()),
-        weights: Some(weights),
-        settings: Settings {
-            alpha: design.alpha,
-            ..Settings::default()
-        },
-        mde: Some(design.mde),
-        ..Request::new(design.metrics.clone())
-    }
 }

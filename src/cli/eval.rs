@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::eval::{Evaluation, Evaluator, Explanation, RuleTrace};
+use crate::eval::Evaluator;
 
+use super::render::{human, json};
 use super::{Error, Exit, Format, RepoArgs, checked, formats};
 
 /// Evaluate flags for a context, from the repository or a bundle.
@@ -49,22 +49,6 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json]))]
     format: Format,
-}
-
-/// One flag's result, as printed.
-#[derive(Serialize)]
-struct Printed<'a> {
-    flag: &'a str,
-    env: &'a str,
-    bundle: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    published_at: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit: Option<&'a str>,
-    #[serde(flatten)]
-    evaluation: &'a Evaluation<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trace: Option<&'a [RuleTrace]>,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
@@ -135,46 +119,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         })?;
         results.push((key, explanation));
     }
+    let published = published.as_ref();
     match args.format {
-        Format::Json => {
-            let printed: Vec<Printed<'_>> = results
-                .iter()
-                .map(|(key, e)| Printed {
-                    flag: key,
-                    env: evaluator.environment(),
-                    bundle: evaluator.hash(),
-                    published_at: published.as_ref().map(|p| p.published_at.as_str()),
-                    commit: published.as_ref().and_then(|p| p.commit.as_deref()),
-                    evaluation: &e.evaluation,
-                    trace: args.explain.then_some(e.trace.as_slice()),
-                })
-                .collect();
-            if args.all {
-                serde_json::to_writer_pretty(&mut *out, &printed)?;
-            } else {
-                serde_json::to_writer_pretty(&mut *out, &printed[0])?;
-            }
-            writeln!(out)?;
-        }
+        Format::Json => json::eval(out, &evaluator, &results, published, args.explain, args.all)?,
         Format::Human | Format::Markdown | Format::Github => {
-            for (key, explanation) in &results {
-                human(out, key, explanation, args.explain)?;
-            }
-            write!(
-                out,
-                "({} bundle {}",
-                evaluator.environment(),
-                &evaluator.hash()[..12]
-            )?;
-            if let Some(pointer) = &published {
-                write!(out, ", published {}", pointer.published_at)?;
-                if let Some(commit) = &pointer.commit {
-                    let dirty = if pointer.dirty { " with changes" } else { "" };
-                    let short = commit.get(..12).unwrap_or(commit);
-                    write!(out, " from commit {short}{dirty}")?;
-                }
-            }
-            writeln!(out, ")")?;
+            human::eval(out, &evaluator, &results, published, args.explain)?
         }
     }
     Ok(Exit::Success)
@@ -217,24 +166,4 @@ fn load_bundle(path: &Path, hash: Option<&str>) -> Result<Evaluator, Error> {
         }
     };
     Ok(Evaluator::load(&bytes, &expected)?)
-}
-
-fn human(
-    out: &mut dyn Write,
-    key: &str,
-    explanation: &Explanation<'_>,
-    explain: bool,
-) -> std::io::Result<()> {
-    let e = &explanation.evaluation;
-    writeln!(
-        out,
-        "{key} = {}  (variant {}; {})",
-        e.value, e.variant, e.reason
-    )?;
-    if explain {
-        for rule in &explanation.trace {
-            writeln!(out, "  {rule}")?;
-        }
-    }
-    Ok(())
 }

@@ -247,6 +247,28 @@ fn finite(x: f64) -> Option<f64> {
 }
 
 impl Request {
+    /// What an experiment file says about its analysis: the variants its flag splits (each
+    /// must have a row), their intended shares for the sample ratio check, control, alpha
+    /// and MDE.
+    pub fn for_design(design: &crate::experiment::Design<'_>) -> Request {
+        let weights: Vec<(String, f64)> = design
+            .weights
+            .iter()
+            .map(|(variant, weight)| ((*variant).to_owned(), *weight))
+            .collect();
+        Request {
+            control: Some(design.control.to_owned()),
+            known_variants: Some(weights.iter().map(|(v, _)| v.clone()).collect()),
+            weights: Some(weights),
+            settings: Settings {
+                alpha: design.alpha,
+                ..Settings::default()
+            },
+            mde: Some(design.mde),
+            ..Request::new(design.metrics.clone())
+        }
+    }
+
     /// The request's own mistakes (settings out of range, no primary metric…), which
     /// [`analyze`] reports too, before reading any row.
     pub fn validate(&self) -> Result<(), RequestError> {

@@ -3,6 +3,7 @@
 pub(super) mod analyze;
 mod diagnostics;
 pub(super) mod diff;
+mod eval;
 pub(super) mod evals;
 mod plan;
 pub(super) mod refs;
@@ -12,6 +13,7 @@ pub(super) mod stale;
 pub use analyze::analyze;
 pub use diagnostics::diagnostics;
 pub use diff::diff;
+pub use eval::eval;
 pub use evals::{EvalsWords, evals};
 pub use plan::plan;
 pub use refs::refs;

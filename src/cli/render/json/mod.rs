@@ -3,10 +3,12 @@
 
 mod analyze;
 mod diagnostics;
+mod eval;
 mod evals;
 mod plan;
 
 pub use analyze::{Analysis, analyze};
 pub use diagnostics::diagnostics;
+pub use eval::{Evaluated, eval};
 pub use evals::{Comparison, evals};
 pub use plan::{Arm, Planned};
