@@ -17,24 +17,13 @@ pub(super) fn error(e: PublishError) -> Error {
             hinted(e, format!("run `flagstone build --out {out}` first"))
         }
         PublishError::Busy { .. } => hinted(e, "give it longer with --wait SECONDS"),
-        PublishError::Pruned { pointer, dir } => hinted(
-            format!(
-                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned by `publish --keep`",
-                pointer.hash,
-                pointer.environment,
-                pointer.published_at,
-                pointer
-                    .commit
-                    .as_deref()
-                    .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
-                    .unwrap_or_default(),
-                dir.display(),
-            ),
-            format!(
+        PublishError::Pruned { ref pointer, .. } => {
+            let hint = format!(
                 "to evaluate it, build that commit and copy its {}.json there",
                 pointer.hash
-            ),
-        ),
+            );
+            hinted(format!("{e} by `publish --keep`"), hint)
+        }
         e => e.into(),
     }
 }

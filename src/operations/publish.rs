@@ -213,8 +213,7 @@ impl std::fmt::Display for PublishError {
             }
             PublishError::Pruned { pointer, dir } => write!(
                 f,
-                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned; to evaluate it, \
-                 build that commit and copy its {}.json there",
+                "bundle {} of `{}` (published {}{}) is no longer in {}: pruned",
                 pointer.hash,
                 pointer.environment,
                 pointer.published_at,
@@ -224,7 +223,6 @@ impl std::fmt::Display for PublishError {
                     .map(|c| format!(", commit {}", c.get(..12).unwrap_or(c)))
                     .unwrap_or_default(),
                 dir.display(),
-                pointer.hash,
             ),
             PublishError::Watch(e) => e.fmt(f),
         }
