@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::bundle::Bundle;
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::diff::{Diff, FlagDiff, Status, Version};
 use crate::git::{Change, GitError, Repository};
@@ -22,6 +23,9 @@ pub struct Revisions<'a> {
 pub struct Side {
     pub repo: Repo,
     pub diagnostics: Vec<Diagnostic>,
+    /// The bundles built to compare: only the flags that may differ, with what evaluating
+    /// them needs; none when either side has errors.
+    pub bundles: Vec<Bundle>,
 }
 
 impl Side {
@@ -141,6 +145,7 @@ pub fn compare(revisions: &Revisions<'_>, now: i64) -> Result<Comparison, Compar
         let base = Side {
             repo: base,
             diagnostics: base_findings,
+            bundles: Vec::new(),
         };
         if base_errors {
             return Ok(Comparison::BaseErrors(base));
@@ -148,6 +153,7 @@ pub fn compare(revisions: &Revisions<'_>, now: i64) -> Result<Comparison, Compar
         let head = Side {
             repo: head,
             diagnostics: head_findings,
+            bundles: Vec::new(),
         };
         return Ok(Comparison::HeadErrors { base, head });
     };
@@ -173,18 +179,17 @@ pub fn compare(revisions: &Revisions<'_>, now: i64) -> Result<Comparison, Compar
         },
         now,
     );
-    // The process holding both versions ends soon: freeing the bundles value by value would
-    // only delay it.
-    std::mem::forget((base_bundles, head_bundles));
     let expired = touched_expired(&diff, &base, &head, &head_report.diagnostics);
     let (base_findings, head_findings) = (base_report.diagnostics, head_report.diagnostics);
     let base = Side {
         repo: base,
         diagnostics: base_findings,
+        bundles: base_bundles,
     };
     let head = Side {
         repo: head,
         diagnostics: head_findings,
+        bundles: head_bundles,
     };
     if !expired.is_empty() {
         return Ok(Comparison::TouchesExpired {
