@@ -32,6 +32,7 @@ mod test_layout;
 mod test_lean;
 mod test_literals;
 mod test_markdown;
+mod test_metrics;
 mod test_mutations;
 mod test_presentation_properties;
 mod test_provenance;

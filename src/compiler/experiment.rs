@@ -8,7 +8,10 @@ use std::fmt;
 use crate::bundle::TARGETING_KEY;
 use crate::load::Repo;
 use crate::metric::{Estimator, MetricSpec, Role};
-use crate::model::{self, Direction, ExperimentFile, FlagFile, Metric, ProjectFile, variant_names};
+use crate::model::{
+    self, Direction, ExperimentFile, FlagFile, Metric, MetricDefinition, MetricKind, ProjectFile,
+    variant_names,
+};
 use crate::stats::power::{self, Baseline, PowerError};
 
 /// The significance level when the experiment does not set `alpha`.
@@ -60,6 +63,10 @@ pub enum DesignError {
         flag: String,
         environment: String,
     },
+    /// A metric has no inline `kind` and no definition to take it from.
+    MetricKind {
+        metric: String,
+    },
 }
 
 impl fmt::Display for DesignError {
@@ -82,6 +89,10 @@ impl fmt::Display for DesignError {
             DesignError::NoSplit { flag, environment } => write!(
                 f,
                 "flag `{flag}` serves no split of the control and another variant in `{environment}`"
+            ),
+            DesignError::MetricKind { metric } => write!(
+                f,
+                "metric `{metric}` has no `kind` and no definition in flagstone.toml [metrics]; run `flagstone check`"
             ),
         }
     }
@@ -150,7 +161,7 @@ pub fn design<'r>(
         variants: variant_names(flag),
         weights,
         in_experiment: in_experiment(project, experiment),
-        metrics: metrics(experiment),
+        metrics: metrics(experiment, project)?,
         mde: experiment.mde.value,
         alpha: experiment.alpha.as_ref().map_or(DEFAULT_ALPHA, |a| a.value),
         power: experiment.power.as_ref().map_or(DEFAULT_POWER, |p| p.value),
@@ -208,31 +219,69 @@ fn in_experiment(project: &ProjectFile, experiment: &ExperimentFile) -> f64 {
     slice * (1.0 - held)
 }
 
-fn metrics(experiment: &ExperimentFile) -> Vec<MetricSpec> {
-    fn spec(metric: &Metric, role: Role) -> MetricSpec {
-        let column = |c: &Option<model::Name>| {
-            c.as_ref()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default()
-        };
-        MetricSpec {
+/// An experiment's metric as its definition in flagstone.toml and its inline fields make it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resolved<'a> {
+    pub kind: MetricKind,
+    /// A ratio's numerator and denominator: the definition's parts, else the inline columns.
+    pub numerator: Option<&'a str>,
+    pub denominator: Option<&'a str>,
+    /// Lower is better: the inline `direction`, else the definition's.
+    pub inverse: bool,
+}
+
+/// Resolves `metric` against its definition in flagstone.toml, which supplies what the
+/// experiment leaves out; `None` when neither says which kind it is. Checks report where the
+/// two disagree.
+pub fn resolve<'a>(
+    metric: &'a Metric,
+    definition: Option<&'a MetricDefinition>,
+) -> Option<Resolved<'a>> {
+    let kind = match definition {
+        Some(definition) => definition.aggregation.kind(),
+        None => metric.kind.as_ref()?.value,
+    };
+    let name = |n: &'a Option<model::Name>| n.as_ref().map(|n| n.as_str());
+    let part = |defined: Option<&'a Option<model::Name>>, inline| {
+        defined.and_then(name).or_else(|| name(inline))
+    };
+    let direction = metric
+        .direction
+        .as_ref()
+        .or_else(|| definition?.direction.as_ref());
+    Some(Resolved {
+        kind,
+        numerator: part(definition.map(|d| &d.numerator), &metric.numerator),
+        denominator: part(definition.map(|d| &d.denominator), &metric.denominator),
+        inverse: direction.is_some_and(|d| d.value == Direction::Lower),
+    })
+}
+
+fn metrics(
+    experiment: &ExperimentFile,
+    project: &ProjectFile,
+) -> Result<Vec<MetricSpec>, DesignError> {
+    let spec = |metric: &Metric, role: Role| {
+        let definition = project.metrics.get(&metric.name).map(|d| &d.value);
+        let resolved = resolve(metric, definition).ok_or_else(|| DesignError::MetricKind {
+            metric: metric.name.as_str().to_owned(),
+        })?;
+        let column = |c: Option<&str>| c.unwrap_or_default().to_owned();
+        Ok(MetricSpec {
             name: metric.name.as_str().to_owned(),
-            kind: match metric.kind.value {
-                model::MetricKind::Binomial => Estimator::Binomial,
-                model::MetricKind::Mean => Estimator::Mean,
-                model::MetricKind::Ratio => Estimator::Ratio {
-                    numerator: column(&metric.numerator),
-                    denominator: column(&metric.denominator),
+            kind: match resolved.kind {
+                MetricKind::Binomial => Estimator::Binomial,
+                MetricKind::Mean => Estimator::Mean,
+                MetricKind::Ratio => Estimator::Ratio {
+                    numerator: column(resolved.numerator),
+                    denominator: column(resolved.denominator),
                 },
             },
-            inverse: metric
-                .direction
-                .as_ref()
-                .is_some_and(|d| d.value == Direction::Lower),
+            inverse: resolved.inverse,
             covariate: metric.covariate.as_ref().map(|c| c.as_str().to_owned()),
             role,
-        }
-    }
+        })
+    };
     let guardrail = |m: &Metric| Role::Guardrail {
         max_regression: m.max_regression.as_ref().map_or(0.0, |m| m.value),
     };
@@ -274,9 +323,10 @@ impl Design<'_> {
             .as_ref()
             .ok_or(PlanError::Missing("baseline"))?
             .value;
-        Ok(match primary.kind.value {
-            model::MetricKind::Binomial => Baseline::Rate(baseline),
-            model::MetricKind::Mean | model::MetricKind::Ratio => Baseline::Mean {
+        // `design` puts the primary first.
+        Ok(match self.metrics.first().map(|m| &m.kind) {
+            Some(Estimator::Binomial) => Baseline::Rate(baseline),
+            _ => Baseline::Mean {
                 mean: baseline,
                 stddev: primary
                     .stddev

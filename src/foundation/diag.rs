@@ -104,6 +104,9 @@ codes! {
     ControlCharacterInText = "FS077", "control-character-in-text", Warning;
     FindingsLeftOut = "FS078", "findings-left-out", Error;
     OverLimit = "FS079", "over-limit", Error;
+    BadMetricDefinition = "FS080", "bad-metric-definition", Error;
+    UnknownMetric = "FS081", "unknown-metric", Error;
+    MetricMismatch = "FS082", "metric-mismatch", Error;
 }
 
 /// One finding in one file.

@@ -374,6 +374,101 @@ pub struct ProjectFile {
     /// Holdouts by name: a share of units kept out of every experiment naming the holdout.
     #[serde(default)]
     pub holdouts: Table<Spanned<Holdout>>,
+    /// Metric definitions by name: what each metric an experiment names is computed from
+    /// (docs/format.md). Once any is defined, experiments may name only defined metrics.
+    #[serde(default)]
+    pub metrics: Table<Spanned<MetricDefinition>>,
+}
+
+/// `[metrics.<name>]`: how a metric is computed per unit from its events, for every
+/// experiment that names it.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct MetricDefinition {
+    /// What the metric measures.
+    pub description: Name,
+    /// The event counted, e.g. "workspace_activated". Every aggregation but ratio needs it.
+    pub event: Option<Name>,
+    /// converted (did the event at least once in the window: a rate), count (events per
+    /// unit), sum or mean (of the event's numeric `property` per unit), or ratio (of two
+    /// other metrics' totals).
+    pub aggregation: Spanned<Aggregation>,
+    /// For sum and mean: the event's numeric property.
+    pub property: Option<Name>,
+    /// For a ratio: the defined metric summed above the line.
+    pub numerator: Option<Name>,
+    /// For a ratio: the defined metric summed below the line.
+    pub denominator: Option<Name>,
+    /// How long after the unit's first exposure its events count: a whole number of days,
+    /// hours or minutes ("7d", "24h", "30m"). Every aggregation but ratio needs it.
+    pub window: Option<Name>,
+    /// A CUPED covariate: the same aggregation over a span before first exposure.
+    pub covariate: Option<Spanned<Covariate>>,
+    /// Which way is better. Default: higher.
+    pub direction: Option<Spanned<Direction>>,
+}
+
+/// `covariate = { window = "14d" }` of a metric definition.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Covariate {
+    /// How long before the unit's first exposure its events count, like `window`.
+    pub window: Name,
+}
+
+/// How a metric definition aggregates a unit's events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    Converted,
+    Count,
+    Sum,
+    Mean,
+    Ratio,
+}
+
+impl Aggregation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aggregation::Converted => "converted",
+            Aggregation::Count => "count",
+            Aggregation::Sum => "sum",
+            Aggregation::Mean => "mean",
+            Aggregation::Ratio => "ratio",
+        }
+    }
+
+    /// The kind of experiment metric the aggregation makes.
+    pub fn kind(self) -> MetricKind {
+        match self {
+            Aggregation::Converted => MetricKind::Binomial,
+            Aggregation::Count | Aggregation::Sum | Aggregation::Mean => MetricKind::Mean,
+            Aggregation::Ratio => MetricKind::Ratio,
+        }
+    }
+
+    /// Whether the aggregation reads a numeric property of the event.
+    pub fn has_property(self) -> bool {
+        matches!(self, Aggregation::Sum | Aggregation::Mean)
+    }
+}
+
+/// A window's length in minutes: a positive whole number followed by `d`, `h` or `m`
+/// ("7d", "24h", "30m"); `None` for anything else.
+pub fn window_minutes(text: &str) -> Option<u64> {
+    let unit = text.chars().last()?;
+    let number = &text[..text.len() - unit.len_utf8()];
+    let scale = match unit {
+        'd' => 24 * 60,
+        'h' => 60,
+        'm' => 1,
+        _ => return None,
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let minutes = number.parse::<u64>().ok()?.checked_mul(scale)?;
+    (minutes > 0).then_some(minutes)
 }
 
 /// `[layers.<name>]`: units split into slices that experiments claim exclusively.
@@ -470,11 +565,11 @@ pub struct Metric {
     /// The metric's name: the prefix of its columns.
     pub name: Name,
     /// binomial (a 0/1 conversion), mean (a number per unit) or ratio (Σnumerator /
-    /// Σdenominator).
-    pub kind: Spanned<MetricKind>,
-    /// For a ratio: the numerator's column prefix.
+    /// Σdenominator). May be omitted when flagstone.toml defines the metric.
+    pub kind: Option<Spanned<MetricKind>>,
+    /// For a ratio: the numerator's column prefix (a defined ratio's numerator).
     pub numerator: Option<Name>,
-    /// For a ratio: the denominator's column prefix.
+    /// For a ratio: the denominator's column prefix (a defined ratio's denominator).
     pub denominator: Option<Name>,
     /// Which way is better. Default: higher.
     pub direction: Option<Spanned<Direction>>,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Code, suggest};
-use crate::experiment::{self, bucket_by};
+use crate::experiment::{self, Resolved, bucket_by};
 use crate::format::percent;
 use crate::literal::format_date;
 use crate::model::{
@@ -127,7 +127,7 @@ impl Scope<'_> {
         }
         self.dates(file, experiment);
         self.design(file, experiment);
-        self.metrics(file, experiment);
+        self.metrics(file, experiment, project);
         if self.errors() == errors_before {
             self.reachable(file, key, experiment);
         }
@@ -361,7 +361,7 @@ impl Scope<'_> {
         );
     }
 
-    fn metrics(&mut self, file: &str, experiment: &ExperimentFile) {
+    fn metrics(&mut self, file: &str, experiment: &ExperimentFile, project: Option<&ProjectFile>) {
         let all = std::iter::once((&experiment.primary, Role::Primary))
             .chain(experiment.secondary.iter().map(|m| (m, Role::Secondary)))
             .chain(experiment.guardrails.iter().map(|m| (m, Role::Guardrail)));
@@ -379,24 +379,39 @@ impl Scope<'_> {
                     "the first is on line {line}; a metric has one role"
                 ));
             }
-            self.metric(file, metric, role, experiment.mde.value);
+            let resolved = self.experiment_metric(file, metric, project);
+            self.metric(file, metric, resolved, role, experiment.mde.value);
         }
     }
 
-    fn metric(&mut self, file: &str, metric: &Spanned<Metric>, role: Role, mde: f64) {
-        let kind = metric.kind.value;
+    /// `resolved` is the metric with what its definition supplies; `None` when its kind is
+    /// unknown (already reported), and then only the checks that do not depend on it run.
+    fn metric(
+        &mut self,
+        file: &str,
+        metric: &Spanned<Metric>,
+        resolved: Option<Resolved<'_>>,
+        role: Role,
+        mde: f64,
+    ) {
         let mut bad = |span: std::ops::Range<usize>, message: String, help: &str| {
             self.push(Code::BadMetric, file, span, message).help = Some(help.into());
         };
         let name = &metric.name.value;
-        if kind == MetricKind::Ratio {
+        // Where a finding about the kind points: the inline kind, else the name.
+        let kind_span = metric
+            .kind
+            .as_ref()
+            .map_or(metric.name.span(), |k| k.span());
+        let kind = resolved.map(|r| r.kind);
+        if let Some(resolved) = resolved.filter(|r| r.kind == MetricKind::Ratio) {
             for (part, value) in [
-                ("numerator", &metric.numerator),
-                ("denominator", &metric.denominator),
+                ("numerator", resolved.numerator),
+                ("denominator", resolved.denominator),
             ] {
                 if value.is_none() {
                     bad(
-                        metric.kind.span(),
+                        kind_span.clone(),
                         format!("ratio metric `{name}` has no `{part}`"),
                         "a ratio names its numerator and denominator column prefixes",
                     );
@@ -409,7 +424,7 @@ impl Scope<'_> {
                     "CUPED applies to binomial and mean metrics",
                 );
             }
-        } else {
+        } else if let Some(kind) = kind {
             for part in [&metric.numerator, &metric.denominator]
                 .into_iter()
                 .flatten()
@@ -452,6 +467,9 @@ impl Scope<'_> {
             }
             return;
         }
+        let Some(kind) = kind else {
+            return;
+        };
         match (&metric.baseline, kind) {
             (None, _) => bad(
                 metric.name.span(),

@@ -9,6 +9,7 @@ mod conditions;
 mod experiments;
 mod flags;
 mod limits;
+mod metrics;
 mod people;
 mod segments;
 mod test_files;
@@ -428,6 +429,7 @@ impl<'r> Scope<'r> {
             self.review(file, policy);
         }
         self.layers_and_holdouts(file, project);
+        self.metric_definitions(file, project);
         self.teams(file, project);
     }
 }
