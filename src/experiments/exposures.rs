@@ -416,9 +416,10 @@ impl Reader {
         v.first = v.first.min(time);
         v.last = v.last.max(time);
         if let Some(session) = &event.session {
-            // A 64-bit hash stands for the session id: 8 bytes a session whatever its length.
+            // A 64-bit SipHash stands for the session id: 8 bytes a session whatever its
+            // length, and well mixed, so that distinct ids collide only by chance.
             v.sessions
-                .insert(BuildHasherDefault::<FxHasher>::default().hash_one(&**session));
+                .insert(BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(&**session));
         }
         let (last, per_variant) = state
             .bundles
