@@ -418,8 +418,9 @@ impl Reader {
         if let Some(session) = &event.session {
             // A 64-bit SipHash stands for the session id: 8 bytes a session whatever its
             // length, and well mixed, so that distinct ids collide only by chance.
-            v.sessions
-                .insert(BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(&**session));
+            v.sessions.insert(
+                BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(&**session),
+            );
         }
         let (last, per_variant) = state
             .bundles
