@@ -22,7 +22,7 @@
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
-//! | `experiments` | csv_input, analyze, evals | `compiler` |
+//! | `experiments` | csv_input, analyze, evals, exposures | `compiler` |
 //! | `cli` | one file per command, rendering | `cli` |
 //!
 //! `operations` and `experiments` sit beside each other: neither uses the other. `stats` is
@@ -88,6 +88,7 @@ mod experiments {
     pub mod analyze;
     pub(crate) mod csv_input;
     pub mod evals;
+    pub mod exposures;
 }
 
 #[cfg(feature = "cli")]
@@ -114,4 +115,4 @@ pub use operations::{
 #[cfg(feature = "compiler")]
 use experiments::csv_input;
 #[cfg(feature = "compiler")]
-pub use experiments::{analyze, evals};
+pub use experiments::{analyze, evals, exposures};

@@ -11,6 +11,7 @@ use crate::support::{root, run};
 const NO_REPOSITORY: &[&str] = &[
     "completions",
     "evals compare",
+    "exposures",
     "init",
     "man",
     "publish",

@@ -12,6 +12,7 @@ mod diff;
 mod edit;
 mod eval;
 mod evals;
+mod exposures;
 mod init;
 mod man;
 mod plan;
@@ -59,6 +60,7 @@ enum Command {
     Plan(plan::Args),
     Analyze(analyze::Args),
     Evals(evals::Args),
+    Exposures(exposures::Args),
     Schema(schema::Args),
     Init(init::Args),
     Completions(completions::Args),
@@ -122,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
         Command::Evals(args) => evals::run(args, &mut out),
+        Command::Exposures(args) => exposures::run(args, &mut out),
         Command::Publish(args) => publish::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),

@@ -154,7 +154,11 @@ pub(in crate::cli::render) fn numeric_columns(rows: &[Vec<String>]) -> Vec<bool>
 }
 
 /// Rows of cells (headers first) as aligned columns: numbers to the right, text to the left.
-fn columns(out: &mut dyn Write, rows: &[Vec<String>], indent: &str) -> std::io::Result<()> {
+pub(in crate::cli::render) fn columns(
+    out: &mut dyn Write,
+    rows: &[Vec<String>],
+    indent: &str,
+) -> std::io::Result<()> {
     let columns = rows[0].len();
     let width: Vec<usize> = (0..columns)
         .map(|i| {

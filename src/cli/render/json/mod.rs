@@ -5,10 +5,12 @@ mod analyze;
 mod diagnostics;
 mod eval;
 mod evals;
+mod exposures;
 mod plan;
 
 pub use analyze::{Analysis, analyze};
 pub use diagnostics::diagnostics;
 pub use eval::{Evaluated, eval};
 pub use evals::{Comparison, evals};
+pub use exposures::{Exposures, SessionView, exposures, sessions as exposure_sessions};
 pub use plan::{Arm, Planned};

@@ -1,0 +1,859 @@
+//! Exposure files: who saw which variant of which flag, summarised per flag, environment and
+//! variant, with the units that saw more than one variant, the live sample ratio check of
+//! each split, and the exposures from bundles no longer live (docs/exposures-report.md).
+//!
+//! The files are JSON Lines, one exposure event a line (docs/exposures.md). They are read as
+//! a stream: memory grows with the distinct (flag, environment, variant, unit, bundle), never
+//! with the number of lines. What the summary needs from bundles (their variants and splits)
+//! and which bundles are live are given by the caller, so this module reads no published
+//! directory.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, BuildHasherDefault};
+use std::io::BufRead;
+
+use serde::Deserialize;
+
+use crate::analyze::SRM_THRESHOLD;
+use crate::bundle::wire;
+use crate::fast_hash::{FastMap, FxHasher};
+use crate::literal::{format_timestamp, parse_timestamp};
+
+/// How many malformed lines a report quotes (all are counted).
+pub const MALFORMED_SHOWN: usize = 5;
+
+/// What cannot be read at all.
+#[derive(Debug)]
+pub enum ExposuresError {
+    /// A file cannot be read.
+    Read { file: String, reason: String },
+    /// Bundle bytes that are not a bundle.
+    Bundle { hash: String, reason: String },
+}
+
+impl std::fmt::Display for ExposuresError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExposuresError::Read { file, reason } => write!(f, "cannot read {file}: {reason}"),
+            ExposuresError::Bundle { hash, reason } => {
+                write!(f, "bundle {hash} cannot be read: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExposuresError {}
+
+/// What the summary needs of one bundle: its environment and, per flag, its variants and the
+/// rules that serve a split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleShape {
+    pub environment: String,
+    pub flags: BTreeMap<String, FlagShape>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlagShape {
+    /// Variant names, in name order.
+    pub variants: Vec<String>,
+    /// The rules serving a split, in rule order.
+    pub splits: Vec<Split>,
+}
+
+/// A rule's split: the intended weight of each variant (thousandths of a percent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    pub rule: String,
+    /// In variant order, every variant of the flag.
+    pub weights: Vec<(String, u32)>,
+    /// The rule's schedule changes what it serves: units exposed at different times were
+    /// split differently, so no single split is intended.
+    pub scheduled: bool,
+}
+
+/// The parts of the wire format the summary reads; everything else is ignored.
+#[derive(Deserialize)]
+struct WireBundle<'a> {
+    environment: String,
+    #[serde(borrow)]
+    flags: BTreeMap<Cow<'a, str>, wire::Flag<'a>>,
+}
+
+impl BundleShape {
+    /// Reads the shape of a bundle from its bytes (format 2; the caller verifies the hash).
+    pub fn parse(hash: &str, bytes: &[u8]) -> Result<BundleShape, ExposuresError> {
+        let bundle: WireBundle =
+            serde_json::from_slice(bytes).map_err(|e| ExposuresError::Bundle {
+                hash: hash.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let flags = bundle
+            .flags
+            .into_iter()
+            .map(|(key, flag)| {
+                let variants: Vec<String> = match &flag.v {
+                    Some(v) => v.0.iter().map(|(name, _)| name.to_string()).collect(),
+                    None => wire::default_variants()
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .collect(),
+                };
+                let splits = flag
+                    .r
+                    .iter()
+                    .filter_map(|rule| {
+                        let wire::Serve::Split(weights) = &rule.s else {
+                            return None;
+                        };
+                        Some(Split {
+                            rule: rule.n.to_string(),
+                            weights: variants
+                                .iter()
+                                .cloned()
+                                .zip(weights.iter().copied())
+                                .collect(),
+                            scheduled: rule.t.iter().any(|step| step.s.is_some()),
+                        })
+                    })
+                    .collect();
+                (key.into_owned(), FlagShape { variants, splits })
+            })
+            .collect();
+        Ok(BundleShape {
+            environment: bundle.environment,
+            flags,
+        })
+    }
+}
+
+/// One exposure event as the files spell it; fields not listed are ignored.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(borrow)]
+    flag: Cow<'a, str>,
+    #[serde(borrow)]
+    environment: Cow<'a, str>,
+    #[serde(borrow)]
+    variant: Cow<'a, str>,
+    #[serde(borrow)]
+    reason: Cow<'a, str>,
+    #[serde(borrow, default)]
+    rule: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    bundle: Cow<'a, str>,
+    #[serde(borrow)]
+    unit: Cow<'a, str>,
+    #[serde(borrow, default)]
+    session: Option<Cow<'a, str>>,
+}
+
+/// A line that is not an exposure event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed {
+    pub file: String,
+    /// 1-based.
+    pub line: u64,
+    pub reason: String,
+}
+
+/// A rule index of a unit's exposure that no split check counts: not served by a rule.
+const NO_RULE: u16 = u16::MAX;
+
+/// What one unit saw of one flag in one environment: each distinct (bundle, variant), with
+/// the rule that served it first. Almost every unit sees one.
+enum Seen {
+    One(Exposed),
+    Many(Vec<Exposed>),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct Exposed {
+    bundle: u32,
+    variant: u16,
+    rule: u16,
+}
+
+impl Seen {
+    fn as_slice(&self) -> &[Exposed] {
+        match self {
+            Seen::One(e) => std::slice::from_ref(e),
+            Seen::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Default)]
+struct VariantState {
+    name: String,
+    units: u64,
+    exposures: u64,
+    sessions: std::collections::HashSet<u64, BuildHasherDefault<FxHasher>>,
+    first: i64,
+    last: i64,
+}
+
+#[derive(Default)]
+struct FlagState {
+    flag: String,
+    environment: String,
+    variants: Vec<VariantState>,
+    variant_index: FastMap<Box<str>, u16>,
+    rules: Vec<String>,
+    rule_index: FastMap<Box<str>, u16>,
+    units: FastMap<u32, Seen>,
+    /// Per bundle: the last exposure time, and exposures per variant.
+    bundles: FastMap<u32, (i64, FastMap<u16, u64>)>,
+}
+
+#[derive(Default)]
+struct BundleState {
+    hash: String,
+    exposures: u64,
+    first: i64,
+    last: i64,
+}
+
+/// Reads exposure files one after the other, then [`Reader::finish`] summarises them.
+#[derive(Default)]
+pub struct Reader {
+    /// By environment, then flag: an index into `flags`.
+    index: FastMap<Box<str>, FastMap<Box<str>, usize>>,
+    flags: Vec<FlagState>,
+    bundle_index: FastMap<Box<str>, u32>,
+    bundles: Vec<BundleState>,
+    unit_index: FastMap<Box<str>, u32>,
+    files: u64,
+    exposures: u64,
+    malformed: u64,
+    malformed_shown: Vec<Malformed>,
+    incomplete: Vec<String>,
+}
+
+/// Whether `reason` is one of the evaluation reasons an exposure can have.
+fn known_reason(reason: &str) -> bool {
+    matches!(
+        reason,
+        "disabled" | "rule" | "fallthrough" | "prerequisite_failed" | "error" | "excluded"
+    )
+}
+
+fn intern(map: &mut FastMap<Box<str>, u32>, key: &str) -> (u32, bool) {
+    if let Some(&i) = map.get(key) {
+        return (i, false);
+    }
+    let i = map.len() as u32;
+    map.insert(key.into(), i);
+    (i, true)
+}
+
+impl Reader {
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// The hashes of the bundles the exposures read so far name, in the order first seen.
+    pub fn bundle_hashes(&self) -> impl Iterator<Item = &str> {
+        self.bundles.iter().map(|b| b.hash.as_str())
+    }
+
+    /// Reads one file's lines. `name` is how reports name the file. A last line without its
+    /// line feed that is not an event is a writer still under way: it is noted, not counted
+    /// as malformed.
+    pub fn read(&mut self, name: &str, mut input: impl BufRead) -> Result<(), ExposuresError> {
+        self.files += 1;
+        let mut line = Vec::with_capacity(512);
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            let n = input
+                .read_until(b'\n', &mut line)
+                .map_err(|e| ExposuresError::Read {
+                    file: name.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            if n == 0 {
+                return Ok(());
+            }
+            number += 1;
+            let complete = line.last() == Some(&b'\n');
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            match self.add(text) {
+                Ok(()) => {}
+                Err(_) if !complete => self.incomplete.push(format!("{name}:{number}")),
+                Err(reason) => {
+                    self.malformed += 1;
+                    if self.malformed_shown.len() < MALFORMED_SHOWN {
+                        self.malformed_shown.push(Malformed {
+                            file: name.to_owned(),
+                            line: number,
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds one line, or says why it is not an exposure event.
+    fn add(&mut self, line: &[u8]) -> Result<(), String> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Err("empty line".to_owned());
+        }
+        let event: Event = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+        let time = parse_timestamp(&event.time)
+            .ok_or_else(|| format!("time `{}` is not an RFC 3339 date-time", event.time))?;
+        if !known_reason(&event.reason) {
+            return Err(format!(
+                "reason `{}` is not an evaluation reason",
+                event.reason
+            ));
+        }
+        if !crate::eval::watch::valid_hash(&event.bundle) {
+            return Err(format!("bundle `{}` is not a content hash", event.bundle));
+        }
+        self.exposures += 1;
+        let (bundle, new) = intern(&mut self.bundle_index, &event.bundle);
+        if new {
+            self.bundles.push(BundleState {
+                hash: event.bundle.to_string(),
+                first: time,
+                last: time,
+                ..BundleState::default()
+            });
+        }
+        let b = &mut self.bundles[bundle as usize];
+        b.exposures += 1;
+        b.first = b.first.min(time);
+        b.last = b.last.max(time);
+        let (unit, _) = intern(&mut self.unit_index, &event.unit);
+
+        let by_flag = match self.index.get_mut(&*event.environment) {
+            Some(m) => m,
+            None => self
+                .index
+                .entry(event.environment.as_ref().into())
+                .or_default(),
+        };
+        let flag_id = match by_flag.get(&*event.flag) {
+            Some(&i) => i,
+            None => {
+                let i = self.flags.len();
+                by_flag.insert(event.flag.as_ref().into(), i);
+                self.flags.push(FlagState {
+                    flag: event.flag.to_string(),
+                    environment: event.environment.to_string(),
+                    ..FlagState::default()
+                });
+                i
+            }
+        };
+        let state = &mut self.flags[flag_id];
+        let variant = match state.variant_index.get(&*event.variant) {
+            Some(&v) => v,
+            None => {
+                let v = u16::try_from(state.variants.len())
+                    .ok()
+                    .filter(|&v| v != u16::MAX)
+                    .ok_or("more variants of one flag than any bundle can have")?;
+                state.variant_index.insert(event.variant.as_ref().into(), v);
+                state.variants.push(VariantState {
+                    name: event.variant.to_string(),
+                    first: time,
+                    last: time,
+                    ..VariantState::default()
+                });
+                v
+            }
+        };
+        let rule = match (&*event.reason, &event.rule) {
+            ("rule", Some(name)) => match state.rule_index.get(&**name) {
+                Some(&r) => r,
+                None => match u16::try_from(state.rules.len())
+                    .ok()
+                    .filter(|&r| r != NO_RULE)
+                {
+                    Some(r) => {
+                        state.rule_index.insert(name.as_ref().into(), r);
+                        state.rules.push(name.to_string());
+                        r
+                    }
+                    None => NO_RULE,
+                },
+            },
+            _ => NO_RULE,
+        };
+        let exposed = Exposed {
+            bundle,
+            variant,
+            rule,
+        };
+        let mut new_variant = true;
+        match state.units.get_mut(&unit) {
+            None => {
+                state.units.insert(unit, Seen::One(exposed));
+            }
+            Some(seen) => {
+                let known = seen.as_slice();
+                new_variant = !known.iter().any(|e| e.variant == variant);
+                if !known
+                    .iter()
+                    .any(|e| e.variant == variant && e.bundle == bundle)
+                {
+                    match seen {
+                        Seen::One(first) => *seen = Seen::Many(vec![*first, exposed]),
+                        Seen::Many(all) => all.push(exposed),
+                    }
+                }
+            }
+        }
+        let v = &mut state.variants[variant as usize];
+        v.exposures += 1;
+        v.units += u64::from(new_variant);
+        v.first = v.first.min(time);
+        v.last = v.last.max(time);
+        if let Some(session) = &event.session {
+            // A 64-bit SipHash stands for the session id: 8 bytes a session whatever its
+            // length, and well mixed, so that distinct ids collide only by chance.
+            v.sessions.insert(
+                BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(&**session),
+            );
+        }
+        let (last, per_variant) = state
+            .bundles
+            .entry(bundle)
+            .or_insert((time, FastMap::default()));
+        *last = (*last).max(time);
+        *per_variant.entry(variant).or_default() += 1;
+        Ok(())
+    }
+
+    /// The summary. `bundles` are the shapes of the bundles known, by hash; `live` the hashes
+    /// that environments serve now, when known.
+    pub fn finish(
+        self,
+        bundles: &BTreeMap<String, BundleShape>,
+        live: Option<&BTreeSet<String>>,
+    ) -> Report {
+        let mut flags: Vec<FlagReport> = self
+            .flags
+            .iter()
+            .map(|state| flag_report(state, &self.bundles, bundles))
+            .collect();
+        flags.sort_by(|a, b| (&a.flag, &a.environment).cmp(&(&b.flag, &b.environment)));
+        let mut seen: Vec<BundleSeen> = self
+            .bundles
+            .iter()
+            .map(|b| BundleSeen {
+                hash: b.hash.clone(),
+                exposures: b.exposures,
+                first_seen: format_timestamp(b.first),
+                last_seen: format_timestamp(b.last),
+                known: bundles.contains_key(&b.hash),
+                live: live.map(|live| live.contains(&b.hash)),
+            })
+            .collect();
+        seen.sort_by(|a, b| (&a.first_seen, &a.hash).cmp(&(&b.first_seen, &b.hash)));
+        Report {
+            files: self.files,
+            exposures: self.exposures,
+            malformed: self.malformed,
+            malformed_shown: self.malformed_shown,
+            incomplete: self.incomplete,
+            flags,
+            bundles: seen,
+            live_known: live.is_some(),
+        }
+    }
+}
+
+fn flag_report(
+    state: &FlagState,
+    seen: &[BundleState],
+    bundles: &BTreeMap<String, BundleShape>,
+) -> FlagReport {
+    let hash_of = |b: u32| seen[b as usize].hash.as_str();
+    let mut variants: Vec<VariantReport> = state
+        .variants
+        .iter()
+        .map(|v| VariantReport {
+            name: v.name.clone(),
+            units: v.units,
+            sessions: v.sessions.len() as u64,
+            exposures: v.exposures,
+            first_seen: format_timestamp(v.first),
+            last_seen: format_timestamp(v.last),
+        })
+        .collect();
+    variants.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut multi = MultiVariant::default();
+    for seen in state.units.values() {
+        let all = seen.as_slice();
+        let first = all[0].variant;
+        if all.iter().all(|e| e.variant == first) {
+            continue;
+        }
+        // Within one bundle a unit's variant is decided by its context alone.
+        let within_bundle = all.iter().enumerate().any(|(i, a)| {
+            all[i + 1..]
+                .iter()
+                .any(|b| a.bundle == b.bundle && a.variant != b.variant)
+        });
+        if within_bundle {
+            multi.context_changed += 1;
+        } else {
+            multi.bundle_changed += 1;
+        }
+    }
+
+    // Exposures their bundle cannot explain.
+    let mut not_in_bundle = 0;
+    let mut unknown_variant = 0;
+    for (&bundle, (_, per_variant)) in &state.bundles {
+        let Some(shape) = bundles.get(hash_of(bundle)) else {
+            continue;
+        };
+        let flag = shape.flags.get(&state.flag);
+        for (&variant, &n) in per_variant {
+            match flag {
+                None => not_in_bundle += n,
+                Some(flag) => {
+                    let name = &state.variants[variant as usize].name;
+                    if !flag.variants.contains(name) {
+                        unknown_variant += n;
+                    }
+                }
+            }
+        }
+    }
+
+    let latest = state
+        .bundles
+        .iter()
+        .max_by(|a, b| (a.1.0, hash_of(*a.0)).cmp(&(b.1.0, hash_of(*b.0))))
+        .map(|(&b, _)| b);
+    let splits = latest
+        .map(|latest| split_checks(state, latest, hash_of(latest), bundles))
+        .unwrap_or_default();
+    FlagReport {
+        flag: state.flag.clone(),
+        environment: state.environment.clone(),
+        units: state.units.len() as u64,
+        variants,
+        multi,
+        not_in_bundle,
+        unknown_variant,
+        latest_bundle: latest.map(|b| hash_of(b).to_owned()),
+        splits,
+    }
+}
+
+/// The sample ratio check of each split the latest bundle serves, over the units that bundle
+/// served by that rule.
+fn split_checks(
+    state: &FlagState,
+    latest: u32,
+    hash: &str,
+    bundles: &BTreeMap<String, BundleShape>,
+) -> Vec<SplitCheck> {
+    let Some(flag) = bundles.get(hash).and_then(|b| b.flags.get(&state.flag)) else {
+        return Vec::new();
+    };
+    flag.splits
+        .iter()
+        .map(|split| {
+            let rule = state.rule_index.get(split.rule.as_str()).copied();
+            let positive: Vec<&(String, u32)> =
+                split.weights.iter().filter(|(_, w)| *w > 0).collect();
+            let mut units = vec![0u64; positive.len()];
+            let mut other = 0;
+            if let Some(rule) = rule {
+                for seen in state.units.values() {
+                    for e in seen.as_slice() {
+                        if e.bundle != latest || e.rule != rule {
+                            continue;
+                        }
+                        let name = &state.variants[e.variant as usize].name;
+                        match positive.iter().position(|(v, _)| v == name) {
+                            Some(i) => units[i] += 1,
+                            None => other += 1,
+                        }
+                    }
+                }
+            }
+            let total: u64 = positive.iter().map(|(_, w)| u64::from(*w)).sum();
+            let arms: Vec<SplitArm> = positive
+                .iter()
+                .zip(&units)
+                .map(|((variant, weight), &units)| SplitArm {
+                    variant: variant.clone(),
+                    units,
+                    expected_share: *weight as f64 / total.max(1) as f64,
+                })
+                .collect();
+            let observed: u64 = units.iter().sum();
+            let outcome = if split.scheduled {
+                SrmOutcome::Skipped("the rule's schedule changes its split".to_owned())
+            } else if positive.len() < 2 {
+                SrmOutcome::Skipped("the split serves one variant".to_owned())
+            } else if observed == 0 {
+                SrmOutcome::Skipped("no unit was served by this rule".to_owned())
+            } else {
+                let weights: Vec<f64> = arms.iter().map(|a| a.expected_share).collect();
+                let p_value = crate::stats::srm_p_value(&units, &weights);
+                SrmOutcome::Tested {
+                    p_value,
+                    mismatch: p_value < SRM_THRESHOLD,
+                }
+            };
+            SplitCheck {
+                rule: split.rule.clone(),
+                bundle: hash.to_owned(),
+                arms,
+                outside_split: other,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+/// The summary of a set of exposure files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub files: u64,
+    /// Exposure events read.
+    pub exposures: u64,
+    /// Lines that are not exposure events (all counted; the first few in `malformed_shown`).
+    pub malformed: u64,
+    pub malformed_shown: Vec<Malformed>,
+    /// `file:line` of last lines still being written (no line feed, not yet an event).
+    pub incomplete: Vec<String>,
+    /// By flag, then environment.
+    pub flags: Vec<FlagReport>,
+    /// Every bundle the exposures name, by first exposure.
+    pub bundles: Vec<BundleSeen>,
+    /// Whether the live bundles were given (otherwise `BundleSeen::live` is `None`).
+    pub live_known: bool,
+}
+
+impl Report {
+    /// Exposures from bundles that are not live, when the live ones are known.
+    pub fn from_dead_bundles(&self) -> u64 {
+        self.bundles
+            .iter()
+            .filter(|b| b.live == Some(false))
+            .map(|b| b.exposures)
+            .sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlagReport {
+    pub flag: String,
+    pub environment: String,
+    /// Distinct units, whatever they saw.
+    pub units: u64,
+    /// By name.
+    pub variants: Vec<VariantReport>,
+    pub multi: MultiVariant,
+    /// Exposures whose (known) bundle has no such flag.
+    pub not_in_bundle: u64,
+    /// Exposures to a variant their (known) bundle's flag does not have.
+    pub unknown_variant: u64,
+    /// The bundle of the latest exposure: the one the split checks are about.
+    pub latest_bundle: Option<String>,
+    /// One per split rule of the latest bundle, when it is known.
+    pub splits: Vec<SplitCheck>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VariantReport {
+    pub name: String,
+    pub units: u64,
+    /// Distinct session ids (counted by a 64-bit hash of each).
+    pub sessions: u64,
+    pub exposures: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// Units that saw more than one variant, by why.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MultiVariant {
+    /// Two variants from one bundle: the unit's context changed (a bundle serves one variant
+    /// per context).
+    pub context_changed: u64,
+    /// Each bundle served it one variant, but a new bundle another.
+    pub bundle_changed: u64,
+}
+
+impl MultiVariant {
+    pub fn total(&self) -> u64 {
+        self.context_changed + self.bundle_changed
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitCheck {
+    pub rule: String,
+    /// The bundle whose units were counted: the flag's latest.
+    pub bundle: String,
+    /// The variants with a positive weight.
+    pub arms: Vec<SplitArm>,
+    /// Units served by the rule a variant it gives no weight.
+    pub outside_split: u64,
+    pub outcome: SrmOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitArm {
+    pub variant: String,
+    pub units: u64,
+    /// The weights normalised to sum to 1.
+    pub expected_share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SrmOutcome {
+    /// `mismatch`: p below [`SRM_THRESHOLD`], the split is not what the bundle intends.
+    Tested { p_value: f64, mismatch: bool },
+    /// Why there is no test.
+    Skipped(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleSeen {
+    pub hash: String,
+    pub exposures: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Whether its shape was given.
+    pub known: bool,
+    /// Whether an environment serves it now, when that is known.
+    pub live: Option<bool>,
+}
+
+/// One session of a variant, for replays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub session: String,
+    pub unit: String,
+    pub first_seen: String,
+}
+
+/// Which sessions to list.
+pub struct SessionQuery<'q> {
+    pub flag: &'q str,
+    pub variant: &'q str,
+    /// `None`: any environment, when the flag was seen in one only.
+    pub environment: Option<&'q str>,
+}
+
+/// A session's unit and first exposure time.
+type FirstSeen = (Box<str>, i64);
+
+/// The sessions of one variant, collected from files read one after the other.
+#[derive(Default)]
+pub struct SessionReader {
+    /// By environment: session → (unit, first seen).
+    found: BTreeMap<String, FastMap<Box<str>, FirstSeen>>,
+    /// Environments where the flag was seen at all.
+    environments: BTreeSet<String>,
+}
+
+/// Sessions listed for more than one environment when none was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmbiguousEnvironment(pub Vec<String>);
+
+impl std::fmt::Display for AmbiguousEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the flag was exposed in more than one environment ({})",
+            self.0.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for AmbiguousEnvironment {}
+
+impl SessionReader {
+    /// Reads one file; lines that are not events are skipped here (the summary reports them).
+    pub fn read(
+        &mut self,
+        name: &str,
+        query: &SessionQuery,
+        mut input: impl BufRead,
+    ) -> Result<(), ExposuresError> {
+        let mut line = Vec::with_capacity(512);
+        loop {
+            line.clear();
+            let n = input
+                .read_until(b'\n', &mut line)
+                .map_err(|e| ExposuresError::Read {
+                    file: name.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            if n == 0 {
+                return Ok(());
+            }
+            let Ok(event) = serde_json::from_slice::<Event>(&line) else {
+                continue;
+            };
+            if event.flag != query.flag || query.environment.is_some_and(|e| e != event.environment)
+            {
+                continue;
+            }
+            if !self.environments.contains(&*event.environment) {
+                self.environments.insert(event.environment.to_string());
+            }
+            let (Some(session), Some(time)) = (&event.session, parse_timestamp(&event.time)) else {
+                continue;
+            };
+            if event.variant != query.variant {
+                continue;
+            }
+            let sessions = match self.found.get_mut(&*event.environment) {
+                Some(s) => s,
+                None => self.found.entry(event.environment.to_string()).or_default(),
+            };
+            match sessions.get_mut(&**session) {
+                Some(entry) if entry.1 <= time => {}
+                Some(entry) => *entry = (event.unit.as_ref().into(), time),
+                None => {
+                    sessions.insert(session.as_ref().into(), (event.unit.as_ref().into(), time));
+                }
+            }
+        }
+    }
+
+    /// The sessions by first exposure (then id), or the environments to choose from.
+    pub fn finish(self) -> Result<Vec<Session>, AmbiguousEnvironment> {
+        if self.environments.len() > 1 {
+            return Err(AmbiguousEnvironment(
+                self.environments.into_iter().collect(),
+            ));
+        }
+        let mut sessions: Vec<(i64, Session)> = self
+            .found
+            .into_values()
+            .flatten()
+            .map(|(session, (unit, time))| {
+                (
+                    time,
+                    Session {
+                        session: session.into(),
+                        unit: unit.into(),
+                        first_seen: format_timestamp(time),
+                    },
+                )
+            })
+            .collect();
+        sessions.sort_by(|a, b| (a.0, &a.1.session).cmp(&(b.0, &b.1.session)));
+        Ok(sessions.into_iter().map(|(_, s)| s).collect())
+    }
+}
