@@ -52,34 +52,59 @@ impl Seen {
 
 /// The fingerprint of an exposure's deduplication key: (unit, flag, variant, bundle).
 pub(super) fn fingerprint(unit: &[u8], flag: &str, variant: &str, bundle: &str) -> u64 {
-    let mut h = 0;
+    let mut words = Words::default();
+    // The lengths first, so that no two keys give the same words.
+    words.push(unit.len() as u64 | (flag.len() as u64) << 24 | (variant.len() as u64) << 44);
     for part in [unit, flag.as_bytes(), variant.as_bytes()] {
-        // Lengths first, so that no two keys hash the same bytes.
-        h = mix(h, part.len() as u64);
-        let mut words = part.chunks_exact(8);
-        for word in &mut words {
-            h = mix(h, u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        let mut chunks = part.chunks_exact(8);
+        for chunk in &mut chunks {
+            words.push(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
         }
-        let mut tail = [0; 8];
-        tail[..words.remainder().len()].copy_from_slice(words.remainder());
-        h = mix(h, u64::from_le_bytes(tail));
+        if !chunks.remainder().is_empty() {
+            let mut tail = [0; 8];
+            tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+            words.push(u64::from_le_bytes(tail));
+        }
     }
     // A content hash is uniformly random hex: its first 16 characters carry 64 bits.
-    for word in bundle.as_bytes().chunks_exact(8).take(2) {
-        h = mix(h, u64::from_le_bytes(word.try_into().expect("8 bytes")));
+    for chunk in bundle.as_bytes().chunks_exact(8).take(2) {
+        words.push(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
     }
-    h.max(1)
+    words.finish().max(1)
 }
 
-/// Folded 64×64→128-bit multiplication (wyhash's mixing step): every input bit reaches every
-/// output bit. FxHasher's multiply-rotate does not: keys differing in one late byte collide
-/// often. The state cannot be zeroed by a word: `word ^ P1` is zero only for a word that no
-/// UTF-8 text or zero-padded tail contains.
-fn mix(h: u64, word: u64) -> u64 {
+/// wyhash's mixing: each pair of words is multiplied, 64×64→128 bits, and the halves folded,
+/// so that every input bit reaches every output bit, two words per multiplication. (FxHasher's
+/// multiply-rotate does not: keys that differ in one late byte collide often.)
+#[derive(Default)]
+struct Words {
+    state: u64,
+    pending: Option<u64>,
+}
+
+impl Words {
     const P0: u64 = 0xa076_1d64_78bd_642f;
     const P1: u64 = 0xe703_7ed1_a0b4_28db;
-    let product = u128::from(h ^ P0) * u128::from(word ^ P1);
-    (product as u64) ^ ((product >> 64) as u64)
+
+    fn push(&mut self, word: u64) {
+        match self.pending.take() {
+            None => self.pending = Some(word),
+            Some(first) => self.state = Self::mix(self.state ^ first ^ Self::P0, word ^ Self::P1),
+        }
+    }
+
+    fn finish(self) -> u64 {
+        let last = self.pending.unwrap_or_default();
+        Self::mix(self.state ^ last ^ Self::P0, Self::P1)
+    }
+
+    /// A product is zero only if a factor is: `word ^ P1` is zero only for a word that no
+    /// UTF-8 text or zero-padded tail contains (P1's bytes are not UTF-8), and the other
+    /// factor depends on the state.
+    fn mix(a: u64, b: u64) -> u64 {
+        let product = u128::from(a) * u128::from(b);
+        (product as u64) ^ ((product >> 64) as u64)
+    }
 }
 
 #[cfg(test)]
