@@ -67,10 +67,11 @@ fn contexts(n: usize) -> Vec<Value> {
         .collect()
 }
 
-/// Evaluation alone, cycling through every (flag, context) pair: the baseline.
-#[divan::bench(sample_count = 100, sample_size = 2000)]
-fn evaluate(bencher: Bencher) {
-    let (flags, keys, contexts) = (evaluator(), keys(), contexts(CONTEXTS));
+/// Evaluation alone, cycling through every (flag, context) pair: the baseline. With 1,024
+/// contexts, as the evaluator's benchmark; with 16, the pairs' exposures fit the cache.
+#[divan::bench(sample_count = 100, sample_size = 2000, args = [16, CONTEXTS])]
+fn evaluate(bencher: Bencher, n: usize) {
+    let (flags, keys, contexts) = (evaluator(), keys(), contexts(n));
     let mut i = 0usize;
     bencher.bench_local(|| {
         i = i.wrapping_add(1);
@@ -79,14 +80,15 @@ fn evaluate(bencher: Bencher) {
     });
 }
 
-/// Evaluation and recording, every pair already recorded: the difference from `evaluate` is
-/// a duplicate's cost.
-#[divan::bench(sample_count = 100, sample_size = 2000)]
-fn evaluate_and_record_duplicate(bencher: Bencher) {
-    let (flags, keys, contexts) = (evaluator(), keys(), contexts(CONTEXTS));
+/// Evaluation and recording, every pair already recorded: the difference from `evaluate`
+/// with as many contexts is a duplicate's cost. The table has eight slots per pair, so that a
+/// full set rarely forgets one: 64 MiB for 1,024,000 pairs, 1 MiB for 16,000.
+#[divan::bench(sample_count = 100, sample_size = 2000, args = [16, CONTEXTS])]
+fn evaluate_and_record_duplicate(bencher: Bencher, n: usize) {
+    let (flags, keys, contexts) = (evaluator(), keys(), contexts(n));
+    let pairs = FLAGS * n;
     let config = Config {
-        // 1,024,000 exposures at one in eight slots: a full set rarely forgets one.
-        remembered: 1 << 23,
+        remembered: (pairs * 8).next_power_of_two(),
         ..Config::default()
     };
     let (recorder, receiver) = Recorder::to_channel(config);
@@ -108,9 +110,11 @@ fn evaluate_and_record_duplicate(bencher: Bencher) {
     });
     let stats = recorder.shutdown();
     drain.join().unwrap();
-    // Forgotten entries recorded again would be counted in the timings: say how many.
-    let pairs = (FLAGS * CONTEXTS) as u64;
-    assert!(stats.recorded - pairs < pairs / 1000, "{stats:?}");
+    // Forgotten entries recorded again are in the timings: say how many.
+    eprintln!(
+        "{n} contexts: {} re-recorded of {pairs}",
+        stats.recorded - pairs as u64
+    );
 }
 
 /// New exposures per second: `NEW` distinct units evaluated and recorded into JSON Lines
