@@ -19,7 +19,7 @@
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
 //! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git | `eval`; `compiler` |
-//! | `runtime` | bundle (the format); eval (the evaluator and its watcher) | `eval` |
+//! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served) | `eval` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
 //! | `experiments` | csv_input, analyze, evals, exposures | `compiler` |
@@ -56,6 +56,7 @@ mod foundation {
 mod runtime {
     pub mod bundle;
     pub mod eval;
+    pub mod exposure;
 }
 
 #[cfg(feature = "compiler")]
@@ -100,7 +101,7 @@ pub use foundation::{diag, format, fs, git, metric, model, stats};
 pub use foundation::{literal, op};
 
 #[cfg(feature = "eval")]
-pub use runtime::{bundle, eval};
+pub use runtime::{bundle, eval, exposure};
 
 #[cfg(feature = "compiler")]
 use compiler::characters;

@@ -2,13 +2,15 @@
 //! realistic bundle (prerequisites, segments that refer to segments, include and exclude
 //! lists, splits gated by an experiment, schedules, case-insensitive operands with non-ASCII
 //! text, semver, numbers, regexes) over 1,024 varied contexts. Its own binary, since a global
-//! allocator is per binary; run with `cargo test --test alloc`.
+//! allocator is per binary; run with `cargo test --test alloc`. Recording an exposure that is
+//! a duplicate allocates nothing either.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flagstone::eval::{Evaluator, Reason};
+use flagstone::exposure::{Config, Outcome, Recorder};
 use serde_json::{Value, json};
 
 struct Counting;
@@ -202,4 +204,42 @@ fn main() {
     // Every reason but the error occurs, so every path above was taken.
     assert!(reasons[..5].iter().all(|n| *n > 0), "{reasons:?}");
     println!("alloc: {evaluations} evaluations, 0 allocations, reasons {reasons:?}");
+    duplicate_exposures_allocate_nothing(&flags, &keys, &contexts);
+}
+
+/// Recording an exposure already recorded allocates nothing (a new one does: it is an
+/// owned event on its way to the sink).
+fn duplicate_exposures_allocate_nothing(flags: &Evaluator, keys: &[String], contexts: &[Value]) {
+    let config = Config {
+        queue: keys.len() * contexts.len(),
+        ..Config::default()
+    };
+    let (recorder, _receiver) = Recorder::to_channel(config);
+    let record_all = |outcomes: &mut [usize; 4]| {
+        for key in keys {
+            for context in contexts {
+                let evaluation = flags.evaluate(key, context, NOW).unwrap();
+                let kind = match recorder.record(flags, key, context, &evaluation) {
+                    Outcome::Recorded => 0,
+                    Outcome::Duplicate => 1,
+                    Outcome::Dropped => 2,
+                    Outcome::NoUnit => 3,
+                };
+                outcomes[kind] += 1;
+            }
+        }
+    };
+    let mut first = [0; 4];
+    record_all(&mut first);
+    assert!(first[0] > 0 && first[2] == 0, "{first:?}");
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let mut again = [0; 4];
+    record_all(&mut again);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(again, [0, first[0] + first[1], 0, first[3]], "{first:?}");
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations in {again:?} records"
+    );
+    println!("alloc: {} duplicate exposures, 0 allocations", again[1]);
 }

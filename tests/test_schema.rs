@@ -1,6 +1,9 @@
 //! The committed JSON Schemas are exactly what the model generates.
 
-use flagstone::schema::{BUNDLE_SCHEMA_FILE, FileKind, generate, generate_bundle};
+use flagstone::schema::{
+    BUNDLE_SCHEMA_FILE, EXPOSURE_SCHEMA_FILE, FileKind, generate, generate_bundle,
+    generate_exposure,
+};
 
 use crate::support::{assert_file, root};
 
@@ -14,6 +17,9 @@ fn committed_schemas_match_the_model() {
     let mut text = serde_json::to_string_pretty(&generate_bundle()).unwrap();
     text.push('\n');
     assert_file(&root().join("schema").join(BUNDLE_SCHEMA_FILE), &text);
+    let mut text = serde_json::to_string_pretty(&generate_exposure()).unwrap();
+    text.push('\n');
+    assert_file(&root().join("schema").join(EXPOSURE_SCHEMA_FILE), &text);
 }
 
 #[test]
@@ -58,9 +64,12 @@ fn the_schema_command_writes_the_committed_schemas() {
     let dir = crate::support::tempdir();
     let (code, stdout, _) = crate::support::run(&["schema", "--out", "out"], dir.path());
     assert_eq!(code, 0);
-    assert_eq!(stdout.lines().count(), 6);
+    assert_eq!(stdout.lines().count(), 7);
     let files = FileKind::ALL.map(FileKind::schema_file);
-    for file in files.iter().chain([&BUNDLE_SCHEMA_FILE]) {
+    for file in files
+        .iter()
+        .chain([&BUNDLE_SCHEMA_FILE, &EXPOSURE_SCHEMA_FILE])
+    {
         let written = std::fs::read(dir.path().join("out").join(file)).unwrap();
         let committed = std::fs::read(root().join("schema").join(file)).unwrap();
         assert_eq!(written, committed, "{file}");
@@ -68,7 +77,7 @@ fn the_schema_command_writes_the_committed_schemas() {
     // Nothing but the schemas is left behind.
     assert_eq!(
         std::fs::read_dir(dir.path().join("out")).unwrap().count(),
-        6
+        7
     );
     // An output path that is a file is an I/O error.
     std::fs::write(dir.path().join("file"), "x").unwrap();

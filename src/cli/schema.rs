@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::schema::{BUNDLE_SCHEMA_FILE, FileKind, generate, generate_bundle};
+use crate::schema::{
+    BUNDLE_SCHEMA_FILE, EXPOSURE_SCHEMA_FILE, FileKind, generate, generate_bundle,
+    generate_exposure,
+};
 
 use super::{Error, Exit, write_atomic};
 
@@ -22,7 +25,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let schemas = FileKind::ALL
         .into_iter()
         .map(|kind| (kind.schema_file(), generate(kind)))
-        .chain([(BUNDLE_SCHEMA_FILE, generate_bundle())]);
+        .chain([
+            (BUNDLE_SCHEMA_FILE, generate_bundle()),
+            (EXPOSURE_SCHEMA_FILE, generate_exposure()),
+        ]);
     for (file, schema) in schemas {
         let mut text = serde_json::to_string_pretty(&schema)?;
         text.push('\n');

@@ -64,6 +64,20 @@ pub fn generate_bundle() -> Value {
     schema
 }
 
+/// The file name of the exposure event's schema in `schema/`.
+pub const EXPOSURE_SCHEMA_FILE: &str = "exposure.schema.json";
+
+/// The JSON Schema (draft 7) of one exposure event, a line of an exposures file.
+pub fn generate_exposure() -> Value {
+    let settings = SchemaSettings::draft07().with(|s| s.inline_subschemas = true);
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<crate::exposure::Exposure>()
+        .to_value();
+    tidy(&mut schema);
+    schema
+}
+
 /// The JSON Schema (draft 7, every subschema inlined) of one kind of file.
 pub fn generate(kind: FileKind) -> Value {
     let settings = SchemaSettings::draft07().with(|s| s.inline_subschemas = true);

@@ -520,6 +520,7 @@ fn lower_gate(
         None => None,
     };
     Ok(Gate {
+        experiment: experiment.name.into(),
         control: variant(experiment.control)?,
         holdout,
         layer,

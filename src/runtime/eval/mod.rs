@@ -317,6 +317,8 @@ struct Use {
 /// An experiment's gate on a flag's splits.
 #[derive(Debug)]
 struct Gate {
+    /// The experiment's key.
+    experiment: Box<str>,
     control: usize,
     /// The holdout's exclusion, its `"{salt}/holdout/"` prefix and its share.
     holdout: Option<(Exclusion, bucket::Prefix, u32)>,
@@ -451,6 +453,24 @@ impl Evaluator {
     pub fn bucket_by(&self, flag: &str) -> Option<&str> {
         let flag = &self.flags[self.index.get(flag, &self.flags)?];
         Some(self.bucketing_path(flag).name())
+    }
+
+    /// A flag's bucketing unit in `context`: the value of its `bucket_by` attribute, if that
+    /// is a string or an integer.
+    pub fn unit<'c>(&self, flag: &str, context: &'c Value) -> Option<Unit<'c>> {
+        let flag = &self.flags[self.index.get(flag, &self.flags)?];
+        self.bucketing_path(flag).lookup(context).and_then(Unit::of)
+    }
+
+    /// The context's targeting key, if it is a string or an integer.
+    pub fn targeting_key<'c>(&self, context: &'c Value) -> Option<Unit<'c>> {
+        self.targeting_key.lookup(context).and_then(Unit::of)
+    }
+
+    /// The experiment gating a flag's splits in this bundle, if it has one.
+    pub fn experiment(&self, flag: &str) -> Option<&str> {
+        let flag = &self.flags[self.index.get(flag, &self.flags)?];
+        flag.gate.as_deref().map(|gate| &*gate.experiment)
     }
 
     /// The attribute path a flag buckets by.

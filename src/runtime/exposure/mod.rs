@@ -1,0 +1,442 @@
+//! Exposures: which unit was served which variant of which flag, recorded in process.
+//!
+//! A [`Recorder`] sits beside an [`Evaluator`]: each evaluation it is shown becomes an
+//! [`Exposure`] unless the same unit already saw the same variant of the same flag in the same
+//! bundle. New exposures go through a bounded queue to a sink (JSON Lines files written by a
+//! background thread, or a channel the application drains); a full queue drops the exposure
+//! and counts it. Nothing is printed: [`Recorder::stats`] says what happened. The event's
+//! format is docs/exposures.md's.
+
+mod files;
+mod mapping;
+mod seen;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::eval::bucket::Unit;
+use crate::eval::{Evaluation, Evaluator, Reason, UnknownFlag};
+use crate::literal::format_timestamp;
+
+pub use files::Files;
+pub use mapping::OTEL_EVENT_NAME;
+use seen::Seen;
+
+/// One exposure: a unit first served a variant of a flag by a bundle. Serializes as one line
+/// of docs/exposures.md's format, keys in order, absent fields omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "compiler", schemars(title = "flagstone exposure"))]
+pub struct Exposure {
+    /// When the unit was first exposed: RFC 3339 UTC with milliseconds and `Z`.
+    #[cfg_attr(
+        feature = "compiler",
+        schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"))
+    )]
+    pub time: String,
+    /// The flag's key.
+    pub flag: String,
+    /// The bundle's environment.
+    pub environment: String,
+    /// The variant served.
+    pub variant: String,
+    /// Why it was served.
+    pub reason: ReasonKind,
+    /// The rule's name, for `rule` and `excluded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The bundle's content hash.
+    #[cfg_attr(feature = "compiler", schemars(regex(pattern = r"^[0-9a-f]{64}$")))]
+    pub bundle: String,
+    /// The flag's experiment in this bundle, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The bucketing unit: the flag's `bucket_by` attribute (integers in decimal).
+    pub unit: String,
+    /// The context's targeting key (integers in decimal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting_key: Option<String>,
+    /// The session: the value of the context attribute the recorder is configured with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}
+
+/// An evaluation reason's kind, as [`Reason`] serializes its tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "compiler", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    Disabled,
+    Rule,
+    Fallthrough,
+    PrerequisiteFailed,
+    Error,
+    Excluded,
+}
+
+impl ReasonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonKind::Disabled => "disabled",
+            ReasonKind::Rule => "rule",
+            ReasonKind::Fallthrough => "fallthrough",
+            ReasonKind::PrerequisiteFailed => "prerequisite_failed",
+            ReasonKind::Error => "error",
+            ReasonKind::Excluded => "excluded",
+        }
+    }
+
+    /// The kind of a reason, and the rule it names.
+    fn of<'r>(reason: &Reason<'r>) -> (ReasonKind, Option<&'r str>) {
+        match reason {
+            Reason::Disabled => (ReasonKind::Disabled, None),
+            Reason::Rule { rule_name, .. } => (ReasonKind::Rule, Some(rule_name)),
+            Reason::Fallthrough => (ReasonKind::Fallthrough, None),
+            Reason::PrerequisiteFailed { .. } => (ReasonKind::PrerequisiteFailed, None),
+            Reason::Error { .. } => (ReasonKind::Error, None),
+            Reason::Excluded { rule_name, .. } => (ReasonKind::Excluded, Some(rule_name)),
+        }
+    }
+}
+
+/// The time in milliseconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
+}
+
+/// How a recorder deduplicates and queues.
+#[derive(Clone)]
+pub struct Config {
+    /// The context attribute (a dotted path) whose value is an exposure's session.
+    pub session_attribute: String,
+    /// How many exposures the queue holds before new ones are dropped.
+    pub queue: usize,
+    /// How many exposures the deduplication table remembers (rounded up to a power of two;
+    /// 8 bytes each).
+    pub remembered: usize,
+    /// Stamps exposures and dates files.
+    pub clock: Clock,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            session_attribute: "session_id".into(),
+            queue: 65_536,
+            remembered: 1 << 20,
+            clock: system_clock(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("session_attribute", &self.session_attribute)
+            .field("queue", &self.queue)
+            .field("remembered", &self.remembered)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a recorder could not set up.
+#[derive(Debug)]
+pub enum RecorderError {
+    /// The exposures directory could not be created.
+    Directory { dir: PathBuf, error: io::Error },
+    /// The writer thread could not be started.
+    Thread(io::Error),
+}
+
+impl fmt::Display for RecorderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecorderError::Directory { dir, error } => {
+                write!(f, "cannot create {}: {error}", dir.display())
+            }
+            RecorderError::Thread(error) => write!(f, "cannot start the exposure writer: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for RecorderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RecorderError::Directory { error, .. } | RecorderError::Thread(error) => Some(error),
+        }
+    }
+}
+
+/// What [`Recorder::record`] did with an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new exposure, queued.
+    Recorded,
+    /// The unit already saw this variant of this flag in this bundle.
+    Duplicate,
+    /// A new exposure, dropped: the queue was full (or the sink gone). A later evaluation of
+    /// the same exposure tries again.
+    Dropped,
+    /// The context has no unit for the flag (or the flag is not the evaluator's).
+    NoUnit,
+}
+
+/// A recorder's counts since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// New exposures queued.
+    pub recorded: u64,
+    /// Evaluations the unit had already been exposed to.
+    pub duplicates: u64,
+    /// New exposures dropped because the queue was full or the sink gone.
+    pub dropped: u64,
+    /// Evaluations without a unit, not recorded.
+    pub no_unit: u64,
+    /// Exposures written to files (the file sink only).
+    pub written: u64,
+    /// Exposures the file sink failed to write.
+    pub write_errors: u64,
+}
+
+/// Counters touched by every thread that records: striped over cache lines by fingerprint, so
+/// threads recording different exposures rarely share a line.
+struct Striped([Padded; STRIPES]);
+
+const STRIPES: usize = 16;
+
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded(AtomicU64);
+
+impl Striped {
+    fn new() -> Self {
+        Striped(Default::default())
+    }
+
+    fn add(&self, fingerprint: u64) {
+        self.0[fingerprint as usize % STRIPES]
+            .0
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn sum(&self) -> u64 {
+        self.0.iter().map(|p| p.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// The writer's counts, shared with the recorder.
+#[derive(Default)]
+struct Written {
+    written: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// Records exposures: deduplicates, queues, and hands them to a sink. `Send + Sync`: share it
+/// (for instance in an `Arc`) between the threads that evaluate.
+pub struct Recorder {
+    seen: Seen,
+    /// The queue; dropped at shutdown, which ends the writer.
+    sender: Option<SyncSender<Exposure>>,
+    writer: Option<JoinHandle<()>>,
+    session: Vec<Box<str>>,
+    clock: Clock,
+    recorded: Striped,
+    duplicates: Striped,
+    dropped: Striped,
+    no_unit: AtomicU64,
+    written: Arc<Written>,
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorder")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recorder {
+    /// A recorder writing JSON Lines files into `files.dir` (created if missing) from a
+    /// background thread.
+    pub fn to_files(files: Files, config: Config) -> Result<Recorder, RecorderError> {
+        std::fs::create_dir_all(&files.dir).map_err(|error| RecorderError::Directory {
+            dir: files.dir.clone(),
+            error,
+        })?;
+        let (sender, receiver) = mpsc::sync_channel(config.queue);
+        let written = Arc::new(Written::default());
+        let writer = {
+            let (written, clock) = (Arc::clone(&written), Arc::clone(&config.clock));
+            std::thread::Builder::new()
+                .name("flagstone-exposures".into())
+                .spawn(move || files::write(receiver, &files, &*clock, &written))
+                .map_err(RecorderError::Thread)?
+        };
+        let mut recorder = Recorder::new(sender, config);
+        recorder.writer = Some(writer);
+        recorder.written = written;
+        Ok(recorder)
+    }
+
+    /// A recorder handing exposures to the application through the returned receiver, for
+    /// sinks of its own. The queue is the channel: exposures the application has not
+    /// received yet count toward its bound.
+    pub fn to_channel(config: Config) -> (Recorder, Receiver<Exposure>) {
+        let (sender, receiver) = mpsc::sync_channel(config.queue);
+        (Recorder::new(sender, config), receiver)
+    }
+
+    fn new(sender: SyncSender<Exposure>, config: Config) -> Recorder {
+        Recorder {
+            seen: Seen::new(config.remembered),
+            sender: Some(sender),
+            writer: None,
+            session: config
+                .session_attribute
+                .split('.')
+                .map(Into::into)
+                .collect(),
+            clock: config.clock,
+            recorded: Striped::new(),
+            duplicates: Striped::new(),
+            dropped: Striped::new(),
+            no_unit: AtomicU64::new(0),
+            written: Arc::default(),
+        }
+    }
+
+    /// Evaluates `flag` and records the evaluation.
+    pub fn evaluate_and_record<'e>(
+        &self,
+        evaluator: &'e Evaluator,
+        flag: &str,
+        context: &Value,
+        now_millis: i64,
+    ) -> Result<Evaluation<'e>, UnknownFlag> {
+        let evaluation = evaluator.evaluate(flag, context, now_millis)?;
+        self.record(evaluator, flag, context, &evaluation);
+        Ok(evaluation)
+    }
+
+    /// Records that `evaluator` served `evaluation` of `flag` to `context`. A duplicate
+    /// neither blocks nor allocates.
+    pub fn record(
+        &self,
+        evaluator: &Evaluator,
+        flag: &str,
+        context: &Value,
+        evaluation: &Evaluation<'_>,
+    ) -> Outcome {
+        let Some(unit) = evaluator.unit(flag, context) else {
+            self.no_unit.fetch_add(1, Ordering::Relaxed);
+            return Outcome::NoUnit;
+        };
+        let fingerprint =
+            seen::fingerprint(unit.bytes(), flag, evaluation.variant, evaluator.hash());
+        if self.seen.contains(fingerprint) {
+            self.duplicates.add(fingerprint);
+            return Outcome::Duplicate;
+        }
+        let exposure = self.exposure(evaluator, flag, context, evaluation, &unit);
+        let sent = self
+            .sender
+            .as_ref()
+            .is_some_and(|sender| match sender.try_send(exposure) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            });
+        if sent {
+            // Remembered only once queued: a dropped exposure is recorded the next time.
+            self.seen.insert(fingerprint);
+            self.recorded.add(fingerprint);
+            Outcome::Recorded
+        } else {
+            self.dropped.add(fingerprint);
+            Outcome::Dropped
+        }
+    }
+
+    fn exposure(
+        &self,
+        evaluator: &Evaluator,
+        flag: &str,
+        context: &Value,
+        evaluation: &Evaluation<'_>,
+        unit: &Unit<'_>,
+    ) -> Exposure {
+        let (reason, rule) = ReasonKind::of(&evaluation.reason);
+        let session = self
+            .session
+            .iter()
+            .try_fold(context, |value, key| value.get(&**key))
+            .and_then(Unit::of);
+        Exposure {
+            time: format_timestamp((self.clock)()),
+            flag: flag.to_owned(),
+            environment: evaluator.environment().to_owned(),
+            variant: evaluation.variant.to_owned(),
+            reason,
+            rule: rule.map(str::to_owned),
+            bundle: evaluator.hash().to_owned(),
+            experiment: evaluator.experiment(flag).map(str::to_owned),
+            unit: text(unit),
+            targeting_key: evaluator.targeting_key(context).as_ref().map(text),
+            session: session.as_ref().map(text),
+        }
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            recorded: self.recorded.sum(),
+            duplicates: self.duplicates.sum(),
+            dropped: self.dropped.sum(),
+            no_unit: self.no_unit.load(Ordering::Relaxed),
+            written: self.written.written.load(Ordering::Relaxed),
+            write_errors: self.written.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops recording, drains the queue into the files, flushes and fsyncs them, and
+    /// returns the final counts. Dropping the recorder does the same.
+    pub fn shutdown(mut self) -> Stats {
+        self.finish();
+        self.stats()
+    }
+
+    fn finish(&mut self) {
+        self.sender = None;
+        if let Some(writer) = self.writer.take() {
+            // The writer does not panic; if it did, its counts still say what it wrote.
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A unit's text: a string as is, an integer in decimal.
+fn text(unit: &Unit<'_>) -> String {
+    String::from_utf8_lossy(unit.bytes()).into_owned()
+}
