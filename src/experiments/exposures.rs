@@ -264,23 +264,7 @@ impl Reader {
     /// as malformed.
     pub fn read(&mut self, name: &str, mut input: impl BufRead) -> Result<(), ExposuresError> {
         self.files += 1;
-        let mut line = Vec::with_capacity(512);
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            let n = input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| ExposuresError::Read {
-                    file: name.to_owned(),
-                    reason: e.to_string(),
-                })?;
-            if n == 0 {
-                return Ok(());
-            }
-            number += 1;
-            let complete = line.last() == Some(&b'\n');
-            let text = line.strip_suffix(b"\n").unwrap_or(&line);
-            let text = text.strip_suffix(b"\r").unwrap_or(text);
+        each_line(name, &mut input, |number, text, complete| {
             match self.add(text) {
                 Ok(()) => {}
                 Err(_) if !complete => self.incomplete.push(format!("{name}:{number}")),
@@ -295,7 +279,7 @@ impl Reader {
                     }
                 }
             }
-        }
+        })
     }
 
     /// Adds one line, or says why it is not an exposure event.
@@ -789,33 +773,22 @@ impl SessionReader {
         query: &SessionQuery,
         mut input: impl BufRead,
     ) -> Result<(), ExposuresError> {
-        let mut line = Vec::with_capacity(512);
-        loop {
-            line.clear();
-            let n = input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| ExposuresError::Read {
-                    file: name.to_owned(),
-                    reason: e.to_string(),
-                })?;
-            if n == 0 {
-                return Ok(());
-            }
-            let Ok(event) = serde_json::from_slice::<Event>(&line) else {
-                continue;
+        each_line(name, &mut input, |_, line, _| {
+            let Ok(event) = serde_json::from_slice::<Event>(line) else {
+                return;
             };
             if event.flag != query.flag || query.environment.is_some_and(|e| e != event.environment)
             {
-                continue;
+                return;
             }
             if !self.environments.contains(&*event.environment) {
                 self.environments.insert(event.environment.to_string());
             }
             let (Some(session), Some(time)) = (&event.session, parse_timestamp(&event.time)) else {
-                continue;
+                return;
             };
             if event.variant != query.variant {
-                continue;
+                return;
             }
             let sessions = match self.found.get_mut(&*event.environment) {
                 Some(s) => s,
@@ -828,7 +801,7 @@ impl SessionReader {
                     sessions.insert(session.as_ref().into(), (event.unit.as_ref().into(), time));
                 }
             }
-        }
+        })
     }
 
     /// The sessions by first exposure (then id), or the environments to choose from.
@@ -855,5 +828,32 @@ impl SessionReader {
             .collect();
         sessions.sort_by(|a, b| (a.0, &a.1.session).cmp(&(b.0, &b.1.session)));
         Ok(sessions.into_iter().map(|(_, s)| s).collect())
+    }
+}
+
+/// Calls `each` with every line of `input` (numbered from 1, without its line break) and
+/// whether it ended with a line feed: a last line without one may still be being written.
+fn each_line(
+    name: &str,
+    input: &mut impl BufRead,
+    mut each: impl FnMut(u64, &[u8], bool),
+) -> Result<(), ExposuresError> {
+    let mut line = Vec::with_capacity(512);
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| ExposuresError::Read {
+                file: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let complete = line.last() == Some(&b'\n');
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        each(number, text.strip_suffix(b"\r").unwrap_or(text), complete);
     }
 }
