@@ -22,7 +22,7 @@
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served) | `eval` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
-//! | `experiments` | csv_input, analyze, evals, exposures | `compiler` |
+//! | `experiments` | csv_input, analyze, evals, exposures, summary | `compiler` |
 //! | `cli` | one file per command, rendering | `cli` |
 //!
 //! `operations` and `experiments` sit beside each other: neither uses the other. `stats` is
@@ -90,6 +90,7 @@ mod experiments {
     pub(crate) mod csv_input;
     pub mod evals;
     pub mod exposures;
+    pub mod summary;
 }
 
 #[cfg(feature = "cli")]
@@ -116,4 +117,4 @@ pub use operations::{
 #[cfg(feature = "compiler")]
 use experiments::csv_input;
 #[cfg(feature = "compiler")]
-pub use experiments::{analyze, evals, exposures};
+pub use experiments::{analyze, evals, exposures, summary};

@@ -3,13 +3,14 @@
 //! metrics. `flagstone plan`, the plan warning of `flagstone check` and `flagstone analyze`
 //! read experiments through [`design`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::bundle::TARGETING_KEY;
 use crate::load::Repo;
 use crate::metric::{Estimator, MetricSpec, Role};
 use crate::model::{
-    self, Direction, ExperimentFile, FlagFile, Metric, MetricDefinition, MetricKind, ProjectFile,
+    self, Aggregation, Direction, ExperimentFile, FlagFile, Metric, MetricDefinition, MetricKind, ProjectFile,
     variant_names,
 };
 use crate::stats::power::{self, Baseline, PowerError};
@@ -219,13 +220,24 @@ fn in_experiment(project: &ProjectFile, experiment: &ExperimentFile) -> f64 {
     slice * (1.0 - held)
 }
 
+/// The column prefix of the event count a `mean` metric divides its sum by: `<name>.events`.
+/// Metric names have no dots, so no defined metric takes it.
+pub const EVENTS_SUFFIX: &str = ".events";
+/// The column prefix of a defined covariate (the metric before first exposure): `<name>.pre`.
+pub const PRE_SUFFIX: &str = ".pre";
+
 /// An experiment's metric as its definition in flagstone.toml and its inline fields make it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Resolved<'a> {
     pub kind: MetricKind,
     /// A ratio's numerator and denominator: the definition's parts, else the inline columns.
-    pub numerator: Option<&'a str>,
-    pub denominator: Option<&'a str>,
+    /// A `mean` definition is the ratio of its property's sum (`<name>`) to its events
+    /// (`<name>.events`).
+    pub numerator: Option<Cow<'a, str>>,
+    pub denominator: Option<Cow<'a, str>>,
+    /// The CUPED covariate's column prefix: the inline `covariate`, else `<name>.pre` when
+    /// the definition has a covariate.
+    pub covariate: Option<Cow<'a, str>>,
     /// Lower is better: the inline `direction`, else the definition's.
     pub inverse: bool,
 }
@@ -241,7 +253,7 @@ pub fn resolve<'a>(
         Some(definition) => definition.aggregation.kind(),
         None => metric.kind.as_ref()?.value,
     };
-    let name = |n: &'a Option<model::Name>| n.as_ref().map(|n| n.as_str());
+    let name = |n: &'a Option<model::Name>| n.as_ref().map(|n| Cow::Borrowed(n.as_str()));
     let part = |defined: Option<&'a Option<model::Name>>, inline| {
         defined.and_then(name).or_else(|| name(inline))
     };
@@ -249,10 +261,25 @@ pub fn resolve<'a>(
         .direction
         .as_ref()
         .or_else(|| definition?.direction.as_ref());
+    let metric_name = metric.name.as_str();
+    let (numerator, denominator) = match definition {
+        Some(d) if d.aggregation.value == Aggregation::Mean => (
+            Some(Cow::Borrowed(metric_name)),
+            Some(Cow::Owned(format!("{metric_name}{EVENTS_SUFFIX}"))),
+        ),
+        _ => (
+            part(definition.map(|d| &d.numerator), &metric.numerator),
+            part(definition.map(|d| &d.denominator), &metric.denominator),
+        ),
+    };
+    let defined_covariate = definition
+        .filter(|d| d.covariate.is_some())
+        .map(|_| Cow::Owned(format!("{metric_name}{PRE_SUFFIX}")));
     Some(Resolved {
         kind,
-        numerator: part(definition.map(|d| &d.numerator), &metric.numerator),
-        denominator: part(definition.map(|d| &d.denominator), &metric.denominator),
+        numerator,
+        denominator,
+        covariate: name(&metric.covariate).or(defined_covariate),
         inverse: direction.is_some_and(|d| d.value == Direction::Lower),
     })
 }
@@ -266,7 +293,7 @@ fn metrics(
         let resolved = resolve(metric, definition).ok_or_else(|| DesignError::MetricKind {
             metric: metric.name.as_str().to_owned(),
         })?;
-        let column = |c: Option<&str>| c.unwrap_or_default().to_owned();
+        let column = |c: Option<Cow<'_, str>>| c.unwrap_or_default().into_owned();
         Ok(MetricSpec {
             name: metric.name.as_str().to_owned(),
             kind: match resolved.kind {
@@ -278,7 +305,7 @@ fn metrics(
                 },
             },
             inverse: resolved.inverse,
-            covariate: metric.covariate.as_ref().map(|c| c.as_str().to_owned()),
+            covariate: resolved.covariate.map(Cow::into_owned),
             role,
         })
     };

@@ -833,7 +833,7 @@ impl SessionReader {
 
 /// Calls `each` with every line of `input` (numbered from 1, without its line break) and
 /// whether it ended with a line feed: a last line without one may still be being written.
-fn each_line(
+pub(crate) fn each_line(
     name: &str,
     input: &mut impl BufRead,
     mut each: impl FnMut(u64, &[u8], bool),

@@ -442,8 +442,10 @@ impl Aggregation {
     pub fn kind(self) -> MetricKind {
         match self {
             Aggregation::Converted => MetricKind::Binomial,
-            Aggregation::Count | Aggregation::Sum | Aggregation::Mean => MetricKind::Mean,
-            Aggregation::Ratio => MetricKind::Ratio,
+            Aggregation::Count | Aggregation::Sum => MetricKind::Mean,
+            // The mean per event: the ratio of the property's sum to the events that carry it,
+            // over a variant's units. A unit without events has no mean of its own.
+            Aggregation::Mean | Aggregation::Ratio => MetricKind::Ratio,
         }
     }
 

@@ -403,11 +403,11 @@ impl Scope<'_> {
             .kind
             .as_ref()
             .map_or(metric.name.span(), |k| k.span());
-        let kind = resolved.map(|r| r.kind);
+        let kind = resolved.as_ref().map(|r| r.kind);
         if let Some(resolved) = resolved.filter(|r| r.kind == MetricKind::Ratio) {
             for (part, value) in [
-                ("numerator", resolved.numerator),
-                ("denominator", resolved.denominator),
+                ("numerator", &resolved.numerator),
+                ("denominator", &resolved.denominator),
             ] {
                 if value.is_none() {
                     bad(

@@ -96,12 +96,14 @@ impl Scope<'_> {
                 );
             }
         }
-        if ratio && let Some(covariate) = &definition.covariate {
+        if let Some(covariate) = &definition.covariate
+            && aggregation.kind() == crate::model::MetricKind::Ratio
+        {
             self.bad_definition(
                 file,
                 covariate.span(),
-                format!("ratio metric `{}` cannot have a covariate", name.value),
-                "CUPED applies to converted, count, sum and mean metrics",
+                format!("{agg} metric `{}` cannot have a covariate", name.value),
+                "CUPED applies to converted, count and sum metrics (a mean is analysed as the ratio of its sum to its events)",
             );
         }
         let parts = [
@@ -143,18 +145,20 @@ impl Scope<'_> {
                     )
                     .help = Some(format!("{help} (metrics are defined in [metrics])"));
                 }
-                Some(found) if found.aggregation.value == Aggregation::Ratio => {
+                Some(found) if matches!(found.aggregation.value, Aggregation::Ratio | Aggregation::Mean) => {
                     self.push(
                         Code::BadMetricDefinition,
                         file,
                         part.span(),
                         format!(
-                            "the {field} of ratio metric `{}` is the ratio `{}`",
-                            name.value, part.value
+                            "the {field} of ratio metric `{}` is the {} `{}`",
+                            name.value,
+                            found.aggregation.value.as_str(),
+                            part.value
                         ),
                     )
                     .help = Some(
-                        "a ratio divides two per-unit totals: name converted, count, sum or mean metrics"
+                        "a ratio divides two per-unit totals: name converted, count or sum metrics (a mean is itself a ratio)"
                             .into(),
                     );
                 }

@@ -1,0 +1,1 @@
+//! The query that computes the summary in a warehouse.
