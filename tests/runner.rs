@@ -3,6 +3,7 @@
 mod support;
 mod test_action;
 mod test_analyze;
+mod test_analyze_raw;
 mod test_bad_input;
 mod test_bounded;
 mod test_bucketing;

@@ -978,8 +978,9 @@ fn an_experiment_file_gives_the_metrics_control_split_alpha_and_mde() {
     assert_eq!(
         metrics,
         [
-            r#""activated_7d" "binomial" null/null "primary" null "prior_sessions""#,
+            r#""activated_7d" "binomial" null/null "primary" null null"#,
             r#""dashboards_created_14d" "mean" null/null "secondary" null null"#,
+            r#""queries" "mean" null/null "secondary" null "queries.pre""#,
             r#""queries_per_session" "ratio" "queries"/"sessions" "secondary" null null"#,
             r#""support_tickets_14d" "mean" null/null "guardrail" 0.02 null"#,
         ]

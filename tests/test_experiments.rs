@@ -121,8 +121,9 @@ fn the_design_api_reads_the_example_experiment() {
     assert_eq!(
         metrics,
         [
-            ("activated_7d", Role::Primary, false, Some("prior_sessions")),
+            ("activated_7d", Role::Primary, false, None),
             ("dashboards_created_14d", Role::Secondary, false, None),
+            ("queries", Role::Secondary, false, Some("queries.pre")),
             ("queries_per_session", Role::Secondary, false, None),
             (
                 "support_tickets_14d",
@@ -135,7 +136,7 @@ fn the_design_api_reads_the_example_experiment() {
         ]
     );
     assert_eq!(
-        d.metrics[2].kind,
+        d.metrics[3].kind,
         Estimator::Ratio {
             numerator: "queries".into(),
             denominator: "sessions".into()

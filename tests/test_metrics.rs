@@ -228,7 +228,7 @@ denominator = "a"
         "FS080 `7 days` is not a duration (a whole number of days, hours or minutes after first exposure, e.g. \"7d\", \"24h\", \"30m\")",
         "FS080 metric `b` (sum) has no `property` (add `property`: the event's numeric property whose sum it takes)",
         "FS081 unknown metric `aa` (did you mean `a`? (metrics are defined in [metrics]))",
-        "FS080 the denominator of ratio metric `r` is the ratio `s` (a ratio divides two per-unit totals: name converted, count, sum or mean metrics)",
+        "FS080 the denominator of ratio metric `r` is the ratio `s` (a ratio divides two per-unit totals: name converted, count or sum metrics (a mean is itself a ratio))",
         "FS080 ratio metric `t` divides `a` by itself (a ratio of a metric to itself is always 1)",
     ] {
         assert!(messages.contains(&expected.to_owned()), "{messages:#?}");
@@ -347,4 +347,52 @@ fn the_design_of_a_metric_without_kind_or_definition_is_an_error() {
         err.to_string(),
         "metric `m` has no `kind` and no definition in flagstone.toml [metrics]; run `flagstone check`"
     );
+}
+
+/// A `mean` is the mean per event: the ratio of its property's sum to its events, since a
+/// unit without events has no mean. A defined covariate is `<name>.pre`.
+#[test]
+fn a_mean_is_a_ratio_to_its_events_and_a_defined_covariate_is_named_pre() {
+    let project = format!(
+        "{HEAD}{DEFINED}\n[metrics.basket]\ndescription = \"Mean basket\"\nevent = \"order_completed\"\n\
+         aggregation = \"mean\"\nproperty = \"amount\"\nwindow = \"14d\"\n"
+    );
+    let metrics = "[primary]\nname = \"basket\"\nbaseline = 42\nstddev = 30\n\n\
+                   [[secondary]]\nname = \"revenue\"\n";
+    let dir = repo(&[
+        ("flagstone.toml", project.as_bytes()),
+        ("flags/f.toml", FLAG),
+        ("experiments/e.toml", experiment(metrics).as_bytes()),
+    ]);
+    assert_eq!(findings(dir.path()), Vec::<String>::new());
+    let repo = flagstone::load::load(dir.path()).unwrap();
+    let d = design(&repo, "e", None).unwrap();
+    assert_eq!(
+        d.metrics[0].kind,
+        Estimator::Ratio {
+            numerator: "basket".into(),
+            denominator: "basket.events".into()
+        }
+    );
+    assert_eq!(d.metrics[1].covariate.as_deref(), Some("revenue.pre"));
+}
+
+#[test]
+fn a_mean_has_no_covariate_and_is_no_ratio_part() {
+    let project = format!(
+        "{HEAD}{DEFINED}\n[metrics.basket]\ndescription = \"Mean basket\"\nevent = \"order_completed\"\n\
+         aggregation = \"mean\"\nproperty = \"amount\"\nwindow = \"14d\"\ncovariate = {{ window = \"7d\" }}\n\n\
+         [metrics.per_basket]\ndescription = \"Refunds per basket\"\naggregation = \"ratio\"\n\
+         numerator = \"refunds\"\ndenominator = \"basket\"\n"
+    );
+    let messages = messages(
+        &project,
+        &experiment("[primary]\nname = \"converted\"\nbaseline = 0.3\n"),
+    );
+    for expected in [
+        "FS080 mean metric `basket` cannot have a covariate (CUPED applies to converted, count and sum metrics (a mean is analysed as the ratio of its sum to its events))",
+        "FS080 the denominator of ratio metric `per_basket` is the mean `basket` (a ratio divides two per-unit totals: name converted, count or sum metrics (a mean is itself a ratio))",
+    ] {
+        assert!(messages.contains(&expected.to_owned()), "{messages:#?}");
+    }
 }

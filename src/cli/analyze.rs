@@ -1,6 +1,8 @@
 //! `flagstone analyze [EXPERIMENT] --summary FILE.csv [--metric SPEC...]`: experiment results
 //! from per-variant sufficient statistics (docs/analyze.md). The experiment file, when named,
 //! gives the metrics, control, variants, intended split, alpha and MDE.
+//! `flagstone analyze EXPERIMENT --exposures FILE... --events FILE...` computes that summary
+//! from raw data first (docs/raw-data.md).
 //!
 //! Exit status: 0 when the analysis is done, whatever it decides; 2 on bad input.
 
@@ -9,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::analyze::{self, Request, RequestError};
 use crate::stats::{Correction, Settings};
+use crate::summary::{self, Plan, events::Summary};
 
 use super::render::{human, json, markdown, svg};
 use super::{DirArg, Error, Exit, Format, experiment_repository, formats, hinted, write_atomic};
@@ -27,8 +30,24 @@ pub struct Args {
     #[arg(long, requires = "experiment")]
     env: Option<String>,
     /// The summary: one row per variant with `variation`, `users` and each metric's sums.
-    #[arg(long, value_name = "FILE.csv")]
-    summary: PathBuf,
+    #[arg(long, value_name = "FILE.csv", required_unless_present = "exposures")]
+    summary: Option<PathBuf>,
+    /// Exposure files (JSON Lines, as the recorder writes them): compute the summary from
+    /// raw data, with --events. Needs EXPERIMENT, whose metric definitions say how.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        requires_all = ["experiment", "events"],
+        conflicts_with = "summary"
+    )]
+    exposures: Vec<PathBuf>,
+    /// Event files (JSON Lines: time, unit, event, properties), with --exposures.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "exposures")]
+    events: Vec<PathBuf>,
+    /// Also write the summary computed from raw data to this file, as `--summary` reads it.
+    #[arg(long, value_name = "FILE.csv", requires = "exposures")]
+    write_summary: Option<PathBuf>,
     /// A metric: NAME=binomial, NAME=mean or NAME=NUMERATOR/DENOMINATOR, then optionally
     /// `,inverse` (lower is better), `,covariate=NAME` (CUPED) or `,guardrail=MAX_REGRESSION`.
     /// The first that is not a guardrail is the primary metric.
@@ -78,13 +97,19 @@ enum CorrectionArg {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let repo;
+    let mut raw = None;
     let base = match &args.experiment {
         Some(key) => {
             repo = match experiment_repository(&args.dir, args.format, out)? {
                 Some(repo) => repo,
                 None => return Ok(Exit::Failure),
             };
-            Request::for_design(&crate::experiment::design(&repo, key, args.env.as_deref())?)
+            let design = crate::experiment::design(&repo, key, args.env.as_deref())?;
+            if !args.exposures.is_empty() {
+                let plan = Plan::new(&repo, &design)?;
+                raw = Some(from_raw_data(&plan, &args.exposures, &args.events)?);
+            }
+            Request::for_design(&design)
         }
         None => Request::new(
             analyze::parse_metrics(&args.metrics)
@@ -115,19 +140,70 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         ),
         e => e.into(),
     })?;
-    let bytes = std::fs::read(&args.summary)
-        .map_err(|e| format!("cannot read {}: {e}", args.summary.display()))?;
-    let report = analyze::analyze_csv(&bytes, &args.summary.display().to_string(), &request)?;
+    let (bytes, name) = match (&raw, &args.summary) {
+        (Some(summary), _) => {
+            let csv = summary.csv();
+            if let Some(path) = &args.write_summary {
+                write_atomic(path, csv.as_bytes())?;
+            }
+            let name = args
+                .write_summary
+                .as_ref()
+                .map_or_else(|| RAW_DATA.to_owned(), |p| p.display().to_string());
+            (csv.into_bytes(), name)
+        }
+        (None, Some(path)) => (
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, None) => return Err("give --summary, or --exposures and --events".into()),
+    };
+    let report = analyze::analyze_csv(&bytes, &name, &request)?;
     if let Some(plot) = &args.plot {
         write_atomic(plot, svg::analyze(&report).as_bytes())?;
     }
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &json::analyze(&report))?;
+            let document = json::AnalysisFrom {
+                raw_data: raw.as_ref().map(json::raw_data),
+                analysis: json::analyze(&report),
+            };
+            serde_json::to_writer_pretty(&mut *out, &document)?;
             writeln!(out)?;
         }
-        Format::Human | Format::Github => human::analyze(out, &report)?,
-        Format::Markdown => markdown::analyze(out, &report)?,
+        Format::Human | Format::Github => {
+            if let Some(summary) = &raw {
+                human::raw_data(out, summary)?;
+            }
+            human::analyze(out, &report)?;
+        }
+        Format::Markdown => {
+            if let Some(summary) = &raw {
+                markdown::raw_data(out, summary)?;
+            }
+            markdown::analyze(out, &report)?;
+        }
     }
     Ok(Exit::Success)
+}
+
+/// What the report names as its summary when it is computed and not written.
+const RAW_DATA: &str = "the summary computed from raw data";
+
+/// The summary computed from exposure and event files, streamed one file at a time.
+fn from_raw_data(plan: &Plan, exposures: &[PathBuf], events: &[PathBuf]) -> Result<Summary, Error> {
+    let open = |path: &PathBuf| {
+        std::fs::File::open(path)
+            .map(|f| std::io::BufReader::with_capacity(1 << 16, f))
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let mut reading = summary::events::Exposures::new(plan);
+    for path in exposures {
+        reading.read(&path.display().to_string(), open(path)?)?;
+    }
+    let mut reading = reading.finish();
+    for path in events {
+        reading.read(&path.display().to_string(), open(path)?)?;
+    }
+    Ok(reading.summary())
 }

@@ -158,6 +158,17 @@ pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, noun: &str) -> 
     format!("{n} {noun}{s}")
 }
 
+/// A number for a data file a program reads back (a summary CSV's cell): integers as
+/// integers, other numbers as the shortest decimal that reads back as the same float.
+pub fn exact(x: f64) -> String {
+    // Below 2⁵³ an integral float is an exact integer.
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,16 +212,5 @@ mod tests {
         assert_eq!(plural(0usize, "flag"), "0 flags");
         assert_eq!(plural(-1i64, "day"), "-1 days");
         assert_eq!(plural(1u64, "case"), "1 case");
-    }
-}
-
-/// A number for a data file a program reads back (a summary CSV's cell): integers as
-/// integers, other numbers as the shortest decimal that reads back as the same float.
-pub fn exact(x: f64) -> String {
-    // Below 2⁵³ an integral float is an exact integer.
-    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
     }
 }

@@ -9,6 +9,7 @@ use crate::format::{
     signed_percent_interval,
 };
 use crate::stats::Correction;
+use crate::summary::events::{EventCounts, ExposureCounts, Input, Summary};
 
 pub(in crate::cli::render) fn correction_label(c: Correction) -> &'static str {
     match c {
@@ -265,4 +266,93 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         writeln!(out, "  {}: {}", call.variant, call.detail)?;
     }
     Ok(())
+}
+
+/// What the summary was computed from: the units each variant got, and every exposure and
+/// event not counted, by why.
+pub fn raw_data(out: &mut dyn Write, summary: &Summary) -> std::io::Result<()> {
+    let (x, e) = (&summary.exposures, &summary.events);
+    writeln!(out, "Raw data")?;
+    writeln!(out, "exposures  {}", input(&x.input))?;
+    let units: Vec<String> = summary
+        .rows
+        .iter()
+        .map(|r| format!("{} {}", r.variation, count(r.users)))
+        .collect();
+    let assigned: u64 = summary.rows.iter().map(|r| r.users).sum();
+    writeln!(
+        out,
+        "  units in the experiment  {}: {}",
+        count(assigned),
+        if units.is_empty() {
+            "none".to_owned()
+        } else {
+            units.join(" · ")
+        }
+    )?;
+    writeln!(out, "  units left out           {}", left_out(x))?;
+    writeln!(out, "  exposures not assigning  {}", not_assigning(x))?;
+    writeln!(out, "events     {}", input(&e.input))?;
+    writeln!(out, "  counted {} · {}", count(e.counted), not_counted(e))?;
+    for line in x
+        .input
+        .malformed_shown
+        .iter()
+        .chain(&e.input.malformed_shown)
+    {
+        writeln!(
+            out,
+            "  malformed: {}:{}: {}",
+            line.file, line.line, line.reason
+        )?;
+    }
+    for at in x.input.incomplete.iter().chain(&e.input.incomplete) {
+        writeln!(
+            out,
+            "  {at}: incomplete last line (a writer still running), skipped"
+        )?;
+    }
+    writeln!(out)
+}
+
+/// `3 files, 1,200 read, 2 malformed`.
+pub(in crate::cli::render) fn input(input: &Input) -> String {
+    format!(
+        "{} {}, {} read, {} malformed",
+        count(input.files),
+        if input.files == 1 { "file" } else { "files" },
+        count(input.read),
+        count(input.malformed)
+    )
+}
+
+pub(in crate::cli::render) fn left_out(x: &ExposureCounts) -> String {
+    format!(
+        "{} saw several variants · {} held out or outside the layer's slice",
+        count(x.several_variants),
+        count(x.held_out)
+    )
+}
+
+pub(in crate::cli::render) fn not_assigning(x: &ExposureCounts) -> String {
+    format!(
+        "{} by another rule or the fallthrough · {} outside the dates · {} of unknown variants · {} without the experiment · {} in other environments · {} of other flags",
+        count(x.not_split),
+        count(x.outside_dates),
+        count(x.unknown_variants),
+        count(x.other_experiments),
+        count(x.other_environments),
+        count(x.other_flags)
+    )
+}
+
+pub(in crate::cli::render) fn not_counted(e: &EventCounts) -> String {
+    format!(
+        "not in the experiment {} · no metric's event {} · before exposure {} · after the window {} · property not a number {}",
+        count(e.not_in_experiment),
+        count(e.other_events),
+        count(e.before_exposure),
+        count(e.after_window),
+        count(e.property_not_number)
+    )
 }

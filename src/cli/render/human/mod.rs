@@ -11,7 +11,7 @@ pub(super) mod refs;
 pub(super) mod review;
 pub(super) mod stale;
 
-pub use analyze::analyze;
+pub use analyze::{analyze, raw_data};
 pub use diagnostics::diagnostics;
 pub use diff::diff;
 pub use eval::eval;

@@ -10,6 +10,46 @@ use crate::analyze::{
     Verdict,
 };
 use crate::stats::{Bayesian, Correction, Describe, Frequentist};
+use crate::summary::events::{EventCounts, ExposureCounts, Summary};
+
+/// The `--format json` document: the analysis, and with raw data what it was computed from
+/// (`raw_data`, docs/raw-data.md).
+#[derive(Serialize)]
+pub struct AnalysisFrom<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_data: Option<RawData<'a>>,
+    #[serde(flatten)]
+    pub analysis: Analysis<'a>,
+}
+
+/// The counts of the exposures and events a summary was computed from.
+#[derive(Serialize)]
+pub struct RawData<'a> {
+    units: Vec<UnitsView<'a>>,
+    exposures: &'a ExposureCounts,
+    events: &'a EventCounts,
+}
+
+#[derive(Serialize)]
+struct UnitsView<'a> {
+    variant: &'a str,
+    units: u64,
+}
+
+pub fn raw_data(summary: &Summary) -> RawData<'_> {
+    RawData {
+        units: summary
+            .rows
+            .iter()
+            .map(|r| UnitsView {
+                variant: &r.variation,
+                units: r.users,
+            })
+            .collect(),
+        exposures: &summary.exposures,
+        events: &summary.events,
+    }
+}
 
 /// The `--format json` document of a report; docs/analyze.md lists every field.
 #[derive(Serialize)]

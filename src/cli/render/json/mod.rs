@@ -8,7 +8,7 @@ mod evals;
 mod exposures;
 mod plan;
 
-pub use analyze::{Analysis, analyze};
+pub use analyze::{Analysis, AnalysisFrom, RawData, analyze, raw_data};
 pub use diagnostics::diagnostics;
 pub use eval::{Evaluated, eval};
 pub use evals::{Comparison, evals};

@@ -5,9 +5,11 @@ use std::io::Write;
 use super::{code, text};
 use crate::analyze::Report;
 use crate::cli::render::human::analyze::{
-    cells, correction_label, headers, heading, numeric_columns, places, srm_warning,
+    cells, correction_label, headers, heading, input, left_out, not_assigning, not_counted,
+    numeric_columns, places, srm_warning,
 };
 use crate::format::{confidence_level, count, p_is, probability};
+use crate::summary::events::Summary;
 
 /// The report as Markdown: the decision first, then the sample ratio check and one table
 /// per metric.
@@ -96,4 +98,63 @@ pub fn analyze(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the summary was computed from, as a table; malformed and incomplete lines below it.
+pub fn raw_data(out: &mut dyn Write, summary: &Summary) -> std::io::Result<()> {
+    let (x, e) = (&summary.exposures, &summary.events);
+    let assigned: u64 = summary.rows.iter().map(|r| r.users).sum();
+    let units: Vec<String> = summary
+        .rows
+        .iter()
+        .map(|r| format!("{} {}", code(&r.variation), count(r.users)))
+        .collect();
+    writeln!(out, "### Raw data\n")?;
+    writeln!(out, "| | |\n|---|---|")?;
+    let rows = [
+        ("Exposures", input(&x.input)),
+        (
+            "Units in the experiment",
+            format!("{}: {}", count(assigned), units.join(" · ")),
+        ),
+        ("Units left out", left_out(x)),
+        ("Exposures not assigning", not_assigning(x)),
+        ("Events", input(&e.input)),
+        ("Events not counted", not_counted(e)),
+    ];
+    for (label, value) in rows {
+        writeln!(out, "| {label} | {value} |")?;
+    }
+    let notes: Vec<String> = x
+        .input
+        .malformed_shown
+        .iter()
+        .chain(&e.input.malformed_shown)
+        .map(|l| {
+            format!(
+                "- malformed: {}: {}",
+                code(&format!("{}:{}", l.file, l.line)),
+                text(&l.reason)
+            )
+        })
+        .chain(
+            x.input
+                .incomplete
+                .iter()
+                .chain(&e.input.incomplete)
+                .map(|at| {
+                    format!(
+                        "- {}: incomplete last line (a writer still running), skipped",
+                        code(at)
+                    )
+                }),
+        )
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for note in notes {
+            writeln!(out, "{note}")?;
+        }
+    }
+    writeln!(out)
 }

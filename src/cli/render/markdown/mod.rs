@@ -14,7 +14,7 @@ mod refs;
 mod review;
 mod stale;
 
-pub use analyze::analyze;
+pub use analyze::{analyze, raw_data};
 pub use diagnostics::diagnostics;
 pub use diff::diff;
 pub use evals::evals;
