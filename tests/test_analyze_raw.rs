@@ -219,6 +219,13 @@ fn events_file() -> String {
             Some(json!({"amount": "ten"})),
         ),
         event("2026-12-01T10:02:00Z", "u1", "purchase", None),
+        // A null amount is no amount, as NULL is in a warehouse.
+        event(
+            "2026-12-01T10:03:00Z",
+            "u1",
+            "purchase",
+            Some(json!({"amount": null})),
+        ),
         event("2026-12-01T12:59:59.999Z", "u2", "page_view", None),
         event(
             "2026-12-01T10:00:00Z",
@@ -311,16 +318,16 @@ fn the_summary_follows_the_rules_at_their_edges() {
         EventCounts {
             input: Input {
                 files: 1,
-                read: 14,
+                read: 15,
                 malformed: 1,
                 malformed_shown: vec![Line {
                     file: "events.jsonl".into(),
-                    line: 15,
+                    line: 16,
                     reason: "missing field `event`".into(),
                 }],
                 incomplete: vec![],
             },
-            counted: 9,
+            counted: 10,
             not_in_experiment: 2,
             other_events: 1,
             before_exposure: 1,
@@ -411,11 +418,11 @@ fn the_command_reports_what_it_read_and_writes_the_summary() {
             "  units in the experiment  3: control 2 · treatment 1",
             "  units left out           1 saw several variants · 1 held out or outside the layer's slice",
             "  exposures not assigning  1 by another rule or the fallthrough · 2 outside the dates · 1 of unknown variants · 1 without the experiment · 1 in other environments · 1 of other flags",
-            "events     1 file, 14 read, 1 malformed",
-            "  counted 9 · not in the experiment 2 · no metric's event 1 · before exposure 1 · after the window 1 · property not a number 1",
+            "events     1 file, 15 read, 1 malformed",
+            "  counted 10 · not in the experiment 2 · no metric's event 1 · before exposure 1 · after the window 1 · property not a number 1",
             "  malformed: exposures.jsonl:15: `time` \"yesterday\" is not an RFC 3339 date-time with an offset",
             "  malformed: exposures.jsonl:16: expected ident",
-            "  malformed: events.jsonl:15: missing field `event`",
+            "  malformed: events.jsonl:16: missing field `event`",
         ]
     );
     assert!(human.contains(

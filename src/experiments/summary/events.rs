@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::io::BufRead;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{Plan, Value};
 use crate::exposures::{ExposuresError, each_line};
@@ -100,7 +101,8 @@ pub struct EventCounts {
     pub before_exposure: u64,
     /// Events after every window that reads them.
     pub after_window: u64,
-    /// Events with a property a metric reads that is not a number.
+    /// Events with a property a metric reads that is not a number, or whose `properties` is
+    /// not an object.
     pub property_not_number: u64,
 }
 
@@ -387,16 +389,32 @@ struct EventLine<'a> {
     unit: Cow<'a, str>,
     #[serde(borrow)]
     event: Cow<'a, str>,
+    /// Read only when a component needs a property of this event.
     #[serde(borrow, default)]
-    properties: Option<FastMap<Cow<'a, str>, Property>>,
+    properties: Option<&'a RawValue>,
 }
 
-/// A property's value: a number, or anything else (which no metric reads).
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A property of an event, as a component reads it.
 enum Property {
     Number(f64),
-    Other(serde::de::IgnoredAny),
+    /// Present, but not a number (null counts as absent, as NULL does in a warehouse).
+    NotNumber,
+}
+
+/// The value of `name` in an event's properties, if it has one.
+fn property(properties: &RawValue, name: &str) -> Option<Property> {
+    let Ok(map) = serde_json::from_str::<FastMap<Cow<'_, str>, &RawValue>>(properties.get()) else {
+        // Not an object: nothing in it can be read.
+        return Some(Property::NotNumber);
+    };
+    let raw = map.get(name)?.get();
+    if raw == "null" {
+        return None;
+    }
+    Some(match serde_json::from_str::<f64>(raw) {
+        Ok(x) => Property::Number(x),
+        Err(_) => Property::NotNumber,
+    })
 }
 
 const MINUTE_MILLIS: i64 = 60_000;
@@ -441,13 +459,9 @@ impl Events<'_> {
             }
             let amount = match &component.property {
                 None => 1.0,
-                Some(property) => match line
-                    .properties
-                    .as_ref()
-                    .and_then(|p| p.get(property.as_str()))
-                {
-                    Some(&Property::Number(x)) => x,
-                    Some(Property::Other(_)) => {
+                Some(name) => match line.properties.and_then(|p| property(p, name)) {
+                    Some(Property::Number(x)) => x,
+                    Some(Property::NotNumber) => {
                         not_number = true;
                         continue;
                     }
