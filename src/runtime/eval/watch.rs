@@ -286,20 +286,22 @@ impl Shared {
     }
 
     /// Reads the pointer and, when it names a new bundle, loads and swaps it in. The state is
-    /// locked only to copy it at the start and to store the outcome: a poll is the only
-    /// writer (`polling`), so nothing changes it in between.
+    /// locked to copy it at the start, then to swap the bundle and store the outcome at once:
+    /// a poll is the only writer (`polling`), so nothing changes it in between, and no reader
+    /// of the status sees a bundle the status does not name yet.
     fn poll(&self) {
         let _polling = self.polling.lock().unwrap_or_else(PoisonError::into_inner);
         let mut state = self.state().clone();
         let swapped = self.next(&mut state);
-        if let Some(evaluator) = swapped {
+        let mut stored = self.state();
+        let old = swapped.map(|evaluator| {
             let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-            let old = std::mem::replace(&mut *current, Arc::new(evaluator));
-            drop(current);
-            // Freed (when no request holds it) after the lock, so readers never wait on it.
-            drop(old);
-        }
-        *self.state() = state;
+            std::mem::replace(&mut *current, Arc::new(evaluator))
+        });
+        *stored = state;
+        drop(stored);
+        // Freed (when no request holds it) after the locks, so readers never wait on it.
+        drop(old);
     }
 
     /// Updates `state` from the pointer; returns the bundle to swap in, if any.
