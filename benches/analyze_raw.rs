@@ -125,9 +125,7 @@ fn summary_of_1m_units_and_10m_events(bencher: Bencher) {
         let mut reading = Exposures::new(&plan);
         reading.read("exposures", open(&files.exposures)).unwrap();
         let mut reading = reading.finish();
-        for path in &files.events {
-            reading.read("events", open(path)).unwrap();
-        }
+        reading.read_files(&files.events).unwrap();
         let summary = reading.summary();
         assert_eq!(summary.events.input.read, EVENT_FILES * EVENTS_PER_FILE);
         black_box(summary.csv())

@@ -552,3 +552,88 @@ fn the_example_raw_data_is_what_the_simulation_records() {
         );
     }
 }
+
+/// Event files read two at once give what reading them one after the other gives, to the
+/// bit, malformed lines listed in file order; a file that cannot be opened is the error.
+#[test]
+fn event_files_read_in_parallel_give_the_sequential_result() {
+    let dir = shop(EXPERIMENT);
+    let repo = flagstone::load::load(dir.path()).unwrap();
+    let plan = Plan::new(&repo, &design(&repo, "e", None).unwrap()).unwrap();
+    let events = events_file();
+    let lines: Vec<&str> = events.lines().collect();
+    // Five files: the events spread over them, a malformed line in the first and the last.
+    let files: Vec<String> = (0..5)
+        .map(|f| {
+            let mut text: String = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 5 == f)
+                .map(|(_, l)| format!("{l}\n"))
+                .collect();
+            if f == 0 || f == 4 {
+                text.push_str("{}\n");
+            }
+            text
+        })
+        .collect();
+    let paths: Vec<std::path::PathBuf> = files
+        .iter()
+        .enumerate()
+        .map(|(f, text)| {
+            let path = dir.path().join(format!("events-{f}.jsonl"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    let exposures = exposures_file();
+    let sequential = {
+        let mut reading = Exposures::new(&plan);
+        reading
+            .read("exposures.jsonl", exposures.as_bytes())
+            .unwrap();
+        let mut reading = reading.finish();
+        for path in &paths {
+            let name = path.display().to_string();
+            reading
+                .read(&name, std::fs::read(path).unwrap().as_slice())
+                .unwrap();
+        }
+        reading.summary()
+    };
+    let parallel = {
+        let mut reading = Exposures::new(&plan);
+        reading
+            .read("exposures.jsonl", exposures.as_bytes())
+            .unwrap();
+        let mut reading = reading.finish();
+        reading.read_files(&paths).unwrap();
+        reading.summary()
+    };
+    assert_eq!(parallel, sequential);
+    assert_eq!(parallel.csv(), EXPECTED_CSV);
+    let shown: Vec<String> = parallel
+        .events
+        .input
+        .malformed_shown
+        .iter()
+        .map(|l| {
+            format!(
+                "{}:{}",
+                Path::new(&l.file).file_name().unwrap().to_str().unwrap(),
+                l.line
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        ["events-0.jsonl:4", "events-0.jsonl:5", "events-4.jsonl:4"]
+    );
+
+    let mut reading = Exposures::new(&plan).finish();
+    let missing = dir.path().join("missing.jsonl");
+    let error = reading
+        .read_files(&[paths[0].clone(), missing.clone(), paths[1].clone()])
+        .unwrap_err();
+    assert_eq!(error.file, missing.display().to_string());
+}

@@ -190,7 +190,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
 /// What the report names as its summary when it is computed and not written.
 const RAW_DATA: &str = "the summary computed from raw data";
 
-/// The summary computed from exposure and event files, streamed one file at a time.
+/// The summary computed from exposure and event files, streamed: the exposures one file at a
+/// time, the events two at once.
 fn from_raw_data(plan: &Plan, exposures: &[PathBuf], events: &[PathBuf]) -> Result<Summary, Error> {
     let open = |path: &PathBuf| {
         std::fs::File::open(path)
@@ -202,8 +203,6 @@ fn from_raw_data(plan: &Plan, exposures: &[PathBuf], events: &[PathBuf]) -> Resu
         reading.read(&path.display().to_string(), open(path)?)?;
     }
     let mut reading = reading.finish();
-    for path in events {
-        reading.read(&path.display().to_string(), open(path)?)?;
-    }
+    reading.read_files(events)?;
     Ok(reading.summary())
 }

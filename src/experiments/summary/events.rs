@@ -3,6 +3,8 @@
 //! to its unit's components. Memory grows with units × components, never with events.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io::BufRead;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,6 @@ use serde_json::value::RawValue;
 
 use super::{Plan, Value};
 use crate::exposures::{ExposuresError, each_line};
-use crate::fast_hash::FastMap;
 
 /// Malformed lines listed per kind of file; the rest are only counted.
 const SHOWN: usize = 5;
@@ -106,6 +107,22 @@ pub struct EventCounts {
     pub property_not_number: u64,
 }
 
+impl EventCounts {
+    /// Adds `other`'s counts (not its lists of lines).
+    fn add(&mut self, other: &EventCounts) {
+        let (a, b) = (&mut self.input, &other.input);
+        a.files += b.files;
+        a.read += b.read;
+        a.malformed += b.malformed;
+        self.counted += other.counted;
+        self.not_in_experiment += other.not_in_experiment;
+        self.other_events += other.other_events;
+        self.before_exposure += other.before_exposure;
+        self.after_window += other.after_window;
+        self.property_not_number += other.property_not_number;
+    }
+}
+
 /// A line that is not an exposure or not an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Line {
@@ -166,6 +183,9 @@ const SEVERAL: u32 = u32::MAX - 1;
 
 #[derive(Clone, Copy)]
 struct Unit {
+    /// The order units were first seen in: rows follow it, so that sums add up in the same
+    /// order on every run.
+    seen: u32,
     variant: u32,
     /// Held out or outside the layer's slice at least once.
     held_out: bool,
@@ -177,8 +197,49 @@ struct Unit {
 /// fixes each unit's variant and first exposure.
 pub struct Exposures<'p> {
     plan: &'p Plan,
-    units: FastMap<Box<str>, Unit>,
+    keys: UnitKeys,
+    units: UnitMap<Unit>,
     counts: ExposureCounts,
+}
+
+/// Units by a 128-bit keyed hash of their text rather than by the text: a lookup then reads
+/// the table and nothing else (a key on the heap is another cache miss per event), and no
+/// file can choose units that collide. Two of a million units share a key with a chance of
+/// about 10⁻²⁷.
+struct UnitKeys(RandomState, RandomState);
+
+impl UnitKeys {
+    fn new() -> UnitKeys {
+        UnitKeys(RandomState::new(), RandomState::new())
+    }
+
+    fn of(&self, unit: &str) -> u128 {
+        (u128::from(self.0.hash_one(unit)) << 64) | u128::from(self.1.hash_one(unit))
+    }
+}
+
+/// A map keyed by [`UnitKeys`], which are hashes already.
+type UnitMap<V> = HashMap<u128, V, BuildHasherDefault<Prehashed>>;
+
+/// Takes a [`UnitKeys`] key's low half as its hash.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u128 keys are hashed here; fold anything else rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// An exposure line, as much as the summary reads of it.
@@ -236,7 +297,8 @@ impl<'p> Exposures<'p> {
     pub fn new(plan: &'p Plan) -> Exposures<'p> {
         Exposures {
             plan,
-            units: FastMap::default(),
+            keys: UnitKeys::new(),
+            units: UnitMap::default(),
             counts: ExposureCounts::default(),
         }
     }
@@ -295,7 +357,9 @@ impl<'p> Exposures<'p> {
             c.outside_dates += 1;
             return;
         }
-        let unit = self.units.entry(line.unit.as_ref().into()).or_insert(Unit {
+        let seen = self.units.len() as u32;
+        let unit = self.units.entry(self.keys.of(&line.unit)).or_insert(Unit {
+            seen,
             variant: UNASSIGNED,
             held_out: false,
             t0: i64::MAX,
@@ -324,36 +388,41 @@ impl<'p> Exposures<'p> {
     /// Fixes the units in the experiment, ready for the events.
     pub fn finish(self) -> Events<'p> {
         let mut counts = self.counts;
-        let mut units = FastMap::default();
-        units.reserve(self.units.len());
-        let mut assigned = Vec::new();
+        let mut in_experiment = Vec::new();
         for (key, unit) in self.units {
             match unit.variant {
                 UNASSIGNED => counts.held_out += u64::from(unit.held_out),
                 SEVERAL => counts.several_variants += 1,
-                variant => {
-                    units.insert(key, assigned.len() as u32);
-                    assigned.push((variant, unit.t0));
-                }
+                _ => in_experiment.push((unit.seen, key, unit.variant, unit.t0)),
             }
         }
+        in_experiment.sort_unstable_by_key(|&(seen, ..)| seen);
+        let mut units = UnitMap::default();
+        units.reserve(in_experiment.len());
+        let mut variants = Vec::with_capacity(in_experiment.len());
+        for (_, key, variant, t0) in in_experiment {
+            units.insert(key, (variants.len() as u32, t0));
+            variants.push(variant);
+        }
         let plan = self.plan;
-        let mut readers: FastMap<Box<str>, Vec<usize>> = FastMap::default();
+        let mut readers: HashMap<Box<str>, Vec<usize>> = HashMap::new();
         for (index, component) in plan.components.iter().enumerate() {
             readers
                 .entry(component.event.as_str().into())
                 .or_default()
                 .push(index);
         }
-        let values = vec![0.0; assigned.len() * plan.components.len()];
         Events {
-            plan,
-            units,
-            assigned,
-            readers,
-            values,
+            shared: Shared {
+                plan,
+                keys: self.keys,
+                units,
+                readers,
+            },
+            variants,
             exposures: counts,
-            counts: EventCounts::default(),
+            tallies: Vec::new(),
+            files: 0,
         }
     }
 }
@@ -365,19 +434,40 @@ fn known_reason(reason: &str) -> bool {
     )
 }
 
-/// The event pass: reads event files one after the other, then [`Events::summary`].
+/// The event pass: reads event files, then [`Events::summary`].
 pub struct Events<'p> {
-    plan: &'p Plan,
-    /// Units in the experiment: their row in `assigned` and `values`.
-    units: FastMap<Box<str>, u32>,
-    /// Per unit in the experiment: its variant and first exposure.
-    assigned: Vec<(u32, i64)>,
-    /// By event name: the components that read it.
-    readers: FastMap<Box<str>, Vec<usize>>,
-    /// Per unit, per component: its value so far.
-    values: Vec<f64>,
+    shared: Shared<'p>,
+    /// Per unit in the experiment (by row): its variant.
+    variants: Vec<u32>,
     exposures: ExposureCounts,
+    /// File `i` adds to tally `i % TALLIES`, so that two threads can read files at once and
+    /// every value is added up in the same order whatever the number of threads.
+    tallies: Vec<Tally>,
+    /// Event files read so far.
+    files: usize,
+}
+
+const TALLIES: usize = 2;
+
+/// What every file's reader reads and none changes.
+struct Shared<'p> {
+    plan: &'p Plan,
+    keys: UnitKeys,
+    /// Units in the experiment: their row, and their first exposure.
+    units: UnitMap<(u32, i64)>,
+    /// By event name: the components that read it.
+    readers: HashMap<Box<str>, Vec<usize>>,
+}
+
+/// What a share of the files added up.
+struct Tally {
+    /// Per unit (row), per component: its value so far.
+    values: Vec<f64>,
     counts: EventCounts,
+    /// The file (index) of each malformed line shown and each incomplete line, to list them
+    /// in file order.
+    shown_in: Vec<usize>,
+    incomplete_in: Vec<usize>,
 }
 
 /// An event line.
@@ -403,7 +493,7 @@ enum Property {
 
 /// The value of `name` in an event's properties, if it has one.
 fn property(properties: &RawValue, name: &str) -> Option<Property> {
-    let Ok(map) = serde_json::from_str::<FastMap<Cow<'_, str>, &RawValue>>(properties.get()) else {
+    let Ok(map) = serde_json::from_str::<HashMap<Cow<'_, str>, &RawValue>>(properties.get()) else {
         // Not an object: nothing in it can be read.
         return Some(Property::NotNumber);
     };
@@ -419,33 +509,46 @@ fn property(properties: &RawValue, name: &str) -> Option<Property> {
 
 const MINUTE_MILLIS: i64 = 60_000;
 
-impl Events<'_> {
-    /// Reads one file of events; `name` names it in the counts.
-    pub fn read(&mut self, name: &str, mut input: impl BufRead) -> Result<(), ReadError> {
-        self.counts.input.files += 1;
+impl Shared<'_> {
+    /// Reads file number `file` into `tally`.
+    fn read(
+        &self,
+        file: usize,
+        name: &str,
+        mut input: impl BufRead,
+        tally: &mut Tally,
+    ) -> Result<(), ReadError> {
+        tally.counts.input.files += 1;
         each_line(name, &mut input, |number, text, complete| {
             match record::<EventLine>(text).and_then(|line| Ok((time(&line.time)?, line))) {
                 Ok((at, line)) => {
-                    self.counts.input.read += 1;
-                    self.event(&line, at);
+                    tally.counts.input.read += 1;
+                    self.event(&line, at, tally);
                 }
-                Err(reason) => self.counts.input.malformed(name, number, complete, reason),
+                Err(reason) => {
+                    let input = &mut tally.counts.input;
+                    let (shown, incomplete) = (input.malformed_shown.len(), input.incomplete.len());
+                    input.malformed(name, number, complete, reason);
+                    let added = input.malformed_shown.len() - shown;
+                    tally.shown_in.extend(std::iter::repeat_n(file, added));
+                    let added = input.incomplete.len() - incomplete;
+                    tally.incomplete_in.extend(std::iter::repeat_n(file, added));
+                }
             }
         })
         .map_err(read_error)
     }
 
-    fn event(&mut self, line: &EventLine<'_>, at: i64) {
-        let c = &mut self.counts;
+    fn event(&self, line: &EventLine<'_>, at: i64, tally: &mut Tally) {
+        let c = &mut tally.counts;
         let Some(readers) = self.readers.get(line.event.as_ref()) else {
             c.other_events += 1;
             return;
         };
-        let Some(&row) = self.units.get(line.unit.as_ref()) else {
+        let Some(&(row, t0)) = self.units.get(&self.keys.of(&line.unit)) else {
             c.not_in_experiment += 1;
             return;
         };
-        let (_, t0) = self.assigned[row as usize];
         let since = at.saturating_sub(t0);
         let width = self.plan.components.len();
         let mut counted = false;
@@ -468,7 +571,7 @@ impl Events<'_> {
                     None => continue,
                 },
             };
-            let value = &mut self.values[row as usize * width + index];
+            let value = &mut tally.values[row as usize * width + index];
             match component.value {
                 Value::Converted => *value = 1.0,
                 Value::Count => *value += 1.0,
@@ -487,18 +590,131 @@ impl Events<'_> {
             c.after_window += 1;
         }
     }
+}
+
+impl Events<'_> {
+    /// Tally `index`, made on first use.
+    fn tally(&mut self, index: usize) -> &mut Tally {
+        let cells = self.variants.len() * self.shared.plan.components.len();
+        while self.tallies.len() <= index {
+            self.tallies.push(Tally {
+                values: vec![0.0; cells],
+                counts: EventCounts::default(),
+                shown_in: Vec::new(),
+                incomplete_in: Vec::new(),
+            });
+        }
+        &mut self.tallies[index]
+    }
+
+    /// Reads one file of events; `name` names it in the counts.
+    pub fn read(&mut self, name: &str, input: impl BufRead) -> Result<(), ReadError> {
+        let file = self.files;
+        self.files += 1;
+        self.tally(file % TALLIES);
+        self.shared
+            .read(file, name, input, &mut self.tallies[file % TALLIES])
+    }
+
+    /// Reads event files, two at once where two cores can. The result is the one reading
+    /// them one after the other with [`Events::read`] gives, to the bit. On an error, the
+    /// error of the first file that failed.
+    pub fn read_files(&mut self, paths: &[std::path::PathBuf]) -> Result<(), ReadError> {
+        let first = self.files;
+        self.files += paths.len();
+        for i in 0..paths.len().min(TALLIES) {
+            self.tally((first + i) % TALLIES);
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(TALLIES));
+        let shared = &self.shared;
+        // Thread t takes tallies t, t + threads…; a tally's files are read in order.
+        let mut shares: Vec<Vec<(usize, &mut Tally)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (t, tally) in self.tallies.iter_mut().enumerate() {
+            shares[t % threads].push((t, tally));
+        }
+        let read_share = |share: Vec<(usize, &mut Tally)>| -> Option<(usize, ReadError)> {
+            for (t, tally) in share {
+                for i in (0..paths.len()).filter(|i| (first + i) % TALLIES == t) {
+                    let name = paths[i].display().to_string();
+                    let read = std::fs::File::open(&paths[i])
+                        .map_err(|e| ReadError {
+                            file: name.clone(),
+                            reason: e.to_string(),
+                        })
+                        .and_then(|f| {
+                            let input = std::io::BufReader::with_capacity(1 << 16, f);
+                            shared.read(first + i, &name, input, tally)
+                        });
+                    if let Err(e) = read {
+                        return Some((i, e));
+                    }
+                }
+            }
+            None
+        };
+        let mut failures: Vec<(usize, ReadError)> = std::thread::scope(|scope| {
+            let mut shares = shares.into_iter();
+            let own = shares.next();
+            let others: Vec<_> = shares.map(|s| scope.spawn(|| read_share(s))).collect();
+            let mut failures: Vec<_> = own.and_then(read_share).into_iter().collect();
+            for other in others {
+                failures.extend(other.join().expect("reading files does not panic"));
+            }
+            failures
+        });
+        failures.sort_by_key(|(i, _)| *i);
+        match failures.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
 
     /// The summary: one row per variant with units, in name order.
     pub fn summary(self) -> Summary {
-        let plan = self.plan;
+        let plan = self.shared.plan;
         let width = plan.components.len();
+        let mut values = vec![0.0; self.variants.len() * width];
+        let mut counts = EventCounts::default();
+        let mut shown: Vec<(usize, Line)> = Vec::new();
+        let mut incomplete: Vec<(usize, String)> = Vec::new();
+        for mut tally in self.tallies {
+            for (cell, x) in values.iter_mut().zip(&tally.values) {
+                *cell += x;
+            }
+            let input = &mut tally.counts.input;
+            shown.extend(
+                tally
+                    .shown_in
+                    .into_iter()
+                    .zip(input.malformed_shown.drain(..)),
+            );
+            incomplete.extend(
+                tally
+                    .incomplete_in
+                    .into_iter()
+                    .zip(input.incomplete.drain(..)),
+            );
+            counts.add(&tally.counts);
+        }
+        // A unit that converted in both shares of the files converted once.
+        for (index, component) in plan.components.iter().enumerate() {
+            if component.value == Value::Converted {
+                for row in values.chunks_exact_mut(width) {
+                    row[index] = row[index].min(1.0);
+                }
+            }
+        }
+        shown.sort_by_key(|(file, line)| (*file, line.line));
+        incomplete.sort_by_key(|(file, _)| *file);
+        counts.input.malformed_shown = shown.into_iter().take(SHOWN).map(|(_, l)| l).collect();
+        counts.input.incomplete = incomplete.into_iter().map(|(_, l)| l).collect();
         let cells = 2 * width + plan.products.len();
         let mut users = vec![0u64; plan.variants.len()];
         let mut sums = vec![0.0f64; plan.variants.len() * cells];
-        for (row, &(variant, _)) in self.assigned.iter().enumerate() {
+        for (row, &variant) in self.variants.iter().enumerate() {
             let variant = variant as usize;
             users[variant] += 1;
-            let unit = &self.values[row * width..(row + 1) * width];
+            let unit = &values[row * width..(row + 1) * width];
             let out = &mut sums[variant * cells..(variant + 1) * cells];
             for (i, x) in unit.iter().enumerate() {
                 out[2 * i] += x;
@@ -523,7 +739,7 @@ impl Events<'_> {
             columns: plan.columns(),
             rows,
             exposures: self.exposures,
-            events: self.counts,
+            events: counts,
         }
     }
 }
