@@ -314,7 +314,7 @@ pub fn write(dir: &Path, seed: u64, units: u64) -> Truth {
             }
             // Served by the other rule or the fallthrough: never in.
             10..=14 => {
-                let how = if roll % 2 == 0 {
+                let how = if roll.is_multiple_of(2) {
                     How::OtherRule
                 } else {
                     How::Fallthrough
