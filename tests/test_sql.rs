@@ -144,7 +144,7 @@ fn table_names_are_dotted_identifiers() {
 }
 
 /// A plan whose every name is hostile to SQL: quotes, backslashes, line breaks.
-fn hostile() -> Plan {
+pub(crate) fn hostile() -> Plan {
     let component = |name: &str, value, property: Option<&str>| Component {
         name: name.to_owned(),
         event: "order'd\\\"".to_owned(),

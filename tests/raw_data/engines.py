@@ -4,7 +4,8 @@ the tables of docs/raw-data.md ("In the warehouse"), and prints the result as th
 
     engines.py duckdb|postgres --query Q.sql --exposures F.jsonl --events F.jsonl
         --exposures-table raw.exposures --events-table raw.events [--property NAME...]
-    engines.py parse DIALECT Q.sql     # sqlglot parses the query in DIALECT
+    engines.py parse DIALECT Q.sql     # sqlglot parses the query in DIALECT: its string
+                                       # literals and identifiers, as JSON
 
 Lines are read as flagstone reads them: a line that is not a JSON object with the fields the
 summary reads is malformed and left out; a property that is not a JSON number is NULL.
@@ -36,6 +37,8 @@ EXPOSURE_COLUMNS = [
     ("targeting_key", "TEXT"),
     ("session", "TEXT"),
 ]
+# The sessions' time zone: not UTC, since the query must not depend on it.
+SESSION_ZONE = "Asia/Kolkata"
 REQUIRED = {"time", "flag", "environment", "variant", "reason", "unit"}
 REASONS = {"disabled", "rule", "fallthrough", "prerequisite_failed", "error", "excluded"}
 
@@ -92,7 +95,7 @@ def event_rows(path, properties):
 
 def write_csv(path, rows):
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")
         for row in rows:
             writer.writerow(["\\N" if v is None else v for v in row])
 
@@ -147,14 +150,15 @@ def run_duckdb(args, work):
     except ImportError:
         sys.exit("the duckdb Python package is missing: python3 -m pip install 'duckdb==2.0.0'")
     con = duckdb.connect(os.path.join(work, "db.duckdb"))
-    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET TimeZone = '{SESSION_ZONE}'")
     loaded = tables(args, work)
     for schema in schemas(loaded):
         con.execute(f"CREATE SCHEMA {table_name(schema)}")
     for name, columns, path in loaded:
         con.execute(create(name, columns))
         con.execute(
-            f"COPY {table_name(name)} FROM '{path}' (FORMAT csv, HEADER false, NULLSTR '\\N')"
+            f"COPY {table_name(name)} FROM '{path}' (FORMAT csv, AUTO_DETECT false, HEADER false, "
+            "DELIM ',', QUOTE '\"', ESCAPE '\"', NULLSTR '\\N')"
         )
     with open(args.query, encoding="utf-8") as f:
         result = con.execute(f.read())
@@ -211,7 +215,7 @@ def run_postgres(args, work):
                    "-v", "ON_ERROR_STOP=1"]
         if user:
             connect += ["-U", user]
-        script = ["SET TimeZone = 'UTC';"]
+        script = [f"SET TimeZone = '{SESSION_ZONE}';"]
         loaded = tables(args, work)
         for schema in schemas(loaded):
             script.append(f"CREATE SCHEMA {table_name(schema)};")
@@ -224,13 +228,13 @@ def run_postgres(args, work):
         with open(setup, "w", encoding="utf-8") as f:
             f.write("\n".join(script) + "\n")
         subprocess.run([psql] + connect + ["-f", setup], **quiet)
-        # The query in a session set to UTC, printed as CSV (floats in their shortest
-        # round-tripping form, PostgreSQL's default since version 12).
+        # The query printed as CSV (floats in their shortest round-tripping form,
+        # PostgreSQL's default since version 12).
         query = os.path.join(work, "query.sql")
         with open(args.query, encoding="utf-8") as f:
             text = f.read()
         with open(query, "w", encoding="utf-8") as f:
-            f.write("SET TimeZone = 'UTC';\n" + text.rstrip().rstrip(";") + ";\n")
+            f.write(f"SET TimeZone = '{SESSION_ZONE}';\n" + text.rstrip().rstrip(";") + ";\n")
         result = subprocess.run(
             [psql] + connect + ["--csv", "-f", query],
             capture_output=True, text=True,
@@ -255,7 +259,11 @@ def parse(dialect, path):
     statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     if len(statements) != 1 or statements[0].key != "select":
         sys.exit(f"not one SELECT: {[s.key for s in statements]}")
-    print(statements[0].sql(dialect=dialect, pretty=True))
+    # What the parser read each string literal and identifier as, unescaped and unquoted.
+    tree = statements[0]
+    strings = sorted({l.this for l in tree.find_all(sqlglot.exp.Literal) if l.is_string})
+    identifiers = sorted({i.this for i in tree.find_all(sqlglot.exp.Identifier)})
+    print(json.dumps({"strings": strings, "identifiers": identifiers}))
 
 
 def main():
