@@ -4,6 +4,8 @@ the tables of docs/raw-data.md ("In the warehouse"), and prints the result as th
 
     engines.py duckdb|postgres --query Q.sql --exposures F.jsonl --events F.jsonl
         --exposures-table raw.exposures --events-table raw.events [--property NAME...]
+    engines.py duckdb --transpile-from DIALECT ...   # the query of DIALECT, as sqlglot
+                                                     # transpiles it, in DuckDB
     engines.py parse DIALECT Q.sql     # sqlglot parses the query in DIALECT: its string
                                        # literals and identifiers, as JSON
 
@@ -161,7 +163,10 @@ def run_duckdb(args, work):
             "DELIM ',', QUOTE '\"', ESCAPE '\"', NULLSTR '\\N')"
         )
     with open(args.query, encoding="utf-8") as f:
-        result = con.execute(f.read())
+        text = f.read()
+    if args.transpile_from:
+        text = transpiled(text, args.transpile_from)
+    result = con.execute(text)
     header = [d[0] for d in result.description]
     print_csv(header, result.fetchall())
 
@@ -249,11 +254,22 @@ def run_postgres(args, work):
         )
 
 
-def parse(dialect, path):
+def import_sqlglot():
     try:
         import sqlglot
     except ImportError:
         sys.exit("the sqlglot Python package is missing: python3 -m pip install 'sqlglot==30.30.0'")
+    return sqlglot
+
+
+def transpiled(text, dialect):
+    """A query of another dialect, as sqlglot writes it for DuckDB."""
+    (text,) = import_sqlglot().transpile(text, read=dialect, write="duckdb")
+    return text
+
+
+def parse(dialect, path):
+    sqlglot = import_sqlglot()
     with open(path, encoding="utf-8") as f:
         text = f.read()
     statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
@@ -278,6 +294,8 @@ def main():
     parser.add_argument("--exposures-table", required=True)
     parser.add_argument("--events-table", required=True)
     parser.add_argument("--property", action="append", default=[])
+    parser.add_argument("--transpile-from", metavar="DIALECT",
+                        help="run a query of DIALECT in DuckDB as sqlglot transpiles it")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="flagstone-raw-data-")
     try:
