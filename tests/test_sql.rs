@@ -158,7 +158,7 @@ pub(crate) fn hostile() -> Plan {
         flag: "f'lag".to_owned(),
         environment: "production".to_owned(),
         split_rules: vec!["it's \"new\"\\\n".to_owned()],
-        variants: vec!["a'b".to_owned(), "c`d\\".to_owned()],
+        variants: vec!["a'b".to_owned(), "c`d\\\u{7}".to_owned()],
         start: 0,
         end: None,
         components: vec![
@@ -188,7 +188,7 @@ fn names_from_the_repository_are_quoted() {
         Dialect::Postgres,
         &[
             "\"rule\" IN ('it''s \"new\"\\\n')",
-            "WHEN 'a''b' THEN 0 WHEN 'c`d\\' THEN 1",
+            "WHEN 'a''b' THEN 0 WHEN 'c`d\\\u{7}' THEN 1",
             "CAST(\"amount\"\"`'; DROP TABLE t; --\" AS DOUBLE PRECISION) AS p0",
             "event_name = 'order''d\\\"'",
             "AS \"m\"\"x`__sum\"",
@@ -203,7 +203,7 @@ fn names_from_the_repository_are_quoted() {
         Dialect::BigQuery,
         &[
             "`rule` IN ('it\\'s \"new\"\\\\\\n')",
-            "WHEN 'a\\'b' THEN 0 WHEN 'c`d\\\\' THEN 1",
+            "WHEN 'a\\'b' THEN 0 WHEN 'c`d\\\\\\u0007' THEN 1",
             "CAST(`amount\"\\`'; DROP TABLE t; --` AS FLOAT64) AS p0",
             "AS `m\"x\\`__sum`",
             "TIMESTAMP_ADD(t0, INTERVAL 60 MINUTE)",
@@ -223,6 +223,7 @@ fn names_from_the_repository_are_quoted() {
             "`rule` IN ('it\\'s \"new\"\\\\\\n')",
             "CAST(`amount\"\\`'; DROP TABLE t; --` AS Nullable(Float64)) AS p0",
             "addMinutes(t0, 60)",
+            "WHEN 'c`d\\\\\\x07' THEN 1",
         ],
     );
     // A sum reads its property only where the event carries it; no end date, no upper bound.

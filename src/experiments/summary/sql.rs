@@ -51,28 +51,28 @@ impl Dialect {
     /// A string literal. DuckDB and PostgreSQL (with standard_conforming_strings, its default)
     /// take backslashes as they are; the others read escapes in every string.
     fn string(self, text: &str) -> String {
+        let standard = matches!(self, Dialect::DuckDb | Dialect::Postgres);
         let mut out = String::with_capacity(text.len() + 2);
         out.push('\'');
         for c in text.chars() {
-            match (self, c) {
-                (_, '\'') if matches!(self, Dialect::DuckDb | Dialect::Postgres) => {
-                    out.push_str("''")
-                }
-                (Dialect::DuckDb | Dialect::Postgres, c) => out.push(c),
-                (_, '\'') => out.push_str("\\'"),
-                (_, '\\') => out.push_str("\\\\"),
-                (_, '\n') => out.push_str("\\n"),
-                (_, '\r') => out.push_str("\\r"),
-                (_, '\t') => out.push_str("\\t"),
-                (Dialect::ClickHouse, c) if c.is_control() => {
+            match c {
+                '\'' if standard => out.push_str("''"),
+                _ if standard => out.push(c),
+                '\'' => out.push_str("\\'"),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                // ClickHouse has no `\u` escape: the character's UTF-8 bytes.
+                _ if c.is_control() && self == Dialect::ClickHouse => {
                     for byte in c.encode_utf8(&mut [0; 4]).bytes() {
                         let _ = write!(out, "\\x{byte:02X}");
                     }
                 }
-                (_, c) if c.is_control() => {
+                _ if c.is_control() => {
                     let _ = write!(out, "\\u{:04X}", c as u32);
                 }
-                (_, c) => out.push(c),
+                _ => out.push(c),
             }
         }
         out.push('\'');
@@ -383,6 +383,8 @@ fn component_value(d: Dialect, component: &Component, property: Option<String>) 
     let when = when.join(" AND ");
     match (component.value, property) {
         (Value::Converted, _) => format!("MAX(CASE WHEN {when} THEN 1 ELSE 0 END)"),
+        // A sum without a property counts, as the embedded computation does (a plan never
+        // makes one).
         (Value::Count, _) | (Value::Sum, None) => {
             format!("SUM(CASE WHEN {when} THEN 1 ELSE 0 END)")
         }
