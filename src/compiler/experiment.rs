@@ -10,8 +10,8 @@ use crate::bundle::TARGETING_KEY;
 use crate::load::Repo;
 use crate::metric::{Estimator, MetricSpec, Role};
 use crate::model::{
-    self, Aggregation, Direction, ExperimentFile, FlagFile, Metric, MetricDefinition, MetricKind,
-    ProjectFile, variant_names,
+    self, Aggregation, Direction, ExperimentFile, FlagFile, Metric, MetricDefinition, MetricKind, ProjectFile,
+    variant_names,
 };
 use crate::stats::power::{self, Baseline, PowerError};
 

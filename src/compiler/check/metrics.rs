@@ -145,12 +145,7 @@ impl Scope<'_> {
                     )
                     .help = Some(format!("{help} (metrics are defined in [metrics])"));
                 }
-                Some(found)
-                    if matches!(
-                        found.aggregation.value,
-                        Aggregation::Ratio | Aggregation::Mean
-                    ) =>
-                {
+                Some(found) if matches!(found.aggregation.value, Aggregation::Ratio | Aggregation::Mean) => {
                     self.push(
                         Code::BadMetricDefinition,
                         file,

@@ -293,19 +293,19 @@ impl<'p> Exposures<'p> {
             c.outside_dates += 1;
             return;
         }
-        let unit = self.units.entry(line.unit.as_ref().into()).or_insert(Unit {
-            variant: UNASSIGNED,
-            held_out: false,
-            t0: i64::MAX,
-        });
+        let unit = self
+            .units
+            .entry(line.unit.as_ref().into())
+            .or_insert(Unit {
+                variant: UNASSIGNED,
+                held_out: false,
+                t0: i64::MAX,
+            });
         if held_out {
             unit.held_out = true;
             return;
         }
-        let Ok(variant) = plan
-            .variants
-            .binary_search_by(|v| v.as_str().cmp(&line.variant))
-        else {
+        let Ok(variant) = plan.variants.binary_search_by(|v| v.as_str().cmp(&line.variant)) else {
             c.unknown_variants += 1;
             return;
         };
@@ -441,11 +441,7 @@ impl Events<'_> {
             }
             let amount = match &component.property {
                 None => 1.0,
-                Some(property) => match line
-                    .properties
-                    .as_ref()
-                    .and_then(|p| p.get(property.as_str()))
-                {
+                Some(property) => match line.properties.as_ref().and_then(|p| p.get(property.as_str())) {
                     Some(&Property::Number(x)) => x,
                     Some(Property::Other(_)) => {
                         not_number = true;

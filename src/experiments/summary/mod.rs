@@ -194,10 +194,7 @@ impl Plan {
                     self.product(own, events);
                 } else if let Some(covariate) = &defined.covariate {
                     let minutes = minutes(&covariate.window).ok_or_else(|| {
-                        bad(&format!(
-                            "the covariate's window `{}` is not a duration",
-                            covariate.window.value
-                        ))
+                        bad(&format!("the covariate's window `{}` is not a duration", covariate.window.value))
                     })?;
                     let pre = self.component(Component {
                         name: format!("{name}{PRE_SUFFIX}"),
@@ -261,11 +258,7 @@ impl Plan {
     }
 
     fn component(&mut self, component: Component) -> usize {
-        match self
-            .components
-            .iter()
-            .position(|c| c.name == component.name)
-        {
+        match self.components.iter().position(|c| c.name == component.name) {
             Some(index) => index,
             None => {
                 self.components.push(component);
@@ -288,10 +281,7 @@ impl Plan {
             columns.push(format!("{}__sum_squares", c.name));
         }
         for &(a, b) in &self.products {
-            columns.push(product_column(
-                &self.components[a].name,
-                &self.components[b].name,
-            ));
+            columns.push(product_column(&self.components[a].name, &self.components[b].name));
         }
         columns
     }
