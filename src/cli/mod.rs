@@ -21,6 +21,7 @@ mod refs;
 pub mod render;
 mod review;
 mod schema;
+mod sql;
 mod stale;
 mod test;
 
@@ -59,6 +60,7 @@ enum Command {
     Refs(refs::Args),
     Plan(plan::Args),
     Analyze(analyze::Args),
+    Sql(sql::Args),
     Evals(evals::Args),
     Exposures(exposures::Args),
     Schema(schema::Args),
@@ -121,6 +123,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args, &mut out),
         Command::Analyze(args) => analyze::run(args, &mut out),
+        Command::Sql(args) => sql::run(args, &mut out),
         Command::Build(args) => build::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
         Command::Evals(args) => evals::run(args, &mut out),

@@ -107,6 +107,7 @@ codes! {
     BadMetricDefinition = "FS080", "bad-metric-definition", Error;
     UnknownMetric = "FS081", "unknown-metric", Error;
     MetricMismatch = "FS082", "metric-mismatch", Error;
+    BadTableName = "FS083", "bad-table-name", Error;
 }
 
 /// One finding in one file.

@@ -378,6 +378,37 @@ pub struct ProjectFile {
     /// (docs/format.md). Once any is defined, experiments may name only defined metrics.
     #[serde(default)]
     pub metrics: Table<Spanned<MetricDefinition>>,
+    /// The warehouse tables `flagstone sql` writes its query against (docs/raw-data.md).
+    pub warehouse: Option<Warehouse>,
+}
+
+/// `[warehouse]` in flagstone.toml: the tables holding the raw data of experiments.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Warehouse {
+    /// The exposures table or view, e.g. "analytics.exposures": one column per field of an
+    /// exposure event (docs/exposures.md). One to three dotted parts, each an ASCII letter
+    /// or `_` followed by letters, digits, `_` or `-`; quoted in the query, so case counts.
+    pub exposures: Name,
+    /// The events table or view, e.g. "analytics.events": columns `time`, `unit`, `event`
+    /// and one numeric column per property a metric reads. Named like `exposures`.
+    pub events: Name,
+}
+
+/// Whether `name` is a warehouse table name: one to three parts joined by dots, each an ASCII
+/// letter or `_` followed by ASCII letters, digits, `_` or `-`. Strict, so that a name is the
+/// same table in every dialect once each part is quoted.
+pub fn valid_table_name(name: &str) -> bool {
+    let parts = name.split('.');
+    let count = parts.clone().count();
+    (1..=3).contains(&count)
+        && parts.into_iter().all(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
 }
 
 /// `[metrics.<name>]`: how a metric is computed per unit from its events, for every

@@ -13,6 +13,7 @@ mod metrics;
 mod people;
 mod segments;
 mod test_files;
+mod warehouse;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -430,6 +431,9 @@ impl<'r> Scope<'r> {
         }
         self.layers_and_holdouts(file, project);
         self.metric_definitions(file, project);
+        if let Some(warehouse) = &project.warehouse {
+            self.warehouse(file, warehouse);
+        }
         self.teams(file, project);
     }
 }
