@@ -11,18 +11,10 @@ use crate::support::{NOW, assert_file, copy_dir, root, run, tempdir};
 
 const EXPERIMENT: &str = "growth/onboarding-checklist";
 
-/// flags.example, whose onboarding experiment names an inline covariate (a column only a
-/// summary has) on its primary metric: without it, so that raw data can compute it.
+/// A copy of flags.example.
 fn example() -> tempfile::TempDir {
     let dir = tempdir();
     copy_dir(&root().join("flags.example"), dir.path());
-    let path = dir
-        .path()
-        .join("experiments/growth/onboarding-checklist.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let without = text.replace("covariate = \"prior_sessions\"\n", "");
-    assert_ne!(text, without);
-    std::fs::write(&path, without).unwrap();
     dir
 }
 
@@ -78,11 +70,19 @@ fn errors() {
         Err(SqlError::UnknownDialect("mysql".into()))
     );
 
-    // The example as it is: its primary metric names an inline covariate.
-    let (code, stdout, stderr) = sql(
-        &root().join("flags.example"),
-        &[EXPERIMENT, "--dialect", "duckdb"],
+    // A primary metric naming an inline covariate: a column only a summary has.
+    let inline = example();
+    let path = inline
+        .path()
+        .join("experiments/growth/onboarding-checklist.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let with = text.replace(
+        "name = \"activated_7d\"\n",
+        "name = \"activated_7d\"\ncovariate = \"prior_sessions\"\n",
     );
+    assert_ne!(text, with);
+    std::fs::write(&path, with).unwrap();
+    let (code, stdout, stderr) = sql(inline.path(), &[EXPERIMENT, "--dialect", "duckdb"]);
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(
         stderr.starts_with(

@@ -296,14 +296,40 @@ pub fn query(plan: &Plan, tables: &Tables, dialect: Dialect) -> String {
     for (i, property) in properties.iter().enumerate() {
         read.push(format!("CAST({} AS {}) AS p{i}", id(property), d.double()));
     }
+    // Only events some window can hold: from the start less the longest covariate window to
+    // the end plus the longest window, so that a warehouse prunes the other partitions.
+    let minute = 60_000i64;
+    let earliest = plan
+        .components
+        .iter()
+        .map(|c| c.from_minutes)
+        .min()
+        .unwrap_or(0);
+    let latest = plan
+        .components
+        .iter()
+        .map(|c| c.to_minutes)
+        .max()
+        .unwrap_or(0);
+    let mut kept = vec![
+        in_list(&id("event"), events.iter().map(|e| lit(e))),
+        format!(
+            "{} >= {}",
+            id("time"),
+            d.timestamp(plan.start.saturating_add(earliest.saturating_mul(minute)))
+        ),
+    ];
+    if let Some(end) = plan.end {
+        kept.push(format!(
+            "{} < {}",
+            id("time"),
+            d.timestamp(end.saturating_add(latest.saturating_mul(minute)))
+        ));
+    }
     q.push_str("flagstone_events AS (\n");
     let _ = writeln!(q, "  SELECT {}", read.join(",\n    "));
     let _ = writeln!(q, "  FROM {}", d.table(&tables.events));
-    let _ = writeln!(
-        q,
-        "  WHERE {}",
-        in_list(&id("event"), events.iter().map(|e| lit(e)))
-    );
+    let _ = writeln!(q, "  WHERE {}", kept.join("\n    AND "));
     q.push_str("),\n");
 
     // Every unit's components; a unit without events has one row of NULLs, so 0.

@@ -24,14 +24,17 @@ flagstone_events AS (
     `event` AS event_name
   FROM `analytics`.`product_events`
   WHERE `event` IN ('dashboard_created', 'query_run', 'session_started', 'support_ticket_opened')
+    AND `time` >= TIMESTAMP '2026-11-17 00:00:00.000+00:00'
+    AND `time` < TIMESTAMP '2027-01-27 00:00:00.000+00:00'
 ),
 flagstone_per_unit AS (
   SELECT unit_arm,
     MAX(CASE WHEN event_name = 'dashboard_created' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 10080 MINUTE) THEN 1 ELSE 0 END) AS c0,
     SUM(CASE WHEN event_name = 'dashboard_created' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 20160 MINUTE) THEN 1 ELSE 0 END) AS c1,
     SUM(CASE WHEN event_name = 'query_run' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 20160 MINUTE) THEN 1 ELSE 0 END) AS c2,
-    SUM(CASE WHEN event_name = 'session_started' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 20160 MINUTE) THEN 1 ELSE 0 END) AS c3,
-    SUM(CASE WHEN event_name = 'support_ticket_opened' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 20160 MINUTE) THEN 1 ELSE 0 END) AS c4
+    SUM(CASE WHEN event_name = 'query_run' AND event_at >= TIMESTAMP_SUB(t0, INTERVAL 20160 MINUTE) AND event_at < t0 THEN 1 ELSE 0 END) AS c3,
+    SUM(CASE WHEN event_name = 'session_started' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 20160 MINUTE) THEN 1 ELSE 0 END) AS c4,
+    SUM(CASE WHEN event_name = 'support_ticket_opened' AND event_at >= t0 AND event_at < TIMESTAMP_ADD(t0, INTERVAL 20160 MINUTE) THEN 1 ELSE 0 END) AS c5
   FROM flagstone_units
   LEFT JOIN flagstone_events ON event_unit = unit_key
   GROUP BY unit_key, unit_arm
@@ -44,11 +47,14 @@ SELECT CASE unit_arm WHEN 0 THEN 'checklist' WHEN 1 THEN 'control' WHEN 2 THEN '
   CAST(SUM(c1 * c1) AS INT64) AS `dashboards_created_14d__sum_squares`,
   CAST(SUM(c2) AS INT64) AS `queries__sum`,
   CAST(SUM(c2 * c2) AS INT64) AS `queries__sum_squares`,
-  CAST(SUM(c3) AS INT64) AS `sessions__sum`,
-  CAST(SUM(c3 * c3) AS INT64) AS `sessions__sum_squares`,
-  CAST(SUM(c4) AS INT64) AS `support_tickets_14d__sum`,
-  CAST(SUM(c4 * c4) AS INT64) AS `support_tickets_14d__sum_squares`,
-  CAST(SUM(c2 * c3) AS INT64) AS `queries__x__sessions__sum_product`
+  CAST(SUM(c3) AS INT64) AS `queries.pre__sum`,
+  CAST(SUM(c3 * c3) AS INT64) AS `queries.pre__sum_squares`,
+  CAST(SUM(c4) AS INT64) AS `sessions__sum`,
+  CAST(SUM(c4 * c4) AS INT64) AS `sessions__sum_squares`,
+  CAST(SUM(c5) AS INT64) AS `support_tickets_14d__sum`,
+  CAST(SUM(c5 * c5) AS INT64) AS `support_tickets_14d__sum_squares`,
+  CAST(SUM(c2 * c3) AS INT64) AS `queries__x__queries.pre__sum_product`,
+  CAST(SUM(c2 * c4) AS INT64) AS `queries__x__sessions__sum_product`
 FROM flagstone_per_unit
 GROUP BY unit_arm
 ORDER BY unit_arm
