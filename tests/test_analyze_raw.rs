@@ -637,3 +637,27 @@ fn event_files_read_in_parallel_give_the_sequential_result() {
         .unwrap_err();
     assert_eq!(error.file, missing.display().to_string());
 }
+
+/// Without definitions there is nothing to aggregate raw data by.
+#[test]
+fn a_metric_without_a_definition_cannot_be_computed() {
+    let project = "name = \"shop\"\nenvironments = [\"staging\", \"production\"]\n\n[attributes]\nemail = { type = \"string\" }\n\n[holdouts.h]\npercent = 10\ndescription = \"Never sees an experiment\"\n";
+    let experiment = EXPERIMENT.split("[primary]").next().unwrap().to_owned()
+        + "[primary]\nname = \"bought\"\nkind = \"binomial\"\nbaseline = 0.1\n";
+    let dir = repo(&[
+        ("flagstone.toml", project.as_bytes()),
+        ("flags/f.toml", FLAG.as_bytes()),
+        ("experiments/e.toml", experiment.as_bytes()),
+    ]);
+    // Only the warning that the end comes too early to detect the effect.
+    assert_eq!(
+        crate::support::findings(dir.path()),
+        ["FS071 experiments/e.toml:6:7"]
+    );
+    let repo = flagstone::load::load(dir.path()).unwrap();
+    let error = Plan::new(&repo, &design(&repo, "e", None).unwrap()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "metric `bought` has no definition in flagstone.toml [metrics]: raw data is aggregated by its definition"
+    );
+}
