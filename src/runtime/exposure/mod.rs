@@ -72,29 +72,64 @@ pub struct Exposure {
     pub session: Option<String>,
 }
 
-/// An exposure borrowed from the evaluation it records: what the file sink serializes, and
-/// what the channel sink makes its [`Exposure`] of. Its fields, their order and their
-/// spelling are [`Exposure`]'s (a test compares the two).
-#[derive(Serialize)]
+/// An exposure borrowed from the evaluation it records: what the file sink writes, and what
+/// the channel sink makes its [`Exposure`] of.
 struct Event<'a> {
     time: &'a str,
     flag: &'a str,
     environment: &'a str,
     variant: &'a str,
     reason: ReasonKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<&'a str>,
     bundle: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     experiment: Option<&'a str>,
     unit: Cow<'a, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     targeting_key: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<Cow<'a, str>>,
 }
 
 impl Event<'_> {
+    /// Appends the event's line: its [`Exposure`]'s JSON, byte for byte as serde_json writes
+    /// it (`an_event_writes_its_exposure` compares), strings that need no escape copied as
+    /// they are.
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let fields = [
+            ("time", Some(self.time)),
+            ("flag", Some(self.flag)),
+            ("environment", Some(self.environment)),
+            ("variant", Some(self.variant)),
+            ("reason", Some(self.reason.as_str())),
+            ("rule", self.rule),
+            ("bundle", Some(self.bundle)),
+            ("experiment", self.experiment),
+            ("unit", Some(&*self.unit)),
+            ("targeting_key", self.targeting_key.as_deref()),
+            ("session", self.session.as_deref()),
+        ];
+        let mut separator = b'{';
+        for (key, value) in fields {
+            let Some(value) = value else { continue };
+            out.push(separator);
+            separator = b',';
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            // What serde_json escapes: quotes, backslashes and control characters.
+            let plain = !value.bytes().fold(false, |escape, b| {
+                escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+            });
+            if plain {
+                out.push(b'"');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
+            } else {
+                serde_json::to_writer(&mut *out, value)?;
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
     fn to_exposure(&self) -> Exposure {
         Exposure {
             time: self.time.to_owned(),
@@ -379,8 +414,15 @@ impl Recorder {
         context: &Value,
         now_millis: i64,
     ) -> Result<Evaluation<'e>, UnknownFlag> {
+        let unit = evaluator.unit(flag, context);
+        // The exposure's set is read before the evaluation, so that its cache miss overlaps
+        // the evaluation rather than follows it.
+        let early = unit.as_ref().map(|unit| {
+            let key = seen::key(unit.bytes(), flag, evaluator.hash());
+            (key, self.seen.read(key))
+        });
         let evaluation = evaluator.evaluate(flag, context, now_millis)?;
-        self.record(evaluator, flag, context, &evaluation);
+        self.record_unit(evaluator, flag, context, &evaluation, unit, early);
         Ok(evaluation)
     }
 
@@ -393,13 +435,31 @@ impl Recorder {
         context: &Value,
         evaluation: &Evaluation<'_>,
     ) -> Outcome {
-        let Some(unit) = evaluator.unit(flag, context) else {
+        let unit = evaluator.unit(flag, context);
+        self.record_unit(evaluator, flag, context, evaluation, unit, None)
+    }
+
+    /// Records an evaluation whose unit is found, given its key and its set's slots when
+    /// they were read already.
+    fn record_unit(
+        &self,
+        evaluator: &Evaluator,
+        flag: &str,
+        context: &Value,
+        evaluation: &Evaluation<'_>,
+        unit: Option<Unit<'_>>,
+        early: Option<(u64, [u64; seen::WAYS])>,
+    ) -> Outcome {
+        let Some(unit) = unit else {
             self.no_unit.fetch_add(1, Ordering::Relaxed);
             return Outcome::NoUnit;
         };
-        let fingerprint =
-            seen::fingerprint(unit.bytes(), flag, evaluation.variant, evaluator.hash());
-        if self.seen.contains(fingerprint) {
+        let (key, slots) = early.unwrap_or_else(|| {
+            let key = seen::key(unit.bytes(), flag, evaluator.hash());
+            (key, self.seen.read(key))
+        });
+        let fingerprint = seen::fingerprint(key, evaluation.variant);
+        if slots.contains(&fingerprint) {
             self.duplicates.add(fingerprint);
             return Outcome::Duplicate;
         }
@@ -426,9 +486,9 @@ impl Recorder {
         let now = (self.clock)();
         let sent = match &self.sink {
             // Serialized here, into the queue: the writer only writes.
-            Some(Sink::Files(queue)) => queue.push(now, |time, line| {
-                serde_json::to_writer(line, &Event { time, ..event })
-            }),
+            Some(Sink::Files(queue)) => {
+                queue.push(now, |time, line| Event { time, ..event }.write(line))
+            }
             Some(Sink::Channel(sender)) => {
                 let time = format_timestamp(now);
                 let exposure = Event {
@@ -445,7 +505,7 @@ impl Recorder {
         };
         if sent {
             // Remembered only once queued: a dropped exposure is recorded the next time.
-            self.seen.insert(fingerprint);
+            self.seen.insert(key, fingerprint);
             self.recorded.add(fingerprint);
             Outcome::Recorded
         } else {
@@ -492,7 +552,10 @@ impl Drop for Recorder {
 
 /// A unit's text: a string as is, an integer in decimal.
 fn text<'u>(unit: &'u Unit<'_>) -> Cow<'u, str> {
-    String::from_utf8_lossy(unit.bytes())
+    match unit {
+        Unit::Text(text) => Cow::Borrowed(text),
+        integer => String::from_utf8_lossy(integer.bytes()),
+    }
 }
 
 #[cfg(test)]
@@ -501,7 +564,7 @@ mod tests {
 
     /// The file sink's line and the channel sink's `Exposure` are the same event, byte for byte.
     #[test]
-    fn an_event_serializes_as_its_exposure() {
+    fn an_event_writes_its_exposure() {
         let number = Value::from(-42);
         let unit = Unit::of(&number).expect("an integer");
         let quoted = Unit::Text("a \"quoted\"\n\u{7f}é unit");
@@ -532,8 +595,10 @@ mod tests {
             session: None,
         };
         for event in [&full, &bare] {
+            let mut line = Vec::new();
+            event.write(&mut line).expect("written");
             assert_eq!(
-                serde_json::to_string(event).ok(),
+                String::from_utf8(line).ok(),
                 serde_json::to_string(&event.to_exposure()).ok()
             );
         }
