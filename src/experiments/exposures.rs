@@ -544,12 +544,48 @@ pub struct Reader {
     bundles: Vec<BundleState>,
     /// The flag and the bundle of the last event: consecutive events often share them.
     last: Option<(usize, u32)>,
+    times: Times,
     units: Units,
     files: u64,
     exposures: u64,
     malformed: u64,
     malformed_shown: Vec<Malformed>,
     incomplete: Vec<String>,
+}
+
+/// Parses event times, the recorder's form (`2026-11-26T14:32:00.123Z`) from the minute of
+/// the time before when they share it, as lines in time order do.
+#[derive(Default)]
+struct Times {
+    /// The last minute parsed (`2026-11-26T14:32`), and its milliseconds since the epoch.
+    minute: Option<([u8; 16], i64)>,
+}
+
+impl Times {
+    /// What [`parse_timestamp`] gives.
+    fn parse(&mut self, time: &str) -> Option<i64> {
+        let b = time.as_bytes();
+        let digit = |i: usize| b[i].is_ascii_digit().then(|| i64::from(b[i] - b'0'));
+        let recorder_form = b.len() == 24 && b[16] == b':' && b[19] == b'.' && b[23] == b'Z';
+        let within_minute = || {
+            let seconds = digit(17)? * 10 + digit(18)?;
+            let millis = digit(20)? * 100 + digit(21)? * 10 + digit(22)?;
+            // 60 admits a leap second, as the general parser does.
+            (seconds <= 60).then_some(seconds * 1000 + millis)
+        };
+        let Some(offset) = recorder_form.then(within_minute).flatten() else {
+            return parse_timestamp(time);
+        };
+        match self.minute {
+            Some((minute, start)) if minute == b[..16] => Some(start + offset),
+            _ => {
+                let millis = parse_timestamp(time)?;
+                let minute = b[..16].try_into().ok()?;
+                self.minute = Some((minute, millis - offset));
+                Some(millis)
+            }
+        }
+    }
 }
 
 /// Whether `reason` is one of the evaluation reasons an exposure can have.
@@ -652,7 +688,9 @@ impl Reader {
             return Err("empty line".to_owned());
         }
         let event = parse_event(line).map_err(|e| e.to_string())?;
-        let time = parse_timestamp(&event.time)
+        let time = self
+            .times
+            .parse(&event.time)
             .ok_or_else(|| format!("time `{}` is not an RFC 3339 date-time", event.time))?;
         if !known_reason(&event.reason) {
             return Err(format!(
@@ -1276,4 +1314,111 @@ fn find_line_feed(bytes: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'\n')
         .map(|i| offset + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Fields<'a> = [Option<&'a str>; 9];
+
+    fn fields<'a>(event: &'a Event<'a>) -> Fields<'a> {
+        [
+            Some(&event.time),
+            Some(&event.flag),
+            Some(&event.environment),
+            Some(&event.variant),
+            Some(&event.reason),
+            event.rule.as_deref(),
+            Some(&event.bundle),
+            Some(&event.unit),
+            event.session.as_deref(),
+        ]
+    }
+
+    #[test]
+    fn the_recorder_spelling_is_read_as_serde_json_reads_it() {
+        let line = r#"{"time":"2026-11-26T12:00:00.000Z","flag":"f","environment":"production","variant":"on","reason":"rule","rule":"r","bundle":"b","experiment":"e","unit":"u-é","targeting_key":"t","session":"s"}"#;
+        let lines = [
+            line.to_owned(),
+            line.replace(r#","rule":"r""#, "")
+                .replace(r#","session":"s""#, ""),
+            line.replace(r#","experiment":"e""#, ""),
+            // Not the recorder's spelling: serde_json reads these, or says why not.
+            line.replace("u-é", r#"u\"1"#),
+            line.replace(r#","rule":"r""#, r#","rule":null"#),
+            line.replace(
+                r#""flag":"f","environment":"production""#,
+                r#""environment":"production","flag":"f""#,
+            ),
+            line.replace(r#""session":"s"}"#, r#""session":"s",}"#),
+            line.replace(r#""session":"s"}"#, r#""session":"s"} "#),
+            line.replace('}', r#","extra":{"v":2}}"#),
+            line.replace("u-é", "u\u{1}"),
+            line[..60].to_owned(),
+        ];
+        for (i, line) in lines.iter().enumerate() {
+            let fast = recorder_event(line.as_bytes());
+            assert_eq!(fast.is_some(), i < 3, "{line}");
+            let parsed = parse_event(line.as_bytes());
+            let serde = serde_json::from_slice::<Event>(line.as_bytes());
+            match (&parsed, &serde) {
+                (Ok(a), Ok(b)) => assert_eq!(fields(a), fields(b), "{line}"),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                _ => panic!("{line}: {:?} / {:?}", parsed.is_ok(), serde.is_ok()),
+            }
+        }
+    }
+
+    #[test]
+    fn times_in_the_recorder_form_parse_as_any_other() {
+        let mut times = Times::default();
+        for time in [
+            "2026-11-26T12:00:00.000Z",
+            "2026-11-26T12:00:59.999Z",
+            "2026-11-26T12:00:60.000Z",
+            "2026-11-26T12:00:61.000Z",
+            "2026-11-26T12:00:0x.000Z",
+            "2026-11-26T12:01:00.001Z",
+            "2026-11-26T12:01:00.001+01:00",
+            "2026-11-26T12:01:00Z",
+            "2026-02-30T12:01:00.000Z",
+            "2026-02-30T12:01:01.000Z",
+            "2026-11-26T25:01:00.000Z",
+            "2026-11-26T12:01:00.5Z",
+            "2026-11-26t12:01:00.500Z",
+            "2026-11-26T12:01:00.500Z",
+        ] {
+            assert_eq!(times.parse(time), parse_timestamp(time), "{time}");
+        }
+    }
+
+    #[test]
+    fn lines_across_buffer_refills() {
+        let text = b"first\r\nsecond line, longer than the buffer\n\nlast";
+        let mut input = std::io::BufReader::with_capacity(4, &text[..]);
+        let mut lines = Vec::new();
+        each_line("f", &mut input, |number, line, complete| {
+            lines.push((number, String::from_utf8_lossy(line).into_owned(), complete));
+        })
+        .expect("read");
+        let expected = [
+            (1, "first", true),
+            (2, "second line, longer than the buffer", true),
+            (3, "", true),
+            (4, "last", false),
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|&(n, l, c)| (n, l.to_owned(), c))
+            .collect();
+        assert_eq!(lines, expected);
+        assert_eq!(find_line_feed(b"0123456789\nabcdef\n"), Some(10));
+        assert_eq!(find_line_feed(b"0123456\n"), Some(7));
+        assert_eq!(find_line_feed(b"no line feed at all"), None);
+        assert_eq!(string_end(b"plain text, then\""), Some(16));
+        assert_eq!(string_end(b"ab\\c\""), Some(2));
+        assert_eq!(string_end(b"0123456789\tx"), Some(10));
+        assert_eq!(string_end(b"no end"), None);
+    }
 }
