@@ -118,44 +118,6 @@ fn evaluate_and_record_duplicate(bencher: Bencher, n: usize) {
     );
 }
 
-/// The same in one call, `Recorder::evaluate_and_record`, which reads the exposure's set in
-/// the deduplication table before evaluating, so that a cache miss there overlaps the
-/// evaluation.
-#[divan::bench(sample_count = 100, sample_size = 2000, args = [16, CONTEXTS])]
-fn evaluate_and_record_duplicate_in_one_call(bencher: Bencher, n: usize) {
-    let (flags, keys, contexts) = (evaluator(), keys(), contexts(n));
-    let pairs = FLAGS * n;
-    let config = Config {
-        remembered: (pairs * 8).next_power_of_two(),
-        ..Config::default()
-    };
-    let (recorder, receiver) = Recorder::to_channel(config);
-    let drain = std::thread::spawn(move || receiver.iter().count());
-    for key in &keys {
-        for context in &contexts {
-            let evaluation = flags.evaluate(key, context, NOW).unwrap();
-            while recorder.record(&flags, key, context, &evaluation) == Outcome::Dropped {
-                std::thread::yield_now();
-            }
-        }
-    }
-    let mut i = 0usize;
-    bencher.bench_local(|| {
-        i = i.wrapping_add(1);
-        let (key, context) = (&keys[i % keys.len()], &contexts[i % contexts.len()]);
-        black_box(
-            recorder
-                .evaluate_and_record(&flags, key, context, NOW)
-                .unwrap()
-                .variant
-                .len(),
-        )
-    });
-    let stats = recorder.shutdown();
-    drain.join().unwrap();
-    assert_eq!(stats.recorded, pairs as u64, "none forgotten");
-}
-
 /// New exposures per second: `NEW` distinct units evaluated and recorded into JSON Lines
 /// files, until shutdown has written and fsynced them all.
 const NEW: usize = 200_000;

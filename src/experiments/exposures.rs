@@ -263,10 +263,11 @@ pub struct Malformed {
 const NO_RULE: u16 = u16::MAX;
 
 /// What one unit saw of one flag in one environment: each distinct (bundle, variant), with
-/// the rule that served it first. Almost every unit sees one.
+/// the rule that served it first. Almost every unit sees one: the rare others are boxed, so
+/// that a table entry stays 16 bytes.
 enum Seen {
     One(Exposed),
-    Many(Vec<Exposed>),
+    Many(Box<[Exposed]>),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -436,10 +437,8 @@ impl Units {
                         .iter()
                         .any(|e| e.variant == event.variant && e.bundle == event.bundle)
                     {
-                        match seen {
-                            Seen::One(first) => *seen = Seen::Many(vec![*first, exposed]),
-                            Seen::Many(all) => all.push(exposed),
-                        }
+                        // Rare (a second variant or bundle): a copy costs nothing that counts.
+                        *seen = Seen::Many(known.iter().copied().chain([exposed]).collect());
                     }
                 }
             }
@@ -605,9 +604,9 @@ fn intern(map: &mut FastMap<Box<str>, u32>, key: &str) -> (u32, bool) {
     (i, true)
 }
 
-/// Batches on their way to the unit stage: enough to keep it busy while the reading stage
-/// stalls on a refill.
-const QUEUED: usize = 8;
+/// Batches on their way to the unit stage: enough to keep both stages busy while one of them
+/// is slowed for a while (by a run of new units, or a refill).
+const QUEUED: usize = 32;
 
 impl Reader {
     pub fn new() -> Reader {

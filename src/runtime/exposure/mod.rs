@@ -414,15 +414,8 @@ impl Recorder {
         context: &Value,
         now_millis: i64,
     ) -> Result<Evaluation<'e>, UnknownFlag> {
-        let unit = evaluator.unit(flag, context);
-        // The exposure's set is read before the evaluation, so that its cache miss overlaps
-        // the evaluation rather than follows it.
-        let early = unit.as_ref().map(|unit| {
-            let key = seen::key(unit.bytes(), flag, evaluator.hash());
-            (key, self.seen.read(key))
-        });
         let evaluation = evaluator.evaluate(flag, context, now_millis)?;
-        self.record_unit(evaluator, flag, context, &evaluation, unit, early);
+        self.record(evaluator, flag, context, &evaluation);
         Ok(evaluation)
     }
 
@@ -435,31 +428,13 @@ impl Recorder {
         context: &Value,
         evaluation: &Evaluation<'_>,
     ) -> Outcome {
-        let unit = evaluator.unit(flag, context);
-        self.record_unit(evaluator, flag, context, evaluation, unit, None)
-    }
-
-    /// Records an evaluation whose unit is found, given its key and its set's slots when
-    /// they were read already.
-    fn record_unit(
-        &self,
-        evaluator: &Evaluator,
-        flag: &str,
-        context: &Value,
-        evaluation: &Evaluation<'_>,
-        unit: Option<Unit<'_>>,
-        early: Option<(u64, [u64; seen::WAYS])>,
-    ) -> Outcome {
-        let Some(unit) = unit else {
+        let Some(unit) = evaluator.unit(flag, context) else {
             self.no_unit.fetch_add(1, Ordering::Relaxed);
             return Outcome::NoUnit;
         };
-        let (key, slots) = early.unwrap_or_else(|| {
-            let key = seen::key(unit.bytes(), flag, evaluator.hash());
-            (key, self.seen.read(key))
-        });
-        let fingerprint = seen::fingerprint(key, evaluation.variant);
-        if slots.contains(&fingerprint) {
+        let fingerprint =
+            seen::fingerprint(unit.bytes(), flag, evaluation.variant, evaluator.hash());
+        if self.seen.contains(fingerprint) {
             self.duplicates.add(fingerprint);
             return Outcome::Duplicate;
         }
@@ -505,7 +480,7 @@ impl Recorder {
         };
         if sent {
             // Remembered only once queued: a dropped exposure is recorded the next time.
-            self.seen.insert(key, fingerprint);
+            self.seen.insert(fingerprint);
             self.recorded.add(fingerprint);
             Outcome::Recorded
         } else {

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub(super) const WAYS: usize = 8;
+const WAYS: usize = 8;
 /// No fingerprint is zero: zero marks an empty slot.
 const EMPTY: u64 = 0;
 
@@ -30,20 +30,19 @@ impl Seen {
         }
     }
 
-    /// The set of a [`key`]: every variant of an exposure has the same, so that it can be
-    /// read before the evaluation decides the variant.
-    fn set(&self, key: u64) -> &[AtomicU64; WAYS] {
-        &self.sets[(key >> 32) as usize & self.mask].0
+    fn set(&self, fingerprint: u64) -> &[AtomicU64; WAYS] {
+        // The high bits pick the set; the fingerprint's low bits pick a victim.
+        &self.sets[(fingerprint >> 32) as usize & self.mask].0
     }
 
-    /// The slots of a key's set as they are now.
-    pub(super) fn read(&self, key: u64) -> [u64; WAYS] {
-        let set = self.set(key);
-        std::array::from_fn(|i| set[i].load(Ordering::Relaxed))
+    pub(super) fn contains(&self, fingerprint: u64) -> bool {
+        self.set(fingerprint)
+            .iter()
+            .any(|slot| slot.load(Ordering::Relaxed) == fingerprint)
     }
 
-    pub(super) fn insert(&self, key: u64, fingerprint: u64) {
-        let set = self.set(key);
+    pub(super) fn insert(&self, fingerprint: u64) {
+        let set = self.set(fingerprint);
         for slot in set {
             match slot.compare_exchange(EMPTY, fingerprint, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return,
@@ -51,34 +50,24 @@ impl Seen {
                 Err(_) => {}
             }
         }
-        // The fingerprint's low bits pick a victim.
         set[fingerprint as usize % WAYS].store(fingerprint, Ordering::Relaxed);
     }
 }
 
-/// The hash of an exposure's deduplication key but its variant, (unit, flag, bundle): all
-/// that is known before the evaluation. It picks the set.
-pub(super) fn key(unit: &[u8], flag: &str, bundle: &str) -> u64 {
+/// The fingerprint of an exposure's deduplication key: (unit, flag, variant, bundle).
+pub(super) fn fingerprint(unit: &[u8], flag: &str, variant: &str, bundle: &str) -> u64 {
     let mut words = Words::default();
     // The lengths first: with them, the words below determine every byte of every part.
-    words.push(unit.len() as u64 | (flag.len() as u64) << 32);
-    words.push_bytes(unit);
-    words.push_bytes(flag.as_bytes());
+    words.push(unit.len() as u64 | (flag.len() as u64) << 24 | (variant.len() as u64) << 44);
+    for part in [unit, flag.as_bytes(), variant.as_bytes()] {
+        words.push_bytes(part);
+    }
     // A content hash is uniformly random hex: its first 16 characters carry 64 bits.
     let bundle = bundle.as_bytes();
     if let (Some(first), Some(second)) = (bundle.get(..8), bundle.get(8..16)) {
         words.push(word(first));
         words.push(word(second));
     }
-    words.finish()
-}
-
-/// The fingerprint of the whole deduplication key: the [`key`]'s hash and the variant.
-pub(super) fn fingerprint(key: u64, variant: &str) -> u64 {
-    let mut words = Words::default();
-    words.push(key);
-    words.push(variant.len() as u64);
-    words.push_bytes(variant.as_bytes());
     words.finish().max(1)
 }
 
@@ -151,25 +140,20 @@ impl Words {
 mod tests {
     use super::*;
 
-    fn whole(unit: &[u8], flag: &str, variant: &str, bundle: &str) -> u64 {
-        fingerprint(key(unit, flag, bundle), variant)
-    }
-
     #[test]
     fn remembers_and_forgets_only_when_a_set_is_full() {
         let seen = Seen::new(WAYS);
-        let contains = |f: u64| seen.read(0).contains(&f);
         let full = 7..7 + WAYS as u64;
-        assert!(!contains(7));
-        seen.insert(0, 7);
-        assert!(contains(7));
+        assert!(!seen.contains(7));
+        seen.insert(7);
+        assert!(seen.contains(7));
         for fingerprint in full.clone() {
-            seen.insert(0, fingerprint);
+            seen.insert(fingerprint);
         }
-        assert!(full.clone().all(contains));
-        seen.insert(0, full.end);
-        assert!(contains(full.end));
-        assert_eq!(full.filter(|&f| contains(f)).count(), WAYS - 1);
+        assert!(full.clone().all(|f| seen.contains(f)));
+        seen.insert(full.end);
+        assert!(seen.contains(full.end));
+        assert_eq!(full.filter(|&f| seen.contains(f)).count(), WAYS - 1);
     }
 
     #[test]
@@ -190,7 +174,7 @@ mod tests {
         for i in 0..200_000 {
             let unit = format!("user-{i}");
             for variant in ["on", "off"] {
-                assert!(fingerprints.insert(whole(unit.as_bytes(), "f", variant, bundle)));
+                assert!(fingerprints.insert(fingerprint(unit.as_bytes(), "f", variant, bundle)));
             }
         }
     }
@@ -198,14 +182,17 @@ mod tests {
     #[test]
     fn every_part_of_the_key_changes_the_fingerprint() {
         let bundle = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        let base = whole(b"u", "f", "on", bundle);
-        assert_ne!(base, whole(b"v", "f", "on", bundle));
-        assert_ne!(base, whole(b"u", "g", "on", bundle));
-        assert_ne!(base, whole(b"u", "f", "off", bundle));
-        assert_ne!(base, whole(b"u", "f", "on", &bundle.replace('0', "1")));
+        let base = fingerprint(b"u", "f", "on", bundle);
+        assert_ne!(base, fingerprint(b"v", "f", "on", bundle));
+        assert_ne!(base, fingerprint(b"u", "g", "on", bundle));
+        assert_ne!(base, fingerprint(b"u", "f", "off", bundle));
         assert_ne!(
-            whole(b"ab", "c", "on", bundle),
-            whole(b"a", "bc", "on", bundle)
+            base,
+            fingerprint(b"u", "f", "on", &bundle.replace('0', "1"))
+        );
+        assert_ne!(
+            fingerprint(b"ab", "c", "on", bundle),
+            fingerprint(b"a", "bc", "on", bundle)
         );
         // Every length of short part, and the overlapping reads of longer ones.
         let units: Vec<String> = (0..40).map(|n| "x".repeat(n)).collect();
@@ -215,11 +202,11 @@ mod tests {
                 let mut other = unit.clone().into_bytes();
                 other[changed] = b'y';
                 assert_ne!(
-                    whole(unit.as_bytes(), "f", "on", bundle),
-                    whole(&other, "f", "on", bundle)
+                    fingerprint(unit.as_bytes(), "f", "on", bundle),
+                    fingerprint(&other, "f", "on", bundle)
                 );
             }
-            assert!(distinct.insert(whole(unit.as_bytes(), "f", "on", bundle)));
+            assert!(distinct.insert(fingerprint(unit.as_bytes(), "f", "on", bundle)));
         }
     }
 }
