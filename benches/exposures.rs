@@ -1,6 +1,7 @@
 //! Exposures: what recording adds to an evaluation when the exposure is a duplicate (over
 //! 1,000 flags and 1,024 varied contexts, allocation counts included), and how many new
-//! exposures per second go through the queue and the file writer. `cargo bench --bench exposures`
+//! exposures per second go through the queue and the file writer, from one recording thread
+//! or two. `cargo bench --bench exposures`
 
 use divan::counter::ItemsCount;
 use divan::{AllocProfiler, Bencher, black_box};
@@ -140,6 +141,44 @@ fn new_exposures_to_files(bencher: Bencher) {
                     .evaluate_and_record(&flags, &keys[i % FLAGS], context, NOW)
                     .unwrap();
             }
+            let stats = recorder.shutdown();
+            assert_eq!((stats.written, stats.dropped), (NEW as u64, 0));
+            dir
+        });
+}
+
+/// New exposures per second from `threads` recording threads: `NEW` distinct (flag, context)
+/// pairs evaluated and recorded into JSON Lines files, until shutdown has written and fsynced
+/// them all. Unlike `new_exposures_to_files`, whose 200,000 contexts are each read once and
+/// so from memory, these 200 contexts stay in cache, as a context built for its evaluation
+/// is: what is measured is the recorder, not the reading of cold contexts.
+#[divan::bench(sample_count = 10, sample_size = 1, args = [1, 2])]
+fn new_exposures_from_threads(bencher: Bencher, threads: usize) {
+    let flags = evaluator();
+    let contexts = contexts(NEW / FLAGS);
+    let keys = keys();
+    bencher
+        .counter(ItemsCount::new(NEW))
+        .with_inputs(|| tempfile::tempdir().unwrap())
+        .bench_local_values(|dir| {
+            let config = Config {
+                queue: NEW,
+                ..Config::default()
+            };
+            let recorder = Recorder::to_files(Files::new(dir.path()), config).unwrap();
+            std::thread::scope(|scope| {
+                for t in 0..threads {
+                    let (recorder, flags, keys, contexts) = (&recorder, &flags, &keys, &contexts);
+                    scope.spawn(move || {
+                        for i in (t..NEW).step_by(threads) {
+                            let (key, context) = (&keys[i % FLAGS], &contexts[i / FLAGS]);
+                            recorder
+                                .evaluate_and_record(flags, key, context, NOW)
+                                .unwrap();
+                        }
+                    });
+                }
+            });
             let stats = recorder.shutdown();
             assert_eq!((stats.written, stats.dropped), (NEW as u64, 0));
             dir

@@ -5,9 +5,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use super::{Exposure, Written};
+use super::Written;
 use crate::literal::format_timestamp;
 
 /// Where and how the file sink writes.
@@ -34,27 +35,136 @@ impl Files {
     }
 }
 
-/// How many bytes of lines are gathered before they are written.
+/// How many bytes of lines wake the writer while it gathers.
 const BATCH: usize = 64 << 10;
+
+/// How long the writer gathers lines after the first arrives, unless a batch fills sooner:
+/// long enough that a busy recorder wakes it once a batch, short enough that a quiet one's
+/// lines reach the file at once.
+const GATHER: Duration = Duration::from_millis(1);
+
+/// The lines on their way to the writer: recording threads append them, each serialized on
+/// the thread that records it, and the writer takes them all at once.
+pub(super) struct Queue {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+    /// How many lines it holds before new ones are dropped.
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct Pending {
+    lines: Vec<u8>,
+    count: usize,
+    writer: Writer,
+    /// No line comes any more: the recorder is shutting down.
+    closed: bool,
+    /// The last time stamped, and its text: formatted once a millisecond.
+    stamp: Option<(i64, String)>,
+}
+
+/// What the writer does, so that a recording thread wakes it only when it waits for lines.
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Writer {
+    #[default]
+    Busy,
+    /// Waits for a first line.
+    Idle,
+    /// Has lines and waits for a batch, or for its time to be up.
+    Gathering,
+}
+
+impl Queue {
+    pub(super) fn new(capacity: usize) -> Queue {
+        Queue {
+            pending: Mutex::default(),
+            wake: Condvar::new(),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Nothing panics while holding the lock; if something did, the lines are still whole.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends the line `write` writes (given the text of the time `now`), unless the queue
+    /// is full or closed: whether it was queued.
+    pub(super) fn push(
+        &self,
+        now: i64,
+        write: impl FnOnce(&str, &mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> bool {
+        let mut pending = self.lock();
+        if pending.closed || pending.count >= self.capacity {
+            return false;
+        }
+        let Pending { lines, stamp, .. } = &mut *pending;
+        let time = match stamp {
+            Some((millis, text)) if *millis == now => text,
+            _ => &stamp.insert((now, format_timestamp(now))).1,
+        };
+        let before = lines.len();
+        if write(time, lines).is_err() {
+            lines.truncate(before);
+            return false;
+        }
+        lines.push(b'\n');
+        pending.count += 1;
+        let wake = match pending.writer {
+            Writer::Busy => false,
+            Writer::Idle => true,
+            Writer::Gathering => pending.lines.len() >= BATCH,
+        };
+        if wake {
+            pending.writer = Writer::Busy;
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Stops accepting lines; the writer takes what is queued, then ends.
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    /// Waits for lines and swaps them into `lines` (empty): how many, 0 once closed and
+    /// drained.
+    fn take(&self, lines: &mut Vec<u8>) -> u64 {
+        let mut pending = self.lock();
+        while pending.count == 0 && !pending.closed {
+            pending.writer = Writer::Idle;
+            pending = self
+                .wake
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if pending.lines.len() < BATCH && !pending.closed {
+            pending.writer = Writer::Gathering;
+            pending = self
+                .wake
+                .wait_timeout(pending, GATHER)
+                .map_or_else(|e| e.into_inner().0, |(pending, _)| pending);
+        }
+        pending.writer = Writer::Busy;
+        std::mem::swap(lines, &mut pending.lines);
+        std::mem::take(&mut pending.count) as u64
+    }
+}
 
 /// The file being written.
 struct Current {
     file: File,
     started: i64,
-    /// Bytes written and gathered.
+    /// Bytes written.
     bytes: u64,
 }
 
-/// Gathered lines not yet written, and how many exposures they hold.
-struct Batch {
-    bytes: Vec<u8>,
-    lines: u64,
-}
-
-/// Writes every exposure the queue delivers until every sender is gone, then flushes and
-/// fsyncs. Failures are counted, never printed.
+/// Writes every line the queue delivers until it is closed and drained, then fsyncs.
+/// Failures are counted, never printed.
 pub(super) fn write(
-    queue: Receiver<Exposure>,
+    queue: &Queue,
     files: &Files,
     clock: &(dyn Fn() -> i64 + Send + Sync),
     counts: &Written,
@@ -63,33 +173,15 @@ pub(super) fn write(
         files,
         counts,
         current: None,
-        batch: Batch {
-            bytes: Vec::with_capacity(BATCH),
-            lines: 0,
-        },
         sequence: 0,
     };
-    let mut line = Vec::with_capacity(512);
+    let mut lines = Vec::new();
     loop {
-        let exposure = match queue.try_recv() {
-            Ok(exposure) => exposure,
-            Err(TryRecvError::Empty) => {
-                // Idle: what is gathered reaches the file before waiting.
-                sink.flush();
-                match queue.recv() {
-                    Ok(exposure) => exposure,
-                    Err(_) => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        line.clear();
-        if serde_json::to_writer(&mut line, &exposure).is_err() {
-            counts.errors.fetch_add(1, Ordering::Relaxed);
-            continue;
+        lines.clear();
+        if queue.take(&mut lines) == 0 {
+            break;
         }
-        line.push(b'\n');
-        sink.push(&line, clock());
+        sink.push(&lines, clock());
     }
     sink.close();
 }
@@ -98,68 +190,74 @@ struct Sink<'a> {
     files: &'a Files,
     counts: &'a Written,
     current: Option<Current>,
-    batch: Batch,
     /// The next file's sequence number: files started in the same second differ by it.
     sequence: u64,
 }
 
+/// How many lines `bytes` holds: a line feed ends each, and none is inside one (JSON escapes
+/// it).
+fn count_lines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 impl Sink<'_> {
-    fn push(&mut self, line: &[u8], now: i64) {
-        if let Some(current) = &self.current {
-            let full = current.bytes > 0
-                && current.bytes.saturating_add(line.len() as u64) > self.files.max_bytes;
-            let old = now.saturating_sub(current.started) >= self.files.max_age_millis;
-            if full || old {
-                self.close();
+    /// Writes whole lines, arrived at `now`, starting files as their size and age require.
+    fn push(&mut self, mut lines: &[u8], now: i64) {
+        while !lines.is_empty() {
+            let line_end = |from: usize| {
+                lines[from..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(lines.len(), |i| from + i + 1)
+            };
+            let first = line_end(0);
+            if let Some(current) = &self.current {
+                let full = current.bytes > 0
+                    && current.bytes.saturating_add(first as u64) > self.files.max_bytes;
+                let old = now.saturating_sub(current.started) >= self.files.max_age_millis;
+                if full || old {
+                    self.close();
+                }
             }
-        }
-        if self.current.is_none() {
-            match self.open(now) {
-                Ok(file) => {
-                    self.current = Some(Current {
+            let current = match &mut self.current {
+                Some(current) => current,
+                None => match self.open(now) {
+                    Ok(file) => self.current.insert(Current {
                         file,
                         started: now,
                         bytes: 0,
-                    })
-                }
-                Err(_) => {
-                    self.counts.errors.fetch_add(1, Ordering::Relaxed);
-                    return;
+                    }),
+                    Err(_) => {
+                        self.counts
+                            .errors
+                            .fetch_add(count_lines(lines), Ordering::Relaxed);
+                        return;
+                    }
+                },
+            };
+            // The lines that fit, the first one whatever its size.
+            let room = self.files.max_bytes.saturating_sub(current.bytes);
+            let mut end = first;
+            if lines.len() as u64 <= room {
+                end = lines.len();
+            } else {
+                while end < lines.len() && line_end(end) as u64 <= room {
+                    end = line_end(end);
                 }
             }
-        }
-        if let Some(current) = &mut self.current {
-            current.bytes += line.len() as u64;
-        }
-        self.batch.bytes.extend_from_slice(line);
-        self.batch.lines += 1;
-        if self.batch.bytes.len() >= BATCH {
-            self.flush();
+            let (chunk, rest) = lines.split_at(end);
+            current.bytes += chunk.len() as u64;
+            let counter = match current.file.write_all(chunk) {
+                Ok(()) => &self.counts.written,
+                Err(_) => &self.counts.errors,
+            };
+            counter.fetch_add(count_lines(chunk), Ordering::Relaxed);
+            lines = rest;
         }
     }
 
-    /// Writes the gathered lines to the current file.
-    fn flush(&mut self) {
-        if self.batch.lines == 0 {
-            return;
-        }
-        let written = self
-            .current
-            .as_mut()
-            .is_some_and(|current| current.file.write_all(&self.batch.bytes).is_ok());
-        let counter = if written {
-            &self.counts.written
-        } else {
-            &self.counts.errors
-        };
-        counter.fetch_add(self.batch.lines, Ordering::Relaxed);
-        self.batch.bytes.clear();
-        self.batch.lines = 0;
-    }
-
-    /// Flushes and fsyncs the current file and closes it.
+    /// Fsyncs the current file and closes it.
     fn close(&mut self) {
-        self.flush();
         if let Some(current) = self.current.take() {
             // The lines are the operating system's already (counted written); a failed fsync
             // leaves them to its own write-back.

@@ -11,6 +11,7 @@ mod files;
 mod mapping;
 mod seen;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -69,6 +70,81 @@ pub struct Exposure {
     /// The session: the value of the context attribute the recorder is configured with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+}
+
+/// An exposure borrowed from the evaluation it records: what the file sink writes, and what
+/// the channel sink makes its [`Exposure`] of.
+struct Event<'a> {
+    time: &'a str,
+    flag: &'a str,
+    environment: &'a str,
+    variant: &'a str,
+    reason: ReasonKind,
+    rule: Option<&'a str>,
+    bundle: &'a str,
+    experiment: Option<&'a str>,
+    unit: Cow<'a, str>,
+    targeting_key: Option<Cow<'a, str>>,
+    session: Option<Cow<'a, str>>,
+}
+
+impl Event<'_> {
+    /// Appends the event's line: its [`Exposure`]'s JSON, byte for byte as serde_json writes
+    /// it (`an_event_writes_its_exposure` compares), strings that need no escape copied as
+    /// they are.
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let fields = [
+            ("time", Some(self.time)),
+            ("flag", Some(self.flag)),
+            ("environment", Some(self.environment)),
+            ("variant", Some(self.variant)),
+            ("reason", Some(self.reason.as_str())),
+            ("rule", self.rule),
+            ("bundle", Some(self.bundle)),
+            ("experiment", self.experiment),
+            ("unit", Some(&*self.unit)),
+            ("targeting_key", self.targeting_key.as_deref()),
+            ("session", self.session.as_deref()),
+        ];
+        let mut separator = b'{';
+        for (key, value) in fields {
+            let Some(value) = value else { continue };
+            out.push(separator);
+            separator = b',';
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            // What serde_json escapes: quotes, backslashes and control characters.
+            let plain = !value.bytes().fold(false, |escape, b| {
+                escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+            });
+            if plain {
+                out.push(b'"');
+                out.extend_from_slice(value.as_bytes());
+                out.push(b'"');
+            } else {
+                serde_json::to_writer(&mut *out, value)?;
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn to_exposure(&self) -> Exposure {
+        Exposure {
+            time: self.time.to_owned(),
+            flag: self.flag.to_owned(),
+            environment: self.environment.to_owned(),
+            variant: self.variant.to_owned(),
+            reason: self.reason,
+            rule: self.rule.map(str::to_owned),
+            bundle: self.bundle.to_owned(),
+            experiment: self.experiment.map(str::to_owned),
+            unit: self.unit.clone().into_owned(),
+            targeting_key: self.targeting_key.clone().map(Cow::into_owned),
+            session: self.session.clone().map(Cow::into_owned),
+        }
+    }
 }
 
 /// An evaluation reason's kind, as [`Reason`] serializes its tag.
@@ -248,12 +324,19 @@ struct Written {
     errors: AtomicU64,
 }
 
+/// Where new exposures go.
+enum Sink {
+    /// Serialized lines, for the file writer.
+    Files(Arc<files::Queue>),
+    Channel(SyncSender<Exposure>),
+}
+
 /// Records exposures: deduplicates, queues, and hands them to a sink. `Send + Sync`: share it
 /// (for instance in an `Arc`) between the threads that evaluate.
 pub struct Recorder {
     seen: Seen,
-    /// The queue; dropped at shutdown, which ends the writer.
-    sender: Option<SyncSender<Exposure>>,
+    /// The queue; closed at shutdown, which ends the writer.
+    sink: Option<Sink>,
     writer: Option<JoinHandle<()>>,
     session: Vec<Box<str>>,
     clock: Clock,
@@ -280,16 +363,17 @@ impl Recorder {
             dir: files.dir.clone(),
             error,
         })?;
-        let (sender, receiver) = mpsc::sync_channel(config.queue);
+        let queue = Arc::new(files::Queue::new(config.queue));
         let written = Arc::new(Written::default());
         let writer = {
-            let (written, clock) = (Arc::clone(&written), Arc::clone(&config.clock));
+            let (queue, written) = (Arc::clone(&queue), Arc::clone(&written));
+            let clock = Arc::clone(&config.clock);
             std::thread::Builder::new()
                 .name("flagstone-exposures".into())
-                .spawn(move || files::write(receiver, &files, &*clock, &written))
+                .spawn(move || files::write(&queue, &files, &*clock, &written))
                 .map_err(RecorderError::Thread)?
         };
-        let mut recorder = Recorder::new(sender, config);
+        let mut recorder = Recorder::new(Sink::Files(queue), config);
         recorder.writer = Some(writer);
         recorder.written = written;
         Ok(recorder)
@@ -300,13 +384,13 @@ impl Recorder {
     /// received yet count toward its bound.
     pub fn to_channel(config: Config) -> (Recorder, Receiver<Exposure>) {
         let (sender, receiver) = mpsc::sync_channel(config.queue);
-        (Recorder::new(sender, config), receiver)
+        (Recorder::new(Sink::Channel(sender), config), receiver)
     }
 
-    fn new(sender: SyncSender<Exposure>, config: Config) -> Recorder {
+    fn new(sink: Sink, config: Config) -> Recorder {
         Recorder {
             seen: Seen::new(config.remembered),
-            sender: Some(sender),
+            sink: Some(sink),
             writer: None,
             session: config
                 .session_attribute
@@ -354,14 +438,46 @@ impl Recorder {
             self.duplicates.add(fingerprint);
             return Outcome::Duplicate;
         }
-        let exposure = self.exposure(evaluator, flag, context, evaluation, &unit);
-        let sent = self
-            .sender
-            .as_ref()
-            .is_some_and(|sender| match sender.try_send(exposure) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            });
+        let (reason, rule) = ReasonKind::of(&evaluation.reason);
+        let targeting_key = evaluator.targeting_key(context);
+        let session = self
+            .session
+            .iter()
+            .try_fold(context, |value, key| value.get(&**key))
+            .and_then(Unit::of);
+        let event = Event {
+            time: "",
+            flag,
+            environment: evaluator.environment(),
+            variant: evaluation.variant,
+            reason,
+            rule,
+            bundle: evaluator.hash(),
+            experiment: evaluator.experiment(flag),
+            unit: text(&unit),
+            targeting_key: targeting_key.as_ref().map(text),
+            session: session.as_ref().map(text),
+        };
+        let now = (self.clock)();
+        let sent = match &self.sink {
+            // Serialized here, into the queue: the writer only writes.
+            Some(Sink::Files(queue)) => {
+                queue.push(now, |time, line| Event { time, ..event }.write(line))
+            }
+            Some(Sink::Channel(sender)) => {
+                let time = format_timestamp(now);
+                let exposure = Event {
+                    time: &time,
+                    ..event
+                }
+                .to_exposure();
+                match sender.try_send(exposure) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+                }
+            }
+            None => false,
+        };
         if sent {
             // Remembered only once queued: a dropped exposure is recorded the next time.
             self.seen.insert(fingerprint);
@@ -370,35 +486,6 @@ impl Recorder {
         } else {
             self.dropped.add(fingerprint);
             Outcome::Dropped
-        }
-    }
-
-    fn exposure(
-        &self,
-        evaluator: &Evaluator,
-        flag: &str,
-        context: &Value,
-        evaluation: &Evaluation<'_>,
-        unit: &Unit<'_>,
-    ) -> Exposure {
-        let (reason, rule) = ReasonKind::of(&evaluation.reason);
-        let session = self
-            .session
-            .iter()
-            .try_fold(context, |value, key| value.get(&**key))
-            .and_then(Unit::of);
-        Exposure {
-            time: format_timestamp((self.clock)()),
-            flag: flag.to_owned(),
-            environment: evaluator.environment().to_owned(),
-            variant: evaluation.variant.to_owned(),
-            reason,
-            rule: rule.map(str::to_owned),
-            bundle: evaluator.hash().to_owned(),
-            experiment: evaluator.experiment(flag).map(str::to_owned),
-            unit: text(unit),
-            targeting_key: evaluator.targeting_key(context).as_ref().map(text),
-            session: session.as_ref().map(text),
         }
     }
 
@@ -422,7 +509,9 @@ impl Recorder {
     }
 
     fn finish(&mut self) {
-        self.sender = None;
+        if let Some(Sink::Files(queue)) = self.sink.take() {
+            queue.close();
+        }
         if let Some(writer) = self.writer.take() {
             // The writer does not panic; if it did, its counts still say what it wrote.
             let _ = writer.join();
@@ -437,6 +526,56 @@ impl Drop for Recorder {
 }
 
 /// A unit's text: a string as is, an integer in decimal.
-fn text(unit: &Unit<'_>) -> String {
-    String::from_utf8_lossy(unit.bytes()).into_owned()
+fn text<'u>(unit: &'u Unit<'_>) -> Cow<'u, str> {
+    match unit {
+        Unit::Text(text) => Cow::Borrowed(text),
+        integer => String::from_utf8_lossy(integer.bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file sink's line and the channel sink's `Exposure` are the same event, byte for byte.
+    #[test]
+    fn an_event_writes_its_exposure() {
+        let number = Value::from(-42);
+        let unit = Unit::of(&number).expect("an integer");
+        let quoted = Unit::Text("a \"quoted\"\n\u{7f}é unit");
+        let full = Event {
+            time: "2026-11-26T12:00:00.000Z",
+            flag: "checkout/one-page",
+            environment: "production",
+            variant: "on",
+            reason: ReasonKind::Excluded,
+            rule: Some("beta \\ testers"),
+            bundle: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            experiment: Some("redesign"),
+            unit: text(&quoted),
+            targeting_key: Some(text(&unit)),
+            session: Some("s-\u{1}".into()),
+        };
+        let bare = Event {
+            time: full.time,
+            flag: full.flag,
+            environment: full.environment,
+            variant: full.variant,
+            reason: ReasonKind::Fallthrough,
+            rule: None,
+            bundle: full.bundle,
+            experiment: None,
+            unit: text(&unit),
+            targeting_key: None,
+            session: None,
+        };
+        for event in [&full, &bare] {
+            let mut line = Vec::new();
+            event.write(&mut line).expect("written");
+            assert_eq!(
+                String::from_utf8(line).ok(),
+                serde_json::to_string(&event.to_exposure()).ok()
+            );
+        }
+    }
 }
