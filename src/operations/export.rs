@@ -137,6 +137,12 @@ pub fn flagd(checked: Checked<'_>, environments: &[String]) -> Result<Export, Ex
 
 /// Writes each file into `dir` (created if missing), atomically.
 pub fn write(dir: &Path, files: &[FlagdFile]) -> Result<Vec<PathBuf>, ExportError> {
+    std::fs::create_dir_all(dir).map_err(|source| {
+        ExportError::Write(crate::fs::WriteError::Io {
+            path: dir.to_owned(),
+            source,
+        })
+    })?;
     files
         .iter()
         .map(|file| {
@@ -272,6 +278,7 @@ impl Exporter<'_> {
         }
         let needs_unit = rule.rollout < FULL || matches!(rule.serve, Serve::Split(_));
         let unit = if needs_unit {
+            ascii_salt("the salt", &flag.salt)?;
             Some(self.unit(flag)?)
         } else {
             None
@@ -279,7 +286,7 @@ impl Exporter<'_> {
         if let Some(unit) = &unit {
             all.push(present(unit.clone()));
             if rule.rollout < FULL {
-                all.push(json!({"==": [
+                all.push(json!({"===": [
                     fractional(&flag.salt, "rollout", unit, &[("in", rule.rollout), ("out", FULL - rule.rollout)]),
                     "in"
                 ]}));
@@ -295,7 +302,7 @@ impl Exporter<'_> {
                     .collect();
                 let split = fractional(&flag.salt, "split", &unit, &pairs);
                 match &flag.experiment {
-                    Some(experiment) => gated(experiment, &unit, split),
+                    Some(experiment) => gated(experiment, &unit, split)?,
                     None => split,
                 }
             }
@@ -412,7 +419,7 @@ impl Exporter<'_> {
             Op::SemverLt => guarded(json!({"sem_ver": [x, "<", single()]})),
             Op::SemverLte => guarded(json!({"sem_ver": [x, "<=", single()]})),
             Op::Exists => present(x),
-            Op::NotExists => json!({"==": [x, null]}),
+            Op::NotExists => json!({"===": [x, null]}),
             Op::ContainsAny => guarded(any(&|v| json!({"in": [v, x]}))),
             Op::ContainsAll => guarded(and(values.iter().map(|v| json!({"in": [v, x]})).collect())),
             Op::ContainsNone => not(any(&|v| json!({"in": [v, x]}))),
@@ -466,9 +473,10 @@ fn var(path: &str) -> Result<Value, Refused> {
     Ok(json!({ "var": path }))
 }
 
-/// The value is there: flagd reads a missing value as null.
+/// The value is there: flagd reads a missing value as null. Strict, since flagd's JavaScript
+/// evaluator's loose `!=` holds 0 equal to null and throws on arrays.
 fn present(x: Value) -> Value {
-    json!({"!=": [x, null]})
+    json!({"!==": [x, null]})
 }
 
 fn and(mut tests: Vec<Value>) -> Value {
@@ -497,17 +505,19 @@ fn fractional(salt: &str, purpose: &str, unit: &Value, buckets: &[(&str, u32)]) 
 
 /// A split behind the experiment's holdout and layer slice: a unit outside either gets the
 /// control.
-fn gated(experiment: &Experiment, unit: &Value, split: Value) -> Value {
+fn gated(experiment: &Experiment, unit: &Value, split: Value) -> Result<Value, Refused> {
     let mut branches = Vec::new();
     if let Some(holdout) = &experiment.holdout {
-        branches.push(json!({"==": [
+        ascii_salt("the holdout's salt", &holdout.salt)?;
+        branches.push(json!({"===": [
             fractional(&holdout.salt, "holdout", unit, &[("held", holdout.percent), ("kept", FULL - holdout.percent)]),
             "held"
         ]}));
         branches.push(experiment.control.clone().into());
     }
     if let Some(layer) = &experiment.layer {
-        branches.push(json!({"!=": [
+        ascii_salt("the layer's salt", &layer.salt)?;
+        branches.push(json!({"!==": [
             fractional(&layer.salt, "layer", unit, &[
                 ("below", layer.from),
                 ("in", layer.to - layer.from),
@@ -518,8 +528,20 @@ fn gated(experiment: &Experiment, unit: &Value, split: Value) -> Value {
         branches.push(experiment.control.clone().into());
     }
     if branches.is_empty() {
-        return split;
+        return Ok(split);
     }
     branches.push(split);
-    json!({ "if": branches })
+    Ok(json!({ "if": branches }))
+}
+
+/// flagd's JavaScript evaluator hashes a string's UTF-16 code units, not its UTF-8 bytes:
+/// the two agree on ASCII only. A unit is the application's, but a salt is the flag's.
+fn ascii_salt(what: &str, salt: &str) -> Result<(), Refused> {
+    if salt.is_ascii() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} `{salt}` is not ASCII (flagd's JavaScript evaluator hashes it differently)"
+        ))
+    }
 }

@@ -1,8 +1,10 @@
 """Evaluates flags of a flagd flag-definition file with openfeature-flagd-core (flagd's
 Python evaluator), for tests/test_export.rs.
 
-stdin: {"flags": "<the file's text>", "cases": [[flag key, context], ...]}
-stdout: one JSON array, per case {"variant", "value"} or {"error"}.
+stdin: a JSON array of jobs {"flags": "<a file's text>", "keys": [flag key, ...],
+"contexts": [context, ...]}
+stdout: a JSON array with, per job, an array: for each key, for each context,
+{"variant", "value"} or {"error"}.
 """
 
 import json
@@ -13,15 +15,20 @@ from openfeature.evaluation_context import EvaluationContext
 
 
 def main() -> None:
-    data = json.load(sys.stdin)
+    json.dump([run(job) for job in json.load(sys.stdin)], sys.stdout)
+
+
+def run(data: dict) -> list:
     core = FlagdCore()
     core.set_flags(data["flags"])
     definitions = json.loads(data["flags"])["flags"]
     results = []
-    for key, context in data["cases"]:
-        context = dict(context)
-        targeting_key = context.pop("targetingKey", None)
-        evaluation_context = EvaluationContext(targeting_key, context)
+    contexts = []
+    for context in data["contexts"]:
+        attributes = dict(context)
+        targeting_key = attributes.pop("targetingKey", None)
+        contexts.append(EvaluationContext(targeting_key, attributes))
+    for key in data["keys"]:
         first = next(iter(definitions[key]["variants"].values()))
         if isinstance(first, bool):
             resolve, default = core.resolve_boolean_value, False
@@ -31,16 +38,19 @@ def main() -> None:
             resolve, default = core.resolve_string_value, ""
         else:
             resolve, default = core.resolve_object_value, {}
-        try:
-            resolution = resolve(key, default, evaluation_context)
-        except Exception as error:  # every failure is an answer to compare
-            results.append({"error": f"{type(error).__name__}: {error}"})
-            continue
-        if resolution.error_code:
-            results.append({"error": f"{resolution.error_code}: {resolution.error_message}"})
-        else:
-            results.append({"variant": resolution.variant, "value": resolution.value})
-    json.dump(results, sys.stdout)
+        for evaluation_context in contexts:
+            results.append(answer(resolve, key, default, evaluation_context))
+    return results
+
+
+def answer(resolve, key, default, evaluation_context) -> dict:
+    try:
+        resolution = resolve(key, default, evaluation_context)
+    except Exception as error:  # every failure is an answer to compare
+        return {"error": f"{type(error).__name__}: {error}"}
+    if resolution.error_code:
+        return {"error": f"{resolution.error_code}: {resolution.error_message}"}
+    return {"variant": resolution.variant, "value": resolution.value}
 
 
 if __name__ == "__main__":
