@@ -518,6 +518,50 @@ fn flagd_serves_what_flagstone_serves_behind_experiment_gates() {
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
+/// Segments that test segments are written out inside them: a chain of 20,000 is refused past
+/// 32 levels, without exhausting the stack.
+#[test]
+fn deeply_nested_segments_are_refused() {
+    let n = 20_000;
+    let mut segments = Map::new();
+    for i in 0..n {
+        let conditions = if i + 1 < n {
+            json!([{"segment": format!("s{:05}", i + 1)}])
+        } else {
+            json!([{"attr": "plan", "op": "in", "values": ["pro"]}])
+        };
+        segments.insert(
+            format!("s{i:05}"),
+            json!({"conditions": conditions, "exclude": [], "include": []}),
+        );
+    }
+    let rule = |segment: &str| {
+        json!({"conditions": [{"segment": segment}], "name": "r", "rollout": 100000,
+               "schedule": [], "serve": {"variant": "on"}})
+    };
+    let flag = |segment: &str| {
+        json!({"bucket_by": "targeting_key", "enabled": true, "fallthrough": "off",
+               "off_variant": "off", "prerequisites": [], "rules": [rule(segment)],
+               "salt": "f", "schedule": [], "variants": {"off": false, "on": true}})
+    };
+    let bundle: Bundle = serde_json::from_value(json!({
+        "attributes": {"plan": "string"}, "environment": "production", "format": 2,
+        "project": "deep", "segments": segments,
+        "flags": {"deep": flag("s00000"), "shallow": flag(&format!("s{:05}", n - 30))},
+    }))
+    .unwrap();
+    let (file, refusals) = flagstone::export::bundle_to_flagd(&bundle, &BTreeMap::new());
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].flag, "deep");
+    assert!(
+        refusals[0].construct.contains("nested more than 32 deep"),
+        "{}",
+        refusals[0]
+    );
+    assert_eq!(file.flags, 1);
+    assert_valid(&file.bytes, "the shallow flag");
+}
+
 fn file_has_flag(file: &[u8], key: &str) -> bool {
     let value: Value = serde_json::from_slice(file).unwrap();
     value["flags"].get(key).is_some()

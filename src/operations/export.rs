@@ -16,6 +16,10 @@ use crate::bundle::{Bundle, Condition, Experiment, FULL, Flag, Rule, Serve, TARG
 use crate::check::Checked;
 use crate::op::{AttrType, Op};
 
+/// Nested segments are written out inside the segments that test them: a bound on the depth
+/// bounds the file's size and the export's recursion.
+const MAX_SEGMENT_DEPTH: usize = 32;
+
 /// OpenFeature's name for the unit's key: flagstone's `targeting_key`.
 const OPENFEATURE_TARGETING_KEY: &str = "targetingKey";
 
@@ -166,7 +170,8 @@ fn flag_metadata(doc: &crate::model::FlagFile) -> Map<String, Value> {
     metadata
 }
 
-/// One bundle as a flagd file, without the flags it must refuse.
+/// One bundle as a flagd file, without the flags it must refuse. Its bytes: one flag a line,
+/// keys in byte order, so that the file diffs well and two exports are the same bytes.
 pub fn bundle_to_flagd(
     bundle: &Bundle,
     metadata: &BTreeMap<&str, Map<String, Value>>,
@@ -175,44 +180,83 @@ pub fn bundle_to_flagd(
         bundle,
         evaluators: BTreeMap::new(),
     };
-    let mut flags = Map::new();
+    let heights = heights(bundle);
+    for name in bundle.segments.keys() {
+        exporter.segment(name, &heights);
+    }
+    let exporter = &exporter;
+    // Flags are translated and written on every core; the segments they use are ready.
+    let flags: Vec<(&String, &Flag)> = bundle.flags.iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = flags.len().div_ceil(threads).max(1);
+    let translated: Vec<Result<Vec<u8>, Refused>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = flags
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(key, flag)| {
+                            let mut value = exporter.flag(flag)?;
+                            if let Some(meta) = metadata.get(key.as_str()) {
+                                value["metadata"] = Value::Object(meta.clone());
+                            }
+                            Ok(to_json(&value))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("translating a flag does not panic"))
+            .collect()
+    });
+    let mut bytes = b"{".to_vec();
+    let evaluators: Vec<(&String, &Value)> = exporter
+        .evaluators
+        .iter()
+        .filter_map(|(name, e)| {
+            e.as_ref()
+                .ok()
+                .filter(|e| e.shared)
+                .map(|e| (name, &e.rule))
+        })
+        .collect();
+    if !evaluators.is_empty() {
+        bytes.extend_from_slice(b"\"$evaluators\":{");
+        for (i, (name, evaluator)) in evaluators.into_iter().enumerate() {
+            bytes.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            bytes.extend(to_json(name));
+            bytes.push(b':');
+            bytes.extend(to_json(evaluator));
+        }
+        bytes.extend_from_slice(b"},\n");
+    }
+    bytes
+        .extend_from_slice(b"\"$schema\":\"https://flagd.dev/schema/v0/flags.json\",\n\"flags\":{");
     let mut refusals = Vec::new();
-    for (key, flag) in &bundle.flags {
-        match exporter.flag(flag) {
-            Ok(mut value) => {
-                if let Some(meta) = metadata.get(key.as_str()) {
-                    value["metadata"] = Value::Object(meta.clone());
-                }
-                flags.insert(key.clone(), value);
+    let mut count = 0;
+    for ((key, _), flag) in flags.iter().zip(translated) {
+        match flag {
+            Ok(json) => {
+                bytes.extend_from_slice(if count == 0 { b"\n" } else { b",\n" });
+                bytes.extend(to_json(key));
+                bytes.push(b':');
+                bytes.extend(json);
+                count += 1;
             }
             Err(construct) => refusals.push(Refusal {
-                flag: key.clone(),
+                flag: (*key).clone(),
                 environment: bundle.environment.clone(),
                 construct,
             }),
         }
     }
-    let count = flags.len();
-    let mut root = Map::new();
-    root.insert(
-        "$schema".into(),
-        "https://flagd.dev/schema/v0/flags.json".into(),
-    );
-    if !exporter.evaluators.is_empty() {
-        let evaluators = std::mem::take(&mut exporter.evaluators)
-            .into_iter()
-            .filter_map(|(name, e)| Some((name, e.ok()?)))
-            .collect();
-        root.insert("$evaluators".into(), Value::Object(evaluators));
-    }
-    root.insert("flags".into(), Value::Object(flags));
-    root.insert(
-        "metadata".into(),
-        json!({"flagSetId": bundle.project, "environment": bundle.environment}),
-    );
-    let mut bytes =
-        serde_json::to_vec_pretty(&Value::Object(root)).expect("JSON values always serialize");
-    bytes.push(b'\n');
+    bytes.extend_from_slice(b"},\n\"metadata\":");
+    bytes.extend(to_json(
+        &json!({"environment": bundle.environment, "flagSetId": bundle.project}),
+    ));
+    bytes.extend_from_slice(b"}\n");
     (
         FlagdFile {
             environment: bundle.environment.clone(),
@@ -224,17 +268,80 @@ pub fn bundle_to_flagd(
     )
 }
 
+fn to_json(value: &(impl serde::Serialize + ?Sized)) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON values and strings always serialize")
+}
+
 struct Exporter<'b> {
     bundle: &'b Bundle,
-    /// Segments as flagd evaluators, or why one cannot be; only those a flag uses.
-    evaluators: BTreeMap<String, Result<Value, String>>,
+    /// Every segment as a flagd rule, or why it cannot be one.
+    evaluators: BTreeMap<String, Result<Evaluator, String>>,
+}
+
+struct Evaluator {
+    rule: Value,
+    /// Written once in `$evaluators` and referenced by `$ref`; otherwise written out in
+    /// each flag that tests it (see [`shareable`]).
+    shared: bool,
+}
+
+/// Whether a rule survives flagd's `$ref` substitution, which both evaluators do on text:
+/// Python's `re.sub` reads backslashes in the rule's JSON (which escapes `"`, `\`, control
+/// characters and, in Python, everything beyond ASCII) as escapes, and JavaScript's
+/// `replaceAll` reads `$` as a pattern. A rule with any of them is written out instead.
+fn shareable(rule: &Value) -> bool {
+    let text = to_json(rule);
+    !text
+        .iter()
+        .any(|&b| b == b'\\' || b == b'$' || !b.is_ascii())
+}
+
+/// How deep each segment's nested segments go (0: it tests none), without recursing.
+fn heights(bundle: &Bundle) -> BTreeMap<&str, usize> {
+    let nested = |name: &str| -> Vec<&str> {
+        bundle.segments.get(name).map_or_else(Vec::new, |s| {
+            s.conditions
+                .iter()
+                .filter_map(|c| c.segment.as_deref())
+                .collect()
+        })
+    };
+    let mut heights: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut open = std::collections::BTreeSet::new();
+    for root in bundle.segments.keys() {
+        let mut stack = vec![(root.as_str(), false)];
+        while let Some((name, expanded)) = stack.pop() {
+            if heights.contains_key(name) {
+                continue;
+            }
+            if expanded {
+                let height = nested(name)
+                    .iter()
+                    .map(|n| heights.get(n).map_or(0, |h| h + 1))
+                    .max()
+                    .unwrap_or(0);
+                heights.insert(name, height);
+                open.remove(name);
+            } else if open.insert(name) {
+                stack.push((name, true));
+                // A cycle (which checked repositories do not have) is cut where it closes.
+                stack.extend(
+                    nested(name)
+                        .into_iter()
+                        .filter(|n| !open.contains(n))
+                        .map(|n| (n, false)),
+                );
+            }
+        }
+    }
+    heights
 }
 
 /// What a refusal says: the construct flagd cannot express.
 type Refused = String;
 
 impl Exporter<'_> {
-    fn flag(&mut self, flag: &Flag) -> Result<Value, Refused> {
+    fn flag(&self, flag: &Flag) -> Result<Value, Refused> {
         variant_type(&flag.variants)?;
         if !flag.schedule.is_empty() {
             return Err("a schedule (flagd has no evaluation time to apply it at)".into());
@@ -268,7 +375,7 @@ impl Exporter<'_> {
     }
 
     /// A rule's condition and what it serves.
-    fn rule(&mut self, flag: &Flag, rule: &Rule) -> Result<(Value, Value), Refused> {
+    fn rule(&self, flag: &Flag, rule: &Rule) -> Result<(Value, Value), Refused> {
         if !rule.schedule.is_empty() {
             return Err("a schedule (flagd has no evaluation time to apply it at)".into());
         }
@@ -324,52 +431,75 @@ impl Exporter<'_> {
         var(&flag.bucket_by)
     }
 
-    fn condition(&mut self, condition: &Condition) -> Result<Value, Refused> {
+    fn condition(&self, condition: &Condition) -> Result<Value, Refused> {
         if let Some(segment) = &condition.segment {
-            self.segment(segment)?;
-            let reference = json!({ "$ref": segment });
+            let member = self.segment_condition(segment)?;
             return Ok(if condition.negate {
-                json!({ "!": [reference] })
+                json!({ "!": [member] })
             } else {
-                reference
+                member
             });
         }
         self.attribute_condition(condition)
     }
 
-    /// Registers segment `name` as an evaluator, once; nested segments are inlined, since
-    /// flagd resolves `$ref`s in the flags, not inside other evaluators.
-    fn segment(&mut self, name: &str) -> Result<(), Refused> {
-        if !self.evaluators.contains_key(name) {
-            let value = self.segment_rule(name);
-            self.evaluators.insert(name.to_owned(), value);
+    /// Registers segment `name` once: segments are written out inside the segments that test
+    /// them, since flagd resolves `$ref`s in flags, not inside other evaluators. Nesting
+    /// deeper than [`MAX_SEGMENT_DEPTH`] is refused, so this recursion is that shallow.
+    fn segment(&mut self, name: &str, heights: &BTreeMap<&str, usize>) {
+        if self.evaluators.contains_key(name) {
+            return;
         }
-        self.evaluators[name]
-            .clone()
-            .map(|_| ())
-            .map_err(|construct| format!("segment `{name}`: {construct}"))
+        let evaluator = match heights.get(name) {
+            Some(&height) if height > MAX_SEGMENT_DEPTH => Err(format!(
+                "segment `{name}`: segments nested more than {MAX_SEGMENT_DEPTH} deep (each is written out inside the one that tests it)"
+            )),
+            Some(_) => self.segment_rule(name, heights).map(|rule| {
+                let shared = shareable(&rule);
+                Evaluator { rule, shared }
+            }),
+            None => Err(format!("segment `{name}`: not in the bundle")),
+        };
+        self.evaluators.insert(name.to_owned(), evaluator);
     }
 
-    fn segment_rule(&mut self, name: &str) -> Result<Value, Refused> {
+    /// Segment `name` as a condition: a `$ref` to its evaluator, or the rule itself.
+    fn segment_condition(&self, name: &str) -> Result<Value, Refused> {
+        match self.evaluators.get(name) {
+            Some(Ok(e)) if e.shared => Ok(json!({ "$ref": name })),
+            Some(Ok(e)) => Ok(e.rule.clone()),
+            Some(Err(construct)) => Err(construct.clone()),
+            None => Err(format!("segment `{name}`: not in the bundle")),
+        }
+    }
+
+    fn segment_rule(
+        &mut self,
+        name: &str,
+        heights: &BTreeMap<&str, usize>,
+    ) -> Result<Value, Refused> {
         let Some(segment) = self.bundle.segments.get(name) else {
-            return Err("a segment the bundle does not have".into());
+            return Err(format!("segment `{name}`: not in the bundle"));
         };
         let key = var(TARGETING_KEY)?;
         let mut conditions = Vec::new();
         for condition in &segment.conditions {
             conditions.push(match &condition.segment {
                 Some(nested) => {
-                    self.segment(nested)?;
-                    let inner = self.evaluators[nested.as_str()]
-                        .clone()
-                        .expect("checked just above");
+                    self.segment(nested, heights);
+                    let inner = match &self.evaluators[nested.as_str()] {
+                        Ok(e) => e.rule.clone(),
+                        Err(construct) => return Err(construct.clone()),
+                    };
                     if condition.negate {
                         json!({ "!": [inner] })
                     } else {
                         inner
                     }
                 }
-                None => self.attribute_condition(condition)?,
+                None => self
+                    .attribute_condition(condition)
+                    .map_err(|construct| format!("segment `{name}`: {construct}"))?,
             });
         }
         let included = json!({"in": [key.clone(), segment.include]});
