@@ -230,8 +230,9 @@ fn disagreements(jobs: &[Job]) -> Vec<String> {
 /// other evaluators and flagstone hash UTF-8 bytes: it buckets other units differently, which
 /// docs/openfeature.md says.
 fn ascii_unit(context: &Value, bucket_by: &str) -> bool {
-    let path = bucket_by.split('.');
-    let unit = path.fold(Some(context), |v, part| v.and_then(|v| v.get(part)));
+    let unit = bucket_by
+        .split('.')
+        .try_fold(context, |v, part| v.get(part));
     unit.and_then(Value::as_str).is_none_or(str::is_ascii)
 }
 

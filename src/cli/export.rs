@@ -57,9 +57,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         }
         writeln!(
             out,
-            "{} flag{} cannot be exported to flagd exactly: nothing written (--skip-unexportable writes the others)",
-            export.refusals.len(),
-            if export.refusals.len() == 1 { "" } else { "s" }
+            "{} refused (a flag in an environment): nothing written (--skip-unexportable writes the other flags)",
+            export.refusals.len()
         )?;
         return Ok(Exit::Failure);
     }
