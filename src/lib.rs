@@ -21,7 +21,7 @@
 //! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git | `eval`; `compiler` |
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served) | `eval` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
-//! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite | `compiler` |
+//! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite, export | `compiler` |
 //! | `experiments` | csv_input, analyze, evals, exposures, summary | `compiler` |
 //! | `cli` | one file per command, rendering | `cli` |
 //!
@@ -76,6 +76,7 @@ mod operations {
     pub mod compare;
     pub mod diff;
     pub mod edit;
+    pub mod export;
     pub mod provenance;
     pub mod publish;
     pub mod refs;
@@ -111,7 +112,7 @@ pub use compiler::{build, check, experiment, load, output, schema};
 
 #[cfg(feature = "compiler")]
 pub use operations::{
-    codeowners, compare, diff, edit, provenance, publish, refs, review, stale, suite,
+    codeowners, compare, diff, edit, export, provenance, publish, refs, review, stale, suite,
 };
 
 #[cfg(feature = "compiler")]

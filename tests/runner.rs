@@ -21,6 +21,7 @@ mod test_eval_properties;
 mod test_evals;
 mod test_examples;
 mod test_experiments;
+mod test_export;
 mod test_exposures;
 mod test_exposures_report;
 mod test_fixtures;

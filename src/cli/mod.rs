@@ -12,6 +12,7 @@ mod diff;
 mod edit;
 mod eval;
 mod evals;
+mod export;
 mod exposures;
 mod init;
 mod man;
@@ -46,6 +47,7 @@ pub struct Cli {
 enum Command {
     Check(check::Args),
     Build(build::Args),
+    Export(export::Args),
     Eval(eval::Args),
     Publish(publish::Args),
     Test(test::Args),
@@ -125,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args, &mut out),
         Command::Sql(args) => sql::run(args, &mut out),
         Command::Build(args) => build::run(args, &mut out),
+        Command::Export(args) => export::run(args, &mut out),
         Command::Eval(args) => eval::run(args, &mut out),
         Command::Evals(args) => evals::run(args, &mut out),
         Command::Exposures(args) => exposures::run(args, &mut out),
