@@ -171,7 +171,12 @@ fn simulate(evaluator: &Evaluator, units: u64) -> (String, String) {
         workspace(&mut random, &unit, &variant, exposed, &mut events);
     }
     let stats = recorder.shutdown();
-    assert_eq!(stats.dropped, 0, "the queue holds every exposure");
+    if stats.dropped > 0 {
+        fail(&format!(
+            "{} exposures dropped: the queue is too small",
+            stats.dropped
+        ));
+    }
     let mut exposures = String::new();
     for exposure in received {
         exposures.push_str(&serde_json::to_string(&exposure).expect("an exposure serializes"));
