@@ -187,10 +187,11 @@ fn names_from_the_repository_are_quoted() {
     expect(
         Dialect::Postgres,
         &[
-            "\"rule\" IN ('it''s \"new\"\\\n')",
-            "WHEN 'a''b' THEN 0 WHEN 'c`d\\\u{7}' THEN 1",
+            // A backslash: an escape string, the same under any standard_conforming_strings.
+            "\"rule\" IN (E'it''s \"new\"\\\\\n')",
+            "WHEN 'a''b' THEN 0 WHEN E'c`d\\\\\u{7}' THEN 1",
             "CAST(\"amount\"\"`'; DROP TABLE t; --\" AS DOUBLE PRECISION) AS p0",
-            "event_name = 'order''d\\\"'",
+            "event_name = E'order''d\\\\\"'",
             "AS \"m\"\"x`__sum\"",
             "\"flag\" = 'f''lag'",
         ],

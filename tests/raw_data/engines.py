@@ -277,7 +277,10 @@ def parse(dialect, path):
         sys.exit(f"not one SELECT: {[s.key for s in statements]}")
     # What the parser read each string literal and identifier as, unescaped and unquoted.
     tree = statements[0]
-    strings = sorted({l.this for l in tree.find_all(sqlglot.exp.Literal) if l.is_string})
+    strings = {l.this for l in tree.find_all(sqlglot.exp.Literal) if l.is_string}
+    # PostgreSQL's escape strings (E'...'), which sqlglot reads as byte strings.
+    strings |= {b.this for b in tree.find_all(sqlglot.exp.ByteString)}
+    strings = sorted(strings)
     identifiers = sorted({i.this for i in tree.find_all(sqlglot.exp.Identifier)})
     print(json.dumps({"strings": strings, "identifiers": identifiers}))
 

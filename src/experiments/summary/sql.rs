@@ -48,9 +48,14 @@ impl Dialect {
         }
     }
 
-    /// A string literal. DuckDB and PostgreSQL (with standard_conforming_strings, its default)
-    /// take backslashes as they are; the others read escapes in every string.
+    /// A string literal. DuckDB and PostgreSQL take backslashes as they are; the others read
+    /// escapes in every string. A PostgreSQL text with a backslash is an escape string
+    /// (`E'…'`), whose backslashes mean the same whatever the server's
+    /// standard_conforming_strings says: with it off, a plain `'\''` would end early.
     fn string(self, text: &str) -> String {
+        if self == Dialect::Postgres && text.contains('\\') {
+            return format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"));
+        }
         let standard = matches!(self, Dialect::DuckDb | Dialect::Postgres);
         let mut out = String::with_capacity(text.len() + 2);
         out.push('\'');
