@@ -588,7 +588,7 @@ impl Times {
 }
 
 /// Whether `reason` is one of the evaluation reasons an exposure can have.
-fn known_reason(reason: &str) -> bool {
+pub(crate) fn known_reason(reason: &str) -> bool {
     matches!(
         reason,
         "disabled" | "rule" | "fallthrough" | "prerequisite_failed" | "error" | "excluded"

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::{Plan, Value};
-use crate::exposures::{ExposuresError, each_line};
+use crate::exposures::{ExposuresError, each_line, known_reason};
 
 /// Malformed lines listed per kind of file; the rest are only counted.
 const SHOWN: usize = 5;
@@ -425,13 +425,6 @@ impl<'p> Exposures<'p> {
             files: 0,
         }
     }
-}
-
-fn known_reason(reason: &str) -> bool {
-    matches!(
-        reason,
-        "disabled" | "rule" | "fallthrough" | "prerequisite_failed" | "error" | "excluded"
-    )
 }
 
 /// The event pass: reads event files, then [`Events::summary`].
