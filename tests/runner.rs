@@ -48,6 +48,7 @@ mod test_refs;
 mod test_review;
 mod test_rng;
 mod test_schema;
+mod test_serve;
 mod test_sql;
 mod test_stale;
 mod test_stats;

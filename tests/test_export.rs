@@ -4,18 +4,18 @@
 //! flags.example and for generated repositories, 10,000 contexts per flag; what cannot be
 //! exported exactly is refused, by name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use flagstone::bundle::{Bundle, TARGETING_KEY};
+use flagstone::bundle::Bundle;
 use flagstone::eval::Evaluator;
-use flagstone::op::AttrType;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use serde_json::{Map, Value, json};
 
 use crate::support::build::build_files;
+use crate::support::contexts::{contexts, to_openfeature};
 use crate::support::repository::{Resolver, raw_repo};
 use crate::support::toml_writer::{Rng, render};
 use crate::support::{NOW, assert_file, root, run, tempdir};
@@ -161,15 +161,6 @@ fn start(engine: &str, jobs: &[Job]) -> std::thread::JoinHandle<Vec<Vec<Value>>>
     })
 }
 
-/// flagstone's `targeting_key` is OpenFeature's `targetingKey`.
-fn to_openfeature(context: &Value) -> Value {
-    let mut object = context.as_object().unwrap().clone();
-    if let Some(key) = object.remove(TARGETING_KEY) {
-        object.insert("targetingKey".into(), key);
-    }
-    Value::Object(object)
-}
-
 /// Numbers as doubles: flagd's Python evaluator answers 200 as 200.0.
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -234,119 +225,6 @@ fn ascii_unit(context: &Value, bucket_by: &str) -> bool {
         .split('.')
         .try_fold(context, |v, part| v.get(part));
     unit.and_then(Value::as_str).is_none_or(str::is_ascii)
-}
-
-/// Contexts that exercise the bundle's conditions: each declared attribute absent or with a
-/// value of its type, often one its conditions name (or one near it), and units named by
-/// segments.
-fn contexts(bundle: &Bundle, seed: u64, count: usize) -> Vec<Value> {
-    let mut operands: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
-    let mut units: BTreeSet<&str> = BTreeSet::new();
-    let conditions = bundle
-        .flags
-        .values()
-        .flat_map(|f| f.rules.iter().flat_map(|r| r.conditions.iter()))
-        .chain(bundle.segments.values().flat_map(|s| s.conditions.iter()));
-    for c in conditions {
-        if let Some(attr) = &c.attr {
-            operands
-                .entry(attr.as_str())
-                .or_default()
-                .extend(c.values.iter());
-        }
-    }
-    for segment in bundle.segments.values() {
-        units.extend(segment.include.iter().map(String::as_str));
-        units.extend(segment.exclude.iter().map(String::as_str));
-    }
-    let units: Vec<&str> = units.into_iter().collect();
-    let mut attributes: Vec<(&str, AttrType)> = bundle
-        .attributes
-        .iter()
-        .map(|(n, t)| (n.as_str(), *t))
-        .collect();
-    attributes.push((TARGETING_KEY, AttrType::String));
-    let mut rng = Rng(seed);
-    const WORDS: &[&str] = &["", "x", "US", "acme.com", "org_1", "ünï", "🚀", "Admin"];
-    const VERSIONS: &[&str] = &[
-        "0.0.1",
-        "1.0.0",
-        "2.3.0-beta.1",
-        "2.3.0",
-        "2.10.0",
-        "10.0.0+build.5",
-    ];
-    (0..count)
-        .map(|i| {
-            let mut context = Map::new();
-            for &(name, ty) in &attributes {
-                if rng.chance(25) {
-                    continue;
-                }
-                let named = operands.get(name).filter(|o| !o.is_empty());
-                let value = match (ty, named) {
-                    _ if name == TARGETING_KEY => {
-                        if !units.is_empty() && rng.chance(20) {
-                            json!(rng.pick(&units))
-                        } else {
-                            json!(format!("unit-{i}"))
-                        }
-                    }
-                    (AttrType::String, Some(named)) if rng.chance(70) => {
-                        let base = rng.pick(named).as_str().unwrap_or("").to_owned();
-                        match rng.below(4) {
-                            0 => json!(format!("{base}{}", rng.word(WORDS))),
-                            1 => json!(format!("{}{base}", rng.word(WORDS))),
-                            _ => json!(base),
-                        }
-                    }
-                    (AttrType::String, _) => json!(rng.word(WORDS)),
-                    (AttrType::Number, Some(named)) if rng.chance(70) => {
-                        let base = rng.pick(named).as_f64().unwrap_or(0.0);
-                        json!(base + [0.0, 1.0, -1.0, 0.5][rng.below(4)])
-                    }
-                    (AttrType::Number, _) => json!(rng.below(2000) as f64 / 4.0 - 100.0),
-                    (AttrType::Boolean, _) => json!(rng.chance(50)),
-                    (AttrType::Semver, Some(named)) if rng.chance(50) => (*rng.pick(named)).clone(),
-                    (AttrType::Semver, _) => json!(rng.word(VERSIONS)),
-                    (AttrType::StringList, named) => {
-                        let pool: Vec<&str> = named
-                            .map(|n| n.iter().filter_map(|v| v.as_str()).collect())
-                            .unwrap_or_default();
-                        let list: Vec<&str> = (0..rng.below(4))
-                            .map(|_| {
-                                if !pool.is_empty() && rng.chance(70) {
-                                    *rng.pick(&pool)
-                                } else {
-                                    rng.word(WORDS)
-                                }
-                            })
-                            .collect();
-                        json!(list)
-                    }
-                    (AttrType::Datetime, _) => json!("2026-11-26T12:00:00Z"),
-                    (AttrType::Ip, _) => json!("10.0.0.1"),
-                };
-                insert(&mut context, name, value);
-            }
-            Value::Object(context)
-        })
-        .collect()
-}
-
-/// Sets a dotted attribute path in nested objects.
-fn insert(context: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            context.insert(path.into(), value);
-        }
-        Some((head, rest)) => {
-            let inner = context.entry(head).or_insert_with(|| json!({}));
-            if let Some(inner) = inner.as_object_mut() {
-                insert(inner, rest, value);
-            }
-        }
-    }
 }
 
 fn example_bundles() -> Vec<Bundle> {

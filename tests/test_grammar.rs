@@ -16,6 +16,7 @@ const NO_REPOSITORY: &[&str] = &[
     "man",
     "publish",
     "schema",
+    "serve",
 ];
 
 /// Commands that read a repository but whose result does not depend on the time.

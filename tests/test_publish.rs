@@ -10,7 +10,7 @@ use crate::support::{copy_dir, root, run};
 
 /// A copy of flags.example (outside git, so no commit is recorded), its build output and a
 /// published directory.
-struct Site {
+pub(crate) struct Site {
     temp: tempfile::TempDir,
 }
 
@@ -21,27 +21,27 @@ const FLAG: &str = "billing/payment-service-v2";
 const US_USER: &str = r#"{"targeting_key":"user-7","country":"US"}"#;
 
 impl Site {
-    fn new() -> Site {
+    pub(crate) fn new() -> Site {
         let temp = crate::support::tempdir();
         copy_dir(&root().join("flags.example"), &temp.path().join("flags"));
         Site { temp }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.temp.path().join(name)
     }
 
-    fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.path("published")
     }
 
     /// Runs the binary in the site's directory.
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String, String) {
         run(args, self.temp.path())
     }
 
     /// Builds the repository; returns the (environment, hash) pairs of the manifest.
-    fn build(&self) -> Vec<(String, String)> {
+    pub(crate) fn build(&self) -> Vec<(String, String)> {
         let (code, stdout, stderr) = self.run(&[
             "build",
             "--dir",
@@ -68,7 +68,7 @@ impl Site {
             .collect()
     }
 
-    fn publish(&self, now: &str, extra: &[&str]) -> (i32, String, String) {
+    pub(crate) fn publish(&self, now: &str, extra: &[&str]) -> (i32, String, String) {
         let mut args = vec![
             "publish",
             "--bundles",
@@ -83,7 +83,7 @@ impl Site {
     }
 
     /// The kill switch, as `flagstone kill` will do it: `enabled = false` in production.
-    fn kill(&self, flag: &str) {
+    pub(crate) fn kill(&self, flag: &str) {
         kill(&self.path("flags"), flag);
     }
 

@@ -22,6 +22,7 @@ mod refs;
 pub mod render;
 mod review;
 mod schema;
+mod serve;
 mod sql;
 mod stale;
 mod test;
@@ -50,6 +51,7 @@ enum Command {
     Export(export::Args),
     Eval(eval::Args),
     Publish(publish::Args),
+    Serve(serve::Args),
     Test(test::Args),
     Diff(diff::Args),
     Review(review::Args),
@@ -132,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Evals(args) => evals::run(args, &mut out),
         Command::Exposures(args) => exposures::run(args, &mut out),
         Command::Publish(args) => publish::run(args, &mut out),
+        Command::Serve(args) => serve::run(args, &mut out),
         Command::Test(args) => test::run(args, &mut out),
         Command::Diff(args) => diff::run(args, &mut out),
         Command::Review(args) => review::run(args, &mut out),

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod build;
+pub mod contexts;
 pub mod raw_data;
 pub mod repository;
 pub mod toml_writer;

@@ -473,6 +473,25 @@ impl Evaluator {
         flag.gate.as_deref().map(|gate| &*gate.experiment)
     }
 
+    /// Whether a flag serves the same variant to every context: it has no rules and no
+    /// prerequisites (its schedule may still change it over time).
+    pub fn is_static(&self, flag: &str) -> Option<bool> {
+        let flag = &self.flags[self.index.get(flag, &self.flags)?];
+        Some(flag.rules.is_empty() && flag.prerequisites.is_empty())
+    }
+
+    /// Whether rule `rule_index` of a flag picks by the unit's bucket at `now_millis`: it
+    /// rolls out to part of its units, or splits them between variants.
+    pub fn rule_buckets(&self, flag: &str, rule_index: usize, now_millis: i64) -> bool {
+        let Some(flag) = self.index.get(flag, &self.flags).map(|i| &self.flags[i]) else {
+            return false;
+        };
+        flag.rules.get(rule_index).is_some_and(|rule| {
+            let state = current(&rule.base, &rule.steps, now_millis);
+            state.rollout < FULL || matches!(state.serve, Served::Split(..))
+        })
+    }
+
     /// The attribute path a flag buckets by.
     fn bucketing_path<'s>(&'s self, flag: &'s Flag) -> &'s Path {
         flag.bucket_by.as_deref().unwrap_or(&self.targeting_key)

@@ -173,7 +173,7 @@ impl ReasonKind {
     }
 
     /// The kind of a reason, and the rule it names.
-    fn of<'r>(reason: &Reason<'r>) -> (ReasonKind, Option<&'r str>) {
+    pub fn of<'r>(reason: &Reason<'r>) -> (ReasonKind, Option<&'r str>) {
         match reason {
             Reason::Disabled => (ReasonKind::Disabled, None),
             Reason::Rule { rule_name, .. } => (ReasonKind::Rule, Some(rule_name)),
