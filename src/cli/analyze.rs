@@ -16,8 +16,9 @@ use crate::summary::{self, Plan, events::Summary};
 use super::render::{human, json, markdown, svg};
 use super::{DirArg, Error, Exit, Format, experiment_repository, formats, hinted, write_atomic};
 
-/// Analyse an experiment from a per-variant summary CSV: Bayesian, frequentist and
-/// sequential results per metric and variant, the sample ratio check, and a decision.
+/// Analyse an experiment from a per-variant summary CSV, or from raw exposures and events:
+/// Bayesian, frequentist and sequential results per metric and variant, the sample ratio
+/// check, and a decision.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The experiment's key (its path below experiments/ without .toml): its metrics,
