@@ -1,11 +1,11 @@
-//! `flagstone publish --to s3://…` against a real S3 implementation on loopback: moto's server
+//! `flagstone publish --publish-url s3://…` against a real S3 implementation on loopback: moto's server
 //! (pinned in .ci/run), with authentication on, so every request's Signature Version 4 is
 //! checked by botocore's own signer, and versioning on, so every write is counted.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
@@ -203,7 +203,8 @@ impl Site {
         assert_eq!(code, 0, "{stdout}{stderr}");
     }
 
-    /// `publish --to TO` with exactly the AWS variables `env`.
+    /// `publish --publish-url URL` (or `--publish-dir` if `to` is not a URL) with exactly
+    /// the AWS variables `env`.
     fn publish(
         &self,
         to: &str,
@@ -225,7 +226,13 @@ impl Site {
             command.env_remove(name);
         }
         let output = command
-            .args(["publish", "--bundles", "out", "--to", to, "--now", now])
+            .args(["publish", "--bundles", "out", "--now", now])
+            .arg(if to.contains("://") {
+                "--publish-url"
+            } else {
+                "--publish-dir"
+            })
+            .arg(to)
             .args(extra)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.temp.path())
@@ -457,17 +464,30 @@ fn s3_configuration_errors_and_timeouts_are_clear() {
     silent.join().unwrap();
 }
 
-/// `--to DIR` is `--publish-dir DIR`.
+/// `--publish-url` takes only `s3://`; `--publish-dir` and `--publish-url` exclude each other.
 #[test]
-fn publishing_to_a_directory_with_to() {
+fn publish_url_is_an_s3_url() {
     let site = Site::new();
-    let built = site.build();
-    let (code, stdout, stderr) = site.publish("published", "2026-11-26T12:00:00Z", &[], &[]);
-    assert_eq!((code, stderr.as_str()), (0, ""), "{stdout}");
-    let pointer_file: &Path = &site.path("published/current/production.json");
-    let text = std::fs::read_to_string(pointer_file).unwrap();
-    assert_eq!(
-        text,
-        pointer("production", &built[2].1, "2026-11-26T12:00:00.000Z")
+    let (code, _, stderr) = site.publish("gs://flags/p", "2026-11-26T12:00:00Z", &[], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with(
+            "error: `gs://flags/p` is not an S3 location (s3://BUCKET/PREFIX): it does not start with `s3://`"
+        ),
+        "{stderr}"
     );
+    let args = [
+        "publish",
+        "--bundles",
+        "out",
+        "--publish-dir",
+        "d",
+        "--publish-url",
+        "s3://flags",
+        "--now",
+        "2026-11-26T12:00:00Z",
+    ];
+    let (code, _, stderr) = run(&args, site.temp.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
 }

@@ -1,4 +1,4 @@
-//! `flagstone publish --bundles OUT --publish-dir DIR` (or `--to DIR`, or `--to
+//! `flagstone publish --bundles OUT --publish-dir DIR` (or `--publish-url
 //! s3://BUCKET/PREFIX`): copy built bundles into a directory that applications watch, or into
 //! object storage, move each environment's pointer atomically, and log the publish.
 
@@ -55,12 +55,12 @@ pub struct Args {
     /// The published directory applications read (created if missing).
     #[arg(long, value_name = "DIR", group = "target")]
     publish_dir: Option<PathBuf>,
-    /// Where to publish: a directory (as --publish-dir), or s3://BUCKET[/PREFIX] for S3 or an
-    /// S3-compatible store, with credentials, region and endpoint from the AWS_* environment
-    /// variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+    /// Publish to object storage instead: s3://BUCKET[/PREFIX] in S3 or an S3-compatible
+    /// store, with credentials, region and endpoint from the AWS_* environment variables
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
     /// AWS_ENDPOINT_URL_S3).
-    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", group = "target")]
-    to: Option<String>,
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", group = "target")]
+    publish_url: Option<String>,
     /// Publish only this environment (repeatable). Default: every environment built.
     #[arg(long)]
     env: Vec<String>,
@@ -72,7 +72,7 @@ pub struct Args {
     /// to finish, then give up.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     wait: u64,
-    /// With s3://, give up on any one request after this many seconds.
+    /// With --publish-url, give up on any one request after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
     /// The publish time recorded in publish.log.
@@ -93,18 +93,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
             );
         }),
     };
-    let report = match (args.publish_dir, args.to) {
-        (_, Some(to)) if to.starts_with("s3://") => {
-            let location = Location::parse(&to)?;
+    let report = match (args.publish_url, args.publish_dir) {
+        (Some(url), _) => {
+            let location = Location::parse(&url)?;
             let client = Client::from_env(&location, Duration::from_secs(args.timeout))
                 .map_err(|e| error(e.into()))?;
             crate::publish::publish_to_bucket(&args.bundles, &client, &location, &options)
         }
-        (dir, to) => {
-            // clap requires one of the two.
-            let dir = dir.or(to.map(PathBuf::from)).unwrap_or_default();
-            crate::publish::publish(&args.bundles, &dir, &options)
-        }
+        // clap requires one of the two.
+        (None, dir) => crate::publish::publish(&args.bundles, &dir.unwrap_or_default(), &options),
     }
     .map_err(error)?;
     for file in &report.removed {

@@ -737,16 +737,16 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        let keys = [
+        const KEYS: &[(&str, &str)] = &[
             ("AWS_ACCESS_KEY_ID", "id"),
             ("AWS_SECRET_ACCESS_KEY", "secret"),
         ];
-        let missing = Client::new(&location, Duration::from_secs(1), vars(&keys[..1]));
+        let missing = Client::new(&location, Duration::from_secs(1), vars(&KEYS[..1]));
         assert_eq!(
             missing.err().unwrap().to_string(),
             "no S3 credentials: the environment variable AWS_SECRET_ACCESS_KEY is not set"
         );
-        let aws = Client::new(&location, Duration::from_secs(1), vars(&keys)).unwrap();
+        let aws = Client::new(&location, Duration::from_secs(1), vars(KEYS)).unwrap();
         assert_eq!(
             (aws.scheme.as_str(), aws.host.as_str(), aws.path_style),
             ("https", "bucket.s3.us-east-1.amazonaws.com", false)
