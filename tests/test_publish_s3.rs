@@ -16,9 +16,10 @@ const MOTO: &str = "the moto Python package is missing: python3 -m pip install '
      (.ci/run does; set FLAGSTONE_SKIP_S3=1 to skip these tests)";
 
 /// Starts moto on a free loopback port, makes the bucket `flags` (versioned) and a user with
-/// an access key, then prints the endpoint and the key. Each line read afterwards is
-/// answered with every current object's text and the number of object versions ever
-/// written. Authentication starts after the setup's four requests.
+/// an access key, then prints the endpoint and the key. Each line read afterwards, a JSON
+/// object, may ask to `put` [key, text] or `delete` a key (another writer, or what a crash
+/// leaves); then the answer is every current object's text and the number of object
+/// versions ever written. Authentication starts after the setup's four requests.
 const SERVER: &str = r#"
 import json, os, sys
 os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "4"
@@ -42,6 +43,11 @@ s3 = boto3.client("s3", aws_access_key_id=key["AccessKeyId"],
 s3.put_bucket_versioning(Bucket="flags", VersioningConfiguration={"Status": "Enabled"})
 print(json.dumps({"endpoint": url, "id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}), flush=True)
 for line in sys.stdin:
+    command = json.loads(line)
+    if "put" in command:
+        s3.put_object(Bucket="flags", Key=command["put"][0], Body=command["put"][1].encode())
+    if "delete" in command:
+        s3.delete_object(Bucket="flags", Key=command["delete"])
     objects = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket="flags"):
         for o in page.get("Contents", []):
@@ -107,8 +113,13 @@ impl Moto {
     }
 
     fn bucket(&mut self) -> Bucket {
+        self.command(serde_json::json!({}))
+    }
+
+    /// Runs `command` (`{"put": [key, text]}`, `{"delete": key}`), then lists the bucket.
+    fn command(&mut self, command: Value) -> Bucket {
         let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(b"list\n").unwrap();
+        stdin.write_all(format!("{command}\n").as_bytes()).unwrap();
         stdin.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
@@ -348,6 +359,171 @@ fn publishing_to_s3_writes_the_layout_and_nothing_when_unchanged() {
         std::fs::read_to_string(site.path(&format!("out/{new_hash}.json"))).unwrap()
     );
     assert_eq!(bucket.objects.len(), 11);
+}
+
+/// What a crash or another writer leaves is repaired: a pointer moved whose record was never
+/// written gets it from the next publish, even an unchanged one; a damaged bundle object is
+/// uploaded again, and verified, before any pointer names it.
+#[test]
+fn s3_publishes_repair_what_crashes_and_damage_leave() {
+    let Some(mut moto) = Moto::start() else {
+        return;
+    };
+    let site = Site::new();
+    let built = site.build();
+    let env = moto.env();
+    let (code, _, stderr) = site.publish("s3://flags/prod", "2026-11-26T12:00:00Z", &[], &env);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let (environment, hash) = &built[1];
+    let record = record_key("2026-11-26T12:00:00.000Z", environment, hash);
+    let record_text = moto.bucket().objects[&record].clone();
+    // Killed after the pointer moved, before its record: the record is missing.
+    let before = moto.command(serde_json::json!({"delete": record})).versions;
+    let (code, stdout, stderr) = site.publish("s3://flags/prod", "2026-11-26T13:00:00Z", &[], &env);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(!stdout.contains("published"), "{stdout}");
+    let bucket = moto.bucket();
+    assert_eq!(bucket.objects[&record], record_text);
+    assert_eq!(bucket.versions, before + 1);
+
+    // A bundle object whose bytes are not its hash's (damaged, or written by another tool)
+    // is replaced before the pointer that names it moves.
+    site.kill("billing/payment-service-v2");
+    let new_hash = site.build()[2].1.clone();
+    let key = format!("prod/bundles/{new_hash}.json");
+    moto.command(serde_json::json!({"put": [key, "{\"truncated\": "]}));
+    let (code, stdout, stderr) = site.publish("s3://flags/prod", "2026-11-26T15:00:00Z", &[], &env);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(
+        stdout.ends_with(&format!("production     {new_hash}  published\n")),
+        "{stdout}"
+    );
+    assert_eq!(
+        moto.bucket().objects[&key],
+        std::fs::read_to_string(site.path(&format!("out/{new_hash}.json"))).unwrap()
+    );
+}
+
+/// Another publish moving the pointer between this publish's read and its write: the
+/// conditional put fails, the other's pointer stays, and no record is written for a move
+/// that did not happen. A loopback proxy in front of moto holds this publish's pointer write
+/// until the other writer has put its pointer.
+#[test]
+fn a_pointer_moved_meanwhile_is_not_overwritten() {
+    let Some(mut moto) = Moto::start() else {
+        return;
+    };
+    let site = Site::new();
+    let built = site.build();
+    let env = moto.env();
+    let (code, _, stderr) = site.publish("s3://flags/prod", "2026-11-26T12:00:00Z", &[], &env);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    site.kill("billing/payment-service-v2");
+    site.build();
+
+    let upstream = moto.endpoint.trim_start_matches("http://").to_owned();
+    let (seen, wait_seen) = std::sync::mpsc::channel();
+    let (go, wait_go) = std::sync::mpsc::channel();
+    let proxy = Proxy::start(
+        &upstream,
+        b"PUT /flags/prod/current/production.json",
+        seen,
+        wait_go,
+    );
+    let mut proxied = env.clone();
+    proxied[0].1 = format!("http://{}", proxy.address);
+    let publishing = std::thread::scope(|scope| {
+        let publishing =
+            scope.spawn(|| site.publish("s3://flags/prod", "2026-11-26T15:00:00Z", &[], &proxied));
+        wait_seen.recv().unwrap();
+        let other = pointer("production", &built[0].1, "2026-11-26T14:00:00.000Z");
+        moto.command(serde_json::json!({"put": ["prod/current/production.json", other]}));
+        go.send(()).unwrap();
+        publishing.join().unwrap()
+    });
+    let (code, stdout, stderr) = publishing;
+    assert_eq!(code, 2, "{stdout}");
+    assert_eq!(
+        stderr,
+        "error: s3://flags/prod/current/production.json changed while this publish ran \
+         (another publish?): it was left as the other wrote it\n\
+         help: publish again: it starts from the pointer as it is now\n"
+    );
+    let bucket = moto.bucket();
+    assert_eq!(
+        bucket.objects["prod/current/production.json"],
+        pointer("production", &built[0].1, "2026-11-26T14:00:00.000Z")
+    );
+    assert!(!bucket.objects.keys().any(|k| k.contains("20261126T150000")));
+}
+
+/// A TCP proxy on loopback that forwards everything to `upstream`, except that it holds the
+/// first request containing `marker` until told to go on.
+struct Proxy {
+    address: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    fn start(
+        upstream: &str,
+        marker: &'static [u8],
+        seen: std::sync::mpsc::Sender<()>,
+        go: std::sync::mpsc::Receiver<()>,
+    ) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let upstream = upstream.to_owned();
+        let held = std::sync::Arc::new(std::sync::Mutex::new(Some((seen, go))));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let mut client = client.unwrap();
+                let mut server = std::net::TcpStream::connect(&upstream).unwrap();
+                let (mut back_from, mut back_to) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut back_from, &mut back_to);
+                    let _ = back_to.shutdown(std::net::Shutdown::Both);
+                });
+                let held = held.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = [0; 64 * 1024];
+                    loop {
+                        let n = match client.read(&mut buffer) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let chunk = &buffer[..n];
+                        if chunk.windows(marker.len()).any(|w| w == marker)
+                            && let Some((seen, go)) = held.lock().unwrap().take()
+                        {
+                            seen.send(()).unwrap();
+                            go.recv().unwrap();
+                        }
+                        if server.write_all(chunk).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        Proxy { address, stop }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        // Wake the accepting thread so that it sees the flag and ends.
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.address);
+    }
 }
 
 /// Wrong credentials, a missing bucket, and a refused `--keep` each stop the publish with a
