@@ -233,6 +233,13 @@ impl Site {
             "AWS_ENDPOINT_URL",
             "AWS_ENDPOINT_URL_S3",
             "AWS_PROFILE",
+            // Loopback must not go through a proxy the machine may name.
+            "ALL_PROXY",
+            "all_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
         ] {
             command.env_remove(name);
         }

@@ -12,6 +12,10 @@
 //! pointer moves, so only the log's last record can name a move that has not happened (a
 //! publish under way, or one that died): readers confirm that record against its pointer, and
 //! the next publish appends an `aborted` record for it when the pointer never moved.
+//!
+//! The same layout can be published as objects under an S3 prefix instead
+//! ([`publish_to_bucket`], in `publish/object_storage.rs`), where conditional writes take
+//! the lock's place.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};

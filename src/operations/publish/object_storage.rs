@@ -58,15 +58,15 @@ pub fn publish_to_bucket(
 
     for (entry, bytes) in manifest.environments.iter().zip(&verified) {
         let key = location.key(&format!("bundles/{}.json", entry.hash));
-        let intact = |client: &Client| -> Result<bool, PublishError> {
+        let intact = || -> Result<bool, PublishError> {
             let object = client.get(&key)?;
             Ok(object.is_some_and(|o| content_hash(&o.bytes) == entry.hash))
         };
-        if intact(client)? {
+        if intact()? {
             continue;
         }
         client.put(&key, bytes, BUNDLE_HEADERS, &Condition::Any)?;
-        if !intact(client)? {
+        if !intact()? {
             return Err(PublishError::NotVerified(client.object(&key)));
         }
     }
@@ -77,22 +77,6 @@ pub fn publish_to_bucket(
         removed: Vec::new(),
     };
     for entry in &manifest.environments {
-        let already = |report: &Report, error: PublishError| {
-            let done: Vec<String> = report
-                .environments
-                .iter()
-                .filter(|p| p.changed)
-                .map(|p| p.environment.clone())
-                .collect();
-            if done.is_empty() {
-                error
-            } else {
-                PublishError::Partly {
-                    error: Box::new(error),
-                    done,
-                }
-            }
-        };
         let key = location.key(&format!("current/{}.json", entry.name));
         let existing = client.get(&key).map_err(|e| already(&report, e.into()))?;
         let previous = existing
@@ -149,6 +133,24 @@ pub fn publish_to_bucket(
         record(client, location, &record_of(&pointer)).map_err(|e| already(&report, e))?;
     }
     Ok(report)
+}
+
+/// `error`, saying which environments `report` already published, if any.
+fn already(report: &Report, error: PublishError) -> PublishError {
+    let done: Vec<String> = report
+        .environments
+        .iter()
+        .filter(|p| p.changed)
+        .map(|p| p.environment.clone())
+        .collect();
+    if done.is_empty() {
+        error
+    } else {
+        PublishError::Partly {
+            error: Box::new(error),
+            done,
+        }
+    }
 }
 
 /// The pointer in `bytes` if it is a readable pointer of `environment`. Anything else is
