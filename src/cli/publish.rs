@@ -26,6 +26,12 @@ pub(super) fn error(e: PublishError) -> Error {
         PublishError::Raced(_) => {
             hinted(e, "publish again: it starts from the pointer as it is now")
         }
+        PublishError::Partly { ref error, .. } if matches!(**error, PublishError::Raced(_)) => {
+            hinted(
+                e,
+                "publish again: it starts from the pointers as they are now",
+            )
+        }
         PublishError::S3(S3Error::MissingCredential(_)) => hinted(
             e,
             "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)",
