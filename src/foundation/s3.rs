@@ -90,8 +90,9 @@ pub enum S3Error {
     BadUrl { url: String, reason: String },
     /// A credential's environment variable is unset or empty.
     MissingCredential(&'static str),
-    /// The endpoint variable does not hold an `http://` or `https://` URL without a path.
-    BadEndpoint {
+    /// An environment variable's value cannot be used: an endpoint that is not an `http://`
+    /// or `https://` URL without a path, a region that cannot be part of a host name.
+    BadVariable {
         variable: &'static str,
         value: String,
         reason: String,
@@ -131,11 +132,11 @@ impl fmt::Display for S3Error {
                 f,
                 "no S3 credentials: the environment variable {variable} is not set"
             ),
-            S3Error::BadEndpoint {
+            S3Error::BadVariable {
                 variable,
                 value,
                 reason,
-            } => write!(f, "{variable}=`{value}` is not an S3 endpoint: {reason}"),
+            } => write!(f, "{variable}=`{value}` {reason}"),
             S3Error::Status {
                 method,
                 object,
@@ -243,18 +244,34 @@ impl Client {
             secret_access_key: required("AWS_SECRET_ACCESS_KEY")?,
             session_token: var("AWS_SESSION_TOKEN"),
         };
-        let region = var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| "us-east-1".to_owned());
+        let region = match ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .into_iter()
+            .find_map(|name| var(name).map(|value| (name, value)))
+        {
+            // It becomes part of a host name and of the signature's scope.
+            Some((variable, value))
+                if !value
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+            {
+                return Err(S3Error::BadVariable {
+                    variable,
+                    value,
+                    reason: "is not a region: lowercase letters, digits and `-`".to_owned(),
+                });
+            }
+            Some((_, value)) => value,
+            None => "us-east-1".to_owned(),
+        };
         let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .into_iter()
             .find_map(|name| var(name).map(|value| (name, value)));
         let (scheme, host, path_style) = match endpoint {
             Some((variable, value)) => {
-                let bad = |reason: &str| S3Error::BadEndpoint {
+                let bad = |reason: &str| S3Error::BadVariable {
                     variable,
                     value: value.clone(),
-                    reason: reason.to_owned(),
+                    reason: format!("is not an S3 endpoint: {reason}"),
                 };
                 let (scheme, rest) = value
                     .split_once("://")
@@ -773,6 +790,16 @@ mod tests {
                 .unwrap()
                 .to_string()
                 .starts_with("AWS_ENDPOINT_URL_S3=`ftp://host/x` is not an S3 endpoint")
+        );
+        const REGION: &[(&str, &str)] = &[
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_REGION", "evil.example/x"),
+        ];
+        let bad = Client::new(&location, Duration::from_secs(1), vars(REGION));
+        assert_eq!(
+            bad.err().unwrap().to_string(),
+            "AWS_REGION=`evil.example/x` is not a region: lowercase letters, digits and `-`"
         );
     }
 
