@@ -18,7 +18,7 @@
 //!
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
-//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git | `eval`; `compiler` |
+//! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git, s3 | `eval`; `compiler` |
 //! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served); ofrep (OpenFeature's remote evaluation protocol); server (OFREP over HTTP) | `eval`; `serve` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite, export | `compiler` |
@@ -48,6 +48,8 @@ mod foundation {
     #[cfg(feature = "compiler")]
     pub mod model;
     pub mod op;
+    #[cfg(feature = "compiler")]
+    pub mod s3;
     #[cfg(feature = "compiler")]
     pub mod stats;
 }
@@ -102,7 +104,7 @@ pub mod cli;
 
 use foundation::fast_hash;
 #[cfg(feature = "compiler")]
-pub use foundation::{diag, format, fs, git, metric, model, stats};
+pub use foundation::{diag, format, fs, git, metric, model, s3, stats};
 pub use foundation::{literal, op};
 
 #[cfg(feature = "serve")]

@@ -41,6 +41,7 @@ mod test_mutations;
 mod test_presentation_properties;
 mod test_provenance;
 mod test_publish;
+mod test_publish_s3;
 mod test_publish_stress;
 mod test_raw_data;
 mod test_readme;

@@ -12,6 +12,10 @@
 //! pointer moves, so only the log's last record can name a move that has not happened (a
 //! publish under way, or one that died): readers confirm that record against its pointer, and
 //! the next publish appends an `aborted` record for it when the pointer never moved.
+//!
+//! The same layout can be published as objects under an S3 prefix instead
+//! ([`publish_to_bucket`], in `publish/object_storage.rs`), where conditional writes take
+//! the lock's place.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
@@ -28,7 +32,11 @@ use crate::eval::watch::{
 };
 use crate::fs::{WriteError, write_atomic};
 use crate::literal::{format_timestamp, parse_timestamp};
-use crate::output::{Manifest, ManifestEntry};
+use crate::output::Manifest;
+use crate::s3::S3Error;
+
+mod object_storage;
+pub use object_storage::publish_to_bucket;
 
 /// What to publish, and when.
 #[derive(Clone, Debug)]
@@ -154,6 +162,14 @@ pub enum PublishError {
         dir: PathBuf,
     },
     Watch(WatchError),
+    /// An object storage request failed.
+    S3(S3Error),
+    /// A bundle object read back after its upload does not hash to its name.
+    NotVerified(String),
+    /// The pointer object changed between this publish reading and replacing it.
+    Raced(String),
+    /// Pruning was asked of object storage (the location), where it is not done.
+    NoPruning(String),
 }
 
 impl std::fmt::Display for PublishError {
@@ -225,6 +241,19 @@ impl std::fmt::Display for PublishError {
                 dir.display(),
             ),
             PublishError::Watch(e) => e.fmt(f),
+            PublishError::S3(e) => e.fmt(f),
+            PublishError::NotVerified(object) => write!(
+                f,
+                "{object} read back after its upload does not hash to its name: no pointer was moved"
+            ),
+            PublishError::Raced(object) => write!(
+                f,
+                "{object} changed while this publish ran (another publish?): it was left as the other wrote it"
+            ),
+            PublishError::NoPruning(location) => write!(
+                f,
+                "cannot prune {location}: in object storage, without a lock, deleting a bundle could race a publish about to point to it"
+            ),
         }
     }
 }
@@ -236,8 +265,15 @@ impl std::error::Error for PublishError {
             PublishError::Write(e) => Some(e),
             PublishError::Partly { error, .. } => Some(error),
             PublishError::NotPruning(e) | PublishError::Watch(e) => Some(e),
+            PublishError::S3(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<S3Error> for PublishError {
+    fn from(e: S3Error) -> PublishError {
+        PublishError::S3(e)
     }
 }
 
@@ -265,58 +301,8 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Publi
 /// happens, and pruning sees every pointer as it stands. A pointer that already names its
 /// bundle is left alone and nothing is logged for it.
 pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, PublishError> {
-    let manifest_path = out.join("manifest.json");
-    let manifest: Manifest = std::fs::read(&manifest_path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        .map_err(|reason| PublishError::Manifest {
-            path: manifest_path.clone(),
-            reason,
-        })?;
-    for wanted in &options.environments {
-        if !manifest.environments.iter().any(|e| &e.name == wanted) {
-            return Err(PublishError::NoEnvironment {
-                manifest: manifest_path,
-                environment: wanted.clone(),
-                known: manifest
-                    .environments
-                    .iter()
-                    .map(|e| e.name.clone())
-                    .collect(),
-            });
-        }
-    }
-    let selected: Vec<&ManifestEntry> = manifest
-        .environments
-        .iter()
-        .filter(|e| options.environments.is_empty() || options.environments.contains(&e.name))
-        .collect();
-
-    // Verify everything first: a bad bundle publishes nothing.
-    let mut verified = Vec::with_capacity(selected.len());
-    for entry in &selected {
-        let path = out.join(&entry.file);
-        if !valid_environment(&entry.name) {
-            return Err(PublishError::BadEnvironment(entry.name.clone()));
-        }
-        let bytes = std::fs::read(&path).map_err(io("read", &path))?;
-        let evaluator =
-            Evaluator::load(&bytes, &entry.hash).map_err(|e| PublishError::Refused {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if evaluator.environment() != entry.name {
-            return Err(PublishError::Refused {
-                reason: format!(
-                    "it is the bundle of `{}`, not `{}`",
-                    evaluator.environment(),
-                    entry.name
-                ),
-                path,
-            });
-        }
-        verified.push(bytes);
-    }
+    let (manifest, verified) = read_build(out, &options.environments)?;
+    let selected = &manifest.environments;
 
     let bundles = dir.join("bundles");
     let current = dir.join("current");
@@ -346,7 +332,7 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Publ
 
     // Times in the log never go back, and each environment's strictly increase, so that a
     // time names one pointer per environment and the log can be searched from its end.
-    for entry in &selected {
+    for entry in selected {
         let previous = Pointer::read(dir, &entry.name).ok();
         if previous.as_ref().is_some_and(|p| p.hash == entry.hash) {
             report.environments.push(Published {
@@ -418,6 +404,66 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Publ
         report.pruned = prune(dir, keep)?;
     }
     Ok(report)
+}
+
+/// Reads the build in `out`: its manifest, narrowed to `environments` (every one when
+/// empty), and their bundles' bytes in the same order, each verified (hash, format,
+/// environment). A bad bundle fails the whole build, before anything is written.
+fn read_build(
+    out: &Path,
+    environments: &[String],
+) -> Result<(Manifest, Vec<Vec<u8>>), PublishError> {
+    let manifest_path = out.join("manifest.json");
+    let mut manifest: Manifest = std::fs::read(&manifest_path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        .map_err(|reason| PublishError::Manifest {
+            path: manifest_path.clone(),
+            reason,
+        })?;
+    for wanted in environments {
+        if !manifest.environments.iter().any(|e| &e.name == wanted) {
+            return Err(PublishError::NoEnvironment {
+                manifest: manifest_path,
+                environment: wanted.clone(),
+                known: manifest
+                    .environments
+                    .iter()
+                    .map(|e| e.name.clone())
+                    .collect(),
+            });
+        }
+    }
+    manifest
+        .environments
+        .retain(|e| environments.is_empty() || environments.contains(&e.name));
+
+    // Verify everything first: a bad bundle publishes nothing.
+    let mut verified = Vec::with_capacity(manifest.environments.len());
+    for entry in &manifest.environments {
+        let path = out.join(&entry.file);
+        if !valid_environment(&entry.name) {
+            return Err(PublishError::BadEnvironment(entry.name.clone()));
+        }
+        let bytes = std::fs::read(&path).map_err(io("read", &path))?;
+        let evaluator =
+            Evaluator::load(&bytes, &entry.hash).map_err(|e| PublishError::Refused {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if evaluator.environment() != entry.name {
+            return Err(PublishError::Refused {
+                reason: format!(
+                    "it is the bundle of `{}`, not `{}`",
+                    evaluator.environment(),
+                    entry.name
+                ),
+                path,
+            });
+        }
+        verified.push(bytes);
+    }
+    Ok((manifest, verified))
 }
 
 /// Takes `DIR/publish.lock`, waiting up to `options.wait` for the publish that holds it.
