@@ -508,7 +508,10 @@ fn bad_requests_get_ofrep_errors() {
     let get = serve.request(&format!(
         "GET {flag} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     ));
-    assert_eq!((get.status, get.header("allow")), (405, Some("POST")));
+    assert_eq!(
+        (get.status, get.header("allow")),
+        (405, Some("POST, OPTIONS"))
+    );
     let delete = serve.request("DELETE /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert_eq!(
         (delete.status, delete.header("allow")),
@@ -581,6 +584,87 @@ fn an_array_variant_is_a_general_error_for_its_flag_only() {
             {"key": "regions", "errorCode": "GENERAL",
              "errorDetails": "variant `many` of `regions` is an array, which OFREP cannot carry"},
         ])
+    );
+}
+
+/// Browser pages of the allowed origins get CORS headers and preflights; others do not.
+#[test]
+fn browser_pages_of_allowed_origins_may_call_it() {
+    let site = published_example();
+    let serve = Serve::start(
+        &site.dir(),
+        "production",
+        &[
+            "--cors-origin",
+            "https://app.example.com",
+            "--cors-origin",
+            "https://admin.example.com",
+        ],
+    );
+    let preflight = |origin: &str| {
+        serve.request(&format!(
+            "OPTIONS /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+             Origin: {origin}\r\nAccess-Control-Request-Method: POST\r\n\
+             Access-Control-Request-Headers: content-type, authorization\r\n\r\n"
+        ))
+    };
+    let allowed = preflight("https://app.example.com");
+    assert_eq!(allowed.status, 204);
+    let cors: Vec<(&str, Option<&str>)> = [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-max-age",
+        "vary",
+    ]
+    .into_iter()
+    .map(|name| (name, allowed.header(name)))
+    .collect();
+    assert_eq!(
+        cors,
+        [
+            (
+                "access-control-allow-origin",
+                Some("https://app.example.com")
+            ),
+            ("access-control-allow-methods", Some("POST")),
+            (
+                "access-control-allow-headers",
+                Some("authorization, content-type, if-none-match, x-api-key")
+            ),
+            ("access-control-max-age", Some("600")),
+            ("vary", Some("Origin")),
+        ]
+    );
+    let refused = preflight("https://evil.example");
+    assert_eq!(refused.status, 204);
+    assert!(
+        refused
+            .headers
+            .iter()
+            .all(|(n, _)| !n.starts_with("access-control")),
+        "{refused:?}"
+    );
+
+    let bulk = serve.post(
+        "/ofrep/v1/evaluate/flags",
+        STAFF,
+        &["Origin: https://admin.example.com"],
+    );
+    assert_eq!(bulk.status, 200);
+    assert_eq!(
+        bulk.header("access-control-allow-origin"),
+        Some("https://admin.example.com")
+    );
+    assert_eq!(bulk.header("access-control-expose-headers"), Some("ETag"));
+    let other = serve.post(
+        "/ofrep/v1/evaluate/flags",
+        STAFF,
+        &["Origin: https://evil.example"],
+    );
+    assert_eq!(
+        (other.status, other.header("access-control-allow-origin")),
+        (200, None)
     );
 }
 

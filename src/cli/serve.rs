@@ -31,6 +31,10 @@ pub struct Args {
     /// FILE, blank lines and lines starting with `#` ignored. The health endpoint stays open.
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// Let browser pages from ORIGIN (`https://app.example.com`) call the server: CORS
+    /// headers and preflights. Repeatable; `*` allows any origin.
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Vec<String>,
     /// Record exposures (docs/exposures.md) as JSON Lines files in DIR.
     #[arg(long, value_name = "DIR")]
     exposures: Option<PathBuf>,
@@ -93,6 +97,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     config.shutdown_grace = Duration::from_millis(args.shutdown_grace_ms);
     config.threads = args.threads;
     config.ofrep.require_targeting_key = args.require_targeting_key;
+    config.cors_origins = args.cors_origin;
     let server = Server::bind(Arc::clone(&watcher), recorder, config)?;
     let serving = watcher.status().serving;
     writeln!(

@@ -51,6 +51,8 @@ pub struct Config {
     /// Worker threads; 0: one per core.
     pub threads: usize,
     pub ofrep: ofrep::Options,
+    /// Origins whose browser pages may call the server (CORS); `*`: any. Empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {
@@ -67,6 +69,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(10),
             threads: 0,
             ofrep: ofrep::Options::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -315,6 +318,64 @@ fn listen_for_signals(stop: &Arc<watch::Sender<bool>>, _watcher: &Arc<Watcher>) 
 
 async fn handle(state: &State, request: Request<Incoming>) -> Reply {
     state.requests.fetch_add(1, Ordering::Relaxed);
+    let origin = allowed_origin(&state.config.cors_origins, request.headers());
+    let mut reply = if request.method() == Method::OPTIONS && is_ofrep(request.uri().path()) {
+        preflight(origin.is_some())
+    } else {
+        answer(state, request).await
+    };
+    if let Some(origin) = origin {
+        let headers = reply.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        // Web providers keep the bulk answer's tag for If-None-Match.
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag"),
+        );
+    }
+    reply
+}
+
+fn is_ofrep(path: &str) -> bool {
+    path.strip_prefix(FLAGS_PATH)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The `Access-Control-Allow-Origin` for a request from a browser page of an allowed origin.
+fn allowed_origin(allowed: &[String], headers: &HeaderMap) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?;
+    if allowed.iter().any(|a| a == "*") {
+        return Some(HeaderValue::from_static("*"));
+    }
+    let text = origin.to_str().ok()?;
+    allowed.iter().any(|a| a == text).then(|| origin.clone())
+}
+
+/// A browser's CORS preflight: the methods and headers a page may use, for ten minutes.
+fn preflight(allowed: bool) -> Reply {
+    let mut reply = Response::new(Full::default());
+    *reply.status_mut() = StatusCode::NO_CONTENT;
+    let headers = reply.headers_mut();
+    headers.insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+    if allowed {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, if-none-match, x-api-key"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    reply
+}
+
+async fn answer(state: &State, request: Request<Incoming>) -> Reply {
     let path = request.uri().path();
     if path == HEALTH_PATH {
         return match *request.method() {
@@ -334,7 +395,7 @@ async fn handle(state: &State, request: Request<Incoming>) -> Reply {
         None => return transport_error(StatusCode::NOT_FOUND, "no such endpoint"),
     };
     if request.method() != Method::POST {
-        return not_allowed("POST");
+        return not_allowed("POST, OPTIONS");
     }
     if !state.tokens.is_empty() && !authorized(request.headers(), &state.tokens) {
         let mut reply = transport_error(StatusCode::UNAUTHORIZED, "a valid token is required");
