@@ -351,6 +351,14 @@ fn no_difference_at_all_gives_p_values_of_one() {
     assert_eq!(report.wilcoxon.p_value, 1.0);
     assert_eq!(report.sign_test.p_value, 1.0);
     assert_eq!(report.bootstrap.ci, [0.0, 0.0]);
+    // An interval of one point on a margin of 0 shows nothing: a worse candidate whose cases
+    // mostly score the same gives it too. With a margin, it passes.
+    assert_eq!(report.verdict.outcome, Conclusion::Inconclusive);
+    let with_margin = Options {
+        margin: Margin::Absolute(0.01),
+        ..Options::default()
+    };
+    let report = compare(&read_cases("n30-all-equal"), &with_margin).unwrap();
     assert_eq!(report.verdict.outcome, Conclusion::Pass);
     let (code, stdout, stderr) = run(
         &[
@@ -366,7 +374,8 @@ fn no_difference_at_all_gives_p_values_of_one() {
     assert_eq!(code, 0);
     assert_eq!(
         stderr,
-        "warning: no difference: every case has the same score under the baseline and the candidate\n"
+        "warning: inconclusive: the mean difference sits on the margin; no number of cases is sure to settle it\n\
+         warning: no difference: every case has the same score under the baseline and the candidate\n"
     );
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["t_test"], Value::Null);
@@ -383,7 +392,8 @@ fn zero_variance_leaves_the_t_test_undefined_and_runs_the_others() {
     assert_eq!(code, 0);
     assert_eq!(
         stderr,
-        "warning: the t-test is undefined: the differences have no variance (their mean is +0.25)\n"
+        "warning: inconclusive: 10 more cases are needed for a pass (--min-cases)\n\
+         warning: the t-test is undefined: the differences have no variance (their mean is +0.25)\n"
     );
     assert!(
         stdout.contains("\nt-test     undefined: the differences have no variance\n"),
@@ -804,4 +814,68 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// Two cases never pass, however clear: a PASS needs `--min-cases` (20 by default); a
+/// regression is reported from any number.
+#[test]
+fn a_pass_needs_the_minimum_number_of_cases() {
+    let dir = crate::support::tempdir();
+    std::fs::write(
+        dir.path().join("two.csv"),
+        "case_id,baseline,candidate\na,0.5,1\nb,0.5,1\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(&["evals", "compare", "--cases", "two.csv"], dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(
+            "INCONCLUSIVE: 2 cases are too few to show that the candidate is not worse than the baseline: \
+             the 95% bootstrap interval of its mean improvement, [0.5, 0.5], lies above 0, but a pass needs at least 20.\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr,
+        "warning: inconclusive: 18 more cases are needed for a pass (--min-cases)\n\
+         warning: the t-test is undefined: the differences have no variance (their mean is +0.5)\n"
+    );
+    let (code, stdout, _) = run(
+        &[
+            "evals",
+            "compare",
+            "--cases",
+            "two.csv",
+            "--min-cases",
+            "2",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["verdict"]["outcome"], "pass");
+    assert_eq!(json["verdict"]["too_few_cases"], false);
+
+    std::fs::write(
+        dir.path().join("worse.csv"),
+        "case_id,baseline,candidate\na,1,0.5\nb,1,0.5\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["evals", "compare", "--cases", "worse.csv"], dir.path());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.starts_with("REGRESSION: "), "{stdout}");
+
+    let (code, _, stderr) = run(
+        &["evals", "compare", "--cases", "two.csv", "--min-cases", "1"],
+        dir.path(),
+    );
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: the fewest cases a pass needs must be at least 2, not 1\n"
+        )
+    );
 }

@@ -52,6 +52,10 @@ struct CompareArgs {
     /// The bootstrap's random seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
+    /// The fewest cases a PASS needs: with fewer, an interval that clears the margin is
+    /// inconclusive (the bootstrap's interval is too narrow on few cases).
+    #[arg(long, value_name = "N", default_value_t = crate::evals::MIN_CASES)]
+    min_cases: usize,
     /// How many of the most regressed cases to list.
     #[arg(long, value_name = "K", default_value_t = 10)]
     worst: usize,
@@ -71,6 +75,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         worst: args.worst,
         margin,
         threads: 0,
+        min_cases: args.min_cases,
     };
     options.validate()?;
     let (name, bytes) = if args.cases.as_os_str() == "-" {

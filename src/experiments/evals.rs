@@ -87,6 +87,7 @@ pub enum Error {
     Alpha(f64),
     Resamples(u32),
     Margin(String),
+    MinCases(usize),
 }
 
 impl fmt::Display for Error {
@@ -161,6 +162,10 @@ impl fmt::Display for Error {
             Error::Margin(value) => write!(
                 f,
                 "the tolerated regression must be a number ≥ 0, or a percentage such as `2%`, not {value:?}"
+            ),
+            Error::MinCases(n) => write!(
+                f,
+                "the fewest cases a pass needs must be at least 2, not {n}"
             ),
         }
     }
@@ -329,7 +334,16 @@ pub struct Options {
     pub margin: Margin,
     /// Bootstrap threads; 0 uses every available core. Results do not depend on it.
     pub threads: usize,
+    /// The fewest cases a PASS needs: below, a passing interval is inconclusive
+    /// ([`MIN_CASES`] by default; docs/evals.md says why).
+    pub min_cases: usize,
 }
+
+/// The fewest cases a PASS needs by default. With fewer, the percentile bootstrap's interval
+/// is too narrow: in simulations of differences of −1, 0 and +1 whose true mean is on the
+/// margin, 10 cases passed up to 3.4% of the time where 2.5% is the nominal rate, 20 cases at
+/// most 2.5% (tests/evals/false_pass.py, docs/evals.md).
+pub const MIN_CASES: usize = 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -341,6 +355,7 @@ impl Default for Options {
             worst: 10,
             margin: Margin::Absolute(0.0),
             threads: 0,
+            min_cases: MIN_CASES,
         }
     }
 }
@@ -383,7 +398,8 @@ pub struct WorstCase {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conclusion {
-    /// Non-inferiority shown: the interval's lower end is at or above −margin.
+    /// Non-inferiority shown: the interval's lower end is above −margin, from at least
+    /// [`Options::min_cases`] cases.
     Pass,
     /// Significantly worse by more than the margin: the interval's upper end is below it.
     Regression,
@@ -401,6 +417,8 @@ pub struct Verdict {
     /// When inconclusive: about how many more cases would make the interval clear the margin
     /// on one side, if the mean and spread of the differences stayed as they are.
     pub more_cases: Option<u64>,
+    /// The interval cleared the margin, but from fewer cases than a PASS needs.
+    pub too_few_cases: bool,
 }
 
 impl Options {
@@ -411,6 +429,9 @@ impl Options {
         }
         if self.resamples == 0 || self.resamples > MAX_RESAMPLES {
             return Err(Error::Resamples(self.resamples));
+        }
+        if self.min_cases < 2 {
+            return Err(Error::MinCases(self.min_cases));
         }
         match self.margin {
             Margin::Absolute(x) | Margin::Relative(x) if !(0.0..=SCORE_LIMIT).contains(&x) => {
@@ -474,7 +495,7 @@ pub fn compare(cases: &[Case], options: &Options) -> Result<Report, Error> {
         wilcoxon: paired::wilcoxon(&differences),
         sign_test: paired::sign_test(&differences),
         worst: worst(cases, &differences, sign, options.worst),
-        verdict: verdict(&bootstrap, sign, margin, n),
+        verdict: verdict(&bootstrap, sign, margin, n, options.min_cases),
         bootstrap,
     })
 }
@@ -505,35 +526,47 @@ fn worst(cases: &[Case], differences: &[f64], sign: f64, count: usize) -> Vec<Wo
         .collect()
 }
 
-fn verdict(bootstrap: &Bootstrap, sign: f64, margin: f64, n: usize) -> Verdict {
+fn verdict(bootstrap: &Bootstrap, sign: f64, margin: f64, n: usize, min_cases: usize) -> Verdict {
     let [low, high] = bootstrap.ci;
     let improvement = if sign > 0.0 {
         [low, high]
     } else {
         [-high, -low]
     };
-    let outcome = if improvement[0] >= -margin {
+    // Strictly above: an interval that only touches the margin is the degenerate one of
+    // cases that (nearly) all score the same, which a worse candidate gives too.
+    let clears = improvement[0] > -margin;
+    let too_few_cases = clears && n < min_cases;
+    let outcome = if clears && !too_few_cases {
         Conclusion::Pass
     } else if improvement[1] < -margin {
         Conclusion::Regression
     } else {
         Conclusion::Inconclusive
     };
-    let more_cases = (outcome == Conclusion::Inconclusive)
-        .then(|| {
-            // The interval narrows as 1/√n: n' = n·(half-width / distance to the margin)².
-            let half_width = (improvement[1] - improvement[0]) / 2.0;
-            let distance = ((improvement[0] + improvement[1]) / 2.0 + margin).abs();
-            let needed = n as f64 * (half_width / distance).powi(2);
-            let more = (needed - n as f64).ceil().max(1.0);
-            // Beyond 2^53 the count means little; a mean on the margin gives no estimate.
-            (more.is_finite() && more < 9.0e15).then_some(more as u64)
-        })
-        .flatten();
+    let more_cases = if too_few_cases {
+        Some((min_cases - n) as u64)
+    } else {
+        (outcome == Conclusion::Inconclusive)
+            .then(|| {
+                // The interval narrows as 1/√n: n' = n·(half-width / distance to the margin)².
+                let half_width = (improvement[1] - improvement[0]) / 2.0;
+                let distance = ((improvement[0] + improvement[1]) / 2.0 + margin).abs();
+                if distance == 0.0 {
+                    return None;
+                }
+                let needed = n as f64 * (half_width / distance).powi(2);
+                let more = (needed - n as f64).ceil().max(1.0);
+                // Beyond 2^53 the count means little; a mean on the margin gives no estimate.
+                (more.is_finite() && more < 9.0e15).then_some(more as u64)
+            })
+            .flatten()
+    };
     Verdict {
         outcome,
         margin,
         improvement,
         more_cases,
+        too_few_cases,
     }
 }

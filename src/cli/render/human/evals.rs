@@ -37,17 +37,32 @@ impl EvalsWords {
         let bound = significant(-verdict.margin);
         let sentence = match verdict.outcome {
             Conclusion::Pass => format!(
-                "the candidate is not worse than the baseline{beyond}: {interval}, lies at or above {bound}."
+                "the candidate is not worse than the baseline{beyond}: {interval}, lies above {bound}."
             ),
             Conclusion::Regression => format!(
                 "the candidate is worse than the baseline{beyond}: {interval}, lies below {bound}."
             ),
+            Conclusion::Inconclusive if verdict.too_few_cases => format!(
+                "{} cases are too few to show that the candidate is not worse than the baseline{beyond}: {interval}, lies above {bound}, but a pass needs at least {}.",
+                report.n,
+                report.n + verdict.more_cases.unwrap_or(0) as usize
+            ),
             Conclusion::Inconclusive => format!(
-                "the cases do not show whether the candidate is worse than the baseline{beyond}: {interval}, contains {bound}."
+                "the cases do not show whether the candidate is worse than the baseline{beyond}: {interval}, reaches {bound}."
             ),
         };
         let mut notes = Vec::new();
-        if verdict.outcome == Conclusion::Inconclusive {
+        if verdict.too_few_cases {
+            notes.push(format!(
+                "inconclusive: {} more case{} needed for a pass (--min-cases)",
+                verdict.more_cases.unwrap_or(0),
+                if verdict.more_cases == Some(1) {
+                    " is"
+                } else {
+                    "s are"
+                }
+            ));
+        } else if verdict.outcome == Conclusion::Inconclusive {
             notes.push(match verdict.more_cases {
                 Some(more) => format!(
                     "inconclusive: about {more} more case{} would likely settle it (if the differences keep their mean and spread)",

@@ -58,6 +58,7 @@ struct VerdictView {
     margin_relative: Option<f64>,
     more_cases: Option<u64>,
     outcome: String,
+    too_few_cases: bool,
 }
 
 #[derive(Serialize)]
@@ -127,6 +128,7 @@ pub fn evals<'a>(report: &'a Report, margin: Margin, words: &'a EvalsWords) -> C
             },
             more_cases: verdict.more_cases,
             outcome: label(verdict.outcome).to_lowercase(),
+            too_few_cases: verdict.too_few_cases,
         },
         wilcoxon: WilcoxonView {
             method: method(w.method),
