@@ -879,3 +879,118 @@ fn a_pass_needs_the_minimum_number_of_cases() {
         )
     );
 }
+
+/// `evals payload`: a variant's canonical JSON (keys sorted, compact) and its hash, blake3 in
+/// key-derivation mode over those bytes; defaults for a flag without variants; clear errors.
+#[test]
+fn a_payload_and_its_hash_are_canonical() {
+    let example = root().join("flags.example");
+    let args = ["evals", "payload", "ai/assistant-model", "large", "--dir"];
+    let (code, stdout, stderr) = run(&[&args[..], &[example.to_str().unwrap()]].concat(), &root());
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let json = r#"{"max_output_tokens":1500,"model":"acme-chat-large-2","prompt_version":"assistant-v7","temperature":0.2}"#;
+    assert_eq!(stdout, format!("{json}\n"));
+    let (_, hash, _) = run(
+        &[&args[..], &[example.to_str().unwrap(), "--hash"]].concat(),
+        &root(),
+    );
+    let expected = blake3::Hasher::new_derive_key("flagstone 2026-12 payload v1")
+        .update(json.as_bytes())
+        .finalize()
+        .to_hex()
+        .to_string();
+    assert_eq!(hash, format!("{expected}\n"));
+
+    // Keys sorted at every depth, whatever order the file gives them in.
+    let nested = serde_json::json!({"b": [{"z": 1, "a": "é\"\n"}], "a": null});
+    assert_eq!(
+        flagstone::bundle::canonical_json(&nested),
+        r#"{"a":null,"b":[{"a":"é\"\n","z":1}]}"#
+    );
+
+    let (code, stdout, _) = run(
+        &[
+            "evals",
+            "payload",
+            "ai/assistant",
+            "on",
+            "--dir",
+            example.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert_eq!((code, stdout.as_str()), (0, "true\n"));
+    let (code, _, stderr) = run(
+        &[
+            "evals",
+            "payload",
+            "ai/assistant-model",
+            "larg",
+            "--dir",
+            example.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: flag `ai/assistant-model` has no variant `larg`\nhelp: did you mean `large`?\n"
+        )
+    );
+}
+
+/// A report names the payloads it scored on every row; `evals compare` with the payloads'
+/// hashes refuses scores of another version, by line.
+#[test]
+fn a_report_of_another_payload_is_refused() {
+    let dir = crate::support::tempdir();
+    let (base, head) = ("a".repeat(64), "b".repeat(64));
+    let mut report =
+        String::from("case_id,baseline,candidate,baseline_payload,candidate_payload\n");
+    for i in 0..25 {
+        report.push_str(&format!("q{i},0.5,0.6,{base},{head}\n"));
+    }
+    std::fs::write(dir.path().join("report.csv"), &report).unwrap();
+    let compare = |file: &str, candidate: &str| {
+        run(
+            &[
+                "evals",
+                "compare",
+                "--cases",
+                file,
+                "--baseline-payload",
+                &base,
+                "--candidate-payload",
+                candidate,
+            ],
+            dir.path(),
+        )
+    };
+    let (code, stdout, _) = compare("report.csv", &head);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("PASS: "), "{stdout}");
+
+    let stale = "c".repeat(64);
+    let (code, stdout, stderr) = compare("report.csv", &stale);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        format!(
+            "error: report.csv:2: column `candidate_payload`: \"{head}\" is not the payload compared ({stale}): these scores are of another version of the variant\n"
+        )
+    );
+    std::fs::write(
+        dir.path().join("plain.csv"),
+        "case_id,baseline,candidate\nq,1,1\nr,1,1\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = compare("plain.csv", &head);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "error: plain.csv:1: no `baseline_payload` column; the header has `case_id`, `baseline`, `candidate`\n"
+        )
+    );
+}

@@ -20,7 +20,7 @@ const NO_REPOSITORY: &[&str] = &[
 ];
 
 /// Commands that read a repository but whose result does not depend on the time.
-const TIMELESS: &[&str] = &["analyze", "codeowners", "plan", "sql"];
+const TIMELESS: &[&str] = &["analyze", "codeowners", "evals payload", "plan", "sql"];
 
 /// Commands whose findings make sense as annotations on the lines concerned.
 const ANNOTATED: &[&str] = &["build", "check", "refs", "test"];

@@ -22,6 +22,26 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum EvalsCommand {
     Compare(CompareArgs),
+    Payload(PayloadArgs),
+}
+
+/// Print a variant's payload as canonical JSON, the bytes an eval harness scores, or its
+/// hash, which an eval report names (docs/evals.md#eval-reports).
+#[derive(Debug, clap::Args)]
+struct PayloadArgs {
+    /// The flag's key.
+    flag: String,
+    /// The variant's name.
+    variant: String,
+    /// Read the repository as it is at this git revision (from git objects), not the work
+    /// tree.
+    #[arg(long, value_name = "REV")]
+    rev: Option<String>,
+    /// Print the payload's hash instead of the payload.
+    #[arg(long)]
+    hash: bool,
+    #[command(flatten)]
+    dir: super::DirArg,
 }
 
 /// Compare per-case scores of a baseline and a candidate (CSV: case_id,baseline,candidate).
@@ -59,13 +79,23 @@ struct CompareArgs {
     /// How many of the most regressed cases to list.
     #[arg(long, value_name = "K", default_value_t = 10)]
     worst: usize,
+    /// The hash of the baseline's payload (`evals payload --hash`): with it, the file is a
+    /// report naming on every row the payloads scored, and rows of other payloads are errors.
+    #[arg(long, value_name = "HASH", requires = "candidate_payload")]
+    baseline_payload: Option<String>,
+    /// The hash of the candidate's payload.
+    #[arg(long, value_name = "HASH", requires = "baseline_payload")]
+    candidate_payload: Option<String>,
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
     format: Format,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
-    let EvalsCommand::Compare(args) = args.command;
+    let args = match args.command {
+        EvalsCommand::Compare(args) => args,
+        EvalsCommand::Payload(args) => return payload(&args, out),
+    };
     let margin: Margin = args.max_regression.parse()?;
     let options = Options {
         alpha: args.alpha,
@@ -89,7 +119,16 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         let bytes = std::fs::read(&args.cases).map_err(|e| format!("cannot read {name}: {e}"))?;
         (name, bytes)
     };
-    let cases = crate::evals::parse_cases(&name, &bytes)?;
+    let cases = match (&args.baseline_payload, &args.candidate_payload) {
+        (Some(baseline), Some(candidate)) => {
+            let payloads = crate::evals::Payloads {
+                baseline,
+                candidate,
+            };
+            crate::evals::parse_report(&name, &bytes, payloads)?
+        }
+        _ => crate::evals::parse_cases(&name, &bytes)?,
+    };
     let report = crate::evals::compare(&cases, &options).map_err(|e| format!("{name}: {e}"))?;
     let text = EvalsWords::new(&report, margin);
     match args.format {
@@ -107,4 +146,45 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         Conclusion::Regression => Exit::Failure,
         Conclusion::Pass | Conclusion::Inconclusive => Exit::Success,
     })
+}
+
+fn payload(args: &PayloadArgs, out: &mut dyn Write) -> Result<Exit, Error> {
+    let dir = args.dir.path();
+    let repo = match &args.rev {
+        Some(rev) => crate::provenance::load_revision(dir, rev)?.0,
+        None => crate::load::load(dir)?,
+    };
+    let Some(loaded) = repo.flags.get(&args.flag) else {
+        let known = repo.flags.keys().map(String::as_str);
+        let help = crate::diag::suggest(&args.flag, known, "flags");
+        return Err(super::hinted(format!("no flag `{}`", args.flag), help));
+    };
+    let Some(flag) = loaded.doc.as_ref() else {
+        let message = format!("{} does not load", repo.path(loaded.file));
+        return Err(super::hinted(message, "`flagstone check` says why"));
+    };
+    // Without `[variants]`, a flag's variants are off = false and on = true.
+    let defaults = [("off", serde_json::Value::Bool(false)), ("on", true.into())];
+    let payload = match flag.variants.as_ref().map(|v| &v.value) {
+        Some(variants) => variants.get(&args.variant).map(|v| &v.value.0),
+        None => defaults
+            .iter()
+            .find(|(name, _)| *name == args.variant)
+            .map(|(_, value)| value),
+    };
+    let Some(payload) = payload else {
+        let names: Vec<&str> = match flag.variants.as_ref() {
+            Some(variants) => variants.value.keys().map(|n| n.as_str()).collect(),
+            None => vec!["off", "on"],
+        };
+        let help = crate::diag::suggest(&args.variant, names.iter().copied(), "variants");
+        let message = format!("flag `{}` has no variant `{}`", args.flag, args.variant);
+        return Err(super::hinted(message, help));
+    };
+    if args.hash {
+        writeln!(out, "{}", crate::bundle::payload_hash(payload))?;
+    } else {
+        writeln!(out, "{}", crate::bundle::canonical_json(payload))?;
+    }
+    Ok(Exit::Success)
 }

@@ -72,6 +72,14 @@ pub enum Error {
         first_line: u64,
         line: u64,
     },
+    /// A row's payload hash is not the one compared: the scores are of another version.
+    OtherPayload {
+        file: String,
+        line: u64,
+        column: &'static str,
+        found: String,
+        expected: String,
+    },
     /// A header and no rows.
     NoCases {
         file: String,
@@ -163,6 +171,16 @@ impl fmt::Display for Error {
                 f,
                 "the tolerated regression must be a number ≥ 0, or a percentage such as `2%`, not {value:?}"
             ),
+            Error::OtherPayload {
+                file,
+                line,
+                column,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{file}:{line}: column `{column}`: {found:?} is not the payload compared ({expected}): these scores are of another version of the variant"
+            ),
             Error::MinCases(n) => write!(
                 f,
                 "the fewest cases a pass needs must be at least 2, not {n}"
@@ -173,13 +191,39 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-const COLUMNS: [&str; 3] = ["case_id", "baseline", "candidate"];
+const COLUMNS: [&str; 5] = [
+    "case_id",
+    "baseline",
+    "candidate",
+    "baseline_payload",
+    "candidate_payload",
+];
+
+/// The payloads a report's scores must be of, by their [`crate::bundle::payload_hash`]es.
+#[derive(Clone, Copy, Debug)]
+pub struct Payloads<'a> {
+    pub baseline: &'a str,
+    pub candidate: &'a str,
+}
 
 /// Reads cases from CSV bytes: a header naming `case_id`, `baseline` and `candidate` (in any
 /// order, among any other columns), then one row per case. A UTF-8 byte-order mark, CRLF
 /// line ends and blank space around fields are accepted. `file` names the source in errors,
 /// whose line numbers are the file's.
 pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
+    read_cases(file, bytes, None)
+}
+
+/// Reads cases as [`parse_cases`] does, from a report that also names on every row the
+/// payloads scored (columns `baseline_payload` and `candidate_payload`, their hashes), and
+/// refuses a row whose payloads are not `payloads`: scores of another version of a variant
+/// say nothing about this one.
+pub fn parse_report(file: &str, bytes: &[u8], payloads: Payloads) -> Result<Vec<Case>, Error> {
+    read_cases(file, bytes, Some(payloads))
+}
+
+fn read_cases(file: &str, bytes: &[u8], payloads: Option<Payloads>) -> Result<Vec<Case>, Error> {
+    let required = if payloads.is_some() { 5 } else { 3 };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Empty {
@@ -206,8 +250,8 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         .iter()
         .map(|name| name.trim().to_owned())
         .collect();
-    let mut index = [0usize; 3];
-    for (slot, column) in index.iter_mut().zip(COLUMNS) {
+    let mut index = [0usize; 5];
+    for (slot, column) in index.iter_mut().zip(COLUMNS).take(required) {
         let mut positions = header
             .iter()
             .enumerate()
@@ -267,6 +311,20 @@ pub fn parse_cases(file: &str, bytes: &[u8]) -> Result<Vec<Case>, Error> {
         };
         let baseline = score(1)?;
         let candidate = score(2)?;
+        if let Some(payloads) = payloads {
+            for (slot, expected) in [(3, payloads.baseline), (4, payloads.candidate)] {
+                let found = field(slot)?;
+                if !found.eq_ignore_ascii_case(expected) {
+                    return Err(Error::OtherPayload {
+                        file: file.to_owned(),
+                        line,
+                        column: COLUMNS[slot],
+                        found: found.to_owned(),
+                        expected: expected.to_owned(),
+                    });
+                }
+            }
+        }
         if let Some(&first_line) = seen.get(id) {
             return Err(Error::DuplicateCase {
                 file: file.to_owned(),

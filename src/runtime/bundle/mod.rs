@@ -237,6 +237,55 @@ impl Bundle {
     }
 }
 
+/// The key-derivation context of payload hashes.
+pub const PAYLOAD_HASH_CONTEXT: &str = "flagstone 2026-12 payload v1";
+
+/// A variant's value as canonical JSON: compact, object keys sorted by their bytes, numbers
+/// as serde_json writes them. Sorted here rather than by the map type, which a dependency's
+/// feature could switch to insertion order.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    fn write(out: &mut String, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (key, value)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+                    out.push(':');
+                    write(out, value);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(out, item);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(&mut out, value);
+    out
+}
+
+/// The hash an eval report names the payload it scored by: blake3 in key-derivation mode with
+/// [`PAYLOAD_HASH_CONTEXT`] of the value's [`canonical_json`], as 64 lowercase hex digits.
+pub fn payload_hash(value: &serde_json::Value) -> String {
+    let mut hasher = blake3::Hasher::new_derive_key(PAYLOAD_HASH_CONTEXT);
+    hasher.update(canonical_json(value).as_bytes());
+    hasher.finalize().to_hex().to_string()
+}
+
 /// The content hash of bundle bytes: blake3 in key-derivation mode with [`HASH_CONTEXT`],
 /// as 64 lowercase hex digits.
 pub fn content_hash(bytes: &[u8]) -> String {
