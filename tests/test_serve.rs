@@ -905,4 +905,25 @@ fn serve_refuses_what_it_cannot_serve() {
         stderr.contains("invalid value '256.0.0.1:80' for '--listen <ADDR>'"),
         "{stderr}"
     );
+    for (option, value) in [
+        ("--body-timeout-ms", "18446744073709551615"),
+        ("--max-connections", "0"),
+        ("--threads", "100000"),
+        ("--max-body-bytes", "0"),
+    ] {
+        let (code, _, stderr) = site.run(&[
+            "serve",
+            "--publish-dir",
+            "published",
+            "--env",
+            "production",
+            option,
+            value,
+        ]);
+        assert_eq!(code, 2, "{option} {value}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{option}")),
+            "{stderr}"
+        );
+    }
 }

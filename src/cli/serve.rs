@@ -14,6 +14,11 @@ use crate::server::{Config, Server};
 
 use super::{Error, Exit, hinted};
 
+/// The longest time an option accepts: an hour.
+const MAX_MS: u64 = 3_600_000;
+/// The largest request body an option accepts: 64 MiB.
+const MAX_BODY: u64 = 64 << 20;
+
 /// Serve flags over OFREP (OpenFeature's remote evaluation protocol) from a published
 /// directory, reloading as new bundles are published.
 #[derive(Debug, clap::Args)]
@@ -43,27 +48,27 @@ pub struct Args {
     #[arg(long)]
     require_targeting_key: bool,
     /// The largest request body accepted.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
-    max_body_bytes: usize,
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10, value_parser = clap::value_parser!(u64).range(1..=MAX_BODY))]
+    max_body_bytes: u64,
     /// How long a request's body may take to arrive.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=MAX_MS))]
     body_timeout_ms: u64,
     /// How long a request's headers may take to arrive; also how long an idle keep-alive
     /// connection stays open.
-    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    #[arg(long, value_name = "MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=MAX_MS))]
     header_timeout_ms: u64,
     /// Connections served at once; more wait to be accepted.
-    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// At SIGINT or SIGTERM, how long requests in progress may take to finish.
-    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=MAX_MS))]
     shutdown_grace_ms: u64,
     /// How often the published pointer is read for a new bundle (SIGHUP reads it at once).
-    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=MAX_MS))]
     poll_ms: u64,
     /// Worker threads. Default: one per core.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    threads: usize,
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    threads: u16,
 }
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
@@ -90,12 +95,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         Some(path) => read_tokens(path)?,
         None => Vec::new(),
     };
-    config.max_body_bytes = args.max_body_bytes;
+    config.max_body_bytes = usize::try_from(args.max_body_bytes)?;
     config.body_timeout = Duration::from_millis(args.body_timeout_ms);
     config.header_timeout = Duration::from_millis(args.header_timeout_ms);
     config.max_connections = usize::try_from(args.max_connections)?;
     config.shutdown_grace = Duration::from_millis(args.shutdown_grace_ms);
-    config.threads = args.threads;
+    config.threads = usize::from(args.threads);
     config.ofrep.require_targeting_key = args.require_targeting_key;
     config.cors_origins = args.cors_origin;
     let server = Server::bind(Arc::clone(&watcher), recorder, config)?;

@@ -237,9 +237,14 @@ async fn serve(listener: TcpListener, state: Arc<State>, stop: Arc<watch::Sender
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(state.config.header_timeout)
-        .max_buf_size(state.config.max_body_bytes.max(16 << 10));
+        // Headers must fit the read buffer; bodies stream through it.
+        .max_buf_size(64 << 10);
     let graceful = GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let connections = state
+        .config
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS);
+    let permits = Arc::new(Semaphore::new(connections));
     loop {
         let permit = tokio::select! {
             permit = Arc::clone(&permits).acquire_owned() => permit,
@@ -277,7 +282,7 @@ async fn serve(listener: TcpListener, state: Arc<State>, stop: Arc<watch::Sender
     tokio::select! {
         () = graceful.shutdown() => 0,
         () = tokio::time::sleep(state.config.shutdown_grace) => {
-            state.config.max_connections.max(1) - permits.available_permits()
+            connections - permits.available_permits()
         }
     }
 }
