@@ -19,7 +19,7 @@
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
 //! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git | `eval`; `compiler` |
-//! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served) | `eval` |
+//! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served); openfeature (the OpenFeature provider) | `eval`; `openfeature` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite, export | `compiler` |
 //! | `experiments` | csv_input, analyze, evals, exposures, summary | `compiler` |
@@ -57,6 +57,8 @@ mod runtime {
     pub mod bundle;
     pub mod eval;
     pub mod exposure;
+    #[cfg(feature = "openfeature")]
+    pub mod openfeature;
 }
 
 #[cfg(feature = "compiler")]
@@ -102,6 +104,8 @@ use foundation::fast_hash;
 pub use foundation::{diag, format, fs, git, metric, model, stats};
 pub use foundation::{literal, op};
 
+#[cfg(feature = "openfeature")]
+pub use runtime::openfeature;
 #[cfg(feature = "eval")]
 pub use runtime::{bundle, eval, exposure};
 
