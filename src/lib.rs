@@ -19,7 +19,7 @@
 //! | layer (folder) | modules | feature |
 //! |---|---|---|
 //! | `foundation` | literal, op, fast_hash; diag, model, metric, stats, format, fs, git, s3 | `eval`; `compiler` |
-//! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served); ofrep (OpenFeature's remote evaluation protocol); server (OFREP over HTTP) | `eval`; `serve` |
+//! | `runtime` | bundle (the format); eval (the evaluator and its watcher); exposure (what units were served); ofrep (OpenFeature's remote evaluation protocol); server (OFREP over HTTP); openfeature (the OpenFeature provider) | `eval`; `serve`; `openfeature` |
 //! | `compiler` | schema, characters, load, experiment, check, build, output | `compiler` |
 //! | `operations` | diff, compare, review, edit, publish, stale, refs, codeowners, provenance, suite, export | `compiler` |
 //! | `experiments` | csv_input, analyze, evals, exposures, summary | `compiler` |
@@ -60,6 +60,8 @@ mod runtime {
     pub mod eval;
     pub mod exposure;
     pub mod ofrep;
+    #[cfg(feature = "openfeature")]
+    pub mod openfeature;
     #[cfg(feature = "serve")]
     pub mod server;
 }
@@ -107,6 +109,8 @@ use foundation::fast_hash;
 pub use foundation::{diag, format, fs, git, metric, model, s3, stats};
 pub use foundation::{literal, op};
 
+#[cfg(feature = "openfeature")]
+pub use runtime::openfeature;
 #[cfg(feature = "serve")]
 pub use runtime::server;
 #[cfg(feature = "eval")]

@@ -195,13 +195,7 @@ pub fn bundle_to_flagd(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|(key, flag)| {
-                            let mut value = exporter.flag(flag)?;
-                            if let Some(meta) = metadata.get(key.as_str()) {
-                                value["metadata"] = Value::Object(meta.clone());
-                            }
-                            Ok(to_json(&value))
-                        })
+                        .map(|(key, flag)| exporter.flag(flag, metadata.get(key.as_str())))
                         .collect::<Vec<_>>()
                 })
             })
@@ -212,7 +206,7 @@ pub fn bundle_to_flagd(
             .collect()
     });
     let mut bytes = b"{".to_vec();
-    let evaluators: Vec<(&String, &Value)> = exporter
+    let evaluators: Vec<(&String, &Json)> = exporter
         .evaluators
         .iter()
         .filter_map(|(name, e)| {
@@ -228,7 +222,7 @@ pub fn bundle_to_flagd(
             bytes.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
             bytes.extend(to_json(name));
             bytes.push(b':');
-            bytes.extend(to_json(evaluator));
+            bytes.extend_from_slice(evaluator);
         }
         bytes.extend_from_slice(b"},\n");
     }
@@ -268,9 +262,42 @@ pub fn bundle_to_flagd(
     )
 }
 
-fn to_json(value: &(impl serde::Serialize + ?Sized)) -> Vec<u8> {
-    serde_json::to_vec(value).expect("JSON values and strings always serialize")
+fn to_json(value: &(impl serde::Serialize + ?Sized)) -> Json {
+    let mut out = Vec::new();
+    put(&mut out, value);
+    out
 }
+
+/// Appends `value` as serde_json writes it.
+fn put(out: &mut Json, value: &(impl serde::Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("JSON values and strings always serialize");
+}
+
+/// JSON text, byte for byte what serde_json writes for the value it stands for (compact,
+/// object keys in byte order). The export writes rules as text: building a `Value` per
+/// JsonLogic node, dozens a flag, and freeing them cost more than the translation itself.
+type Json = Vec<u8>;
+
+/// `{"<operator>":[<argument>,…]}`: every JsonLogic operation the export writes. Operator
+/// names are the export's own, which need no escape.
+fn op<A: AsRef<[u8]>>(operator: &str, args: &[A]) -> Json {
+    let mut out = Vec::with_capacity(
+        operator.len() + 7 + args.iter().map(|a| a.as_ref().len() + 1).sum::<usize>(),
+    );
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(operator.as_bytes());
+    out.extend_from_slice(b"\":[");
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(arg.as_ref());
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+const NULL: &[u8] = b"null";
 
 struct Exporter<'b> {
     bundle: &'b Bundle,
@@ -279,7 +306,7 @@ struct Exporter<'b> {
 }
 
 struct Evaluator {
-    rule: Value,
+    rule: Json,
     /// Written once in `$evaluators` and referenced by `$ref`; otherwise written out in
     /// each flag that tests it (see [`shareable`]).
     shared: bool,
@@ -289,9 +316,8 @@ struct Evaluator {
 /// Python's `re.sub` reads backslashes in the rule's JSON (which escapes `"`, `\`, control
 /// characters and, in Python, everything beyond ASCII) as escapes, and JavaScript's
 /// `replaceAll` reads `$` as a pattern. A rule with any of them is written out instead.
-fn shareable(rule: &Value) -> bool {
-    let text = to_json(rule);
-    !text
+fn shareable(rule: &[u8]) -> bool {
+    !rule
         .iter()
         .any(|&b| b == b'\\' || b == b'$' || !b.is_ascii())
 }
@@ -341,45 +367,60 @@ fn heights(bundle: &Bundle) -> BTreeMap<&str, usize> {
 type Refused = String;
 
 impl Exporter<'_> {
-    fn flag(&self, flag: &Flag) -> Result<Value, Refused> {
+    /// The flag's JSON, with its repository metadata.
+    fn flag(&self, flag: &Flag, metadata: Option<&Map<String, Value>>) -> Result<Json, Refused> {
         variant_type(&flag.variants)?;
         if !flag.schedule.is_empty() {
             return Err("a schedule (flagd has no evaluation time to apply it at)".into());
         }
-        let mut out = Map::new();
-        out.insert("state".into(), "ENABLED".into());
-        out.insert("variants".into(), json!(flag.variants));
         // A killed flag serves its off variant: flagd's DISABLED would serve the caller's
         // default instead, so it is an enabled flag whose default is the off variant.
-        if !flag.enabled {
-            out.insert("defaultVariant".into(), flag.off_variant.clone().into());
-            return Ok(Value::Object(out));
-        }
-        if !flag.prerequisites.is_empty() {
-            return Err("prerequisites (a flagd flag cannot depend on another flag)".into());
-        }
-        out.insert("defaultVariant".into(), flag.fallthrough.clone().into());
-        if !flag.rules.is_empty() {
-            let mut branches = Vec::new();
-            for rule in &flag.rules {
-                let (condition, serve) = self
-                    .rule(flag, rule)
-                    .map_err(|construct| format!("rule `{}`: {construct}", rule.name))?;
-                branches.push(condition);
-                branches.push(serve);
+        let (default, targeting) = if flag.enabled {
+            if !flag.prerequisites.is_empty() {
+                return Err("prerequisites (a flagd flag cannot depend on another flag)".into());
             }
-            branches.push(flag.fallthrough.clone().into());
-            out.insert("targeting".into(), json!({ "if": branches }));
+            let targeting = if flag.rules.is_empty() {
+                None
+            } else {
+                let mut branches = Vec::with_capacity(2 * flag.rules.len() + 1);
+                for rule in &flag.rules {
+                    let (condition, serve) = self
+                        .rule(flag, rule)
+                        .map_err(|construct| format!("rule `{}`: {construct}", rule.name))?;
+                    branches.push(condition);
+                    branches.push(serve);
+                }
+                branches.push(to_json(&flag.fallthrough));
+                Some(op("if", &branches))
+            };
+            (&flag.fallthrough, targeting)
+        } else {
+            (&flag.off_variant, None)
+        };
+        // The keys in byte order, as serde_json writes an object.
+        let mut out = b"{\"defaultVariant\":".to_vec();
+        put(&mut out, default);
+        if let Some(metadata) = metadata {
+            out.extend_from_slice(b",\"metadata\":");
+            put(&mut out, metadata);
         }
-        Ok(Value::Object(out))
+        out.extend_from_slice(b",\"state\":\"ENABLED\"");
+        if let Some(targeting) = targeting {
+            out.extend_from_slice(b",\"targeting\":");
+            out.extend_from_slice(&targeting);
+        }
+        out.extend_from_slice(b",\"variants\":");
+        put(&mut out, &flag.variants);
+        out.push(b'}');
+        Ok(out)
     }
 
     /// A rule's condition and what it serves.
-    fn rule(&self, flag: &Flag, rule: &Rule) -> Result<(Value, Value), Refused> {
+    fn rule(&self, flag: &Flag, rule: &Rule) -> Result<(Json, Json), Refused> {
         if !rule.schedule.is_empty() {
             return Err("a schedule (flagd has no evaluation time to apply it at)".into());
         }
-        let mut all = Vec::new();
+        let mut all = Vec::with_capacity(rule.conditions.len() + 2);
         for condition in &rule.conditions {
             all.push(self.condition(condition)?);
         }
@@ -391,35 +432,34 @@ impl Exporter<'_> {
             None
         };
         if let Some(unit) = &unit {
-            all.push(present(unit.clone()));
+            all.push(present(unit));
             if rule.rollout < FULL {
-                all.push(json!({"===": [
-                    fractional(&flag.salt, "rollout", unit, &[("in", rule.rollout), ("out", FULL - rule.rollout)]),
-                    "in"
-                ]}));
+                let buckets = [("in", rule.rollout), ("out", FULL - rule.rollout)];
+                let bucket = fractional(&flag.salt, "rollout", unit, &buckets);
+                all.push(op("===", &[&bucket[..], b"\"in\""]));
             }
         }
-        let serve = match &rule.serve {
-            Serve::Variant(v) => Value::from(v.as_str()),
-            Serve::Split(weights) => {
-                let unit = unit.expect("a split needs a unit");
+        let serve = match (&rule.serve, &unit) {
+            (Serve::Split(weights), Some(unit)) => {
                 let pairs: Vec<(&str, u32)> = weights
                     .iter()
                     .map(|w| (w.variant.as_str(), w.weight))
                     .collect();
-                let split = fractional(&flag.salt, "split", &unit, &pairs);
+                let split = fractional(&flag.salt, "split", unit, &pairs);
                 match &flag.experiment {
-                    Some(experiment) => gated(experiment, &unit, split)?,
+                    Some(experiment) => gated(experiment, unit, split)?,
                     None => split,
                 }
             }
+            (Serve::Variant(v), _) => to_json(v),
+            (Serve::Split(_), None) => unreachable!("a split needs a unit"),
         };
         Ok((and(all), serve))
     }
 
     /// The `var` of the flag's bucketing unit: a string for every unit flagd can bucket as
     /// flagstone does.
-    fn unit(&self, flag: &Flag) -> Result<Value, Refused> {
+    fn unit(&self, flag: &Flag) -> Result<Json, Refused> {
         if flag.bucket_by != TARGETING_KEY
             && self.bundle.attributes.get(&flag.bucket_by) != Some(&AttrType::String)
         {
@@ -431,11 +471,11 @@ impl Exporter<'_> {
         var(&flag.bucket_by)
     }
 
-    fn condition(&self, condition: &Condition) -> Result<Value, Refused> {
+    fn condition(&self, condition: &Condition) -> Result<Json, Refused> {
         if let Some(segment) = &condition.segment {
             let member = self.segment_condition(segment)?;
             return Ok(if condition.negate {
-                json!({ "!": [member] })
+                op("!", &[member])
             } else {
                 member
             });
@@ -464,9 +504,14 @@ impl Exporter<'_> {
     }
 
     /// Segment `name` as a condition: a `$ref` to its evaluator, or the rule itself.
-    fn segment_condition(&self, name: &str) -> Result<Value, Refused> {
+    fn segment_condition(&self, name: &str) -> Result<Json, Refused> {
         match self.evaluators.get(name) {
-            Some(Ok(e)) if e.shared => Ok(json!({ "$ref": name })),
+            Some(Ok(e)) if e.shared => {
+                let mut out = b"{\"$ref\":".to_vec();
+                put(&mut out, name);
+                out.push(b'}');
+                Ok(out)
+            }
             Some(Ok(e)) => Ok(e.rule.clone()),
             Some(Err(construct)) => Err(construct.clone()),
             None => Err(format!("segment `{name}`: not in the bundle")),
@@ -477,7 +522,7 @@ impl Exporter<'_> {
         &mut self,
         name: &str,
         heights: &BTreeMap<&str, usize>,
-    ) -> Result<Value, Refused> {
+    ) -> Result<Json, Refused> {
         let Some(segment) = self.bundle.segments.get(name) else {
             return Err(format!("segment `{name}`: not in the bundle"));
         };
@@ -492,7 +537,7 @@ impl Exporter<'_> {
                         Err(construct) => return Err(construct.clone()),
                     };
                     if condition.negate {
-                        json!({ "!": [inner] })
+                        op("!", &[inner])
                     } else {
                         inner
                     }
@@ -502,67 +547,77 @@ impl Exporter<'_> {
                     .map_err(|construct| format!("segment `{name}`: {construct}"))?,
             });
         }
-        let included = json!({"in": [key.clone(), segment.include]});
+        let included = op("in", &[key.clone(), to_json(&segment.include)]);
         let mut member = if conditions.is_empty() {
             included
         } else {
-            json!({"or": [included, and(conditions)]})
+            op("or", &[included, and(conditions)])
         };
         if !segment.exclude.is_empty() {
-            member = json!({"and": [{"!": [{"in": [key, segment.exclude]}]}, member]});
+            let excluded = op("in", &[key, to_json(&segment.exclude)]);
+            member = op("and", &[op("!", &[excluded]), member]);
         }
         Ok(member)
     }
 
-    fn attribute_condition(&self, condition: &Condition) -> Result<Value, Refused> {
-        let (Some(attr), Some(op)) = (&condition.attr, condition.op) else {
+    fn attribute_condition(&self, condition: &Condition) -> Result<Json, Refused> {
+        let (Some(attr), Some(operator)) = (&condition.attr, condition.op) else {
             return Err("a condition with neither an attribute nor a segment".into());
         };
-        let x = var(attr)?;
+        let x = &var(attr)?[..];
         let values = &condition.values;
         if condition.ignore_case {
             return Err(format!(
                 "`{}` with ignore_case (flagd compares strings as they are)",
-                op.as_str()
+                operator.as_str()
             ));
         }
-        let any = |f: &dyn Fn(&Value) -> Value| or(values.iter().map(f).collect());
-        let single = || values.first().cloned().unwrap_or(Value::Null);
-        let guarded = |test: Value| and(vec![present(x.clone()), test]);
-        let not = |test: Value| and(vec![present(x.clone()), json!({"!": [test]})]);
-        Ok(match op {
-            Op::In => json!({"in": [x, values]}),
-            Op::NotIn => not(json!({"in": [x, values]})),
-            Op::StartsWith => any(&|v| json!({"starts_with": [x, v]})),
-            Op::NotStartsWith => not(any(&|v| json!({"starts_with": [x, v]}))),
-            Op::EndsWith => any(&|v| json!({"ends_with": [x, v]})),
-            Op::NotEndsWith => not(any(&|v| json!({"ends_with": [x, v]}))),
-            Op::Contains => guarded(any(&|v| json!({"in": [v, x]}))),
-            Op::NotContains => not(any(&|v| json!({"in": [v, x]}))),
-            Op::Gt => guarded(json!({">": [x, single()]})),
-            Op::Gte => guarded(json!({">=": [x, single()]})),
-            Op::Lt => guarded(json!({"<": [x, single()]})),
-            Op::Lte => guarded(json!({"<=": [x, single()]})),
-            Op::SemverEq => guarded(json!({"sem_ver": [x, "=", single()]})),
-            Op::SemverGt => guarded(json!({"sem_ver": [x, ">", single()]})),
-            Op::SemverGte => guarded(json!({"sem_ver": [x, ">=", single()]})),
-            Op::SemverLt => guarded(json!({"sem_ver": [x, "<", single()]})),
-            Op::SemverLte => guarded(json!({"sem_ver": [x, "<=", single()]})),
+        let all = || to_json(values);
+        let each = |f: &dyn Fn(&[u8]) -> Json| -> Vec<Json> {
+            values.iter().map(|v| f(&to_json(v))).collect()
+        };
+        let any = |f: &dyn Fn(&[u8]) -> Json| or(each(f));
+        let single = || values.first().map_or_else(|| NULL.to_vec(), to_json);
+        let guarded = |test: Json| and(vec![present(x), test]);
+        let not = |test: Json| and(vec![present(x), op("!", &[test])]);
+        let compare = |operator: &str| guarded(op(operator, &[x, &single()]));
+        let semver = |relation: &[u8]| guarded(op("sem_ver", &[x, relation, &single()]));
+        let starts = |v: &[u8]| op("starts_with", &[x, v]);
+        let ends = |v: &[u8]| op("ends_with", &[x, v]);
+        let within = |v: &[u8]| op("in", &[v, x]);
+        Ok(match operator {
+            Op::In => op("in", &[x, &all()]),
+            Op::NotIn => not(op("in", &[x, &all()])),
+            Op::StartsWith => any(&starts),
+            Op::NotStartsWith => not(any(&starts)),
+            Op::EndsWith => any(&ends),
+            Op::NotEndsWith => not(any(&ends)),
+            Op::Contains => guarded(any(&within)),
+            Op::NotContains => not(any(&within)),
+            Op::Gt => compare(">"),
+            Op::Gte => compare(">="),
+            Op::Lt => compare("<"),
+            Op::Lte => compare("<="),
+            Op::SemverEq => semver(b"\"=\""),
+            Op::SemverGt => semver(b"\">\""),
+            Op::SemverGte => semver(b"\">=\""),
+            Op::SemverLt => semver(b"\"<\""),
+            Op::SemverLte => semver(b"\"<=\""),
             Op::Exists => present(x),
-            Op::NotExists => json!({"===": [x, null]}),
-            Op::ContainsAny => guarded(any(&|v| json!({"in": [v, x]}))),
-            Op::ContainsAll => guarded(and(values.iter().map(|v| json!({"in": [v, x]})).collect())),
-            Op::ContainsNone => not(any(&|v| json!({"in": [v, x]}))),
+            Op::NotExists => op("===", &[x, NULL]),
+            Op::ContainsAny => guarded(any(&within)),
+            Op::ContainsAll => guarded(and(each(&within))),
+            Op::ContainsNone => not(any(&within)),
             Op::Matches | Op::NotMatches => {
                 return Err(format!(
                     "`{}` (a Rust regular expression; flagd has none)",
-                    op.as_str()
+                    operator.as_str()
                 ));
             }
             Op::Before | Op::After => {
                 return Err(format!(
                     "`{}` (a date-time comparison; flagd has none)",
-                    op.as_str()
+                    operator.as_str()
                 ));
             }
             Op::InCidr => return Err("`in_cidr` (flagd has no network matching)".into()),
@@ -591,77 +646,83 @@ fn variant_type(variants: &BTreeMap<String, Value>) -> Result<(), Refused> {
 
 /// A context value, by flagstone's attribute path; `targeting_key` is OpenFeature's
 /// `targetingKey`, so an attribute of that name would be ambiguous.
-fn var(path: &str) -> Result<Value, Refused> {
-    if path == TARGETING_KEY {
-        return Ok(json!({ "var": OPENFEATURE_TARGETING_KEY }));
-    }
-    if path.split('.').next() == Some(OPENFEATURE_TARGETING_KEY) {
+fn var(path: &str) -> Result<Json, Refused> {
+    let name = if path == TARGETING_KEY {
+        OPENFEATURE_TARGETING_KEY
+    } else if path.split('.').next() == Some(OPENFEATURE_TARGETING_KEY) {
         return Err(format!(
             "the attribute `{path}` (OpenFeature's targetingKey is flagstone's targeting_key)"
         ));
-    }
-    Ok(json!({ "var": path }))
+    } else {
+        path
+    };
+    let mut out = b"{\"var\":".to_vec();
+    put(&mut out, name);
+    out.push(b'}');
+    Ok(out)
 }
 
 /// The value is there: flagd reads a missing value as null. Strict, since flagd's JavaScript
 /// evaluator's loose `!=` holds 0 equal to null and throws on arrays.
-fn present(x: Value) -> Value {
-    json!({"!==": [x, null]})
+fn present(x: &[u8]) -> Json {
+    op("!==", &[x, NULL])
 }
 
-fn and(mut tests: Vec<Value>) -> Value {
+fn and(mut tests: Vec<Json>) -> Json {
     match tests.len() {
-        0 => Value::Bool(true),
+        0 => b"true".to_vec(),
         1 => tests.pop().expect("one test"),
-        _ => json!({ "and": tests }),
+        _ => op("and", &tests),
     }
 }
 
-fn or(mut tests: Vec<Value>) -> Value {
+fn or(mut tests: Vec<Json>) -> Json {
     match tests.len() {
-        0 => Value::Bool(false),
+        0 => b"false".to_vec(),
         1 => tests.pop().expect("one test"),
-        _ => json!({ "or": tests }),
+        _ => op("or", &tests),
     }
 }
 
 /// flagd's `fractional` over flagstone's bucketing key `{salt}/{purpose}/{unit}`: the same
 /// MurmurHash3 bucket among the same total, the buckets in the same order.
-fn fractional(salt: &str, purpose: &str, unit: &Value, buckets: &[(&str, u32)]) -> Value {
-    let mut args = vec![json!({"cat": [format!("{salt}/{purpose}/"), unit]})];
-    args.extend(buckets.iter().map(|(name, weight)| json!([name, weight])));
-    json!({ "fractional": args })
+fn fractional(salt: &str, purpose: &str, unit: &[u8], buckets: &[(&str, u32)]) -> Json {
+    let mut args = Vec::with_capacity(buckets.len() + 1);
+    args.push(op(
+        "cat",
+        &[&to_json(&format!("{salt}/{purpose}/"))[..], unit],
+    ));
+    args.extend(buckets.iter().map(to_json));
+    op("fractional", &args)
 }
 
 /// A split behind the experiment's holdout and layer slice: a unit outside either gets the
 /// control.
-fn gated(experiment: &Experiment, unit: &Value, split: Value) -> Result<Value, Refused> {
+fn gated(experiment: &Experiment, unit: &[u8], split: Json) -> Result<Json, Refused> {
     let mut branches = Vec::new();
     if let Some(holdout) = &experiment.holdout {
         ascii_salt("the holdout's salt", &holdout.salt)?;
-        branches.push(json!({"===": [
-            fractional(&holdout.salt, "holdout", unit, &[("held", holdout.percent), ("kept", FULL - holdout.percent)]),
-            "held"
-        ]}));
-        branches.push(experiment.control.clone().into());
+        let buckets = [("held", holdout.percent), ("kept", FULL - holdout.percent)];
+        let bucket = fractional(&holdout.salt, "holdout", unit, &buckets);
+        branches.push(op("===", &[&bucket[..], b"\"held\""]));
+        branches.push(to_json(&experiment.control));
     }
     if let Some(layer) = &experiment.layer {
         ascii_salt("the layer's salt", &layer.salt)?;
-        branches.push(json!({"!==": [
-            fractional(&layer.salt, "layer", unit, &[
-                ("below", layer.from),
-                ("in", layer.to - layer.from),
-                ("above", FULL - layer.to),
-            ]),
-            "in"
-        ]}));
-        branches.push(experiment.control.clone().into());
+        let buckets = [
+            ("below", layer.from),
+            ("in", layer.to - layer.from),
+            ("above", FULL - layer.to),
+        ];
+        let bucket = fractional(&layer.salt, "layer", unit, &buckets);
+        branches.push(op("!==", &[&bucket[..], b"\"in\""]));
+        branches.push(to_json(&experiment.control));
     }
     if branches.is_empty() {
         return Ok(split);
     }
     branches.push(split);
-    Ok(json!({ "if": branches }))
+    Ok(op("if", &branches))
 }
 
 /// flagd's JavaScript evaluator hashes a string's UTF-16 code units, not its UTF-8 bytes:
