@@ -523,9 +523,17 @@ fn experiment_changes_after_the_start_are_named_in_every_format() {
     edit(work.path(), file, "range = [0, 60]", "range = [0, 50]");
     edit(work.path(), file, "alpha = 0.05", "alpha = 0.1");
     let args = |format: &str| -> Vec<String> {
-        ["diff", "--dir", "flags", "--now", "2026-12-05", "--format", format]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "diff",
+            "--dir",
+            "flags",
+            "--now",
+            "2026-12-05",
+            "--format",
+            format,
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let run_in = |format: &str| {
         let args = args(format);

@@ -537,7 +537,10 @@ no stale flags; 1 experiment past its end
 not in a git repository: no ages or dates, and lifetimes are not applied
 "
     );
-    let (_, markdown, _) = run(&[&args[..3], &["--format", "markdown"]].concat(), work.path());
+    let (_, markdown, _) = run(
+        &[&args[..3], &["--format", "markdown"]].concat(),
+        work.path(),
+    );
     assert!(
         markdown.contains("| <code>growth/pricing-page-headline</code> | &#64;growth eli | ended on 2026-12-21 (9 days ago); growth/pricing-page-headline still splits in production |"),
         "{markdown}"

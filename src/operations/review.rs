@@ -297,7 +297,8 @@ const REMOVAL: &str = "removing a flag needs its owners";
 const OWNERSHIP: &str = "changing a flag's owners needs its current owners";
 const PROTECTED: &str = "the teams, the review policy and the repository's settings are protected";
 const OWNED: &str = "a change needs the owners of what it changes";
-const EXPERIMENT: &str = "a change to an experiment or its flag's split needs the experiment's owners";
+const EXPERIMENT: &str =
+    "a change to an experiment or its flag's split needs the experiment's owners";
 
 /// The versions a review reads: `judge` gives the policy, the teams and the owners and kinds
 /// of existing flags; `base` and `head` are the compared versions.
@@ -808,9 +809,10 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
                     // The experiment that was here, and those that split a flag this file now
                     // names: pointing an experiment at another's flag changes that split.
                     let mut names: BTreeSet<&str> = based.map(|(n, _)| *n).into_iter().collect();
-                    let moved = file.flags.iter().filter(|f| {
-                        based.is_none_or(|(_, e)| e.flag != f.as_str())
-                    });
+                    let moved = file
+                        .flags
+                        .iter()
+                        .filter(|f| based.is_none_or(|(_, e)| e.flag != f.as_str()));
                     for flag in moved {
                         names.extend(
                             experiments

@@ -331,7 +331,12 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         let flag = experiment.flag.as_str();
         let splitting: Vec<String> = bundles
             .iter()
-            .filter(|b| experiment.environments.iter().any(|e| e.as_str() == b.environment))
+            .filter(|b| {
+                experiment
+                    .environments
+                    .iter()
+                    .any(|e| e.as_str() == b.environment)
+            })
             .filter(|b| b.flags.get(flag).is_some_and(|f| splits(f, now)))
             .map(|b| b.environment.clone())
             .collect();
@@ -371,7 +376,10 @@ fn splits(flag: &Flag, now: i64) -> bool {
     enabled
         && flag.rules.iter().any(|rule| {
             let steps = rule.schedule.iter().rev().filter(|s| passed(s.at));
-            let rollout = steps.clone().find_map(|s| s.rollout).unwrap_or(rule.rollout);
+            let rollout = steps
+                .clone()
+                .find_map(|s| s.rollout)
+                .unwrap_or(rule.rollout);
             let serve = steps
                 .clone()
                 .find_map(|s| s.serve.as_ref())

@@ -330,8 +330,15 @@ fn started_splits(diff: &mut Diff, base: &Repo, now: i64) {
             .filter(|(_, e)| e.flag.as_str() == flag.flag && started(e, today));
         for (name, experiment) in experiments {
             for env in &mut flag.environments {
-                let runs = experiment.environments.iter().any(|e| e.as_str() == env.environment);
-                let splits = [ChangeKind::Rollout, ChangeKind::Targeting, ChangeKind::Variants];
+                let runs = experiment
+                    .environments
+                    .iter()
+                    .any(|e| e.as_str() == env.environment);
+                let splits = [
+                    ChangeKind::Rollout,
+                    ChangeKind::Targeting,
+                    ChangeKind::Variants,
+                ];
                 if runs && splits.iter().any(|k| env.kinds.contains(k)) {
                     env.kinds.insert(ChangeKind::ExperimentAllocation);
                     env.changes.push(format!(
@@ -375,9 +382,17 @@ fn experiment_changes(
     let was_running = b.is_some_and(|e| running(e, today));
     if a.is_some_and(|e| started(e, today)) && !b.is_some_and(|e| started(e, today)) {
         kinds.insert(ChangeKind::ExperimentStart);
-        dates(ChangeKind::ExperimentStart, "it begins allocating units", &mut lines);
+        dates(
+            ChangeKind::ExperimentStart,
+            "it begins allocating units",
+            &mut lines,
+        );
     }
-    let end = |e: &ExperimentFile| e.end.as_ref().and_then(|e| crate::experiment::day(&e.value));
+    let end = |e: &ExperimentFile| {
+        e.end
+            .as_ref()
+            .and_then(|e| crate::experiment::day(&e.value))
+    };
     let stops = match (b, a) {
         (Some(_), None) => true,
         (Some(b), Some(a)) => {
@@ -400,7 +415,14 @@ fn experiment_changes(
         for (kind, keys) in [
             (
                 ChangeKind::ExperimentAllocation,
-                &["flag", "control", "environments", "layer", "range", "holdout"][..],
+                &[
+                    "flag",
+                    "control",
+                    "environments",
+                    "layer",
+                    "range",
+                    "holdout",
+                ][..],
             ),
             (
                 ChangeKind::ExperimentMetrics,

@@ -52,9 +52,15 @@ pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     }
     if !report.experiments.is_empty() {
         writeln!(out, "{} ({})", ENDED, report.experiments.len())?;
-        let key = report.experiments.iter().map(|e| e.experiment.chars().count());
+        let key = report
+            .experiments
+            .iter()
+            .map(|e| e.experiment.chars().count());
         let key = key.max().unwrap_or_default();
-        let owners = report.experiments.iter().map(|e| e.owners.join(" ").chars().count());
+        let owners = report
+            .experiments
+            .iter()
+            .map(|e| e.owners.join(" ").chars().count());
         let owners = owners.max().unwrap_or_default();
         for experiment in &report.experiments {
             writeln!(
