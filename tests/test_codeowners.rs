@@ -119,3 +119,44 @@ fn a_damaged_block_or_a_broken_repository_changes_nothing() {
     assert!(stdout.contains("unknown team `@paymnets`"), "{stdout}");
     assert!(!work.path().join(".github/CODEOWNERS").exists());
 }
+
+/// Experiment files are owned by their experiments' owners, teams expanded; `--check` sees
+/// a change of them.
+#[test]
+fn experiment_files_are_owned_by_their_owners() {
+    let work = crate::support::tempdir();
+    crate::support::copy_dir(
+        &crate::support::root().join("flags.example"),
+        &work.path().join("flags"),
+    );
+    commit(&git2::Repository::init(work.path()).unwrap(), "flags");
+    let (code, _, stderr) = run(&["codeowners", "--dir", "flags"], work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let written = std::fs::read_to_string(work.path().join(".github/CODEOWNERS")).unwrap();
+    let experiments: Vec<&str> = written
+        .lines()
+        .filter(|l| l.starts_with("/flags/experiments/"))
+        .collect();
+    assert_eq!(
+        experiments,
+        [
+            "/flags/experiments/growth/onboarding-checklist.toml @dana @eli",
+            "/flags/experiments/growth/pricing-page-headline.toml @dana @eli",
+        ]
+    );
+    let experiment = work
+        .path()
+        .join("flags/experiments/growth/pricing-page-headline.toml");
+    let text = std::fs::read_to_string(&experiment).unwrap();
+    std::fs::write(
+        &experiment,
+        text.replace("owners = [\"@growth\", \"eli\"]", "owners = [\"eli\"]"),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["codeowners", "--dir", "flags", "--check"], work.path());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("+/flags/experiments/growth/pricing-page-headline.toml @eli\n"),
+        "{stdout}"
+    );
+}

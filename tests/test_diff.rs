@@ -513,3 +513,61 @@ fn a_change_to_an_expired_flag_is_an_error_unless_it_only_kills() {
         "{stdout}"
     );
 }
+
+/// After an experiment's start, changing its slice and its alpha are named as the experiment
+/// kinds, in the file's entry and in its flag's, in every format.
+#[test]
+fn experiment_changes_after_the_start_are_named_in_every_format() {
+    let (work, _repository) = repository();
+    let file = "experiments/growth/onboarding-checklist.toml";
+    edit(work.path(), file, "range = [0, 60]", "range = [0, 50]");
+    edit(work.path(), file, "alpha = 0.05", "alpha = 0.1");
+    let args = |format: &str| -> Vec<String> {
+        [
+            "diff",
+            "--dir",
+            "flags",
+            "--now",
+            "2026-12-05",
+            "--format",
+            format,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let run_in = |format: &str| {
+        let args = args(format);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = run(&args, work.path());
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let json: serde_json::Value = serde_json::from_str(&run_in("json")).unwrap();
+    assert_eq!(
+        json["files"][0]["kinds"],
+        serde_json::json!(["experiment-allocation", "experiment-metrics"])
+    );
+    assert_eq!(
+        json["flags"][0]["environments"][0]["kinds"],
+        serde_json::json!(["targeting", "experiment-allocation"])
+    );
+    let human = run_in("human");
+    assert!(
+        human.starts_with(
+            "experiment settings flags/experiments/growth/onboarding-checklist.toml (changed)\n  - experiment-allocation: `range` [0, 60] → [0, 50]\n  - experiment-metrics: `alpha` 0.05 → 0.1\n"
+        ),
+        "{human}"
+    );
+    assert!(
+        human.contains("    - experiment-allocation: experiment `growth/onboarding-checklist` splits these units and has started\n"),
+        "{human}"
+    );
+    let markdown = run_in("markdown");
+    assert!(
+        markdown.contains("\n  - experiment-metrics\\: <code>alpha</code> 0.05 → 0.1\n"),
+        "{markdown}"
+    );
+    // Before the start, the same edits are the design: no experiment kinds.
+    let before = diff_json(work.path(), &[]);
+    assert!(before["files"][0].get("kinds").is_none(), "{before}");
+}

@@ -16,6 +16,8 @@ struct Pr {
     work: tempfile::TempDir,
     repository: git2::Repository,
     base: String,
+    /// The review's `--now`.
+    now: &'static str,
 }
 
 impl Pr {
@@ -29,6 +31,7 @@ impl Pr {
             work,
             repository,
             base,
+            now: "2026-11-26",
         }
     }
 
@@ -64,7 +67,7 @@ impl Pr {
             "--author",
             author,
             "--now",
-            "2026-11-26",
+            self.now,
             "--format",
             "json",
         ];
@@ -727,7 +730,10 @@ fn changing_an_experiment_s_settings_needs_its_owners() {
     assert_eq!(code, 1);
     assert_eq!(
         requirements(&report),
-        ["file `flags/experiments/growth/onboarding-checklist.toml` | owners approve |  | 1"]
+        [
+            "file `flags/experiments/growth/onboarding-checklist.toml` | owners approve |  | 1",
+            "file `flags/experiments/growth/onboarding-checklist.toml` | a change to an experiment or its flag's split needs the experiment's owners (experiment `growth/onboarding-checklist`) |  | 1",
+        ]
     );
     let change = &report["changes"][0];
     assert_eq!(
@@ -737,8 +743,250 @@ fn changing_an_experiment_s_settings_needs_its_owners() {
             "about growth/onboarding-checklist"
         ])
     );
+    assert_eq!(change["kinds"], serde_json::json!(["files"]));
+    for requirement in change["requirements"].as_array().unwrap() {
+        assert_eq!(requirement["eligible"], serde_json::json!(["dana", "eli"]));
+    }
+}
+
+const CHECKLIST: &str = "experiments/growth/onboarding-checklist.toml";
+const CHECKLIST_FLAG: &str = "flags/growth/onboarding-checklist.toml";
+const KIM_ONLY: &str = "a change to an experiment or its flag's split needs the experiment's owners (experiment `growth/onboarding-checklist`)";
+
+/// A base where the onboarding experiment is owned by kim alone, whom no flag names: the
+/// experiment's owners are told apart from its flag's (dana, eli).
+fn kims_experiment() -> Pr {
+    let mut pr = Pr::new();
+    pr.edit(
+        CHECKLIST,
+        "owners = [\"@growth\", \"dana\"]",
+        "owners = [\"kim\"]",
+    );
+    pr.base = pr.commit();
+    pr
+}
+
+/// The requirements of `rule` as "change | satisfied by | missing", with who is eligible.
+fn experiment_requirements(report: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for change in report["changes"].as_array().unwrap() {
+        for r in change["requirements"].as_array().unwrap() {
+            if r["rule"] != KIM_ONLY {
+                continue;
+            }
+            out.push(format!(
+                "{} | {} | {}",
+                change["change"].as_str().unwrap(),
+                r["eligible"],
+                r["missing"]
+            ));
+        }
+    }
+    out
+}
+
+/// Who approves is read from the base: a pull request that names other owners for the
+/// experiment still needs one of the base's.
+#[test]
+fn re_owning_an_experiment_needs_its_base_owners() {
+    let pr = kims_experiment();
+    pr.edit(CHECKLIST, "owners = [\"kim\"]", "owners = [\"dana\"]");
+    let head = pr.commit();
+    let (code, report) = pr.review_json("alice", &reviews(&[("dana", "APPROVED", &head)]));
     assert_eq!(
-        change["requirements"][0]["eligible"],
-        serde_json::json!(["dana", "eli"])
+        (code, report["verdict"].as_str()),
+        (1, Some("approvals_missing"))
+    );
+    assert_eq!(
+        experiment_requirements(&report),
+        [r#"file `flags/experiments/growth/onboarding-checklist.toml` | ["kim"] | 1"#]
+    );
+    let (code, report) = pr.review_json("alice", &reviews(&[("kim", "APPROVED", &head)]));
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("approved")));
+}
+
+/// Renaming an experiment's file is its removal and a new experiment on the same flag: both
+/// need the base's owners.
+#[test]
+fn renaming_an_experiment_file_needs_its_base_owners() {
+    let pr = kims_experiment();
+    let text = std::fs::read_to_string(pr.path(CHECKLIST)).unwrap();
+    let text = text.replace("owners = [\"kim\"]", "owners = [\"dana\"]");
+    std::fs::write(pr.path("experiments/growth/checklist-v3.toml"), text).unwrap();
+    std::fs::remove_file(pr.path(CHECKLIST)).unwrap();
+    let head = pr.commit();
+    let (code, report) = pr.review_json("alice", &reviews(&[("dana", "APPROVED", &head)]));
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (1, Some("approvals_missing"))
+    );
+    assert_eq!(
+        experiment_requirements(&report),
+        [
+            r#"file `flags/experiments/growth/checklist-v3.toml` | ["kim"] | 1"#,
+            r#"file `flags/experiments/growth/onboarding-checklist.toml` | ["kim"] | 1"#,
+            // The experiment's key gates the flag's split: the rename changes who gets what.
+            r#"flag `growth/onboarding-checklist` in production | ["kim"] | 1"#,
+        ]
+    );
+}
+
+/// Deleting the experiment in the pull request that changes its flag's split does not take
+/// the split out of the experiment owners' reach.
+#[test]
+fn deleting_an_experiment_and_changing_its_split_needs_its_base_owners() {
+    let pr = kims_experiment();
+    std::fs::remove_file(pr.path(CHECKLIST)).unwrap();
+    pr.edit(
+        CHECKLIST_FLAG,
+        "split = { control = 50, checklist = 25, guided-tour = 25 }\n\n",
+        "split = { control = 20, checklist = 40, guided-tour = 40 }\n\n",
+    );
+    let text = std::fs::read_to_string(pr.path(CHECKLIST_FLAG)).unwrap();
+    assert!(text.ends_with("split = { control = 50, checklist = 25, guided-tour = 25 }\n"));
+    std::fs::write(
+        pr.path(CHECKLIST_FLAG),
+        text.replace(
+            "split = { control = 50, checklist = 25, guided-tour = 25 }\n",
+            "split = { control = 20, checklist = 40, guided-tour = 40 }\n",
+        ),
+    )
+    .unwrap();
+    let head = pr.commit();
+    let (code, report) = pr.review_json("alice", &reviews(&[("dana", "APPROVED", &head)]));
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (1, Some("approvals_missing"))
+    );
+    // Production only: the experiment does not run in staging.
+    assert_eq!(
+        experiment_requirements(&report),
+        [
+            r#"file `flags/experiments/growth/onboarding-checklist.toml` | ["kim"] | 1"#,
+            r#"flag `growth/onboarding-checklist` in production | ["kim"] | 1"#,
+        ]
+    );
+}
+
+/// Pointing another experiment at the flag changes its split: the owners of the experiment
+/// the base runs on it approve.
+#[test]
+fn moving_the_flag_to_another_experiment_needs_the_base_experiment_s_owners() {
+    let pr = kims_experiment();
+    std::fs::remove_file(pr.path(CHECKLIST)).unwrap();
+    pr.edit(
+        "experiments/growth/pricing-page-headline.toml",
+        "flag = \"growth/pricing-page-headline\"",
+        "flag = \"growth/onboarding-checklist\"",
+    );
+    let head = pr.commit();
+    let (code, report) = pr.review_json("alice", &reviews(&[("eli", "APPROVED", &head)]));
+    assert_ne!(report["verdict"], "approved");
+    let required = experiment_requirements(&report);
+    assert!(
+        required.contains(
+            &r#"file `flags/experiments/growth/pricing-page-headline.toml` | ["kim"] | 1"#
+                .to_owned()
+        ),
+        "{code} {required:?}"
+    );
+}
+
+/// The experiment kinds: a start, and, after the start, allocation and metrics changes, which
+/// rules can single out; before the start they are ordinary edits.
+#[test]
+fn review_rules_target_experiment_changes_after_their_start() {
+    let mut pr = Pr::new();
+    pr.edit(
+        "flagstone.toml",
+        "[[review.rules]]\n",
+        "[[review.rules]]\nname = \"running experiments\"\nchanges = [\"experiment-metrics\", \"experiment-allocation\", \"experiment-stop\"]\nfrom = [\"@platform\"]\n\n[[review.rules]]\n",
+    );
+    pr.base = pr.commit();
+    pr.edit(CHECKLIST, "alpha = 0.05", "alpha = 0.1");
+    pr.edit(CHECKLIST, "range = [0, 60]", "range = [0, 50]");
+    pr.edit(CHECKLIST, "end = 2027-01-12", "end = 2026-12-10");
+    let head = pr.commit();
+    let kinds = |report: &Value| report["changes"][0]["kinds"].clone();
+    // Before the start: ordinary edits.
+    let (_, report) = pr.review_json("alice", &reviews(&[("dana", "APPROVED", &head)]));
+    assert_eq!(kinds(&report), serde_json::json!(["files"]));
+    assert_eq!(report["verdict"], "approved");
+    pr.now = "2026-12-05";
+    let (code, report) = pr.review_json("alice", &reviews(&[("dana", "APPROVED", &head)]));
+    assert_eq!(
+        kinds(&report),
+        serde_json::json!([
+            "files",
+            "experiment-stop",
+            "experiment-allocation",
+            "experiment-metrics"
+        ])
+    );
+    assert_eq!(
+        report["changes"][0]["details"],
+        serde_json::json!([
+            "experiment settings changed",
+            "about growth/onboarding-checklist",
+            "experiment-stop: it stops allocating units sooner (start 2026-12-01 → 2026-12-01, end 2027-01-12 → 2026-12-10)",
+            "experiment-allocation: `range` [0, 60] → [0, 50]",
+            "experiment-metrics: `alpha` 0.05 → 0.1",
+        ])
+    );
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (1, Some("approvals_missing"))
+    );
+    assert!(
+        requirements(&report).contains(
+            &"file `flags/experiments/growth/onboarding-checklist.toml` | running experiments |  | 1"
+                .to_owned()
+        ),
+        "{report}"
+    );
+}
+
+/// A start moved to today begins allocating units; so does a new experiment that starts now.
+#[test]
+fn moving_an_experiment_s_start_to_today_is_a_start() {
+    let pr = Pr::new();
+    pr.edit(CHECKLIST, "start = 2026-12-01", "start = 2026-11-26");
+    pr.commit();
+    let (_, report) = pr.review_json("alice", "[]");
+    assert_eq!(
+        report["changes"][0]["kinds"],
+        serde_json::json!(["files", "experiment-start"])
+    );
+}
+
+/// After the start, a change of the flag's split in an environment the experiment runs in is
+/// an allocation change too.
+#[test]
+fn a_split_change_after_the_start_is_an_allocation_change() {
+    let mut pr = Pr::new();
+    let text = std::fs::read_to_string(pr.path(CHECKLIST_FLAG)).unwrap();
+    std::fs::write(
+        pr.path(CHECKLIST_FLAG),
+        text.replace(
+            "split = { control = 50, checklist = 25, guided-tour = 25 }\n",
+            "split = { control = 20, checklist = 40, guided-tour = 40 }\n",
+        ),
+    )
+    .unwrap();
+    pr.commit();
+    pr.now = "2026-12-05";
+    let (_, report) = pr.review_json("alice", "[]");
+    let kinds: Vec<String> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["change"].as_str().unwrap(), c["kinds"]))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            r#"flag `growth/onboarding-checklist` in staging ["targeting"]"#,
+            r#"flag `growth/onboarding-checklist` in production ["targeting","experiment-allocation"]"#,
+        ]
     );
 }

@@ -515,3 +515,52 @@ fn a_shallow_clone_dates_from_its_oldest_commit() {
         "{human}"
     );
 }
+
+/// An experiment past its end whose flag still splits units where it runs is reported, in
+/// every format, and fails `--fail-on-stale`; before its end it is not.
+#[test]
+fn experiments_past_their_end_that_still_split_are_reported() {
+    let work = crate::support::tempdir();
+    copy_dir(&crate::support::root().join("flags.example"), work.path());
+    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    // After the pricing experiment's end (2026-12-21), before the onboarding one's.
+    let args = ["stale", "--now", "2026-12-30", "--fail-on-stale"];
+    let (code, stdout, stderr) = run(&args, work.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stdout,
+        "\
+experiments past their end (1)
+  growth/pricing-page-headline  @growth eli  ended on 2026-12-21 (9 days ago); growth/pricing-page-headline still splits in production
+
+no stale flags; 1 experiment past its end
+not in a git repository: no ages or dates, and lifetimes are not applied
+"
+    );
+    let (_, markdown, _) = run(
+        &[&args[..3], &["--format", "markdown"]].concat(),
+        work.path(),
+    );
+    assert!(
+        markdown.contains("| <code>growth/pricing-page-headline</code> | &#64;growth eli | ended on 2026-12-21 (9 days ago); growth/pricing-page-headline still splits in production |"),
+        "{markdown}"
+    );
+    let (_, json, _) = run(&[&args[..3], &["--format", "json"]].concat(), work.path());
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["experiments"],
+        serde_json::json!([{
+            "experiment": "growth/pricing-page-headline",
+            "flag": "growth/pricing-page-headline",
+            "owners": ["@growth", "eli"],
+            "file": "experiments/growth/pricing-page-headline.toml",
+            "end": "2026-12-21",
+            "days_past_end": 9,
+            "environments": ["production"],
+        }])
+    );
+    // Before the end: nothing.
+    let (code, stdout, _) = run(&["stale", "--now", "2026-12-20"], work.path());
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("experiments past their end"), "{stdout}");
+}

@@ -17,7 +17,7 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
     format: Format,
-    /// Exit with status 1 when some flag is stale.
+    /// Exit with status 1 when some flag is stale, or some experiment past its end still splits.
     #[arg(long)]
     fail_on_stale: bool,
 }
@@ -46,7 +46,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         Format::Markdown => markdown::stale(out, &stale)?,
     }
     std::mem::forget(repo);
-    Ok(if args.fail_on_stale && !stale.flags.is_empty() {
+    let found = !stale.flags.is_empty() || !stale.experiments.is_empty();
+    Ok(if args.fail_on_stale && found {
         Exit::Failure
     } else {
         Exit::Success

@@ -836,7 +836,10 @@ pub const ANYONE: &str = "anyone";
 /// schedules, bucketing), variants (or their values), owners (its current owners must always
 /// approve), segment, project (environments, attributes, other settings), metadata (a flag's
 /// kind, expiry, emergency opt-out, description, tags) or files (test files, experiment
-/// settings, other files of the repository).
+/// settings, other files of the repository); and, for experiments, experiment-start (it begins
+/// allocating units), experiment-stop (it stops early), experiment-allocation (its split,
+/// layer slice, holdout or environments after its start) or experiment-metrics (its metrics or
+/// alpha after its start).
 #[derive(
     Clone,
     Copy,
@@ -864,6 +867,14 @@ pub enum ChangeKind {
     Project,
     Metadata,
     Files,
+    #[serde(rename = "experiment-start")]
+    ExperimentStart,
+    #[serde(rename = "experiment-stop")]
+    ExperimentStop,
+    #[serde(rename = "experiment-allocation")]
+    ExperimentAllocation,
+    #[serde(rename = "experiment-metrics")]
+    ExperimentMetrics,
 }
 
 impl ChangeKind {
@@ -881,6 +892,10 @@ impl ChangeKind {
             ChangeKind::Project => "project",
             ChangeKind::Metadata => "metadata",
             ChangeKind::Files => "files",
+            ChangeKind::ExperimentStart => "experiment-start",
+            ChangeKind::ExperimentStop => "experiment-stop",
+            ChangeKind::ExperimentAllocation => "experiment-allocation",
+            ChangeKind::ExperimentMetrics => "experiment-metrics",
         }
     }
 }

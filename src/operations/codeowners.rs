@@ -3,8 +3,8 @@
 //!
 //! GitHub asks one approval from any code owner of a changed file, so the block is coarser than
 //! the review policy: each flag file is owned by its owners (teams expanded to their members),
-//! a segment file by the owners of every flag that tests it, and flagstone.toml by the policy's
-//! protected approvers.
+//! a segment file by the owners of every flag that tests it, an experiment file by the
+//! experiment's owners, and flagstone.toml by the policy's protected approvers.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -67,6 +67,11 @@ pub fn block(repo: &Repo, prefix: &str) -> String {
                 &owners
             },
         );
+    }
+    for loaded in repo.experiments.values() {
+        if let Some(experiment) = &loaded.doc {
+            line(loaded.file, &experiment.owners.iter().collect::<Vec<_>>());
+        }
     }
     lines.push(END.to_owned());
     lines.join("\n") + "\n"

@@ -297,6 +297,8 @@ const REMOVAL: &str = "removing a flag needs its owners";
 const OWNERSHIP: &str = "changing a flag's owners needs its current owners";
 const PROTECTED: &str = "the teams, the review policy and the repository's settings are protected";
 const OWNED: &str = "a change needs the owners of what it changes";
+const EXPERIMENT: &str =
+    "a change to an experiment or its flag's split needs the experiment's owners";
 
 /// The versions a review reads: `judge` gives the policy, the teams and the owners and kinds
 /// of existing flags; `base` and `head` are the compared versions.
@@ -705,6 +707,36 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             .find_map(|repo| flag(repo, key))
             .unwrap_or_default()
     };
+    // Experiments and their owners as the base says them (the judge's where it has them):
+    // a pull request cannot rename, move, re-own or delete an experiment out of its owners'
+    // reach.
+    let mut experiments: BTreeMap<&str, BaseExperiment<'_>> = BTreeMap::new();
+    for repo in [versions.base, versions.judge] {
+        for (name, loaded) in &repo.experiments {
+            let Some(doc) = loaded.doc.as_ref() else {
+                continue;
+            };
+            let experiment = BaseExperiment {
+                path: &repo.files[loaded.file].path,
+                flag: doc.flag.as_str(),
+                owners: doc.owners.iter().map(|o| o.as_str().to_owned()).collect(),
+                environments: doc.environments.iter().map(|e| e.as_str()).collect(),
+            };
+            experiments.insert(name, experiment);
+        }
+    }
+    let experiment_requirements = |names: BTreeSet<&str>| -> Vec<Requirement> {
+        names
+            .into_iter()
+            .filter_map(|name| Some((name, experiments.get(name)?)))
+            .map(|(name, experiment)| {
+                let from = [OWNERS.to_owned()];
+                let mut requirement = policy.requirement(EXPERIMENT, 1, &from, &experiment.owners);
+                requirement.rule = format!("{EXPERIMENT} (experiment `{name}`)");
+                requirement
+            })
+            .collect()
+    };
     let mut changes = Vec::new();
     let change =
         |change: String, kinds: BTreeSet<ChangeKind>, details, requirements| ChangeReview {
@@ -739,7 +771,8 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         ));
     }
     for file in &diff.files {
-        let kinds = BTreeSet::from([ChangeKind::Files]);
+        let mut kinds = BTreeSet::from([ChangeKind::Files]);
+        kinds.extend(file.kinds.iter().copied());
         let status = format!("{:?}", file.status).to_lowercase();
         let (what, requirements) = match file.kind {
             FileKind::Protected => (
@@ -752,7 +785,13 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             kind => {
                 let mut owners: Vec<String> =
                     file.flags.iter().flat_map(|f| owners_of(f)).collect();
-                owners.extend(file.owners.iter().cloned());
+                // The experiment the base has at this path: its owners, never the pull
+                // request's; a new experiment's are the ones it names.
+                let based = experiments.iter().find(|(_, e)| e.path == file.path);
+                match based {
+                    Some((_, experiment)) => owners.extend(experiment.owners.iter().cloned()),
+                    None => owners.extend(file.owners.iter().cloned()),
+                }
                 owners.sort();
                 owners.dedup();
                 let what = match kind {
@@ -766,6 +805,24 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
                 if requirements.is_empty() {
                     requirements.push(policy.requirement(OWNED, 1, &[OWNERS.to_owned()], &owners));
                 }
+                if kind == FileKind::Experiment {
+                    // The experiment that was here, and those that split a flag this file now
+                    // names: pointing an experiment at another's flag changes that split.
+                    let mut names: BTreeSet<&str> = based.map(|(n, _)| *n).into_iter().collect();
+                    let moved = file
+                        .flags
+                        .iter()
+                        .filter(|f| based.is_none_or(|(_, e)| e.flag != f.as_str()));
+                    for flag in moved {
+                        names.extend(
+                            experiments
+                                .iter()
+                                .filter(|(_, e)| e.flag == flag.as_str())
+                                .map(|(n, _)| *n),
+                        );
+                    }
+                    requirements.extend(experiment_requirements(names));
+                }
                 (what, requirements)
             }
         };
@@ -773,6 +830,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         if !file.flags.is_empty() {
             details.push(format!("about {}", file.flags.join(", ")));
         }
+        details.extend(file.changes.iter().cloned());
         changes.push(change(
             format!("file `{}`", file.path),
             kinds,
@@ -842,6 +900,14 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             if env.kinds.contains(&ChangeKind::Remove) {
                 requirements.push(policy.requirement(REMOVAL, 1, &[OWNERS.to_owned()], &owners));
             }
+            // Whatever changes how the flag serves units in an environment an experiment runs
+            // it in may change the experiment's split.
+            let splitting = experiments.iter().filter(|(_, e)| {
+                e.flag == flag.flag && e.environments.contains(&env.environment.as_str())
+            });
+            requirements.extend(experiment_requirements(
+                splitting.map(|(n, _)| *n).collect(),
+            ));
             let mut details = env.changes.clone();
             if let Some(off) = &env.off {
                 details.push(format!(
@@ -865,6 +931,15 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
         }
     }
     changes
+}
+
+/// An experiment as the base (or the judging version) has it.
+struct BaseExperiment<'r> {
+    /// Its file's path, as the diff names files.
+    path: &'r str,
+    flag: &'r str,
+    owners: Vec<String>,
+    environments: Vec<&'r str>,
 }
 
 /// A blast radius in words.

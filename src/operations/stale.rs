@@ -11,7 +11,7 @@ use crate::bundle::{FULL, Flag, Serve};
 use crate::check::Checked;
 use crate::git::{GitError, ObjectId, Order, Repository};
 use crate::literal::{civil_day, format_date};
-use crate::model::{FlagFile, FlagKind, Lifetime, StaleConfig};
+use crate::model::{ExperimentFile, FlagFile, FlagKind, Lifetime, StaleConfig};
 
 const DAY_MILLIS: i64 = 86_400_000;
 
@@ -37,6 +37,26 @@ pub struct Report {
     pub history: History,
     /// Stale flags, by key.
     pub flags: Vec<StaleFlag>,
+    /// Experiments past their end whose flag still splits units, by key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub experiments: Vec<StaleExperiment>,
+}
+
+/// An experiment past its `end` date whose flag still splits units between variants in some
+/// environment: nobody decides it, and its units keep getting arms.
+#[derive(Debug, Serialize)]
+pub struct StaleExperiment {
+    pub experiment: String,
+    pub flag: String,
+    pub owners: Vec<String>,
+    /// The experiment's file, relative to the flags repository.
+    pub file: String,
+    /// The `end` date.
+    pub end: String,
+    /// Days from `end` to today.
+    pub days_past_end: i64,
+    /// The environments whose bundle still serves a split of the flag, in the project's order.
+    pub environments: Vec<String>,
 }
 
 /// Where ages and "since" dates come from.
@@ -186,7 +206,19 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         .filter(|(_, flag, _)| single_kinds.contains(&flag.kind))
         .map(|(key, _, _)| *key)
         .collect();
-    let bundles = crate::build::only(checked, &single_keys);
+    // Experiments past their end: their flags' splits are read from the bundles too.
+    let ended: Vec<(&str, &ExperimentFile, i64)> = repo
+        .experiments
+        .iter()
+        .filter_map(|(key, loaded)| {
+            let doc = loaded.doc.as_ref()?;
+            let end = crate::experiment::day(&doc.end.as_ref()?.value)?;
+            (end < today).then_some((key.as_str(), doc, end))
+        })
+        .collect();
+    let mut built = single_keys.clone();
+    built.extend(ended.iter().map(|(_, e, _)| e.flag.as_str()));
+    let bundles = crate::build::only(checked, &built);
     let mut findings: Vec<Finding<'_>> = Vec::new();
     for &(key, flag, text) in &flags {
         let expired = flag
@@ -294,10 +326,68 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
             since: since.as_ref().map(change),
         });
     }
+    let mut experiments = Vec::new();
+    for (key, experiment, end) in ended {
+        let flag = experiment.flag.as_str();
+        let splitting: Vec<String> = bundles
+            .iter()
+            .filter(|b| {
+                experiment
+                    .environments
+                    .iter()
+                    .any(|e| e.as_str() == b.environment)
+            })
+            .filter(|b| b.flags.get(flag).is_some_and(|f| splits(f, now)))
+            .map(|b| b.environment.clone())
+            .collect();
+        if splitting.is_empty() {
+            continue;
+        }
+        experiments.push(StaleExperiment {
+            experiment: key.to_owned(),
+            flag: flag.to_owned(),
+            owners: experiment
+                .owners
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect(),
+            file: repo.files[repo.experiments[key].file].path.clone(),
+            end: format_date(end),
+            days_past_end: today - end,
+            environments: splitting,
+        });
+    }
     Ok(Report {
         history,
         flags: stale,
+        experiments,
     })
+}
+
+/// Whether `flag` splits units between two variants or more at `now`: enabled, with a rule
+/// that serves some units (a rollout above 0%) a split with two positive weights. Conditions
+/// are not evaluated, as for [`reachable`].
+fn splits(flag: &Flag, now: i64) -> bool {
+    let passed = |at: i64| at <= now;
+    let enabled = (flag.schedule.iter().rev())
+        .filter(|s| passed(s.at))
+        .find_map(|s| s.enabled)
+        .unwrap_or(flag.enabled);
+    enabled
+        && flag.rules.iter().any(|rule| {
+            let steps = rule.schedule.iter().rev().filter(|s| passed(s.at));
+            let rollout = steps
+                .clone()
+                .find_map(|s| s.rollout)
+                .unwrap_or(rule.rollout);
+            let serve = steps
+                .clone()
+                .find_map(|s| s.serve.as_ref())
+                .unwrap_or(&rule.serve);
+            rollout > 0
+                && matches!(serve, Serve::Split(weights)
+                    if weights.iter().filter(|w| w.weight > 0).count() >= 2)
+        })
 }
 
 /// A flag that may be stale, with what is known before reading history.

@@ -21,7 +21,7 @@ use crate::bundle::{self, Bundle, FULL, Serve};
 use crate::eval::Evaluator;
 use crate::format::percent_of_thousandths;
 use crate::load::{Loaded, Repo};
-use crate::model::ChangeKind;
+use crate::model::{ChangeKind, ExperimentFile};
 use crate::op::AttrType;
 
 pub use blast_radius::{BlastRadius, blast_radius_on};
@@ -116,6 +116,12 @@ pub struct FileChange {
     /// An experiment file's owners, before and after.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<String>,
+    /// For an experiment file: what changed in when it allocates units, how many and what
+    /// it measures, one line each, with the kinds review rules name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub kinds: BTreeSet<ChangeKind>,
 }
 
 /// What kind of file changed.
@@ -291,8 +297,148 @@ pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
         }
     }
     metadata(&mut diff, base.repo, head.repo);
-    diff.files = data_files(base.repo, head.repo);
+    diff.files = data_files(base.repo, head.repo, now);
+    started_splits(&mut diff, base.repo, now);
     diff
+}
+
+/// Whether an experiment allocates units on `today` (days since 1970-01-01): it has started
+/// and not ended. A start that is not a plain date counts as started.
+fn running(experiment: &ExperimentFile, today: i64) -> bool {
+    started(experiment, today)
+        && experiment
+            .end
+            .as_ref()
+            .and_then(|e| crate::experiment::day(&e.value))
+            .is_none_or(|end| today <= end)
+}
+
+fn started(experiment: &ExperimentFile, today: i64) -> bool {
+    crate::experiment::day(&experiment.start.value).is_none_or(|start| start <= today)
+}
+
+/// Marks a change of how a flag serves units, in an environment a started experiment of the
+/// base runs it in, as a change of that experiment's allocation. A kill alone is not: it
+/// stops the experiment, which the emergency path allows.
+fn started_splits(diff: &mut Diff, base: &Repo, now: i64) {
+    let today = now.div_euclid(DAY_MILLIS);
+    for flag in &mut diff.flags {
+        let experiments = base
+            .experiments
+            .iter()
+            .filter_map(|(name, e)| Some((name, e.doc.as_ref()?)))
+            .filter(|(_, e)| e.flag.as_str() == flag.flag && started(e, today));
+        for (name, experiment) in experiments {
+            for env in &mut flag.environments {
+                let runs = experiment
+                    .environments
+                    .iter()
+                    .any(|e| e.as_str() == env.environment);
+                let splits = [
+                    ChangeKind::Rollout,
+                    ChangeKind::Targeting,
+                    ChangeKind::Variants,
+                ];
+                if runs && splits.iter().any(|k| env.kinds.contains(k)) {
+                    env.kinds.insert(ChangeKind::ExperimentAllocation);
+                    env.changes.push(format!(
+                        "experiment-allocation: experiment `{name}` splits these units and has started"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// One day in milliseconds.
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// What changed in an experiment file, `before` and `after` (document and table), as review
+/// rules name it: a start, a stop, and, once started, its allocation and its metrics.
+fn experiment_changes(
+    before: Option<(&ExperimentFile, &toml::Table)>,
+    after: Option<(&ExperimentFile, &toml::Table)>,
+    today: i64,
+) -> (BTreeSet<ChangeKind>, Vec<String>) {
+    let mut kinds = BTreeSet::new();
+    let mut lines = Vec::new();
+    let show = |table: Option<&toml::Table>, key: &str| {
+        table
+            .and_then(|t| t.get(key))
+            .map_or("none".to_owned(), toml::Value::to_string)
+    };
+    let (b, a) = (before.map(|(d, _)| d), after.map(|(d, _)| d));
+    let (bt, at) = (before.map(|(_, t)| t), after.map(|(_, t)| t));
+    let dates = |kind: ChangeKind, what: &str, lines: &mut Vec<String>| {
+        lines.push(format!(
+            "{}: {what} (start {} → {}, end {} → {})",
+            kind.as_str(),
+            show(bt, "start"),
+            show(at, "start"),
+            show(bt, "end"),
+            show(at, "end")
+        ));
+    };
+    let was_running = b.is_some_and(|e| running(e, today));
+    if a.is_some_and(|e| started(e, today)) && !b.is_some_and(|e| started(e, today)) {
+        kinds.insert(ChangeKind::ExperimentStart);
+        dates(
+            ChangeKind::ExperimentStart,
+            "it begins allocating units",
+            &mut lines,
+        );
+    }
+    let end = |e: &ExperimentFile| {
+        e.end
+            .as_ref()
+            .and_then(|e| crate::experiment::day(&e.value))
+    };
+    let stops = match (b, a) {
+        (Some(_), None) => true,
+        (Some(b), Some(a)) => {
+            !running(a, today) || end(a).is_some_and(|ea| end(b).is_none_or(|eb| ea < eb))
+        }
+        _ => false,
+    };
+    if was_running && stops {
+        kinds.insert(ChangeKind::ExperimentStop);
+        let what = if a.is_none() {
+            "removed while running"
+        } else {
+            "it stops allocating units sooner"
+        };
+        dates(ChangeKind::ExperimentStop, what, &mut lines);
+    }
+    // Before the start, allocation and metrics are the design, edited freely.
+    if b.is_some_and(|e| started(e, today)) || (b.is_some() && a.is_some_and(|e| started(e, today)))
+    {
+        for (kind, keys) in [
+            (
+                ChangeKind::ExperimentAllocation,
+                &[
+                    "flag",
+                    "control",
+                    "environments",
+                    "layer",
+                    "range",
+                    "holdout",
+                ][..],
+            ),
+            (
+                ChangeKind::ExperimentMetrics,
+                &["primary", "secondary", "guardrails", "alpha"][..],
+            ),
+        ] {
+            for key in keys {
+                let (x, y) = (show(bt, key), show(at, key));
+                if at.is_some() && x != y {
+                    kinds.insert(kind);
+                    lines.push(format!("{}: `{key}` {x} → {y}", kind.as_str()));
+                }
+            }
+        }
+    }
+    (kinds, lines)
 }
 
 /// The flag's entry in `diff`, added (in key order) when its behaviour did not change.
@@ -360,7 +506,7 @@ fn metadata(diff: &mut Diff, base: &Repo, head: &Repo) {
 
 /// Test files and experiment settings that changed (their text, not only their meaning:
 /// both say what is asserted and measured).
-fn data_files(base: &Repo, head: &Repo) -> Vec<FileChange> {
+fn data_files(base: &Repo, head: &Repo, now: i64) -> Vec<FileChange> {
     let mut files = Vec::new();
     let texts = |repo: &Repo, paths: Vec<usize>| -> BTreeMap<String, usize> {
         paths
@@ -415,12 +561,34 @@ fn data_files(base: &Repo, head: &Repo) -> Vec<FileChange> {
                     }
                 }
             }
+            let (kinds, changes) = match kind {
+                FileKind::Experiment => {
+                    fn side<'r>(
+                        repo: &'r Repo,
+                        file: Option<&usize>,
+                    ) -> Option<(&'r ExperimentFile, toml::Table)> {
+                        let file = *file?;
+                        let doc = repo.experiments.values().find(|e| e.file == file)?;
+                        let table = repo.files[file].text.parse().ok()?;
+                        Some((doc.doc.as_ref()?, table))
+                    }
+                    let (before, after) = (side(base, b.get(path)), side(head, a.get(path)));
+                    experiment_changes(
+                        before.as_ref().map(|(d, t)| (*d, t)),
+                        after.as_ref().map(|(d, t)| (*d, t)),
+                        now.div_euclid(DAY_MILLIS),
+                    )
+                }
+                _ => (BTreeSet::new(), Vec::new()),
+            };
             files.push(FileChange {
                 path: path.clone(),
                 status,
                 kind,
                 flags: flags.into_iter().collect(),
                 owners: owners.into_iter().collect(),
+                changes,
+                kinds,
             });
         }
     }
@@ -462,6 +630,8 @@ pub fn other_files(paths: &[(String, Status)], dir: &str) -> Vec<FileChange> {
             kind,
             flags: Vec::new(),
             owners: Vec::new(),
+            changes: Vec::new(),
+            kinds: BTreeSet::new(),
         });
     }
     files

@@ -46,6 +46,9 @@ pub fn diff(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
             file.path,
             status(file.status)
         )?;
+        for line in &file.changes {
+            writeln!(out, "  - {line}")?;
+        }
     }
     for segment in &diff.segments {
         writeln!(

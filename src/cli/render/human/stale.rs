@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::format::plural;
-use crate::stale::{Change, History, Reason, Report, StaleFlag};
+use crate::stale::{Change, History, Reason, Report, StaleExperiment, StaleFlag};
 
 /// Stale flags grouped by reason, aligned, then a summary line.
 pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
@@ -50,6 +50,29 @@ pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
+    if !report.experiments.is_empty() {
+        writeln!(out, "{} ({})", ENDED, report.experiments.len())?;
+        let key = report
+            .experiments
+            .iter()
+            .map(|e| e.experiment.chars().count());
+        let key = key.max().unwrap_or_default();
+        let owners = report
+            .experiments
+            .iter()
+            .map(|e| e.owners.join(" ").chars().count());
+        let owners = owners.max().unwrap_or_default();
+        for experiment in &report.experiments {
+            writeln!(
+                out,
+                "  {:key$}  {:owners$}  {}",
+                experiment.experiment,
+                experiment.owners.join(" "),
+                ended(experiment)
+            )?;
+        }
+        writeln!(out)?;
+    }
     writeln!(out, "{}", summary(report))?;
     if let Some(note) = note(report.history) {
         writeln!(out, "{note}")?;
@@ -82,6 +105,20 @@ pub(in crate::cli::render) fn detail(flag: &StaleFlag, reason: Reason) -> String
             }
         }
     }
+}
+
+/// The heading of experiments past their end that still split.
+pub(in crate::cli::render) const ENDED: &str = "experiments past their end";
+
+/// `ended on 2026-12-21 (5 days ago); growth/x still splits in production`.
+pub(in crate::cli::render) fn ended(experiment: &StaleExperiment) -> String {
+    format!(
+        "ended on {} ({} ago); {} still splits in {}",
+        experiment.end,
+        plural(experiment.days_past_end, "day"),
+        experiment.flag,
+        experiment.environments.join(", ")
+    )
 }
 
 /// `2026-09-01 (86 days ago, a1b2c3d)`, or `in uncommitted changes`.
@@ -138,10 +175,15 @@ fn summary(report: &Report) -> String {
             (n > 0).then(|| format!("{n} {}", reason.label()))
         })
         .collect();
-    if by_reason.is_empty() {
-        return count(report);
+    let mut line = match by_reason.is_empty() {
+        true => count(report),
+        false => format!("{}: {}", count(report), by_reason.join(", ")),
+    };
+    if !report.experiments.is_empty() {
+        let n = report.experiments.len();
+        line.push_str(&format!("; {} past its end", plural(n, "experiment")));
     }
-    format!("{}: {}", count(report), by_reason.join(", "))
+    line
 }
 
 pub(in crate::cli::render) fn note(history: History) -> Option<&'static str> {

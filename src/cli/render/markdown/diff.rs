@@ -26,6 +26,9 @@ pub fn diff(out: &mut dyn Write, diff: &Diff) -> std::io::Result<()> {
             code(&file.path),
             status(file.status)
         ));
+        for line in &file.changes {
+            bullets.push(format!("  - {}", text(line)));
+        }
     }
     for flag in &diff.flags {
         if let Some([before, after]) = &flag.owners {

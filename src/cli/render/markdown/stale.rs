@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use super::text;
-use crate::cli::render::human::stale::{count, detail, note};
+use super::{code, text};
+use crate::cli::render::human::stale::{ENDED, count, detail, ended, note};
 use crate::stale::{Reason, Report};
 
 /// Stale flags as a job summary table.
@@ -34,6 +34,21 @@ pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
                     .map(|r| text(r))
                     .collect::<Vec<_>>()
                     .join("<br>")
+            )?;
+        }
+    }
+    if !report.experiments.is_empty() {
+        writeln!(
+            out,
+            "\n**{ENDED}**\n\n| experiment | owners | why |\n|---|---|---|"
+        )?;
+        for experiment in &report.experiments {
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                code(&experiment.experiment),
+                text(&experiment.owners.join(" ")),
+                text(&ended(experiment))
             )?;
         }
     }
