@@ -7,13 +7,13 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
-use crate::diag::{Code, shown};
+use crate::diag::{Code, did_you_mean, shown};
 use crate::model::{FlagFile, FlagKind};
 
 use super::Scope;
 
-/// A schema file compiled, or why it cannot be.
-type Compiled = Result<jsonschema::Validator, String>;
+/// A schema file and its compiled form, or why it cannot be compiled.
+type Compiled = Result<(Value, jsonschema::Validator), String>;
 
 impl Scope<'_> {
     pub(super) fn payloads(&mut self) {
@@ -49,16 +49,20 @@ impl Scope<'_> {
                             .into(),
                     );
                 }
-                Ok(validator) => {
+                Ok((schema, validator)) => {
                     for (name, value) in flag.variants.iter().flat_map(|v| v.iter()) {
-                        for problem in violations(validator, &value.0) {
+                        for (problem, suggestion) in violations(schema, validator, &value.0) {
+                            let help = match suggestion {
+                                Some(best) => format!("did you mean `{}`?", shown(best)),
+                                None => format!("the payload schema is {}", shown(path)),
+                            };
                             self.push(
                                 Code::PayloadMismatch,
                                 file,
                                 value.span(),
                                 format!("variant `{}`: {problem}", shown(name)),
                             )
-                            .help = Some(format!("the payload schema is {}", shown(path)));
+                            .help = Some(help);
                         }
                     }
                 }
@@ -109,35 +113,71 @@ fn compile(bytes: &[u8]) -> Compiled {
     if !draft_named {
         options = options.with_draft(jsonschema::Draft::Draft202012);
     }
-    options.build(&schema).map_err(|e| match e.kind() {
-        ValidationErrorKind::Referencing(why) => {
-            format!("a reference cannot be resolved inside the file (nothing is fetched): {why}")
-        }
-        _ => format!("not a valid JSON Schema: {}", e.masked()),
-    })
+    match options.build(&schema) {
+        Ok(validator) => Ok((schema, validator)),
+        Err(e) => Err(match e.kind() {
+            ValidationErrorKind::Referencing(why) => format!(
+                "a reference cannot be resolved inside the file (nothing is fetched): {why}"
+            ),
+            _ => format!("not a valid JSON Schema: {}", e.masked()),
+        }),
+    }
 }
 
-/// Everything wrong with `value`, each as "JSON pointer: complaint", in the schema's order.
-fn violations(validator: &jsonschema::Validator, value: &Value) -> Vec<String> {
+/// Everything wrong with `value`, each as "JSON pointer: complaint" in the schema's order,
+/// with the allowed property an unexpected one likely misspells.
+fn violations<'s>(
+    schema: &'s Value,
+    validator: &jsonschema::Validator,
+    value: &Value,
+) -> Vec<(String, Option<&'s str>)> {
     if validator.is_valid(value) {
         return Vec::new();
     }
+    let errors: Vec<_> = validator.iter_errors(value).collect();
     let mut problems = Vec::new();
-    for error in validator.iter_errors(value) {
+    // A misspelt property also leaves the one it misspells missing: the first says it all.
+    let mut misspelt: Vec<(String, &str)> = Vec::new();
+    for error in &errors {
         let at = pointer(error.instance_path().iter());
-        match error.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected }
-            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                for key in unexpected {
-                    let key = key.replace('~', "~0").replace('/', "~1");
-                    problems.push(format!(
+        if let ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } = error.kind()
+        {
+            // The keyword's sibling `properties` names what is allowed there.
+            let allowed: Vec<&str> = error
+                .schema_path()
+                .as_str()
+                .rsplit_once('/')
+                .and_then(|(parent, _)| schema.pointer(parent))
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for key in unexpected {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                let suggestion = did_you_mean(key, allowed.iter().copied());
+                misspelt.extend(suggestion.map(|best| (at.clone(), best)));
+                problems.push((
+                    format!(
                         "{}/{}: additional property not allowed",
                         at.trim_end_matches('/'),
-                        shown(&key)
-                    ));
-                }
+                        shown(&escaped)
+                    ),
+                    suggestion,
+                ));
             }
-            kind => problems.push(format!("{at}: {}", complaint(kind, &error))),
+        }
+    }
+    for error in &errors {
+        let at = pointer(error.instance_path().iter());
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { .. }
+            | ValidationErrorKind::UnevaluatedProperties { .. } => {}
+            ValidationErrorKind::Required { property }
+                if misspelt
+                    .iter()
+                    .any(|(path, best)| *path == at && property.as_str() == Some(best)) => {}
+            kind => problems.push((format!("{at}: {}", complaint(kind, error)), None)),
         }
     }
     problems
@@ -166,10 +206,10 @@ fn complaint(kind: &ValidationErrorKind, error: &jsonschema::ValidationError<'_>
     match kind {
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
-                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Single(t) => json_type_name(&t.to_string()),
                 TypeKind::Multiple(set) => set
                     .iter()
-                    .map(|t| t.to_string())
+                    .map(|t| json_type_name(&t.to_string()))
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
@@ -188,6 +228,16 @@ fn complaint(kind: &ValidationErrorKind, error: &jsonschema::ValidationError<'_>
             format!("must match the pattern {}", Value::from(pattern.as_str()))
         }
         _ => error.masked().to_string(),
+    }
+}
+
+/// A schema's `type` as messages name it.
+fn json_type_name(json_type: &str) -> String {
+    match json_type {
+        "object" => "a table".to_owned(),
+        "array" | "integer" => format!("an {json_type}"),
+        "null" => "null".to_owned(),
+        other => format!("a {other}"),
     }
 }
 
