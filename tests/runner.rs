@@ -38,6 +38,7 @@ mod test_literals;
 mod test_markdown;
 mod test_metrics;
 mod test_mutations;
+mod test_payload_schema;
 mod test_presentation_properties;
 mod test_provenance;
 mod test_publish;

@@ -116,10 +116,19 @@ fn compile(bytes: &[u8]) -> Compiled {
     match options.build(&schema) {
         Ok(validator) => Ok((schema, validator)),
         Err(e) => Err(match e.kind() {
-            ValidationErrorKind::Referencing(why) => format!(
-                "a reference cannot be resolved inside the file (nothing is fetched): {why}"
+            ValidationErrorKind::Referencing(jsonschema::ReferencingError::Unretrievable {
+                uri,
+                ..
+            }) => format!(
+                "`$ref` {} is not inside the file, and nothing is fetched",
+                shown(uri)
             ),
-            _ => format!("not a valid JSON Schema: {}", e.masked()),
+            ValidationErrorKind::Referencing(why) => format!("a `$ref` cannot be resolved: {why}"),
+            _ => format!(
+                "not a valid JSON Schema: at {}: {}",
+                pointer(e.instance_path().iter()),
+                e.masked()
+            ),
         }),
     }
 }
