@@ -79,3 +79,66 @@ fn flood_600_kb(bencher: divan::Bencher, format: &str) {
         out.len()
     });
 }
+
+/// A repository of 1,000 `ai` flags of four table variants each, every flag naming the one
+/// schema `schemas/assistant.json` when `schema` is set (flags.example's), or none.
+fn ai_repository(schema: bool) -> &'static std::path::Path {
+    static DIRS: OnceLock<[tempfile::TempDir; 2]> = OnceLock::new();
+    let dirs = DIRS.get_or_init(|| {
+        [false, true].map(|schema| {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path();
+            std::fs::create_dir_all(root.join("flags/ai")).unwrap();
+            std::fs::create_dir_all(root.join("schemas")).unwrap();
+            std::fs::write(
+                root.join("flagstone.toml"),
+                "name = \"acme\"\nenvironments = [\"staging\", \"production\"]\n",
+            )
+            .unwrap();
+            std::fs::copy(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/flags.example/schemas/assistant.json"),
+                root.join("schemas/assistant.json"),
+            )
+            .unwrap();
+            let named = if schema {
+                "payload_schema = \"schemas/assistant.json\"\n"
+            } else {
+                ""
+            };
+            for i in 0..1_000 {
+                let variants: String = ["small", "large", "large-eu", "candidate"]
+                    .iter()
+                    .enumerate()
+                    .map(|(v, name)| {
+                        format!(
+                            "[variants.{name}]\nmodel = \"acme-chat-large-2\"\ntemperature = 0.{v}\n\
+                             prompt_version = \"assistant-v{i}\"\nmax_output_tokens = {}\n\n",
+                            800 + v
+                        )
+                    })
+                    .collect();
+                let flag = format!(
+                    "description = \"Assistant {i}\"\nowners = [\"alice\"]\nkind = \"ai\"\n\
+                     {named}off_variant = \"small\"\n\n{variants}[env.production]\nserve = \"large\"\n"
+                );
+                std::fs::write(root.join(format!("flags/ai/assistant-{i}.toml")), flag).unwrap();
+            }
+            dir
+        })
+    });
+    dirs[usize::from(schema)].path()
+}
+
+/// Load and check 1,000 `ai` flags, with and without their payload schema (4,000 payloads
+/// validated against one schema compiled once).
+#[divan::bench(args = [false, true], sample_count = 20, sample_size = 1)]
+fn payload_schema(bencher: divan::Bencher, schema: bool) {
+    let dir = ai_repository(schema);
+    let options = options();
+    bencher.bench(|| {
+        let repo = flagstone::load::load(dir).unwrap();
+        let diagnostics = flagstone::check::check(&repo, &options).diagnostics;
+        assert!(diagnostics.is_empty(), "{:?}", diagnostics.first());
+        diagnostics.len()
+    });
+}

@@ -39,6 +39,7 @@ mod test_markdown;
 mod test_metrics;
 mod test_mutations;
 mod test_openfeature_provider;
+mod test_payload_schema;
 mod test_presentation_properties;
 mod test_provenance;
 mod test_publish;

@@ -65,6 +65,9 @@ pub struct Repo {
     pub experiments: BTreeMap<String, Loaded<ExperimentFile>>,
     /// Problems found while loading.
     pub diagnostics: Vec<Diagnostic>,
+    /// The files flags name as `payload_schema`, by the path as written: their bytes, or why
+    /// they could not be read.
+    pub schemas: BTreeMap<String, Result<Vec<u8>, String>>,
 }
 
 impl Repo {
@@ -239,7 +242,95 @@ fn load_replacing(
         }
     };
     let outcomes = load_all(&entries, &read, lean)?;
-    Ok(assemble(entries, outcomes, diagnostics, has_project))
+    let mut repo = assemble(entries, outcomes, diagnostics, has_project);
+    repo.schemas = payload_schemas(&repo, |path| read_schema_file(root, path));
+    Ok(repo)
+}
+
+/// Reads the payload schemas the repository's flags name, each once.
+fn payload_schemas(
+    repo: &Repo,
+    read: impl Fn(&str) -> Result<Vec<u8>, String>,
+) -> BTreeMap<String, Result<Vec<u8>, String>> {
+    let named: BTreeSet<&str> = repo
+        .flags
+        .values()
+        .filter_map(|loaded| loaded.doc.as_ref()?.payload_schema.as_ref())
+        .map(|path| path.as_str())
+        .collect();
+    named
+        .into_iter()
+        .map(|path| {
+            let bytes = schema_path_problem(path).map_or_else(|| read(path), Err);
+            (path.to_owned(), bytes)
+        })
+        .collect()
+}
+
+/// Why `path` cannot name a file of the repository: schemas are read from inside it only.
+fn schema_path_problem(path: &str) -> Option<String> {
+    if path.is_empty() {
+        Some("the path is empty".to_owned())
+    } else if path.starts_with('/') || path.contains('\\') || path.contains(':') {
+        Some("the path must be relative to the repository root, with `/` between names".into())
+    } else if path.split('/').any(|part| matches!(part, "" | "." | "..")) {
+        Some("the path must lead down from the repository root: no `.`, `..` or `//`".into())
+    } else {
+        None
+    }
+}
+
+/// Reads a payload schema from the directory `root`, refusing symbolic links like every
+/// other repository file: a link may leave the repository.
+fn read_schema_file(root: &Path, path: &str) -> Result<Vec<u8>, String> {
+    let mut full = root.to_owned();
+    for part in path.split('/') {
+        full.push(part);
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err("symbolic links are not followed".to_owned());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err("the file does not exist".to_owned());
+            }
+            Err(e) => return Err(format!("cannot read it: {e}")),
+        }
+    }
+    let bytes = read_limited(&full).map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
+    }
+    Ok(bytes)
+}
+
+/// Reads a payload schema from the git tree `tree`, refusing symbolic links.
+fn read_schema_blob(
+    repository: &Repository,
+    tree: &crate::git::Tree<'_>,
+    path: &str,
+) -> Result<Vec<u8>, String> {
+    let unreadable = |e: GitError| format!("cannot read it: {e}");
+    let mut dir = tree.clone();
+    let mut parts = path.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let Some(entry) = dir.get_name(part) else {
+            return Err("the file does not exist".to_owned());
+        };
+        match (entry.kind, parts.peek().is_some()) {
+            (Kind::Link, _) => return Err("symbolic links are not followed".to_owned()),
+            (Kind::Tree, true) => dir = dir.child(&entry).map_err(unreadable)?,
+            (Kind::Blob, false) => {
+                let bytes = repository.blob(entry.id).map_err(unreadable)?;
+                if bytes.len() > MAX_FILE_BYTES {
+                    return Err(format!("the file is larger than {MAX_FILE_BYTES} bytes"));
+                }
+                return Ok(bytes);
+            }
+            _ => return Err("the file does not exist".to_owned()),
+        }
+    }
+    Err("the file does not exist".to_owned())
 }
 
 /// Loads the repository as it is at revision `rev` of the git repository `repository`, in its
@@ -341,6 +432,7 @@ pub fn load_revision(
     for file in &mut repo.files {
         file.blob = blobs.get(&file.path).copied();
     }
+    repo.schemas = payload_schemas(&repo, |path| read_schema_blob(repository, &tree, path));
     Ok(repo)
 }
 

@@ -108,6 +108,8 @@ codes! {
     UnknownMetric = "FS081", "unknown-metric", Error;
     MetricMismatch = "FS082", "metric-mismatch", Error;
     BadTableName = "FS083", "bad-table-name", Error;
+    BadPayloadSchema = "FS084", "bad-payload-schema", Error;
+    PayloadMismatch = "FS085", "payload-mismatch", Error;
 }
 
 /// One finding in one file.

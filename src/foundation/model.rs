@@ -673,8 +673,8 @@ pub struct StaleConfig {
     pub single_variant_kinds: Option<Vec<FlagKind>>,
 }
 
-/// Lifetimes by flag kind. Defaults: release "90d", experiment "60d"; ops, permission and
-/// config "none".
+/// Lifetimes by flag kind. Defaults: release "90d", experiment "60d"; ops, permission, config
+/// and ai "none".
 #[derive(Clone, Debug, Default, serde::Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Lifetimes {
@@ -688,6 +688,8 @@ pub struct Lifetimes {
     pub permission: Option<Lifetime>,
     /// Default: "none".
     pub config: Option<Lifetime>,
+    /// Default: "none".
+    pub ai: Option<Lifetime>,
 }
 
 /// A lifetime: days ("90d"), weeks ("12w"), or "none" for no limit. Held in days.
@@ -933,6 +935,9 @@ pub struct FlagFile {
     /// Variant names and their values. Omitted: a boolean flag with `off = false`, `on = true`.
     /// Values are booleans, numbers, strings or tables (JSON payloads); all of one type.
     pub variants: Option<Spanned<Table<Spanned<Payload>>>>,
+    /// A JSON Schema file, by path from the repository root, that every variant's value must
+    /// satisfy (e.g. "schemas/assistant.json").
+    pub payload_schema: Option<Name>,
     /// The variant served when the flag is disabled in an environment that does not name one.
     /// Default: "off".
     pub off_variant: Option<Name>,
@@ -954,7 +959,8 @@ pub struct FlagFile {
 
 /// What a flag is for: release (gates a release, removed once rolled out), experiment (serves
 /// an experiment's variants), ops (operational switch such as a kill switch), permission
-/// (grants a capability) or config (remote configuration as variant values).
+/// (grants a capability), config (remote configuration as variant values) or ai (an AI
+/// configuration: tables of prompt, model and parameters as variant values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FlagKind {
@@ -963,6 +969,7 @@ pub enum FlagKind {
     Ops,
     Permission,
     Config,
+    Ai,
 }
 
 impl FlagKind {
@@ -977,6 +984,7 @@ impl FlagKind {
             FlagKind::Ops => "ops",
             FlagKind::Permission => "permission",
             FlagKind::Config => "config",
+            FlagKind::Ai => "ai",
         }
     }
 }

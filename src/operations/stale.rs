@@ -16,12 +16,13 @@ use crate::model::{ExperimentFile, FlagFile, FlagKind, Lifetime, StaleConfig};
 const DAY_MILLIS: i64 = 86_400_000;
 
 /// Lifetimes in days when `[stale.lifetimes]` does not set them.
-pub const DEFAULT_LIFETIMES: [(FlagKind, Option<u32>); 5] = [
+pub const DEFAULT_LIFETIMES: [(FlagKind, Option<u32>); 6] = [
     (FlagKind::Release, Some(90)),
     (FlagKind::Experiment, Some(60)),
     (FlagKind::Ops, None),
     (FlagKind::Permission, None),
     (FlagKind::Config, None),
+    (FlagKind::Ai, None),
 ];
 
 /// The kinds reported for serving one variant when `[stale]` does not name them.
@@ -166,6 +167,7 @@ pub fn lifetime(config: Option<&StaleConfig>, kind: FlagKind) -> Option<u32> {
             FlagKind::Ops => l.ops,
             FlagKind::Permission => l.permission,
             FlagKind::Config => l.config,
+            FlagKind::Ai => l.ai,
         }
     });
     let default = DEFAULT_LIFETIMES.iter().find(|(k, _)| *k == kind);

@@ -10,6 +10,7 @@ mod experiments;
 mod flags;
 mod limits;
 mod metrics;
+mod payloads;
 mod people;
 mod segments;
 mod test_files;
@@ -120,6 +121,7 @@ pub fn check<'r>(repo: &'r Repo, options: &Options) -> Report<'r> {
     }
     scope.segments();
     scope.flags();
+    scope.payloads();
     scope.tests();
     scope.experiments();
     scope.limits();
