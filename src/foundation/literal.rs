@@ -120,6 +120,13 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     Some(seconds * 1000 + millis)
 }
 
+/// The system clock's time in milliseconds since the Unix epoch (0 before it).
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Milliseconds since the Unix epoch as an RFC 3339 UTC date-time with milliseconds,
 /// `2026-11-26T14:32:00.000Z`: fixed width, so these sort as text in time order.
 pub fn format_timestamp(millis: i64) -> String {

@@ -32,7 +32,7 @@ use crate::eval::watch::{
 };
 use crate::fs::{WriteError, write_atomic};
 use crate::literal::{format_timestamp, parse_timestamp};
-use crate::output::Manifest;
+use crate::output::{Manifest, ManifestEntry};
 use crate::s3::S3Error;
 
 mod object_storage;
@@ -342,22 +342,8 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Publ
             });
             continue;
         }
-        let after_previous = previous
-            .as_ref()
-            .and_then(|p| parse_timestamp(&p.published_at))
-            .map(|t| t + 1);
-        let time = options
-            .now_millis
-            .max(latest.unwrap_or(i64::MIN))
-            .max(after_previous.unwrap_or(i64::MIN));
-        let pointer = Pointer {
-            environment: entry.name.clone(),
-            hash: entry.hash.clone(),
-            file: format!("bundles/{}.json", entry.hash),
-            published_at: format_timestamp(time),
-            commit: manifest.commit.clone(),
-            dirty: manifest.dirty == Some(true),
-        };
+        let now = options.now_millis.max(latest.unwrap_or(i64::MIN));
+        let (pointer, time) = next_pointer(entry, &manifest, previous.as_ref(), now);
         let record = LogEntry {
             time: pointer.published_at.clone(),
             environment: pointer.environment.clone(),
@@ -404,6 +390,30 @@ pub fn publish(out: &Path, dir: &Path, options: &Options) -> Result<Report, Publ
         report.pruned = prune(dir, keep)?;
     }
     Ok(report)
+}
+
+/// The pointer that moves `entry`'s environment to its bundle, and its time: `now_millis`,
+/// or just after the previous pointer's time if that is later, since within an environment
+/// times strictly increase so that a time names one pointer.
+fn next_pointer(
+    entry: &ManifestEntry,
+    manifest: &Manifest,
+    previous: Option<&Pointer>,
+    now_millis: i64,
+) -> (Pointer, i64) {
+    let after_previous = previous
+        .and_then(|p| parse_timestamp(&p.published_at))
+        .map(|t| t + 1);
+    let time = now_millis.max(after_previous.unwrap_or(i64::MIN));
+    let pointer = Pointer {
+        environment: entry.name.clone(),
+        hash: entry.hash.clone(),
+        file: format!("bundles/{}.json", entry.hash),
+        published_at: format_timestamp(time),
+        commit: manifest.commit.clone(),
+        dirty: manifest.dirty == Some(true),
+    };
+    (pointer, time)
 }
 
 /// Reads the build in `out`: its manifest, narrowed to `environments` (every one when

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use open_feature::provider::{FeatureProvider, ProviderMetadata, ResolutionDetails};
 use open_feature::{
@@ -77,7 +76,7 @@ impl Provider {
         };
         let context = context_json(context)
             .map_err(|message| error(EvaluationErrorCode::InvalidContext, message))?;
-        let now = now_millis();
+        let now = crate::literal::now_millis();
         let evaluation = evaluator
             .evaluate(flag, &context, now)
             .map_err(|unknown| error(EvaluationErrorCode::FlagNotFound, unknown.to_string()))?;
@@ -191,13 +190,6 @@ fn error(code: EvaluationErrorCode, message: impl Into<String>) -> EvaluationErr
         code,
         message: Some(message.into()),
     }
-}
-
-/// The time in milliseconds since the Unix epoch, for schedules.
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// What a variant's value is, for a type mismatch's message.

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -415,7 +415,7 @@ async fn answer(state: &State, request: Request<Incoming>) -> Reply {
         Err(error) => return body_error(&state.config, error),
     };
     let evaluator = state.watcher.current();
-    let now = now_millis();
+    let now = crate::literal::now_millis();
     let recorder = state.recorder.as_ref();
     let options = state.config.ofrep;
     // The evaluator does not panic; if it ever did, this request fails, not the server.
@@ -602,12 +602,6 @@ fn percent_decode(segment: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ use std::path::Path;
 
 use crate::bundle::content_hash;
 use crate::eval::watch::{Pointer, valid_hash};
-use crate::literal::{format_timestamp, parse_timestamp};
+use crate::literal::parse_timestamp;
 use crate::s3::{Client, Condition, Location, Put};
 
-use super::{LogEntry, Options, PublishError, Published, Report, read_build};
+use super::{LogEntry, Options, PublishError, Published, Report, next_pointer, read_build};
 
 /// Bundles never change under their key: caches may keep them for good.
 const BUNDLE_HEADERS: &[(&str, &str)] = &[
@@ -93,20 +93,7 @@ pub fn publish_to_bucket(
             });
             continue;
         }
-        // Within an environment times strictly increase, so that a time names one pointer.
-        let after_previous = previous
-            .as_ref()
-            .and_then(|p| parse_timestamp(&p.published_at))
-            .map(|t| t + 1);
-        let time = options.now_millis.max(after_previous.unwrap_or(i64::MIN));
-        let pointer = Pointer {
-            environment: entry.name.clone(),
-            hash: entry.hash.clone(),
-            file: format!("bundles/{}.json", entry.hash),
-            published_at: format_timestamp(time),
-            commit: manifest.commit.clone(),
-            dirty: manifest.dirty == Some(true),
-        };
+        let (pointer, _) = next_pointer(entry, &manifest, previous.as_ref(), options.now_millis);
         let mut text = serde_json::to_string_pretty(&pointer).expect("pointers serialize");
         text.push('\n');
         // Replace only the version read: a move made meanwhile by another publish fails
