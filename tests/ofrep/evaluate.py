@@ -19,7 +19,9 @@ def main() -> None:
     job = json.load(sys.stdin)
     token = job.get("token")
     headers = (lambda: {"Authorization": f"Bearer {token}"}) if token else None
-    api.set_provider(OFREPProvider(job["base_url"], headers_factory=headers))
+    # The SDK initializes a provider on a thread; evaluating before it is ready answers
+    # PROVIDER_NOT_READY, so wait as the Node client does with setProviderAndWait.
+    api.set_provider_and_wait(OFREPProvider(job["base_url"], headers_factory=headers))
     client = api.get_client()
     resolvers = {
         "boolean": client.get_boolean_details,
