@@ -49,6 +49,7 @@ mod test_raw_data;
 mod test_readme;
 mod test_refs;
 mod test_review;
+mod test_review_evals;
 mod test_rng;
 mod test_schema;
 mod test_serve;

@@ -739,7 +739,7 @@ fn approved_reviews(commit: &str) -> String {
         .replace("@HEAD_SHA@", commit)
 }
 
-const RUN_STEPS: [&str; 12] = [
+const RUN_STEPS: [&str; 13] = [
     "revisions",
     "download",
     "cache-key",
@@ -750,6 +750,7 @@ const RUN_STEPS: [&str; 12] = [
     "build",
     "diff",
     "reviews",
+    "evals",
     "review",
     "test-result",
 ];
@@ -833,6 +834,58 @@ fn an_owner_approval_on_the_head_passes_and_every_output_is_set() {
         "{review}"
     );
     assert!(review.contains("| ✅ approved by bob |"), "{review}");
+}
+
+#[test]
+fn the_eval_command_scores_a_changed_prompt_and_review_judges_those_scores() {
+    let prompt = |version: &'static str| {
+        move |work: &Path| {
+            edit(
+                work,
+                "ai/assistant-model.toml",
+                "prompt_version = \"assistant-v8-rc2\"",
+                &format!("prompt_version = \"{version}\""),
+            );
+        }
+    };
+    let harness = [("eval-command", "sh flags/evals/harness.sh")];
+    // rc3 scores worse on SQL answers: the action fails on the evals, whatever the approvals.
+    let pr = PullRequest::new(prompt("assistant-v8-rc3"));
+    let run = pr.run(&harness, &approved_reviews(&pr.head));
+    assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
+    assert_eq!(run.outputs["verdict"], "evals_failing");
+    let review = &run.summaries["review"];
+    assert!(
+        review.starts_with(
+            "### flagstone review: blocked: a changed AI payload lacks passing evals\n"
+        ),
+        "{review}"
+    );
+    assert!(
+        review.contains("| ❌ regression\\: the gate stays closed |"),
+        "{review}"
+    );
+    assert!(
+        run.log.contains("prompt-v8-candidate.csv: 48 cases scored"),
+        "{}",
+        run.log
+    );
+    // No report lands in the work tree: review read the run's own.
+    assert!(!pr.path().join("flags/evals/ai").exists());
+
+    // rc4 passes its evals; the approvals are what is left.
+    let pr = PullRequest::new(prompt("assistant-v8-rc4"));
+    let run = pr.run(&harness, "[]");
+    assert_eq!(run.outputs["verdict"], "approvals_missing", "{}", run.log);
+    assert!(
+        run.summaries["review"].contains("| ✅ pass |"),
+        "{}",
+        run.summaries["review"]
+    );
+
+    // Without the command, review looks for a report committed with the change.
+    let run = pr.run(&[], "[]");
+    assert_eq!(run.outputs["verdict"], "evals_failing", "{}", run.log);
 }
 
 #[test]
@@ -947,7 +1000,7 @@ fn without_an_approval_the_review_step_fails_and_says_what_is_missing() {
     );
     assert!(
         run.log.contains(
-            "::error title=flagstone::review verdict approvals_missing: the job summary lists the approvals still needed\n"
+            "::error title=flagstone::review verdict approvals_missing: the job summary lists the approvals and evals still needed\n"
         ),
         "{}",
         run.log

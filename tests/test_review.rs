@@ -12,16 +12,16 @@ use crate::support::{commit, copy_dir, root, run};
 
 /// A git repository holding flags.example (without its tests, which rename and removal
 /// cases would break) at `flags/`, committed once: the base.
-struct Pr {
-    work: tempfile::TempDir,
+pub(crate) struct Pr {
+    pub(crate) work: tempfile::TempDir,
     repository: git2::Repository,
-    base: String,
+    pub(crate) base: String,
     /// The review's `--now`.
     now: &'static str,
 }
 
 impl Pr {
-    fn new() -> Pr {
+    pub(crate) fn new() -> Pr {
         let work = crate::support::tempdir();
         copy_dir(&root().join("flags.example"), &work.path().join("flags"));
         std::fs::remove_dir_all(work.path().join("flags/tests")).unwrap();
@@ -35,12 +35,12 @@ impl Pr {
         }
     }
 
-    fn path(&self, file: &str) -> std::path::PathBuf {
+    pub(crate) fn path(&self, file: &str) -> std::path::PathBuf {
         self.work.path().join("flags").join(file)
     }
 
     /// Replaces the first `from` in `file` with `to`.
-    fn edit(&self, file: &str, from: &str, to: &str) -> &Pr {
+    pub(crate) fn edit(&self, file: &str, from: &str, to: &str) -> &Pr {
         let text = std::fs::read_to_string(self.path(file)).unwrap();
         assert!(text.contains(from), "{file} has no {from:?}");
         std::fs::write(self.path(file), text.replacen(from, to, 1)).unwrap();
@@ -48,12 +48,12 @@ impl Pr {
     }
 
     /// Commits the work tree and returns the commit's id.
-    fn commit(&self) -> String {
+    pub(crate) fn commit(&self) -> String {
         commit(&self.repository, "head").to_string()
     }
 
     /// Runs `review` against the head commit with these reviews (JSON text).
-    fn review(&self, author: &str, reviews: &str) -> (i32, String, String) {
+    pub(crate) fn review(&self, author: &str, reviews: &str) -> (i32, String, String) {
         let file = self.work.path().join("reviews.json");
         std::fs::write(&file, reviews).unwrap();
         let args = [
@@ -74,7 +74,7 @@ impl Pr {
         run(&args, self.work.path())
     }
 
-    fn review_json(&self, author: &str, reviews: &str) -> (i32, Value) {
+    pub(crate) fn review_json(&self, author: &str, reviews: &str) -> (i32, Value) {
         let (code, stdout, stderr) = self.review(author, reviews);
         assert_ne!(code, 2, "{stderr}");
         (code, serde_json::from_str(&stdout).unwrap())
@@ -82,7 +82,7 @@ impl Pr {
 }
 
 /// A GitHub review: `[login, state, commit]`.
-fn reviews(list: &[(&str, &str, &str)]) -> String {
+pub(crate) fn reviews(list: &[(&str, &str, &str)]) -> String {
     let reviews: Vec<Value> = list
         .iter()
         .enumerate()

@@ -10,7 +10,7 @@ use crate::evals::{Conclusion, DEFAULT_SEED, Margin, Options};
 
 use super::render::human::EvalsWords;
 use super::render::{human, json, markdown};
-use super::{Error, Exit, Format, formats};
+use super::{Error, Exit, Format, RepoArgs, formats};
 
 /// Compare AI eval scores of a baseline and a candidate.
 #[derive(Debug, clap::Args)]
@@ -23,6 +23,34 @@ pub struct Args {
 enum EvalsCommand {
     Compare(CompareArgs),
     Payload(PayloadArgs),
+    Run(RunArgs),
+}
+
+/// Run an eval harness on each changed payload of an AI flag between two revisions, and
+/// write the reports the review policy's `evals` rules ask for (docs/evals.md#running-the-harness).
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    repo: RepoArgs,
+    /// The base revision the head is compared with.
+    #[arg(long, value_name = "REV")]
+    base: String,
+    /// The head revision. Default: the work tree as it is, so the reports can be written
+    /// and committed with the change.
+    #[arg(long, value_name = "REV")]
+    head: Option<String>,
+    /// The revision whose review policy names the reports (as `review --policy`). Default:
+    /// --base.
+    #[arg(long, value_name = "REV")]
+    policy: Option<String>,
+    /// The harness, run by `sh -c` once per payload: the payload's canonical JSON on standard
+    /// input, CSV with the columns case_id and score on standard output.
+    #[arg(long, value_name = "COMMAND")]
+    command: String,
+    /// Where the reports go, at the paths the rules give. Default: the repository's
+    /// directory, where `review` finds them once committed.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 /// Print a variant's payload as canonical JSON, the bytes an eval harness scores, or its
@@ -95,6 +123,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
     let args = match args.command {
         EvalsCommand::Compare(args) => args,
         EvalsCommand::Payload(args) => return payload(&args, out),
+        EvalsCommand::Run(args) => return run_harness(&args, out),
     };
     let margin: Margin = args.max_regression.parse()?;
     let options = Options {
@@ -187,4 +216,127 @@ fn payload(args: &PayloadArgs, out: &mut dyn Write) -> Result<Exit, Error> {
         writeln!(out, "{}", crate::bundle::canonical_json(payload))?;
     }
     Ok(Exit::Success)
+}
+
+fn run_harness(args: &RunArgs, out: &mut dyn Write) -> Result<Exit, Error> {
+    let now = args.repo.now_millis()?;
+    let revisions = crate::compare::Revisions {
+        dir: args.repo.dir(),
+        base: &args.base,
+        head: args.head.as_deref(),
+    };
+    let Some(compared) = super::diff::compared(&revisions, now, Format::Human, out)? else {
+        let head = args.head.as_deref().unwrap_or("the work tree");
+        return Err(format!("the head (`{head}`) has errors (above)").into());
+    };
+    let judge = match &args.policy {
+        Some(rev) => Some(crate::review::policy_version(&compared, rev)?),
+        None => None,
+    };
+    let versions = crate::review::Versions {
+        judge: judge.as_ref().unwrap_or(&compared.base.repo),
+        base: &compared.base.repo,
+        head: &compared.head.repo,
+    };
+    let demands = crate::review::eval_demands(versions);
+    if demands.is_empty() {
+        writeln!(out, "no changed AI payload needs an eval report")?;
+    }
+    let root = args.out.as_deref().unwrap_or(args.repo.dir());
+    let mut written = std::collections::BTreeSet::new();
+    for demand in &demands {
+        // Two rules may ask for the same report.
+        if !written.insert(&demand.report) {
+            continue;
+        }
+        let scores = |side: &'static str, payload: &serde_json::Value, hash: &str| {
+            let name = format!(
+                "the harness's scores of the {side} (`{}` variant `{}`)",
+                demand.flag,
+                if side == "baseline" {
+                    &demand.baseline_variant
+                } else {
+                    &demand.variant
+                }
+            );
+            let stdout = harness(&args.command, demand, side, payload, hash)?;
+            crate::evals::parse_scores(&name, &stdout).map_err(Error::from)
+        };
+        let baseline = scores("baseline", &demand.baseline, &demand.baseline_payload)?;
+        let candidate = scores("candidate", &demand.candidate, &demand.candidate_payload)?;
+        let payloads = crate::evals::Payloads {
+            baseline: &demand.baseline_payload,
+            candidate: &demand.candidate_payload,
+        };
+        let report = crate::evals::write_report(&baseline, &candidate, payloads)
+            .map_err(|e| format!("`{}` variant `{}`: {e}", demand.flag, demand.variant))?;
+        let path = root.join(&demand.report);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        crate::fs::write_atomic(&path, &report)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        writeln!(
+            out,
+            "wrote {}: {} scored, `{}` variant `{}` against {}",
+            match &args.out {
+                Some(_) => path.display().to_string(),
+                None => demand.report.clone(),
+            },
+            crate::format::plural(baseline.len() as u64, "case"),
+            demand.flag,
+            demand.variant,
+            if demand.baseline_variant == demand.variant {
+                "its base version".to_owned()
+            } else {
+                format!("the base's `{}`", demand.baseline_variant)
+            }
+        )?;
+    }
+    Ok(Exit::Success)
+}
+
+/// Runs the harness on one payload and returns what it printed.
+fn harness(
+    command: &str,
+    demand: &crate::review::EvalDemand,
+    side: &str,
+    payload: &serde_json::Value,
+    hash: &str,
+) -> Result<Vec<u8>, Error> {
+    use std::process::{Command, Stdio};
+    let what = format!(
+        "the harness on the {side} of `{}` variant `{}`",
+        demand.flag, demand.variant
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env("FLAGSTONE_FLAG", &demand.flag)
+        .env("FLAGSTONE_VARIANT", &demand.variant)
+        .env("FLAGSTONE_SIDE", side)
+        .env("FLAGSTONE_PAYLOAD_HASH", hash)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {what} (`sh -c {command:?}`): {e}"))?;
+    let json = crate::bundle::canonical_json(payload);
+    let mut stdin = child.stdin.take();
+    // Written from a thread: a harness that prints before it reads cannot deadlock.
+    let writer = std::thread::spawn(move || {
+        if let Some(stdin) = stdin.as_mut() {
+            // A harness may ignore its input and exit first; that is its business.
+            let _ = stdin.write_all(json.as_bytes());
+        }
+    });
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    let _ = writer.join();
+    if !output.status.success() {
+        return Err(format!("{what} failed ({})", output.status).into());
+    }
+    Ok(output.stdout)
 }

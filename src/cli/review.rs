@@ -8,8 +8,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::compare::Revisions;
-use crate::git::Repository;
-use crate::review::Versions;
+use crate::evals::{Error as EvalsError, Options, Payloads};
+use crate::git::{Kind, Repository};
+use crate::review::{EvalDemand, EvalEvidence, EvalOutcome, Versions, WORST_SHOWN};
 
 use super::diff::compared;
 use super::render::{human, markdown};
@@ -50,8 +51,12 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
     format: Format,
-    /// Outputs: verdict (approved, approvals_missing, blocked, emergency or no_changes) and
-    /// approval-required (true or false).
+    /// Read eval reports (`[[review.rules]] evals`) from this directory, where a CI step
+    /// wrote them, instead of from the head revision. Their paths below it are the rule's.
+    #[arg(long, value_name = "DIR")]
+    eval_reports: Option<PathBuf>,
+    /// Outputs: verdict (approved, approvals_missing, blocked, evals_failing, emergency or
+    /// no_changes) and approval-required (true or false).
     #[command(flatten)]
     github_output: GithubOutput,
 }
@@ -116,7 +121,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, Error> {
         head_sha: &head_sha,
         committers: &committers,
     };
-    let report = crate::review::review(&compared.diff, versions, &reviews, &pull_request);
+    let source = match &args.eval_reports {
+        Some(dir) => Reports::Directory(dir),
+        None => Reports::Revision {
+            repository: &compared.repository,
+            rev: &head,
+            relative: &compared.relative,
+        },
+    };
+    let evidence = crate::review::eval_demands(versions)
+        .into_iter()
+        .map(|demand| judge_report(&source, demand))
+        .collect::<Result<_, Error>>()?;
+    let report = crate::review::review(&compared.diff, versions, &reviews, &pull_request, evidence);
     let verdict = serde_json::to_value(report.verdict)?;
     args.github_output.write(&[
         ("verdict", verdict.as_str().unwrap_or_default().to_owned()),
@@ -144,4 +161,89 @@ fn commit_id(repository: &Repository, rev: &str) -> Result<String, Error> {
         .commit(rev)
         .map_err(|e| format!("cannot read revision `{rev}`: {e}"))?;
     Ok(commit.id().to_string())
+}
+
+/// Where eval reports are read from.
+enum Reports<'a> {
+    /// The head revision's tree, below the repository's directory.
+    Revision {
+        repository: &'a Repository,
+        rev: &'a str,
+        relative: &'a std::path::Path,
+    },
+    /// A directory a CI step wrote them to.
+    Directory(&'a std::path::Path),
+}
+
+/// Reads the report `demand` asks for and compares its cases as the rule says.
+fn judge_report(source: &Reports<'_>, demand: EvalDemand) -> Result<EvalEvidence, Error> {
+    let bytes = match source {
+        Reports::Revision {
+            repository,
+            rev,
+            relative,
+        } => {
+            let tree = repository
+                .tree(rev)
+                .map_err(|e| format!("cannot read revision `{rev}`: {e}"))?;
+            // Only a file: a link or a directory at the path is no report.
+            match tree.entry(&relative.join(&demand.report)) {
+                Some(entry) if entry.kind == Kind::Blob => Some(
+                    repository
+                        .blob(entry.id)
+                        .map_err(|e| format!("cannot read {} at `{rev}`: {e}", demand.report))?,
+                ),
+                _ => None,
+            }
+        }
+        Reports::Directory(dir) => {
+            let path = dir.join(&demand.report);
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_file() => Some(
+                    std::fs::read(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+                ),
+                Ok(_) => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
+            }
+        }
+    };
+    let outcome = match bytes {
+        None => EvalOutcome::Missing,
+        Some(bytes) => compare_report(&demand, &bytes),
+    };
+    Ok(EvalEvidence { demand, outcome })
+}
+
+fn compare_report(demand: &EvalDemand, bytes: &[u8]) -> EvalOutcome {
+    let payloads = Payloads {
+        baseline: &demand.baseline_payload,
+        candidate: &demand.candidate_payload,
+    };
+    let cases = match crate::evals::parse_report(&demand.report, bytes, payloads) {
+        Ok(cases) => cases,
+        Err(e @ EvalsError::OtherPayload { .. }) => return EvalOutcome::Stale(e.to_string()),
+        Err(e) => return EvalOutcome::Invalid(e.to_string()),
+    };
+    let settings = demand.settings;
+    let options = Options {
+        alpha: settings.alpha,
+        lower_is_better: settings.lower_is_better,
+        resamples: settings.resamples,
+        worst: WORST_SHOWN,
+        margin: settings.margin,
+        min_cases: settings.min_cases,
+        ..Options::default()
+    };
+    match crate::evals::compare(&cases, &options) {
+        Ok(report) => EvalOutcome::Compared {
+            cases: report.n,
+            baseline_mean: report.baseline_mean,
+            candidate_mean: report.candidate_mean,
+            verdict: report.verdict,
+            worst: report.worst,
+        },
+        Err(e) => EvalOutcome::Invalid(format!("{}: {e}", demand.report)),
+    }
 }

@@ -10,13 +10,10 @@ use crate::csv_input::Lines;
 use crate::stats::paired;
 // The tests' results, which the report holds, are named here too.
 pub use crate::stats::paired::{
-    Bootstrap, SignTest, TTest, TTestUndefined, Wilcoxon, WilcoxonMethod,
+    Bootstrap, Conclusion, MAX_RESAMPLES, MIN_CASES, Margin, SCORE_LIMIT, SignTest, TTest,
+    TTestUndefined, Verdict, Wilcoxon, WilcoxonMethod, WorstCase,
 };
 
-/// Scores beyond ±1e100 are refused: squares of differences of larger scores could overflow.
-pub const SCORE_LIMIT: f64 = 1e100;
-/// The bootstrap keeps every resample's mean in memory (8 bytes each).
-pub const MAX_RESAMPLES: u32 = 10_000_000;
 /// The bootstrap seed when none is given.
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -34,6 +31,8 @@ pub enum Error {
     /// No bytes at all (or only a byte-order mark and blank space).
     Empty {
         file: String,
+        /// The columns expected, comma-separated.
+        header: String,
     },
     /// The header lacks a required column.
     MissingColumn {
@@ -80,6 +79,12 @@ pub enum Error {
         found: String,
         expected: String,
     },
+    /// A harness scored a case for one side only.
+    UnpairedCase {
+        id: String,
+        scored: &'static str,
+        unscored: &'static str,
+    },
     /// A header and no rows.
     NoCases {
         file: String,
@@ -101,9 +106,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Empty { file } => write!(
+            Error::Empty { file, header } => write!(
                 f,
-                "{file}: the file is empty; expected a header `case_id,baseline,candidate` and one row per case"
+                "{file}: the file is empty; expected a header `{header}` and one row per case"
             ),
             Error::MissingColumn {
                 file,
@@ -149,6 +154,14 @@ impl fmt::Display for Error {
                 "{file}:{line}: case {id:?} is already on line {first_line}"
             ),
             Error::NoCases { file } => write!(f, "{file}: a header but no cases"),
+            Error::UnpairedCase {
+                id,
+                scored,
+                unscored,
+            } => write!(
+                f,
+                "case {id:?} is scored for the {scored} but not for the {unscored}: a paired comparison needs both"
+            ),
             Error::TooFewCases { count } => write!(
                 f,
                 "{count} case{}: at least 2 are needed to compare",
@@ -223,11 +236,104 @@ pub fn parse_report(file: &str, bytes: &[u8], payloads: Payloads) -> Result<Vec<
 }
 
 fn read_cases(file: &str, bytes: &[u8], payloads: Option<Payloads>) -> Result<Vec<Case>, Error> {
-    let required = if payloads.is_some() { 5 } else { 3 };
+    let columns = if payloads.is_some() {
+        &COLUMNS[..]
+    } else {
+        &COLUMNS[..3]
+    };
+    let mut cases = Vec::new();
+    read_rows(file, bytes, columns, |line, fields| {
+        let baseline = score(file, line, COLUMNS[1], fields[1])?;
+        let candidate = score(file, line, COLUMNS[2], fields[2])?;
+        if let Some(payloads) = payloads {
+            for (slot, expected) in [(3, payloads.baseline), (4, payloads.candidate)] {
+                if !fields[slot].eq_ignore_ascii_case(expected) {
+                    return Err(Error::OtherPayload {
+                        file: file.to_owned(),
+                        line,
+                        column: COLUMNS[slot],
+                        found: fields[slot].to_owned(),
+                        expected: expected.to_owned(),
+                    });
+                }
+            }
+        }
+        cases.push(Case {
+            id: fields[0].to_owned(),
+            baseline,
+            candidate,
+        });
+        Ok(())
+    })?;
+    Ok(cases)
+}
+
+/// Reads one side's scores, as an eval harness prints them: a header naming `case_id` and
+/// `score` (among any other columns), then one row per case, read as [`parse_cases`] reads
+/// cases. In file order.
+pub fn parse_scores(file: &str, bytes: &[u8]) -> Result<Vec<(String, f64)>, Error> {
+    let mut scores = Vec::new();
+    read_rows(file, bytes, &["case_id", "score"], |line, fields| {
+        scores.push((fields[0].to_owned(), score(file, line, "score", fields[1])?));
+        Ok(())
+    })?;
+    Ok(scores)
+}
+
+/// A report, as [`parse_report`] reads it, of the scores a harness gave the baseline and the
+/// candidate, case by case in the baseline's order. Every case must be scored on both sides.
+pub fn write_report(
+    baseline: &[(String, f64)],
+    candidate: &[(String, f64)],
+    payloads: Payloads,
+) -> Result<Vec<u8>, Error> {
+    let unpaired = |id: &str, scored, unscored| Error::UnpairedCase {
+        id: id.to_owned(),
+        scored,
+        unscored,
+    };
+    let candidates: HashMap<&str, f64> =
+        candidate.iter().map(|(id, x)| (id.as_str(), *x)).collect();
+    let baselines: HashMap<&str, f64> = baseline.iter().map(|(id, x)| (id.as_str(), *x)).collect();
+    if let Some((id, _)) = candidate
+        .iter()
+        .find(|(id, _)| !baselines.contains_key(id.as_str()))
+    {
+        return Err(unpaired(id, "candidate", "baseline"));
+    }
+    // Writing to memory cannot fail; a field cannot make a record invalid.
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(COLUMNS);
+    for (id, score) in baseline {
+        let Some(other) = candidates.get(id.as_str()) else {
+            return Err(unpaired(id, "baseline", "candidate"));
+        };
+        let row = [
+            id.as_str(),
+            &score.to_string(),
+            &other.to_string(),
+            payloads.baseline,
+            payloads.candidate,
+        ];
+        let _ = writer.write_record(row);
+    }
+    Ok(writer.into_inner().unwrap_or_default())
+}
+
+/// Calls `row` with the line number and the trimmed `columns` (at most as many as
+/// [`COLUMNS`]) of each row of a CSV file whose header names them (among any others); the
+/// first column is a case id, which must be non-empty and unique.
+fn read_rows(
+    file: &str,
+    bytes: &[u8],
+    columns: &[&'static str],
+    mut row: impl FnMut(u64, &[&str]) -> Result<(), Error>,
+) -> Result<(), Error> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Empty {
             file: file.to_owned(),
+            header: columns.join(","),
         });
     }
     let malformed = |line: u64, message: String| Error::Malformed {
@@ -250,8 +356,8 @@ fn read_cases(file: &str, bytes: &[u8], payloads: Option<Payloads>) -> Result<Ve
         .iter()
         .map(|name| name.trim().to_owned())
         .collect();
-    let mut index = [0usize; 5];
-    for (slot, column) in index.iter_mut().zip(COLUMNS).take(required) {
+    let mut index = Vec::with_capacity(columns.len());
+    for &column in columns {
         let mut positions = header
             .iter()
             .enumerate()
@@ -271,59 +377,28 @@ fn read_cases(file: &str, bytes: &[u8], payloads: Option<Payloads>) -> Result<Ve
                 second: second + 1,
             });
         }
-        *slot = first;
+        index.push(first);
     }
-    let mut cases = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    // Raw bytes: only the three columns used need to be UTF-8 (and trimming copies nothing).
+    let mut rows = 0usize;
+    // Raw bytes: only the columns used need to be UTF-8 (and trimming copies nothing).
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         let line = record
             .position()
             .map_or(0, |p| lines.borrow_mut().line_at(p.byte()));
-        let field = |slot: usize| {
-            std::str::from_utf8(&record[index[slot]])
-                .map(str::trim)
-                .map_err(|_| malformed(line, "not valid UTF-8".to_owned()))
-        };
-        let id = field(0)?;
+        let mut fields = [""; COLUMNS.len()];
+        for (field, &i) in fields.iter_mut().zip(&index) {
+            *field = std::str::from_utf8(&record[i])
+                .map_err(|_| malformed(line, "not valid UTF-8".to_owned()))?
+                .trim();
+        }
+        let id = fields[0];
         if id.is_empty() {
             return Err(Error::EmptyId {
                 file: file.to_owned(),
                 line,
             });
-        }
-        let score = |slot: usize| {
-            let value = field(slot)?;
-            let problem = match value.parse::<f64>() {
-                Err(_) => "is not a number",
-                Ok(x) if !x.is_finite() => "is not a finite number",
-                Ok(x) if x.abs() > SCORE_LIMIT => "is beyond ±1e100, the largest score compared",
-                Ok(x) => return Ok(x),
-            };
-            Err(Error::BadScore {
-                file: file.to_owned(),
-                line,
-                column: COLUMNS[slot],
-                value: value.to_owned(),
-                problem,
-            })
-        };
-        let baseline = score(1)?;
-        let candidate = score(2)?;
-        if let Some(payloads) = payloads {
-            for (slot, expected) in [(3, payloads.baseline), (4, payloads.candidate)] {
-                let found = field(slot)?;
-                if !found.eq_ignore_ascii_case(expected) {
-                    return Err(Error::OtherPayload {
-                        file: file.to_owned(),
-                        line,
-                        column: COLUMNS[slot],
-                        found: found.to_owned(),
-                        expected: expected.to_owned(),
-                    });
-                }
-            }
         }
         if let Some(&first_line) = seen.get(id) {
             return Err(Error::DuplicateCase {
@@ -334,27 +409,32 @@ fn read_cases(file: &str, bytes: &[u8], payloads: Option<Payloads>) -> Result<Ve
             });
         }
         seen.insert(id.to_owned(), line);
-        cases.push(Case {
-            id: id.to_owned(),
-            baseline,
-            candidate,
-        });
+        row(line, &fields[..columns.len()])?;
+        rows += 1;
     }
-    if cases.is_empty() {
+    if rows == 0 {
         return Err(Error::NoCases {
             file: file.to_owned(),
         });
     }
-    Ok(cases)
+    Ok(())
 }
 
-/// The tolerated regression.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Margin {
-    /// In score units.
-    Absolute(f64),
-    /// A fraction of the magnitude of the baseline mean (`2%` is 0.02).
-    Relative(f64),
+/// A score field: a finite number within ±[`SCORE_LIMIT`].
+fn score(file: &str, line: u64, column: &'static str, value: &str) -> Result<f64, Error> {
+    let problem = match value.parse::<f64>() {
+        Err(_) => "is not a number",
+        Ok(x) if !x.is_finite() => "is not a finite number",
+        Ok(x) if x.abs() > SCORE_LIMIT => "is beyond ±1e100, the largest score compared",
+        Ok(x) => return Ok(x),
+    };
+    Err(Error::BadScore {
+        file: file.to_owned(),
+        line,
+        column,
+        value: value.to_owned(),
+        problem,
+    })
 }
 
 impl std::str::FromStr for Margin {
@@ -362,19 +442,7 @@ impl std::str::FromStr for Margin {
 
     /// `0.05` (score units) or `5%` (of the baseline mean); never negative.
     fn from_str(s: &str) -> Result<Margin, Error> {
-        let text = s.trim();
-        let (number, percent) = match text.strip_suffix('%') {
-            Some(number) => (number.trim_end(), true),
-            None => (text, false),
-        };
-        match number.parse::<f64>() {
-            Ok(x) if (0.0..=SCORE_LIMIT).contains(&x) => Ok(if percent {
-                Margin::Relative(x / 100.0)
-            } else {
-                Margin::Absolute(x)
-            }),
-            _ => Err(Error::Margin(s.to_owned())),
-        }
+        Margin::parse(s).ok_or_else(|| Error::Margin(s.to_owned()))
     }
 }
 
@@ -396,12 +464,6 @@ pub struct Options {
     /// ([`MIN_CASES`] by default; docs/evals.md says why).
     pub min_cases: usize,
 }
-
-/// The fewest cases a PASS needs by default. With fewer, the percentile bootstrap's interval
-/// is too narrow: in simulations of differences of −1, 0 and +1 whose true mean is on the
-/// margin, 10 cases passed up to 3.4% of the time where 2.5% is the nominal rate, 20 cases at
-/// most 2.5% (tests/evals/false_pass.py, docs/evals.md).
-pub const MIN_CASES: usize = 20;
 
 impl Default for Options {
     fn default() -> Self {
@@ -441,42 +503,6 @@ pub struct Report {
     /// The most regressed cases, worst first; ties in file order.
     pub worst: Vec<WorstCase>,
     pub verdict: Verdict,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorstCase {
-    /// The position among the cases (0-based, file order).
-    pub index: usize,
-    pub id: String,
-    pub baseline: f64,
-    pub candidate: f64,
-    /// candidate − baseline.
-    pub difference: f64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conclusion {
-    /// Non-inferiority shown: the interval's lower end is above −margin, from at least
-    /// [`Options::min_cases`] cases.
-    Pass,
-    /// Significantly worse by more than the margin: the interval's upper end is below it.
-    Regression,
-    Inconclusive,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Verdict {
-    pub outcome: Conclusion,
-    /// The tolerated regression in score units (a percentage already applied).
-    pub margin: f64,
-    /// The bootstrap interval of the improvement: the mean difference, negated when lower is
-    /// better, so that negative is worse.
-    pub improvement: [f64; 2],
-    /// When inconclusive: about how many more cases would make the interval clear the margin
-    /// on one side, if the mean and spread of the differences stayed as they are.
-    pub more_cases: Option<u64>,
-    /// The interval cleared the margin, but from fewer cases than a PASS needs.
-    pub too_few_cases: bool,
 }
 
 impl Options {
@@ -553,7 +579,7 @@ pub fn compare(cases: &[Case], options: &Options) -> Result<Report, Error> {
         wilcoxon: paired::wilcoxon(&differences),
         sign_test: paired::sign_test(&differences),
         worst: worst(cases, &differences, sign, options.worst),
-        verdict: verdict(&bootstrap, sign, margin, n, options.min_cases),
+        verdict: paired::verdict(&bootstrap, sign, margin, n, options.min_cases),
         bootstrap,
     })
 }
@@ -582,49 +608,4 @@ fn worst(cases: &[Case], differences: &[f64], sign: f64, count: usize) -> Vec<Wo
             difference: differences[index],
         })
         .collect()
-}
-
-fn verdict(bootstrap: &Bootstrap, sign: f64, margin: f64, n: usize, min_cases: usize) -> Verdict {
-    let [low, high] = bootstrap.ci;
-    let improvement = if sign > 0.0 {
-        [low, high]
-    } else {
-        [-high, -low]
-    };
-    // Strictly above: an interval that only touches the margin is the degenerate one of
-    // cases that (nearly) all score the same, which a worse candidate gives too.
-    let clears = improvement[0] > -margin;
-    let too_few_cases = clears && n < min_cases;
-    let outcome = if clears && !too_few_cases {
-        Conclusion::Pass
-    } else if improvement[1] < -margin {
-        Conclusion::Regression
-    } else {
-        Conclusion::Inconclusive
-    };
-    let more_cases = if too_few_cases {
-        Some((min_cases - n) as u64)
-    } else {
-        (outcome == Conclusion::Inconclusive)
-            .then(|| {
-                // The interval narrows as 1/√n: n' = n·(half-width / distance to the margin)².
-                let half_width = (improvement[1] - improvement[0]) / 2.0;
-                let distance = ((improvement[0] + improvement[1]) / 2.0 + margin).abs();
-                if distance == 0.0 {
-                    return None;
-                }
-                let needed = n as f64 * (half_width / distance).powi(2);
-                let more = (needed - n as f64).ceil().max(1.0);
-                // Beyond 2^53 the count means little; a mean on the margin gives no estimate.
-                (more.is_finite() && more < 9.0e15).then_some(more as u64)
-            })
-            .flatten()
-    };
-    Verdict {
-        outcome,
-        margin,
-        improvement,
-        more_cases,
-        too_few_cases,
-    }
 }

@@ -556,6 +556,11 @@ impl<'r> Tree<'r> {
         self.tree.get_name(name).map(|e| Entry::of(&e))
     }
 
+    /// The entry at `path` below this tree; `None` when there is none.
+    pub fn entry(&self, path: &Path) -> Option<Entry> {
+        self.tree.get_path(path).ok().map(|e| Entry::of(&e))
+    }
+
     /// The directory at `path` below this tree; `None` when there is none.
     pub fn subtree(&self, path: &Path) -> Result<Option<Tree<'r>>, GitError> {
         if path.as_os_str().is_empty() {

@@ -12,6 +12,7 @@ use std::ops::{Deref, Range};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 pub use crate::op::{AttrType, Op, Operand};
+use crate::stats::paired::{Margin, SCORE_LIMIT};
 use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, Visitor};
 
 /// A value with the byte range it was read from. Files are at most 1 MiB, so the range is
@@ -823,6 +824,109 @@ pub struct ReviewRule {
     pub approvals: Option<Spanned<u32>>,
     /// Who may approve: "owners" (of the changed flag; for a segment, of the flags it
     /// affects; for the project, the protected approvers), "anyone", "@team" or a login.
+    /// Every rule but an `evals` rule names them.
+    #[schemars(length(min = 1))]
+    pub from: Option<Spanned<Vec<Name>>>,
+    /// Instead of approvals, eval evidence: each changed variant of an AI configuration flag
+    /// (kind "ai") needs an eval report showing the head's payload does not score worse than
+    /// the base's (docs/review.md#eval-evidence).
+    pub evals: Option<Spanned<EvalsRule>>,
+}
+
+/// `[[review.rules]] evals = { … }`: what an eval report must show for a changed AI payload.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EvalsRule {
+    /// Where each changed variant's report is, relative to the repository's directory:
+    /// `{flag}` and `{variant}` stand for the flag's key and the variant's name, e.g.
+    /// "evals/{flag}/{variant}.csv". Both must appear, so no two variants share a report.
+    pub reports: Name,
+    /// The tolerated regression: score units (0.02) or a percentage of the baseline mean
+    /// ("2%"). Default: 0.
+    pub max_regression: Option<Spanned<MaxRegression>>,
+    /// The fewest cases a pass needs; fewer make the result inconclusive. Default: 20.
+    #[schemars(range(min = 2, max = 100_000_000))]
+    pub min_cases: Option<Spanned<u32>>,
+    /// Lower scores are better (a latency, a cost, an error rate). Default: false.
+    pub lower_is_better: Option<bool>,
+    /// The interval is (1 − alpha). Default: 0.05.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub alpha: Option<Spanned<f64>>,
+    /// Bootstrap resamples. Default: 2,000, so that the gate stays fast on large eval sets
+    /// (a percentile interval needs 1,000 or more; docs/review.md#eval-evidence).
+    #[schemars(range(min = 1, max = 10_000_000))]
+    pub resamples: Option<Spanned<u32>>,
+    /// What an inconclusive result needs: "block" (the default: more cases), or approvals
+    /// from named people, e.g. { approvals = 1, from = ["@ai-leads"] }.
+    pub inconclusive: Option<Inconclusive>,
+}
+
+/// `max_regression`: a number in score units, or a percentage such as "2%".
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MaxRegression {
+    Score(f64),
+    /// A number followed by `%`: a percentage of the baseline mean.
+    Text(String),
+}
+
+impl MaxRegression {
+    /// The margin it stands for; `None` when it is negative, too large or not a number.
+    pub fn margin(&self) -> Option<Margin> {
+        match self {
+            MaxRegression::Score(x) if (0.0..=SCORE_LIMIT).contains(x) => {
+                Some(Margin::Absolute(*x))
+            }
+            MaxRegression::Score(_) => None,
+            MaxRegression::Text(text) => Margin::parse(text),
+        }
+    }
+}
+
+/// What an inconclusive eval result needs. (Deserialized by hand: an untagged enum would
+/// buffer the table and lose the spans inside it.)
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(untagged)]
+pub enum Inconclusive {
+    /// "block": the gate stays closed until the evidence is conclusive.
+    Block(Block),
+    /// Approvals that accept the uncertainty.
+    Approve(InconclusiveApprovals),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, JsonSchema)]
+pub enum Block {
+    #[serde(rename = "block")]
+    Block,
+}
+
+impl<'de> Deserialize<'de> for Inconclusive {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InconclusiveVisitor;
+        impl<'de> Visitor<'de> for InconclusiveVisitor {
+            type Value = Inconclusive;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(r#""block" or a table { approvals = N, from = [...] }"#)
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Inconclusive, E> {
+                Block::deserialize(value.into_deserializer()).map(Inconclusive::Block)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Inconclusive, A::Error> {
+                InconclusiveApprovals::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Inconclusive::Approve)
+            }
+        }
+        deserializer.deserialize_any(InconclusiveVisitor)
+    }
+}
+
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct InconclusiveApprovals {
+    /// How many distinct people must approve. Default: 1.
+    #[schemars(range(min = 1, max = 100))]
+    pub approvals: Option<Spanned<u32>>,
+    /// Who may: "owners" (of the flag), "@team" or a login.
     #[schemars(length(min = 1))]
     pub from: Spanned<Vec<Name>>,
 }

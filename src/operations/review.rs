@@ -16,9 +16,10 @@ use crate::diff::{BlastRadius, Diff, FileKind};
 use crate::git::{GitError, Repository};
 use crate::load::{Repo, RepoError};
 use crate::model::{
-    ANYONE, ChangeKind, ChangesRequested, EmergencyKill, FlagFile, Name, OWNERS, ProjectFile,
-    ReviewPolicy,
+    ANYONE, ChangeKind, ChangesRequested, EmergencyKill, FlagFile, FlagKind, Inconclusive, Name,
+    OWNERS, ProjectFile, ReviewPolicy,
 };
+use crate::stats::paired::{Conclusion, MIN_CASES, Margin, Verdict as EvalVerdict, WorstCase};
 
 /// One review as GitHub's REST API returns it; other fields are ignored.
 #[derive(Debug, Deserialize)]
@@ -244,6 +245,9 @@ pub enum Verdict {
     /// Someone with write access (or, as the policy says, someone who could approve)
     /// requests changes.
     Blocked,
+    /// A changed AI payload lacks the eval evidence an `evals` rule asks for: no report, a
+    /// stale or invalid one, a regression, or an inconclusive result the rule blocks.
+    EvalsFailing,
     /// The change only turns flags off that the policy lets a kill turn off without
     /// approval: the emergency path.
     Emergency,
@@ -274,6 +278,9 @@ pub struct ChangeReview {
     /// For a kill: why it may not take the emergency path, when it may not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emergency_refused: Option<String>,
+    /// For a changed AI payload: the eval evidence an `evals` rule asks for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval: Option<EvalGate>,
 }
 
 /// One requirement a change triggers, and how far it is met.
@@ -309,12 +316,14 @@ pub struct Versions<'a> {
     pub head: &'a Repo,
 }
 
-/// Judges `diff` by the judging version's policy, teams and owners against `reviews`.
+/// Judges `diff` by the judging version's policy, teams and owners against `reviews`, and
+/// the changed AI payloads by `evidence`, one for each of [`eval_demands`].
 pub fn review(
     diff: &Diff,
     versions: Versions<'_>,
     reviews: &[Review],
     pull_request: &PullRequest<'_>,
+    evidence: Vec<EvalEvidence>,
 ) -> Report {
     let judge = versions.judge;
     let project = judge.project.as_ref().and_then(|p| p.doc.as_ref());
@@ -359,6 +368,7 @@ pub fn review(
     }
 
     let mut changes = changes_of(diff, versions, &policy);
+    changes.extend(evidence.into_iter().map(|e| e.judged(&policy, versions)));
     let emergency = !changes.is_empty()
         && changes
             .iter()
@@ -407,6 +417,12 @@ pub fn review(
         Verdict::Emergency
     } else if blocked {
         Verdict::Blocked
+    } else if changes
+        .iter()
+        .filter_map(|c| c.eval.as_ref())
+        .any(|gate| !gate.satisfied)
+    {
+        Verdict::EvalsFailing
     } else if requirements().any(|r| r.missing > 0) {
         Verdict::ApprovalsMissing
     } else {
@@ -457,6 +473,7 @@ struct Policy<'a> {
     emergency_kill: EmergencyKill,
     changes_requested: ChangesRequested,
     rules: Vec<Rule>,
+    evals: Vec<EvalRule>,
 }
 
 /// A review rule, with its defaults filled in.
@@ -516,6 +533,7 @@ impl<'a> Policy<'a> {
                     approvals: 1,
                     from: vec![OWNERS.to_owned()],
                 }],
+                evals: Vec::new(),
             };
         };
         let ReviewPolicy {
@@ -538,6 +556,7 @@ impl<'a> Policy<'a> {
             changes_requested: changes_requested.unwrap_or_default(),
             rules: rules
                 .iter()
+                .filter(|rule| rule.evals.is_none())
                 .map(|rule| Rule {
                     name: rule.name.as_str().to_owned(),
                     environments: rule.environments.as_deref().map(names),
@@ -548,7 +567,43 @@ impl<'a> Policy<'a> {
                     rollout_above: rule.rollout_above.as_ref().map(|r| r.value),
                     blast_radius_above: rule.blast_radius_above.as_ref().map(|b| b.value),
                     approvals: rule.approvals.as_ref().map_or(1, |a| a.value),
-                    from: names(&rule.from),
+                    from: rule.from.as_deref().map(|f| names(f)).unwrap_or_default(),
+                })
+                .collect(),
+            evals: rules
+                .iter()
+                .filter_map(|rule| {
+                    let evals = rule.evals.as_ref()?;
+                    Some(EvalRule {
+                        name: rule.name.as_str().to_owned(),
+                        environments: rule.environments.as_deref().map(names),
+                        reports: evals.reports.as_str().to_owned(),
+                        settings: EvalSettings {
+                            // A policy that checks cleanly has a valid margin.
+                            margin: evals
+                                .max_regression
+                                .as_ref()
+                                .and_then(|m| m.value.margin())
+                                .unwrap_or(Margin::Absolute(0.0)),
+                            min_cases: evals
+                                .min_cases
+                                .as_ref()
+                                .map_or(MIN_CASES, |n| n.value as usize),
+                            lower_is_better: evals.lower_is_better.unwrap_or(false),
+                            alpha: evals.alpha.as_ref().map_or(0.05, |a| a.value),
+                            resamples: evals
+                                .resamples
+                                .as_ref()
+                                .map_or(REVIEW_RESAMPLES, |r| r.value),
+                        },
+                        inconclusive: match &evals.inconclusive {
+                            None | Some(Inconclusive::Block(_)) => None,
+                            Some(Inconclusive::Approve(approve)) => Some((
+                                approve.approvals.as_ref().map_or(1, |a| a.value),
+                                names(&approve.from),
+                            )),
+                        },
+                    })
                 })
                 .collect(),
         }
@@ -695,18 +750,7 @@ impl Rule {
 
 /// Every change in `diff`, with the requirements the policy attaches to it.
 fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<ChangeReview> {
-    let flag = |repo: &Repo, key: &str| -> Option<Vec<String>> {
-        let doc: &FlagFile = repo.flags.get(key)?.doc.as_ref()?;
-        Some(doc.owners.iter().map(|o| o.as_str().to_owned()).collect())
-    };
-    // An existing flag's owners are the judge's (or the base's, for a flag the base branch has
-    // removed since); a new flag's are the ones it names.
-    let owners_of = |key: &str| {
-        [versions.judge, versions.base, versions.head]
-            .into_iter()
-            .find_map(|repo| flag(repo, key))
-            .unwrap_or_default()
-    };
+    let owners_of = |key: &str| flag_owners(versions, key);
     // Experiments and their owners as the base says them (the judge's where it has them):
     // a pull request cannot rename, move, re-own or delete an experiment out of its owners'
     // reach.
@@ -737,6 +781,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             })
             .collect()
     };
+    let reports = eval_report_paths(versions, policy);
     let mut changes = Vec::new();
     let change =
         |change: String, kinds: BTreeSet<ChangeKind>, details, requirements| ChangeReview {
@@ -745,6 +790,7 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             details,
             requirements,
             emergency_refused: None,
+            eval: None,
         };
     if !diff.teams.is_empty() || diff.policy.is_some() {
         let mut details = diff.teams.clone();
@@ -785,6 +831,15 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
             kind => {
                 let mut owners: Vec<String> =
                     file.flags.iter().flat_map(|f| owners_of(f)).collect();
+                // An eval report is its flag's owners' evidence.
+                // (The diff names files from the work tree's root, the rules from the
+                // repository's directory, which holds every file of this kind.)
+                let report = reports.iter().find(|(report, _)| {
+                    file.path == **report || file.path.ends_with(&format!("/{report}"))
+                });
+                if let Some((_, flag)) = report {
+                    owners.extend(owners_of(flag));
+                }
                 // The experiment the base has at this path: its owners, never the pull
                 // request's; a new experiment's are the ones it names.
                 let based = experiments.iter().find(|(_, e)| e.path == file.path);
@@ -927,10 +982,24 @@ fn changes_of(diff: &Diff, versions: Versions<'_>, policy: &Policy<'_>) -> Vec<C
                 details,
                 requirements,
                 emergency_refused,
+                eval: None,
             });
         }
     }
     changes
+}
+
+/// A flag's owners: an existing flag's are the judge's (or the base's, for a flag the base
+/// branch has removed since); a new flag's are the ones it names.
+fn flag_owners(versions: Versions<'_>, key: &str) -> Vec<String> {
+    let flag = |repo: &Repo| -> Option<Vec<String>> {
+        let doc: &FlagFile = repo.flags.get(key)?.doc.as_ref()?;
+        Some(doc.owners.iter().map(|o| o.as_str().to_owned()).collect())
+    };
+    [versions.judge, versions.base, versions.head]
+        .into_iter()
+        .find_map(flag)
+        .unwrap_or_default()
 }
 
 /// An experiment as the base (or the judging version) has it.
@@ -951,4 +1020,399 @@ pub fn radius(r: &BlastRadius) -> String {
         "{:.1}% (estimated, at most {:.1}% at 95% confidence) of {}",
         r.percent, r.upper, r.of
     )
+}
+
+/// An `evals` rule, with its defaults filled in.
+struct EvalRule {
+    name: String,
+    environments: Option<Vec<String>>,
+    reports: String,
+    settings: EvalSettings,
+    /// The approvals that accept an inconclusive result, and from whom; `None`: it blocks.
+    inconclusive: Option<(u32, Vec<String>)>,
+}
+
+impl EvalRule {
+    /// The path of the report on `flag`'s `variant`.
+    fn report(&self, flag: &str, variant: &str) -> String {
+        self.reports
+            .replace("{flag}", flag)
+            .replace("{variant}", variant)
+    }
+}
+
+/// How an `evals` rule judges a report.
+#[derive(Clone, Copy, Debug)]
+pub struct EvalSettings {
+    pub margin: Margin,
+    /// The fewest cases a pass needs.
+    pub min_cases: usize,
+    pub lower_is_better: bool,
+    pub alpha: f64,
+    pub resamples: u32,
+}
+
+/// The bootstrap resamples of a review's comparison by default: enough for a percentile
+/// interval (Efron and Tibshirani ask for 1,000 or more), and a fifth of `evals compare`'s
+/// default, so that 100,000 cases take well under a second.
+pub const REVIEW_RESAMPLES: u32 = 2_000;
+
+/// A changed payload of an AI configuration flag, and the report an `evals` rule asks for.
+#[derive(Clone, Debug)]
+pub struct EvalDemand {
+    pub rule: String,
+    pub flag: String,
+    pub variant: String,
+    /// The base's variant the head's payload is compared with: the same variant, or, for a
+    /// variant the base lacks, the flag's off variant (what a kill would serve). Never the
+    /// author's choice, so a weak baseline cannot be picked to pass.
+    pub baseline_variant: String,
+    pub baseline: serde_json::Value,
+    pub candidate: serde_json::Value,
+    /// The payloads' hashes ([`crate::bundle::payload_hash`]), which the report names.
+    pub baseline_payload: String,
+    pub candidate_payload: String,
+    /// Where the report is, relative to the repository's directory.
+    pub report: String,
+    pub settings: EvalSettings,
+    inconclusive: Option<(u32, Vec<String>)>,
+}
+
+/// The changed payloads of AI configuration flags that the judging version's `evals` rules
+/// ask evidence for: each variant of a flag of kind "ai" (as the judge or the base says it,
+/// or, for a flag they lack, the head) whose head value differs from the base's, or that the
+/// base lacks. A flag the base lacks has no payload to regress from; a removed variant serves
+/// nothing.
+pub fn eval_demands(versions: Versions<'_>) -> Vec<EvalDemand> {
+    let judge = versions.judge;
+    let project = judge.project.as_ref().and_then(|p| p.doc.as_ref());
+    let policy = Policy::of(project, judge);
+    if policy.evals.is_empty() {
+        return Vec::new();
+    }
+    fn doc<'r>(repo: &'r Repo, key: &str) -> Option<&'r FlagFile> {
+        repo.flags.get(key)?.doc.as_ref()
+    }
+    let mut demands = Vec::new();
+    for (key, loaded) in &versions.head.flags {
+        let (Some(head), Some(base)) = (loaded.doc.as_ref(), doc(versions.base, key)) else {
+            continue;
+        };
+        let ai = [doc(judge, key), Some(base), Some(head)]
+            .into_iter()
+            .flatten()
+            .any(|flag| flag.kind.value == FlagKind::Ai);
+        let (Some(head_variants), Some(base_variants)) = (&head.variants, &base.variants) else {
+            continue;
+        };
+        if !ai {
+            continue;
+        }
+        for (variant, value) in head_variants.value.iter() {
+            let candidate = &value.value.0;
+            let (baseline_variant, baseline) = match base_variants.value.get(variant.as_str()) {
+                Some(before) if before.value.0 == *candidate => continue,
+                Some(before) => (variant.as_str(), &before.value.0),
+                None => {
+                    let off = base.off_variant.as_ref().map(|o| o.as_str());
+                    let Some(off) = off.and_then(|o| Some((o, base_variants.value.get(o)?))) else {
+                        continue;
+                    };
+                    (off.0, &off.1.value.0)
+                }
+            };
+            let environments: Vec<&str> = [&head.env, &base.env]
+                .into_iter()
+                .flat_map(|env| env.keys().map(|e| e.as_str()))
+                .collect();
+            for rule in &policy.evals {
+                let applies = rule
+                    .environments
+                    .as_ref()
+                    .is_none_or(|names| names.iter().any(|n| environments.contains(&n.as_str())));
+                if !applies {
+                    continue;
+                }
+                demands.push(EvalDemand {
+                    rule: rule.name.clone(),
+                    flag: key.clone(),
+                    variant: variant.as_str().to_owned(),
+                    baseline_variant: baseline_variant.to_owned(),
+                    baseline: baseline.clone(),
+                    candidate: candidate.clone(),
+                    baseline_payload: crate::bundle::payload_hash(baseline),
+                    candidate_payload: crate::bundle::payload_hash(candidate),
+                    report: rule.report(key, variant),
+                    settings: rule.settings,
+                    inconclusive: rule.inconclusive.clone(),
+                });
+            }
+        }
+    }
+    demands
+}
+
+/// The paths, relative to the repository's directory, where the `evals` rules put the
+/// reports of the AI flags' variants (in the base or the head), and the flag each is about.
+fn eval_report_paths<'v>(versions: Versions<'v>, policy: &Policy<'_>) -> BTreeMap<String, &'v str> {
+    let mut paths = BTreeMap::new();
+    for repo in [versions.base, versions.head] {
+        for (key, loaded) in &repo.flags {
+            let Some(flag) = loaded.doc.as_ref().filter(|f| f.kind.value == FlagKind::Ai) else {
+                continue;
+            };
+            for variant in crate::model::variant_names(flag) {
+                for rule in &policy.evals {
+                    paths.insert(rule.report(key, variant), key.as_str());
+                }
+            }
+        }
+    }
+    paths
+}
+
+/// What the report an [`EvalDemand`] asks for shows.
+#[derive(Clone, Debug)]
+pub struct EvalEvidence {
+    pub demand: EvalDemand,
+    pub outcome: EvalOutcome,
+}
+
+#[derive(Clone, Debug)]
+pub enum EvalOutcome {
+    /// No report at the path.
+    Missing,
+    /// The report names another payload than the ones compared: the message, located.
+    Stale(String),
+    /// The report cannot be read or compared: the message, located.
+    Invalid(String),
+    /// The paired comparison of its cases.
+    Compared {
+        cases: usize,
+        baseline_mean: f64,
+        candidate_mean: f64,
+        verdict: EvalVerdict,
+        /// The most regressed cases, worst first.
+        worst: Vec<WorstCase>,
+    },
+}
+
+/// A changed AI payload's eval evidence, as the review report shows it.
+#[derive(Debug, Serialize)]
+pub struct EvalGate {
+    pub rule: String,
+    pub flag: String,
+    pub variant: String,
+    pub baseline_variant: String,
+    pub report: String,
+    pub baseline_payload: String,
+    pub candidate_payload: String,
+    pub status: EvalStatus,
+    /// Whether the evidence lets the change merge: a pass, or an inconclusive result the
+    /// rule lets approvals accept (the approvals are a requirement of the change).
+    pub satisfied: bool,
+    /// Why a missing, stale or invalid report does not count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<EvalComparison>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalStatus {
+    Pass,
+    Regression,
+    Inconclusive,
+    Missing,
+    Stale,
+    Invalid,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvalComparison {
+    pub cases: usize,
+    pub min_cases: usize,
+    pub alpha: f64,
+    pub lower_is_better: bool,
+    pub resamples: u32,
+    pub baseline_mean: f64,
+    pub candidate_mean: f64,
+    /// The tolerated regression in score units.
+    pub margin: f64,
+    /// The bootstrap interval of the improvement (negative is worse).
+    pub improvement: [f64; 2],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more_cases: Option<u64>,
+    pub worst: Vec<RegressedCase>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegressedCase {
+    pub id: String,
+    pub baseline: f64,
+    pub candidate: f64,
+    pub difference: f64,
+}
+
+/// How many of the most regressed cases a review shows.
+pub const WORST_SHOWN: usize = 5;
+
+impl EvalEvidence {
+    /// The change a review lists for this evidence, with the approvals an accepted
+    /// inconclusive result needs.
+    fn judged(self, policy: &Policy<'_>, versions: Versions<'_>) -> ChangeReview {
+        use crate::format::{plural, significant, significant_interval};
+        let EvalEvidence { demand, outcome } = self;
+        let settings = demand.settings;
+        let compared_with = if demand.baseline_variant == demand.variant {
+            "its base version".to_owned()
+        } else {
+            format!(
+                "the base's off variant `{}` (the variant is new)",
+                demand.baseline_variant
+            )
+        };
+        let mut details = vec![format!(
+            "eval report `{}` (rule `{}`), compared with {compared_with}",
+            demand.report, demand.rule
+        )];
+        let mut requirements = Vec::new();
+        let (status, error, comparison) = match outcome {
+            EvalOutcome::Missing => {
+                details.push(format!(
+                    "MISSING: no report at `{}`; the rule asks for one per changed variant",
+                    demand.report
+                ));
+                (EvalStatus::Missing, Some("no report".to_owned()), None)
+            }
+            EvalOutcome::Stale(why) => {
+                details.push(format!("STALE, does not count: {why}"));
+                (EvalStatus::Stale, Some(why), None)
+            }
+            EvalOutcome::Invalid(why) => {
+                details.push(format!("INVALID, does not count: {why}"));
+                (EvalStatus::Invalid, Some(why), None)
+            }
+            EvalOutcome::Compared {
+                cases,
+                baseline_mean,
+                candidate_mean,
+                verdict,
+                worst,
+            } => {
+                let level = format!("{}%", significant((1.0 - settings.alpha) * 100.0));
+                let interval = format!(
+                    "improvement {level} interval {}, tolerated regression {}",
+                    significant_interval(verdict.improvement),
+                    significant(verdict.margin)
+                );
+                let status = match verdict.outcome {
+                    Conclusion::Pass => EvalStatus::Pass,
+                    Conclusion::Regression => EvalStatus::Regression,
+                    Conclusion::Inconclusive => EvalStatus::Inconclusive,
+                };
+                let why = match verdict.outcome {
+                    Conclusion::Pass => "the interval is above the tolerated regression".to_owned(),
+                    Conclusion::Regression => {
+                        "the interval is below the tolerated regression: the head scores worse"
+                            .to_owned()
+                    }
+                    Conclusion::Inconclusive if verdict.too_few_cases => format!(
+                        "the interval clears the tolerated regression, but a pass needs {}",
+                        plural(settings.min_cases as u64, "case")
+                    ),
+                    Conclusion::Inconclusive => match verdict.more_cases {
+                        Some(more) => format!(
+                            "the interval straddles the tolerated regression; about {} more would decide",
+                            plural(more, "case")
+                        ),
+                        None => "the interval straddles the tolerated regression".to_owned(),
+                    },
+                };
+                let word = match status {
+                    EvalStatus::Pass => "PASS",
+                    EvalStatus::Regression => "REGRESSION",
+                    _ => "INCONCLUSIVE",
+                };
+                details.push(format!(
+                    "{word}: {why}; {}, mean score {} → {}; {interval}",
+                    plural(cases as u64, "case"),
+                    significant(baseline_mean),
+                    significant(candidate_mean)
+                ));
+                let shown: Vec<&WorstCase> = worst.iter().take(WORST_SHOWN).collect();
+                if !shown.is_empty() {
+                    let cases: Vec<String> = shown
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "`{}` {} → {}",
+                                c.id,
+                                significant(c.baseline),
+                                significant(c.candidate)
+                            )
+                        })
+                        .collect();
+                    details.push(format!("most regressed: {}", cases.join(", ")));
+                }
+                if status == EvalStatus::Inconclusive
+                    && let Some((approvals, from)) = &demand.inconclusive
+                {
+                    let owners = flag_owners(versions, &demand.flag);
+                    let mut requirement =
+                        policy.requirement(&demand.rule, *approvals, from, &owners);
+                    requirement.rule = format!("{} (accepting an inconclusive eval)", demand.rule);
+                    requirements.push(requirement);
+                }
+                let comparison = EvalComparison {
+                    cases,
+                    min_cases: settings.min_cases,
+                    alpha: settings.alpha,
+                    lower_is_better: settings.lower_is_better,
+                    resamples: settings.resamples,
+                    baseline_mean,
+                    candidate_mean,
+                    margin: verdict.margin,
+                    improvement: verdict.improvement,
+                    more_cases: verdict.more_cases,
+                    worst: worst
+                        .into_iter()
+                        .map(|c| RegressedCase {
+                            id: c.id,
+                            baseline: c.baseline,
+                            candidate: c.candidate,
+                            difference: c.difference,
+                        })
+                        .collect(),
+                };
+                (status, None, Some(comparison))
+            }
+        };
+        let satisfied = status == EvalStatus::Pass
+            || (status == EvalStatus::Inconclusive && !requirements.is_empty());
+        ChangeReview {
+            change: format!(
+                "payload of flag `{}` variant `{}`",
+                demand.flag, demand.variant
+            ),
+            kinds: BTreeSet::from([ChangeKind::Variants]),
+            details,
+            requirements,
+            emergency_refused: None,
+            eval: Some(EvalGate {
+                rule: demand.rule,
+                flag: demand.flag,
+                variant: demand.variant,
+                baseline_variant: demand.baseline_variant,
+                report: demand.report,
+                baseline_payload: demand.baseline_payload,
+                candidate_payload: demand.candidate_payload,
+                status,
+                satisfied,
+                error,
+                comparison,
+            }),
+        }
+    }
 }

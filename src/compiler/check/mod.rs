@@ -23,8 +23,8 @@ use crate::diag::{Code, Diagnostic, LineCol, suggest};
 use crate::load::Repo;
 use crate::model::datetime_millis as timestamp_millis;
 use crate::model::{
-    ANYONE, AttrType, AttributeDecl, FlagFile, NAME_HELP, Name, OWNERS, ProjectFile, ReviewPolicy,
-    Scalar, Spanned, Table, variant_names,
+    ANYONE, AttrType, AttributeDecl, EvalsRule, FlagFile, Inconclusive, NAME_HELP, Name, OWNERS,
+    ProjectFile, ReviewPolicy, ReviewRule, Scalar, Spanned, Table, variant_names,
 };
 
 /// What the checks need besides the repository.
@@ -293,8 +293,127 @@ impl<'r> Scope<'r> {
             for env in rule.environments.iter().flatten() {
                 self.known_environment(file, env);
             }
-            for who in rule.from.iter() {
+            for who in rule.from.iter().flat_map(|from| from.iter()) {
                 if !matches!(who.as_str(), OWNERS | ANYONE) {
+                    self.known_person(file, who);
+                }
+            }
+            match &rule.evals {
+                Some(evals) => self.evals_rule(file, rule, evals),
+                None if rule.from.is_none() => {
+                    self.push(
+                        Code::MissingKey,
+                        file,
+                        rule.name.span(),
+                        format!(
+                            "review rule `{}` names neither who approves (`from`) nor eval evidence (`evals`)",
+                            rule.name.value
+                        ),
+                    )
+                    .help = Some("add `from = [\"owners\"]`, or an `evals = { … }` table".into());
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// An `evals` rule asks for evidence instead of approvals: it takes none of the other
+    /// rules' filters, and its report pattern must give every variant its own file inside the
+    /// repository.
+    fn evals_rule(&mut self, file: &str, rule: &ReviewRule, evals: &Spanned<EvalsRule>) {
+        let name = &rule.name.value;
+        let others = [
+            ("from", rule.from.as_ref().map(|f| f.span())),
+            ("approvals", rule.approvals.as_ref().map(|a| a.span())),
+            ("changes", rule.changes.as_ref().map(|_| rule.name.span())),
+            (
+                "rollout_above",
+                rule.rollout_above.as_ref().map(|r| r.span()),
+            ),
+            (
+                "blast_radius_above",
+                rule.blast_radius_above.as_ref().map(|b| b.span()),
+            ),
+        ];
+        for (key, span) in others {
+            let Some(span) = span else { continue };
+            self.push(
+                Code::InvalidValue,
+                file,
+                span,
+                format!("review rule `{name}` has `evals`, which takes no `{key}`"),
+            )
+            .help = Some(
+                "an evals rule applies to every changed payload of an AI flag and asks for evidence, not approvals; put approvals in a rule of their own, or in `inconclusive = { approvals, from }`".into(),
+            );
+        }
+        let pattern = &evals.reports;
+        let placeholders_missing: Vec<&str> = ["{flag}", "{variant}"]
+            .into_iter()
+            .filter(|p| !pattern.contains(p))
+            .collect();
+        let rest = pattern.replace("{flag}", "f").replace("{variant}", "v");
+        let problem = if !placeholders_missing.is_empty() {
+            Some(format!(
+                "has no {}: two changed variants would share one report",
+                placeholders_missing.join(" and ")
+            ))
+        } else if rest.contains(['{', '}']) {
+            Some("has a placeholder other than {flag} and {variant}".to_owned())
+        } else if rest.starts_with('/')
+            || rest.contains('\\')
+            || rest.split('/').any(|part| matches!(part, "" | "." | ".."))
+        {
+            Some(
+                "must be a relative path of plain names separated by `/`, inside the repository"
+                    .to_owned(),
+            )
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            self.push(
+                Code::InvalidValue,
+                file,
+                pattern.span(),
+                format!("the eval report pattern {:?} {problem}", pattern.as_str()),
+            )
+            .help = Some("e.g. reports = \"evals/{flag}/{variant}.csv\"".into());
+        }
+        if let Some(margin) = &evals.max_regression
+            && margin.value.margin().is_none()
+        {
+            self.push(
+                Code::InvalidValue,
+                file,
+                margin.span(),
+                "the tolerated regression must be a number ≥ 0 (score units) or a percentage such as \"2%\"".to_owned(),
+            );
+        }
+        if let Some(alpha) = &evals.alpha
+            && !(alpha.value > 0.0 && alpha.value < 1.0)
+        {
+            self.push(
+                Code::InvalidValue,
+                file,
+                alpha.span(),
+                format!(
+                    "alpha must be greater than 0 and less than 1, not {}",
+                    alpha.value
+                ),
+            );
+        }
+        if let Some(Inconclusive::Approve(approve)) = &evals.inconclusive {
+            for who in approve.from.iter() {
+                if who.as_str() == ANYONE {
+                    self.push(
+                        Code::InvalidValue,
+                        file,
+                        who.span(),
+                        "`anyone` cannot accept an inconclusive eval".to_owned(),
+                    )
+                    .help = Some("name the owners, teams (\"@name\") or logins who may".into());
+                } else if who.as_str() != OWNERS {
                     self.known_person(file, who);
                 }
             }

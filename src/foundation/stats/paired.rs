@@ -18,6 +18,43 @@ const PERMUTATION_MAX: usize = 13;
 const BINOMTEST_RELATIVE_ERROR: f64 = 1.0 + 1e-7;
 /// Resamples computed together by one thread.
 const LANES: usize = 4;
+/// The fewest cases a PASS needs by default. With fewer, the percentile bootstrap's interval
+/// is too narrow: in simulations of differences of −1, 0 and +1 whose true mean is on the
+/// margin, 10 cases passed up to 3.4% of the time where 2.5% is the nominal rate, 20 cases at
+/// most 2.5% (tests/evals/false_pass.py, docs/evals.md).
+pub const MIN_CASES: usize = 20;
+/// The bootstrap keeps every resample's mean in memory (8 bytes each).
+pub const MAX_RESAMPLES: u32 = 10_000_000;
+/// Scores beyond ±1e100 are refused: squares of differences of larger scores could overflow.
+pub const SCORE_LIMIT: f64 = 1e100;
+
+/// The tolerated regression of a non-inferiority comparison. Here, not with the eval
+/// comparison, because a review policy (the model) names one too.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Margin {
+    /// In score units.
+    Absolute(f64),
+    /// A fraction of the magnitude of the baseline mean (`2%` is 0.02).
+    Relative(f64),
+}
+
+impl Margin {
+    /// `0.05` (score units) or `5%` (of the baseline mean); `None` for anything else,
+    /// a negative number or one beyond [`SCORE_LIMIT`].
+    pub fn parse(text: &str) -> Option<Margin> {
+        let text = text.trim();
+        let (number, percent) = match text.strip_suffix('%') {
+            Some(number) => (number.trim_end(), true),
+            None => (text, false),
+        };
+        let x = number.parse::<f64>().ok()?;
+        (0.0..=SCORE_LIMIT).contains(&x).then_some(if percent {
+            Margin::Relative(x / 100.0)
+        } else {
+            Margin::Absolute(x)
+        })
+    }
+}
 
 /// The paired t-test on the differences, two-sided.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -367,5 +404,95 @@ mod tests {
         assert_eq!(quantile(&sorted, 0.5), 3.0);
         assert_eq!(quantile(&sorted, 1.0), 8.0);
         assert_eq!(quantile(&[5.0], 0.975), 5.0);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorstCase {
+    /// The position among the cases (0-based, file order).
+    pub index: usize,
+    pub id: String,
+    pub baseline: f64,
+    pub candidate: f64,
+    /// candidate − baseline.
+    pub difference: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conclusion {
+    /// Non-inferiority shown: the interval's lower end is above −margin, from at least
+    /// `min_cases` cases.
+    Pass,
+    /// Significantly worse by more than the margin: the interval's upper end is below it.
+    Regression,
+    Inconclusive,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Verdict {
+    pub outcome: Conclusion,
+    /// The tolerated regression in score units (a percentage already applied).
+    pub margin: f64,
+    /// The bootstrap interval of the improvement: the mean difference, negated when lower is
+    /// better, so that negative is worse.
+    pub improvement: [f64; 2],
+    /// When inconclusive: about how many more cases would make the interval clear the margin
+    /// on one side, if the mean and spread of the differences stayed as they are.
+    pub more_cases: Option<u64>,
+    /// The interval cleared the margin, but from fewer cases than a PASS needs.
+    pub too_few_cases: bool,
+}
+
+/// The non-inferiority verdict on the bootstrap interval of the mean difference: `sign` is −1
+/// when lower scores are better, `margin` the tolerated regression in score units, `n` the
+/// number of cases and `min_cases` the fewest a pass needs.
+pub fn verdict(
+    bootstrap: &Bootstrap,
+    sign: f64,
+    margin: f64,
+    n: usize,
+    min_cases: usize,
+) -> Verdict {
+    let [low, high] = bootstrap.ci;
+    let improvement = if sign > 0.0 {
+        [low, high]
+    } else {
+        [-high, -low]
+    };
+    // Strictly above: an interval that only touches the margin is the degenerate one of
+    // cases that (nearly) all score the same, which a worse candidate gives too.
+    let clears = improvement[0] > -margin;
+    let too_few_cases = clears && n < min_cases;
+    let outcome = if clears && !too_few_cases {
+        Conclusion::Pass
+    } else if improvement[1] < -margin {
+        Conclusion::Regression
+    } else {
+        Conclusion::Inconclusive
+    };
+    let more_cases = if too_few_cases {
+        Some((min_cases - n) as u64)
+    } else {
+        (outcome == Conclusion::Inconclusive)
+            .then(|| {
+                // The interval narrows as 1/√n: n' = n·(half-width / distance to the margin)².
+                let half_width = (improvement[1] - improvement[0]) / 2.0;
+                let distance = ((improvement[0] + improvement[1]) / 2.0 + margin).abs();
+                if distance == 0.0 {
+                    return None;
+                }
+                let needed = n as f64 * (half_width / distance).powi(2);
+                let more = (needed - n as f64).ceil().max(1.0);
+                // Beyond 2^53 the count means little; a mean on the margin gives no estimate.
+                (more.is_finite() && more < 9.0e15).then_some(more as u64)
+            })
+            .flatten()
+    };
+    Verdict {
+        outcome,
+        margin,
+        improvement,
+        more_cases,
+        too_few_cases,
     }
 }

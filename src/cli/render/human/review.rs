@@ -3,13 +3,14 @@
 
 use std::io::Write;
 
-use crate::review::{Report, Requirement, Verdict};
+use crate::review::{EvalGate, EvalStatus, Report, Requirement, Verdict};
 
 pub(in crate::cli::render) fn headline(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Approved => "approved",
         Verdict::ApprovalsMissing => "approvals missing",
         Verdict::Blocked => "blocked: changes requested",
+        Verdict::EvalsFailing => "blocked: a changed AI payload lacks passing evals",
         Verdict::Emergency => "EMERGENCY CHANGE: only kills flags, merging without approval",
         Verdict::NoChanges => "no flag changes to review",
     }
@@ -50,6 +51,19 @@ pub(in crate::cli::render) fn status(requirement: &Requirement) -> String {
         ));
     }
     parts.join("; ")
+}
+
+/// Whether an eval gate is open, in words.
+pub(in crate::cli::render) fn eval_status(gate: &EvalGate) -> String {
+    let status = serde_json::to_value(gate.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match (gate.satisfied, gate.status) {
+        (true, EvalStatus::Pass) => "pass".to_owned(),
+        (true, _) => format!("{status}, accepted by the approvals above"),
+        (false, _) => format!("{status}: the gate stays closed"),
+    }
 }
 
 pub(in crate::cli::render) fn reviewers(report: &Report) -> Vec<String> {
@@ -97,7 +111,9 @@ pub fn review(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
                 writeln!(out, "    {status}")?;
             }
         }
-        if change.requirements.is_empty() && report.verdict != Verdict::Emergency {
+        if let Some(gate) = &change.eval {
+            writeln!(out, "  evals [{}]: {}", gate.rule, eval_status(gate))?;
+        } else if change.requirements.is_empty() && report.verdict != Verdict::Emergency {
             writeln!(out, "  needs no approval")?;
         }
     }

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use super::{code_block, details, text};
-use crate::cli::render::human::review::{EMERGENCY, headline, reviewers, status, who};
+use super::{code, code_block, details, text};
+use crate::cli::render::human::review::{EMERGENCY, eval_status, headline, reviewers, status, who};
 use crate::review::{ChangeReview, Report, Verdict};
 
 /// A review as a pull request comment: the verdict, then a table of changes and requirements.
@@ -23,6 +23,7 @@ pub fn review(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         details: lines,
         requirements,
         emergency_refused,
+        eval,
         ..
     } in &report.changes
     {
@@ -42,12 +43,25 @@ pub fn review(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
                 &code_block(&body, "diff"),
             ));
         }
-        if requirements.is_empty() {
+        if let Some(gate) = eval {
+            let done = if gate.satisfied { "✅ " } else { "❌ " };
+            writeln!(
+                out,
+                "| {cell} | {} | eval report {} | {done}{} |",
+                text(&gate.rule),
+                code(&gate.report),
+                text(&eval_status(gate))
+            )?;
+        } else if requirements.is_empty() {
             writeln!(out, "| {cell} | none | | |")?;
         }
         for (i, requirement) in requirements.iter().enumerate() {
             // The change is named on its first row only.
-            let cell = if i == 0 { cell.as_str() } else { "" };
+            let cell = if i == 0 && eval.is_none() {
+                cell.as_str()
+            } else {
+                ""
+            };
             let done = if requirement.missing == 0 && requirement.blocked_by.is_empty() {
                 "✅ "
             } else {
