@@ -725,3 +725,27 @@ fn a_shipped_experiment_acted_on_is_no_longer_reported() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(!stdout.contains("experiment"), "{stdout}");
 }
+
+/// A decision is a record: while the flag still splits, `plan` and `analyze` read the
+/// experiment as before.
+#[test]
+fn plan_and_analyze_still_read_a_decided_experiment() {
+    let work = crate::support::tempdir();
+    copy_dir(&crate::support::root().join("flags.example"), work.path());
+    decide(
+        work.path(),
+        "onboarding-checklist",
+        "outcome = \"abandoned\"\ndate = 2027-01-20\n",
+    );
+    let experiment = "growth/onboarding-checklist";
+    let (code, stdout, stderr) = run(&["plan", experiment], work.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("duration     27 days\n"), "{stdout}");
+    let summary = "results/onboarding-checklist.csv";
+    let (code, stdout, stderr) = run(&["analyze", experiment, "--summary", summary], work.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Sample ratio check: p = 0.1786, no mismatch\n"),
+        "{stdout}"
+    );
+}
