@@ -249,7 +249,7 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         .collect();
     // Experiments decided or past their end: their flags' splits are read from the bundles
     // too.
-    let over: Vec<(&str, &ExperimentFile, ExperimentReason)> = repo
+    let concluded: Vec<(&str, &ExperimentFile, ExperimentReason)> = repo
         .experiments
         .iter()
         .filter_map(|(key, loaded)| {
@@ -258,7 +258,7 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         })
         .collect();
     let mut built = single_keys.clone();
-    built.extend(over.iter().map(|(_, e, _)| e.flag.as_str()));
+    built.extend(concluded.iter().map(|(_, e, _)| e.flag.as_str()));
     let bundles = crate::build::only(checked, &built);
     let mut findings: Vec<Finding<'_>> = Vec::new();
     for &(key, flag, text) in &flags {
@@ -368,7 +368,7 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         });
     }
     let mut experiments = Vec::new();
-    for (key, experiment, reason) in over {
+    for (key, experiment, reason) in concluded {
         let flag = experiment.flag.as_str();
         let splitting: Vec<String> = bundles
             .iter()

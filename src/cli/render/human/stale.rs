@@ -1,5 +1,5 @@
-//! `flagstone stale`: stale flags, then experiments still splitting, grouped by reason. The details here are shared with the
-//! Markdown renderer.
+//! `flagstone stale`: stale flags, then experiments still splitting, grouped by reason. The
+//! details here are shared with the Markdown renderer.
 
 use std::io::Write;
 
