@@ -192,3 +192,99 @@ fn people_are_github_logins_and_teams_are_slugs() {
         assert!(messages.contains(&shown), "{shown:?} not in {messages:#?}");
     }
 }
+
+/// The findings of an experiment on flag `f`, which splits `control` and `treatment` in
+/// production and has a third variant, `other`, that the split does not serve: `CODE
+/// line:column message (help)`.
+fn experiment_findings(flag_production: &str, decision: &str) -> Vec<String> {
+    let flag = format!(
+        "description = \"d\"\nowners = [\"alice\"]\nkind = \"experiment\"\nexpires = 2027-06-01\noff_variant = \"control\"\n\n[variants]\ncontrol = \"a\"\ntreatment = \"b\"\nother = \"c\"\n\n[env.production]\n{flag_production}"
+    );
+    // Two days are far too few for the plan: FS071 unless decided.
+    let experiment = format!(
+        "flag = \"f\"\ncontrol = \"control\"\nhypothesis = \"h\"\nowners = [\"alice\"]\nstart = 2026-12-01\nend = 2026-12-02\nenvironments = [\"production\"]\nmde = 0.05\ndaily_units = 1000\n\n[primary]\nname = \"converted\"\nkind = \"binomial\"\nbaseline = 0.3\n{decision}"
+    );
+    let dir = repo(&[
+        ("flagstone.toml", PROJECT),
+        ("flags/f.toml", flag.as_bytes()),
+        ("experiments/e.toml", experiment.as_bytes()),
+    ]);
+    let loaded = flagstone::load::load(dir.path()).unwrap();
+    let report = flagstone::check::check(&loaded, &crate::support::options());
+    report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let p = flagstone::cli::render::position(&loaded, d);
+            let help = d.help.as_deref().unwrap_or_default();
+            let at = format!("{}:{}", p.start.line, p.start.column);
+            format!("{} {at} {} ({help})", d.code.as_str(), d.message)
+        })
+        .collect()
+}
+
+#[test]
+fn a_decision_names_an_arm_and_a_day_on_or_after_the_start() {
+    const SPLIT: &str =
+        "[[env.production.rules]]\nname = \"all\"\nsplit = { control = 50, treatment = 50 }\n";
+    let findings = |decision: &str| experiment_findings(SPLIT, decision);
+    // Undecided, the experiment is too short for its plan; decided, that no longer matters.
+    let undecided = findings("");
+    assert_eq!(undecided.len(), 1, "{undecided:?}");
+    assert!(undecided[0].starts_with("FS071 6:7 "), "{undecided:?}");
+    for fine in [
+        "[decision]\noutcome = \"shipped\"\nvariant = \"treatment\"\ndate = 2026-12-01\nnote = \"+6% activation\"\n",
+        "[decision]\noutcome = \"abandoned\"\ndate = 2026-12-20\n",
+        "[decision]\noutcome = \"abandoned\"\nvariant = \"control\"\ndate = 2026-12-20\n",
+    ] {
+        assert_eq!(findings(fine), Vec::<String>::new(), "{fine}");
+    }
+    let cases = [
+        (
+            "[decision]\noutcome = \"shipped\"\ndate = 2026-12-20\n",
+            "FS011 16:11 a shipped experiment's `[decision]` names no `variant` (add `variant = \"...\"`: the arm that won, which everyone gets)",
+        ),
+        (
+            "[decision]\noutcome = \"shipped\"\nvariant = \"control\"\ndate = 2026-12-20\n",
+            "FS013 17:11 a shipped experiment ships another variant than the control `control` (when everyone keeps the control, write `outcome = \"abandoned\"`)",
+        ),
+        (
+            "[decision]\noutcome = \"shipped\"\nvariant = \"other\"\ndate = 2026-12-20\n",
+            "FS032 17:11 `other` is not an arm of the experiment: flag `f` splits `control`, `treatment` (ship the arm that won: one the split serves)",
+        ),
+        (
+            "[decision]\noutcome = \"shipped\"\nvariant = \"treatmnet\"\ndate = 2026-12-20\n",
+            "FS032 17:11 flag `f` has no variant `treatmnet` (did you mean `treatment`?)",
+        ),
+        (
+            "[decision]\noutcome = \"abandoned\"\nvariant = \"treatment\"\ndate = 2026-12-20\n",
+            "FS013 17:11 an abandoned experiment keeps the control `control`, not `treatment` (remove `variant`, or write `outcome = \"shipped\"` to ship `treatment`)",
+        ),
+        (
+            "[decision]\noutcome = \"abandoned\"\ndate = 2026-11-30\n",
+            "FS070 17:8 the experiment is decided on 2026-11-30 before it starts on 2026-12-01 (`date` is the day it was decided, on or after `start`)",
+        ),
+        (
+            "[decision]\noutcome = \"abandoned\"\ndate = 2026-12-20T10:00:00Z\n",
+            "FS026 17:8 `date` must be a date, not a date-time: found 2026-12-20T10:00:00Z (write a TOML date such as 2027-02-01)",
+        ),
+    ];
+    for (decision, expected) in cases {
+        assert_eq!(findings(decision), [expected], "{decision}");
+    }
+    let unknown = findings("[decision]\noutcome = \"won\"\ndate = 2026-12-20\n");
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(unknown[0].starts_with("FS013 16:11 "), "{unknown:?}");
+}
+
+#[test]
+fn a_decided_experiment_whose_split_is_gone_is_removed() {
+    let decision =
+        "[decision]\noutcome = \"shipped\"\nvariant = \"treatment\"\ndate = 2026-12-20\n";
+    assert_eq!(
+        experiment_findings("serve = \"treatment\"\n", decision),
+        [
+            "FS064 7:17 flag `f` serves no split of `control` and another variant in `production` (the experiment is decided: remove the experiment file)"
+        ]
+    );
+}

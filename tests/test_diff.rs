@@ -571,3 +571,53 @@ fn experiment_changes_after_the_start_are_named_in_every_format() {
     let before = diff_json(work.path(), &[]);
     assert!(before["files"][0].get("kinds").is_none(), "{before}");
 }
+
+/// Recording a decision before the end stops the experiment; once decided, serving the decided
+/// variant and removing the experiment file act on the decision: neither stops the experiment
+/// nor changes its allocation.
+#[test]
+fn a_decision_stops_the_experiment_and_frees_its_split() {
+    let (work, repository) = repository();
+    let file = "experiments/growth/onboarding-checklist.toml";
+    let path = work.path().join("flags").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let decision =
+        "\n[decision]\noutcome = \"shipped\"\nvariant = \"checklist\"\ndate = 2026-12-28\n";
+    std::fs::write(&path, format!("{text}{decision}")).unwrap();
+    let args = |now| ["diff", "--dir", "flags", "--now", now, "--format", "json"];
+    let (code, stdout, stderr) = run(&args("2026-12-28"), work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        json["files"][0]["kinds"],
+        serde_json::json!(["experiment-stop"]),
+        "{json}"
+    );
+    assert!(
+        stdout.contains("experiment-stop: decided while running"),
+        "{stdout}"
+    );
+    commit(&repository, "decided");
+    std::fs::remove_file(&path).unwrap();
+    for _ in ["staging", "production"] {
+        edit(
+            work.path(),
+            "flags/growth/onboarding-checklist.toml",
+            "split = { control = 50, checklist = 25, guided-tour = 25 }",
+            "serve = \"checklist\"",
+        );
+    }
+    let (code, stdout, stderr) = run(&args("2026-12-29"), work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        json["flags"][0]["flag"], "growth/onboarding-checklist",
+        "{json}"
+    );
+    assert_eq!(
+        json["flags"][0]["environments"].as_array().map(Vec::len),
+        Some(2),
+        "{json}"
+    );
+    assert!(!stdout.contains("experiment-"), "{stdout}");
+}

@@ -554,8 +554,10 @@ not in a git repository: no ages or dates, and lifetimes are not applied
             "flag": "growth/pricing-page-headline",
             "owners": ["@growth", "eli"],
             "file": "experiments/growth/pricing-page-headline.toml",
+            "reason": "past_end",
             "end": "2026-12-21",
             "days_past_end": 9,
+            "decision": null,
             "environments": ["production"],
         }])
     );
@@ -563,4 +565,187 @@ not in a git repository: no ages or dates, and lifetimes are not applied
     let (code, stdout, _) = run(&["stale", "--now", "2026-12-20"], work.path());
     assert_eq!(code, 0);
     assert!(!stdout.contains("experiments past their end"), "{stdout}");
+}
+
+/// Appends a `[decision]` to an experiment of the example.
+fn decide(work: &Path, experiment: &str, decision: &str) {
+    let path = work.join(format!("experiments/growth/{experiment}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n[decision]\n{decision}")).unwrap();
+}
+
+/// A decided experiment whose flag still splits is reported from the day after its decision,
+/// for what it decided and not as past its end, in every format, and fails
+/// `--fail-on-stale`.
+#[test]
+fn decided_experiments_that_still_split_are_reported() {
+    let work = crate::support::tempdir();
+    copy_dir(&crate::support::root().join("flags.example"), work.path());
+    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    // Past the pricing experiment's end (2026-12-21), decided the day after.
+    decide(
+        work.path(),
+        "pricing-page-headline",
+        "outcome = \"shipped\"\nvariant = \"outcome\"\ndate = 2026-12-22\nnote = \"+11% sign-ups\"\n",
+    );
+    // Stopped before its end (2027-01-12).
+    decide(
+        work.path(),
+        "onboarding-checklist",
+        "outcome = \"abandoned\"\ndate = 2026-12-29\n",
+    );
+    let args = ["stale", "--now", "2026-12-30", "--fail-on-stale"];
+    let (code, stdout, stderr) = run(&args, work.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stdout,
+        "\
+shipped experiments still splitting (1)
+  growth/pricing-page-headline  @growth eli  shipped \"outcome\" on 2026-12-22 (8 days ago); growth/pricing-page-headline still splits in production: serve \"outcome\" to everyone and remove the experiment file
+
+abandoned experiments still splitting (1)
+  growth/onboarding-checklist  @growth dana  abandoned on 2026-12-29 (1 day ago); growth/onboarding-checklist still splits in production: serve \"control\" to everyone and remove the experiment file
+
+no stale flags; 1 shipped experiment still splitting, 1 abandoned experiment still splitting
+not in a git repository: no ages or dates, and lifetimes are not applied
+"
+    );
+    let (_, markdown, _) = run(
+        &[&args[..3], &["--format", "markdown"]].concat(),
+        work.path(),
+    );
+    assert_eq!(
+        markdown,
+        "\
+### flagstone stale: no stale flags
+
+**shipped experiments still splitting**
+
+| experiment | owners | why |
+|---|---|---|
+| <code>growth/pricing-page-headline</code> | &#64;growth eli | shipped \"outcome\" on 2026-12-22 (8 days ago); growth/pricing-page-headline still splits in production\\: serve \"outcome\" to everyone and remove the experiment file |
+
+**abandoned experiments still splitting**
+
+| experiment | owners | why |
+|---|---|---|
+| <code>growth/onboarding-checklist</code> | &#64;growth dana | abandoned on 2026-12-29 (1 day ago); growth/onboarding-checklist still splits in production\\: serve \"control\" to everyone and remove the experiment file |
+
+_not in a git repository: no ages or dates, and lifetimes are not applied._
+"
+    );
+    let (_, json, _) = run(&[&args[..3], &["--format", "json"]].concat(), work.path());
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["experiments"],
+        serde_json::json!([
+            {
+                "experiment": "growth/onboarding-checklist",
+                "flag": "growth/onboarding-checklist",
+                "owners": ["@growth", "dana"],
+                "file": "experiments/growth/onboarding-checklist.toml",
+                "reason": "abandoned",
+                "end": "2027-01-12",
+                "days_past_end": null,
+                "decision": {
+                    "outcome": "abandoned",
+                    "variant": "control",
+                    "date": "2026-12-29",
+                    "days_since": 1,
+                    "note": null,
+                },
+                "environments": ["production"],
+            },
+            {
+                "experiment": "growth/pricing-page-headline",
+                "flag": "growth/pricing-page-headline",
+                "owners": ["@growth", "eli"],
+                "file": "experiments/growth/pricing-page-headline.toml",
+                "reason": "shipped",
+                "end": "2026-12-21",
+                "days_past_end": 9,
+                "decision": {
+                    "outcome": "shipped",
+                    "variant": "outcome",
+                    "date": "2026-12-22",
+                    "days_since": 8,
+                    "note": "+11% sign-ups",
+                },
+                "environments": ["production"],
+            },
+        ])
+    );
+    // On the day of a decision there is still time to act on it: neither is reported, and
+    // the decided pricing experiment is not reported as past its end either.
+    let (code, stdout, _) = run(
+        &["stale", "--now", "2026-12-22", "--fail-on-stale"],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("experiment"), "{stdout}");
+}
+
+/// Following the advice: the flag serves the shipped variant to everyone and the experiment
+/// file goes; nothing is left to report about the experiment.
+#[test]
+fn a_shipped_experiment_acted_on_is_no_longer_reported() {
+    let work = crate::support::tempdir();
+    copy_dir(&crate::support::root().join("flags.example"), work.path());
+    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    decide(
+        work.path(),
+        "pricing-page-headline",
+        "outcome = \"shipped\"\nvariant = \"outcome\"\ndate = 2026-12-22\n",
+    );
+    crate::support::rewrite(
+        &work.path().join("flags/growth/pricing-page-headline.toml"),
+        |text| {
+            text.replace(
+                "split = { control = 34, outcome = 33, social-proof = 33 }",
+                "serve = \"outcome\"",
+            )
+        },
+    );
+    let args = ["check", "--now", "2026-12-30"];
+    let (code, stdout, _) = run(&args, work.path());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("help: the experiment is decided: remove the experiment file"),
+        "{stdout}"
+    );
+    std::fs::remove_file(
+        work.path()
+            .join("experiments/growth/pricing-page-headline.toml"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(
+        &["stale", "--now", "2026-12-30", "--fail-on-stale"],
+        work.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("experiment"), "{stdout}");
+}
+
+/// A decision is a record: while the flag still splits, `plan` and `analyze` read the
+/// experiment as before.
+#[test]
+fn plan_and_analyze_still_read_a_decided_experiment() {
+    let work = crate::support::tempdir();
+    copy_dir(&crate::support::root().join("flags.example"), work.path());
+    decide(
+        work.path(),
+        "onboarding-checklist",
+        "outcome = \"abandoned\"\ndate = 2027-01-20\n",
+    );
+    let experiment = "growth/onboarding-checklist";
+    let (code, stdout, stderr) = run(&["plan", experiment], work.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("duration     27 days\n"), "{stdout}");
+    let summary = "results/onboarding-checklist.csv";
+    let (code, stdout, stderr) = run(&["analyze", experiment, "--summary", summary], work.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Sample ratio check: p = 0.1786, no mismatch\n"),
+        "{stdout}"
+    );
 }

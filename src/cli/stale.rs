@@ -1,5 +1,6 @@
 //! `flagstone stale`: flags past their expiry date or their kind's lifetime, and flags
-//! that serve one variant to everyone in every environment, with since when, from git history.
+//! that serve one variant to everyone in every environment, with since when, from git history;
+//! and experiments decided or past their end whose flag still splits units.
 //!
 //! Exit status: 0 (stale flags are information), or 1 with `--fail-on-stale` when there are
 //! some; 1 when the repository has errors; 2 on usage or I/O errors.
@@ -17,7 +18,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, default_value = "human", value_parser = formats(&[Format::Human, Format::Json, Format::Markdown]))]
     format: Format,
-    /// Exit with status 1 when some flag is stale, or some experiment past its end still splits.
+    /// Exit with status 1 when some flag is stale, or some experiment decided or past its end
+    /// still splits.
     #[arg(long)]
     fail_on_stale: bool,
 }

@@ -579,9 +579,54 @@ pub struct ExperimentFile {
     /// Metrics that must not regress by more than their `max_regression`.
     #[serde(default)]
     pub guardrails: Vec<Spanned<Metric>>,
+    /// The outcome, once decided. A decided experiment is over: `flagstone stale` reports it
+    /// while its flag still splits units.
+    pub decision: Option<Spanned<Decision>>,
+}
+
+/// `[decision]` of an experiment: what was decided, which variant everyone gets, and when.
+#[derive(Clone, Debug, serde::Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Decision {
+    /// shipped (a variant other than the control won, and everyone gets it) or abandoned
+    /// (everyone keeps the control).
+    pub outcome: Spanned<Outcome>,
+    /// The variant everyone gets: for shipped, the arm that won (required, not the
+    /// control); for abandoned, the control (may be omitted).
+    pub variant: Option<Name>,
+    /// The day it was decided (a TOML date), on or after `start`.
+    pub date: Spanned<Timestamp>,
+    /// Why: the result, a link to the analysis.
+    pub note: Option<Name>,
+}
+
+/// How an experiment was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Shipped,
+    Abandoned,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Shipped => "shipped",
+            Outcome::Abandoned => "abandoned",
+        }
+    }
 }
 
 impl ExperimentFile {
+    /// The variant a decision gives everyone: the shipped arm, or the control.
+    pub fn decided_variant(&self) -> Option<&str> {
+        let decision = self.decision.as_ref()?;
+        Some(match decision.outcome.value {
+            Outcome::Shipped => decision.variant.as_ref()?.as_str(),
+            Outcome::Abandoned => self.control.as_str(),
+        })
+    }
+
     /// The slice of the layer, when the experiment has a layer and a two-number range.
     pub fn slice(&self) -> Option<(f64, f64)> {
         self.layer.as_ref()?;

@@ -1,6 +1,7 @@
 //! Stale flags: past their `expires` date, older than their kind's lifetime, or serving one
 //! variant to everyone in every environment (fully launched, or dead), with, from git
-//! history, since when. The rules are specified in docs/stale.md.
+//! history, since when; and experiments decided or past their end whose flag still splits.
+//! The rules are specified in docs/stale.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,7 +12,7 @@ use crate::bundle::{FULL, Flag, Serve};
 use crate::check::Checked;
 use crate::git::{GitError, ObjectId, Order, Repository};
 use crate::literal::{civil_day, format_date};
-use crate::model::{ExperimentFile, FlagFile, FlagKind, Lifetime, StaleConfig};
+use crate::model::{ExperimentFile, FlagFile, FlagKind, Lifetime, Outcome, StaleConfig};
 
 const DAY_MILLIS: i64 = 86_400_000;
 
@@ -38,13 +39,14 @@ pub struct Report {
     pub history: History,
     /// Stale flags, by key.
     pub flags: Vec<StaleFlag>,
-    /// Experiments past their end whose flag still splits units, by key.
+    /// Experiments decided, or past their end, whose flag still splits units, by key.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub experiments: Vec<StaleExperiment>,
 }
 
-/// An experiment past its `end` date whose flag still splits units between variants in some
-/// environment: nobody decides it, and its units keep getting arms.
+/// An experiment whose flag still splits units between variants in some environment it
+/// runs in, though it is decided (the flag should serve the decided variant to everyone) or
+/// past its `end` date (nobody decides it, and its units keep getting arms).
 #[derive(Debug, Serialize)]
 pub struct StaleExperiment {
     pub experiment: String,
@@ -52,12 +54,49 @@ pub struct StaleExperiment {
     pub owners: Vec<String>,
     /// The experiment's file, relative to the flags repository.
     pub file: String,
-    /// The `end` date.
-    pub end: String,
-    /// Days from `end` to today.
-    pub days_past_end: i64,
+    /// Why it is reported: its decision, else its end.
+    pub reason: ExperimentReason,
+    /// The `end` date, if it has one.
+    pub end: Option<String>,
+    /// Days from `end` to today, once `end` is past.
+    pub days_past_end: Option<i64>,
+    /// The decision, if it has one.
+    pub decision: Option<StaleDecision>,
     /// The environments whose bundle still serves a split of the flag, in the project's order.
     pub environments: Vec<String>,
+}
+
+/// Why an experiment is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentReason {
+    /// Decided `shipped` before today.
+    Shipped,
+    /// Decided `abandoned` before today.
+    Abandoned,
+    /// Undecided, and `end` is before today.
+    PastEnd,
+}
+
+impl ExperimentReason {
+    pub const ALL: [ExperimentReason; 3] = [
+        ExperimentReason::Shipped,
+        ExperimentReason::Abandoned,
+        ExperimentReason::PastEnd,
+    ];
+}
+
+/// An experiment's `[decision]`, as `stale` reports it.
+#[derive(Debug, Serialize)]
+pub struct StaleDecision {
+    pub outcome: Outcome,
+    /// The variant everyone should get: the shipped arm, or the control.
+    pub variant: String,
+    /// The decision's date.
+    pub date: String,
+    /// Days from `date` to today.
+    pub days_since: i64,
+    pub note: Option<String>,
 }
 
 /// Where ages and "since" dates come from.
@@ -208,18 +247,18 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         .filter(|(_, flag, _)| single_kinds.contains(&flag.kind))
         .map(|(key, _, _)| *key)
         .collect();
-    // Experiments past their end: their flags' splits are read from the bundles too.
-    let ended: Vec<(&str, &ExperimentFile, i64)> = repo
+    // Experiments decided or past their end: their flags' splits are read from the bundles
+    // too.
+    let concluded: Vec<(&str, &ExperimentFile, ExperimentReason)> = repo
         .experiments
         .iter()
         .filter_map(|(key, loaded)| {
             let doc = loaded.doc.as_ref()?;
-            let end = crate::experiment::day(&doc.end.as_ref()?.value)?;
-            (end < today).then_some((key.as_str(), doc, end))
+            Some((key.as_str(), doc, over(doc, today)?))
         })
         .collect();
     let mut built = single_keys.clone();
-    built.extend(ended.iter().map(|(_, e, _)| e.flag.as_str()));
+    built.extend(concluded.iter().map(|(_, e, _)| e.flag.as_str()));
     let bundles = crate::build::only(checked, &built);
     let mut findings: Vec<Finding<'_>> = Vec::new();
     for &(key, flag, text) in &flags {
@@ -329,7 +368,7 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         });
     }
     let mut experiments = Vec::new();
-    for (key, experiment, end) in ended {
+    for (key, experiment, reason) in concluded {
         let flag = experiment.flag.as_str();
         let splitting: Vec<String> = bundles
             .iter()
@@ -345,6 +384,17 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         if splitting.is_empty() {
             continue;
         }
+        let end = (experiment.end.as_ref()).and_then(|end| crate::experiment::day(end));
+        let decision = experiment.decision.as_ref().and_then(|decision| {
+            let day = crate::experiment::day(&decision.date)?;
+            Some(StaleDecision {
+                outcome: decision.outcome.value,
+                variant: experiment.decided_variant()?.to_owned(),
+                date: format_date(day),
+                days_since: today - day,
+                note: decision.note.as_ref().map(|n| n.as_str().to_owned()),
+            })
+        });
         experiments.push(StaleExperiment {
             experiment: key.to_owned(),
             flag: flag.to_owned(),
@@ -354,8 +404,10 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
                 .map(|o| o.as_str().to_owned())
                 .collect(),
             file: repo.files[repo.experiments[key].file].path.clone(),
-            end: format_date(end),
-            days_past_end: today - end,
+            reason,
+            end: end.map(format_date),
+            days_past_end: end.filter(|end| *end < today).map(|end| today - end),
+            decision,
             environments: splitting,
         });
     }
@@ -364,6 +416,21 @@ pub fn stale(checked: Checked<'_>, dir: &Path, now: i64) -> Result<Report, GitEr
         flags: stale,
         experiments,
     })
+}
+
+/// Why an experiment is over at `today`, if it is: decided before today (the decision wins),
+/// else undecided with its `end` before today. A decision dated today leaves the day to act
+/// on it, as `end` does.
+fn over(experiment: &ExperimentFile, today: i64) -> Option<ExperimentReason> {
+    if let Some(decision) = &experiment.decision {
+        let day = crate::experiment::day(&decision.date)?;
+        return (day < today).then_some(match decision.outcome.value {
+            Outcome::Shipped => ExperimentReason::Shipped,
+            Outcome::Abandoned => ExperimentReason::Abandoned,
+        });
+    }
+    let end = crate::experiment::day(&experiment.end.as_ref()?.value)?;
+    (end < today).then_some(ExperimentReason::PastEnd)
 }
 
 /// Whether `flag` splits units between two variants or more at `now`: enabled, with a rule

@@ -1,13 +1,13 @@
 //! Checks of experiment files, and of the layers and holdouts they use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Code, suggest};
 use crate::experiment::{self, Resolved, bucket_by};
 use crate::format::percent;
 use crate::literal::format_date;
 use crate::model::{
-    AttrType, ExperimentFile, Metric, MetricKind, Name, ProjectFile, Spanned, Table,
+    AttrType, ExperimentFile, Metric, MetricKind, Name, Outcome, ProjectFile, Spanned, Table,
 };
 
 use super::{Lookup, Scope};
@@ -126,9 +126,11 @@ impl Scope<'_> {
             self.placement(file, experiment, project);
         }
         self.dates(file, experiment);
+        self.decision(file, experiment, &environments);
         self.design(file, experiment);
         self.metrics(file, experiment, project);
-        if self.errors() == errors_before {
+        // A decided experiment is over: how long it would have needed no longer matters.
+        if self.errors() == errors_before && experiment.decision.is_none() {
             self.reachable(file, key, experiment);
         }
     }
@@ -151,6 +153,14 @@ impl Scope<'_> {
         }
         for env in environments {
             if experiment::split(flag, env, &experiment.control).is_none() {
+                let help = match experiment.decision {
+                    // Serving the decided variant to everyone is what a decision asks for.
+                    Some(_) => "the experiment is decided: remove the experiment file".to_owned(),
+                    None => format!(
+                        "add a rule with `split = {{ {} = 50, ... }}` to [env.{}] of the flag, or remove `{}` from `environments`",
+                        experiment.control.value, env.value, env.value
+                    ),
+                };
                 self.push(
                     Code::NoExperimentSplit,
                     file,
@@ -160,10 +170,7 @@ impl Scope<'_> {
                         experiment.flag.value, experiment.control.value, env.value
                     ),
                 )
-                .help = Some(format!(
-                    "add a rule with `split = {{ {} = 50, ... }}` to [env.{}] of the flag, or remove `{}` from `environments`",
-                    experiment.control.value, env.value, env.value
-                ));
+                .help = Some(help);
             }
         }
     }
@@ -327,6 +334,123 @@ impl Scope<'_> {
             )
             .help = Some("`end` is the last day, on or after `start`".into());
         }
+    }
+
+    /// The decision's variant is an arm of the experiment (the control when abandoned), and
+    /// its date a day on or after the start.
+    fn decision(&mut self, file: &str, experiment: &ExperimentFile, environments: &[&Name]) {
+        let Some(decision) = &experiment.decision else {
+            return;
+        };
+        let control = &experiment.control;
+        match (decision.outcome.value, &decision.variant) {
+            (Outcome::Shipped, None) => {
+                self.push(
+                    Code::MissingKey,
+                    file,
+                    decision.outcome.span(),
+                    "a shipped experiment's `[decision]` names no `variant`".into(),
+                )
+                .help =
+                    Some("add `variant = \"...\"`: the arm that won, which everyone gets".into());
+            }
+            (Outcome::Shipped, Some(variant)) if variant.value == control.value => {
+                self.push(
+                    Code::InvalidValue,
+                    file,
+                    variant.span(),
+                    format!(
+                        "a shipped experiment ships another variant than the control `{}`",
+                        control.value
+                    ),
+                )
+                .help =
+                    Some("when everyone keeps the control, write `outcome = \"abandoned\"`".into());
+            }
+            (Outcome::Shipped, Some(variant)) => self.arm(file, experiment, environments, variant),
+            (Outcome::Abandoned, Some(variant)) if variant.value != control.value => {
+                self.push(
+                    Code::InvalidValue,
+                    file,
+                    variant.span(),
+                    format!(
+                        "an abandoned experiment keeps the control `{}`, not `{}`",
+                        control.value, variant.value
+                    ),
+                )
+                .help = Some(format!(
+                    "remove `variant`, or write `outcome = \"shipped\"` to ship `{}`",
+                    variant.value
+                ));
+            }
+            (Outcome::Abandoned, _) => {}
+        }
+        let date = &decision.date;
+        let Some(day) = experiment::day(date) else {
+            self.push(
+                Code::InvalidDatetime,
+                file,
+                date.span(),
+                format!("`date` must be a date, not a date-time: found {}", date.0),
+            )
+            .help = Some("write a TOML date such as 2027-02-01".into());
+            return;
+        };
+        if let Some(start) = experiment::day(&experiment.start)
+            && day < start
+        {
+            self.push(
+                Code::BadDesign,
+                file,
+                date.span(),
+                format!(
+                    "the experiment is decided on {} before it starts on {}",
+                    format_date(day),
+                    format_date(start)
+                ),
+            )
+            .help = Some("`date` is the day it was decided, on or after `start`".into());
+        }
+    }
+
+    /// Reports a shipped `variant` that is not a variant of the flag, or not one its split
+    /// serves where the experiment runs.
+    fn arm(
+        &mut self,
+        file: &str,
+        experiment: &ExperimentFile,
+        environments: &[&Name],
+        variant: &Name,
+    ) {
+        let Some(flag) = self.flag(&experiment.flag) else {
+            return;
+        };
+        if !self.known_variant(file, &experiment.flag, flag, variant) {
+            return;
+        }
+        let arms: BTreeSet<&str> = environments
+            .iter()
+            .filter_map(|env| experiment::split(flag, env, &experiment.control))
+            .flatten()
+            .map(|(arm, _)| arm)
+            .collect();
+        // Without a split there are no arms to compare with: FS064 says so.
+        if arms.is_empty() || arms.contains(variant.as_str()) {
+            return;
+        }
+        let arms: Vec<String> = arms.iter().map(|a| format!("`{a}`")).collect();
+        self.push(
+            Code::UnknownVariant,
+            file,
+            variant.span(),
+            format!(
+                "`{}` is not an arm of the experiment: flag `{}` splits {}",
+                variant.value,
+                experiment.flag.value,
+                arms.join(", ")
+            ),
+        )
+        .help = Some("ship the arm that won: one the split serves".into());
     }
 
     fn design(&mut self, file: &str, experiment: &ExperimentFile) {

@@ -302,10 +302,11 @@ pub fn diff(base: Version<'_>, head: Version<'_>, now: i64) -> Diff {
     diff
 }
 
-/// Whether an experiment allocates units on `today` (days since 1970-01-01): it has started
-/// and not ended. A start that is not a plain date counts as started.
+/// Whether an experiment allocates units on `today` (days since 1970-01-01): it has started,
+/// not ended and is not decided. A start that is not a plain date counts as started.
 fn running(experiment: &ExperimentFile, today: i64) -> bool {
     started(experiment, today)
+        && experiment.decision.is_none()
         && experiment
             .end
             .as_ref()
@@ -319,7 +320,8 @@ fn started(experiment: &ExperimentFile, today: i64) -> bool {
 
 /// Marks a change of how a flag serves units, in an environment a started experiment of the
 /// base runs it in, as a change of that experiment's allocation. A kill alone is not: it
-/// stops the experiment, which the emergency path allows.
+/// stops the experiment, which the emergency path allows. Nor is a change once the
+/// experiment is decided: serving the decided variant is what the decision asks for.
 fn started_splits(diff: &mut Diff, base: &Repo, now: i64) {
     let today = now.div_euclid(DAY_MILLIS);
     for flag in &mut diff.flags {
@@ -327,7 +329,8 @@ fn started_splits(diff: &mut Diff, base: &Repo, now: i64) {
             .experiments
             .iter()
             .filter_map(|(name, e)| Some((name, e.doc.as_ref()?)))
-            .filter(|(_, e)| e.flag.as_str() == flag.flag && started(e, today));
+            .filter(|(_, e)| e.flag.as_str() == flag.flag && started(e, today))
+            .filter(|(_, e)| e.decision.is_none());
         for (name, experiment) in experiments {
             for env in &mut flag.environments {
                 let runs = experiment
@@ -402,10 +405,10 @@ fn experiment_changes(
     };
     if was_running && stops {
         kinds.insert(ChangeKind::ExperimentStop);
-        let what = if a.is_none() {
-            "removed while running"
-        } else {
-            "it stops allocating units sooner"
+        let what = match a {
+            None => "removed while running",
+            Some(a) if a.decision.is_some() => "decided while running",
+            Some(_) => "it stops allocating units sooner",
         };
         dates(ChangeKind::ExperimentStop, what, &mut lines);
     }

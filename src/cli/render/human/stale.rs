@@ -1,10 +1,11 @@
-//! `flagstone stale`: stale flags grouped by reason. The details here are shared with the
-//! Markdown renderer.
+//! `flagstone stale`: stale flags, then experiments still splitting, grouped by reason. The
+//! details here are shared with the Markdown renderer.
 
 use std::io::Write;
 
 use crate::format::plural;
-use crate::stale::{Change, History, Reason, Report, StaleExperiment, StaleFlag};
+use crate::model::Outcome;
+use crate::stale::{Change, ExperimentReason, History, Reason, Report, StaleExperiment, StaleFlag};
 
 /// Stale flags grouped by reason, aligned, then a summary line.
 pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
@@ -50,25 +51,25 @@ pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         }
         writeln!(out)?;
     }
-    if !report.experiments.is_empty() {
-        writeln!(out, "{} ({})", ENDED, report.experiments.len())?;
-        let key = report
-            .experiments
-            .iter()
-            .map(|e| e.experiment.chars().count());
+    for reason in ExperimentReason::ALL {
+        let experiments = experiments(report, reason);
+        if experiments.is_empty() {
+            continue;
+        }
+        writeln!(out, "{} ({})", heading(reason), experiments.len())?;
+        let key = experiments.iter().map(|e| e.experiment.chars().count());
         let key = key.max().unwrap_or_default();
-        let owners = report
-            .experiments
+        let owners = experiments
             .iter()
             .map(|e| e.owners.join(" ").chars().count());
         let owners = owners.max().unwrap_or_default();
-        for experiment in &report.experiments {
+        for experiment in experiments {
             writeln!(
                 out,
                 "  {:key$}  {:owners$}  {}",
                 experiment.experiment,
                 experiment.owners.join(" "),
-                ended(experiment)
+                why(experiment)
             )?;
         }
         writeln!(out)?;
@@ -107,18 +108,54 @@ pub(in crate::cli::render) fn detail(flag: &StaleFlag, reason: Reason) -> String
     }
 }
 
-/// The heading of experiments past their end that still split.
-pub(in crate::cli::render) const ENDED: &str = "experiments past their end";
+/// The experiments reported for `reason`, by key.
+pub(in crate::cli::render) fn experiments(
+    report: &Report,
+    reason: ExperimentReason,
+) -> Vec<&StaleExperiment> {
+    (report.experiments.iter())
+        .filter(|e| e.reason == reason)
+        .collect()
+}
 
-/// `ended on 2026-12-21 (5 days ago); growth/x still splits in production`.
-pub(in crate::cli::render) fn ended(experiment: &StaleExperiment) -> String {
-    format!(
-        "ended on {} ({} ago); {} still splits in {}",
-        experiment.end,
-        plural(experiment.days_past_end, "day"),
+/// The heading of the experiments reported for `reason`.
+pub(in crate::cli::render) fn heading(reason: ExperimentReason) -> &'static str {
+    match reason {
+        ExperimentReason::Shipped => "shipped experiments still splitting",
+        ExperimentReason::Abandoned => "abandoned experiments still splitting",
+        ExperimentReason::PastEnd => "experiments past their end",
+    }
+}
+
+/// `ended on 2026-12-21 (5 days ago); growth/x still splits in production`, or for a
+/// decision, `shipped "b" on 2026-12-21 (5 days ago); growth/x still splits in production:
+/// serve "b" to everyone and remove the experiment file`.
+pub(in crate::cli::render) fn why(experiment: &StaleExperiment) -> String {
+    let splits = format!(
+        "{} still splits in {}",
         experiment.flag,
         experiment.environments.join(", ")
-    )
+    );
+    match &experiment.decision {
+        Some(decision) => {
+            let shipped = match decision.outcome {
+                Outcome::Shipped => format!(" \"{}\"", decision.variant),
+                Outcome::Abandoned => String::new(),
+            };
+            format!(
+                "{}{shipped} on {} ({} ago); {splits}: serve \"{}\" to everyone and remove the experiment file",
+                decision.outcome.as_str(),
+                decision.date,
+                plural(decision.days_since, "day"),
+                decision.variant
+            )
+        }
+        None => format!(
+            "ended on {} ({} ago); {splits}",
+            experiment.end.as_deref().unwrap_or_default(),
+            plural(experiment.days_past_end.unwrap_or_default(), "day"),
+        ),
+    }
 }
 
 /// `2026-09-01 (86 days ago, a1b2c3d)`, or `in uncommitted changes`.
@@ -179,9 +216,23 @@ fn summary(report: &Report) -> String {
         true => count(report),
         false => format!("{}: {}", count(report), by_reason.join(", ")),
     };
-    if !report.experiments.is_empty() {
-        let n = report.experiments.len();
-        line.push_str(&format!("; {} past its end", plural(n, "experiment")));
+    let experiments: Vec<String> = ExperimentReason::ALL
+        .into_iter()
+        .filter_map(|reason| {
+            let n = experiments(report, reason).len();
+            (n > 0).then(|| match reason {
+                ExperimentReason::Shipped => {
+                    format!("{} still splitting", plural(n, "shipped experiment"))
+                }
+                ExperimentReason::Abandoned => {
+                    format!("{} still splitting", plural(n, "abandoned experiment"))
+                }
+                ExperimentReason::PastEnd => format!("{} past its end", plural(n, "experiment")),
+            })
+        })
+        .collect();
+    if !experiments.is_empty() {
+        line.push_str(&format!("; {}", experiments.join(", ")));
     }
     line
 }

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{code, text};
-use crate::cli::render::human::stale::{ENDED, count, detail, ended, note};
-use crate::stale::{Reason, Report};
+use crate::cli::render::human::stale::{count, detail, experiments, heading, note, why};
+use crate::stale::{ExperimentReason, Reason, Report};
 
 /// Stale flags as a job summary table.
 pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
@@ -37,18 +37,23 @@ pub fn stale(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
             )?;
         }
     }
-    if !report.experiments.is_empty() {
+    for reason in ExperimentReason::ALL {
+        let experiments = experiments(report, reason);
+        if experiments.is_empty() {
+            continue;
+        }
         writeln!(
             out,
-            "\n**{ENDED}**\n\n| experiment | owners | why |\n|---|---|---|"
+            "\n**{}**\n\n| experiment | owners | why |\n|---|---|---|",
+            heading(reason)
         )?;
-        for experiment in &report.experiments {
+        for experiment in experiments {
             writeln!(
                 out,
                 "| {} | {} | {} |",
                 code(&experiment.experiment),
                 text(&experiment.owners.join(" ")),
-                text(&ended(experiment))
+                text(&why(experiment))
             )?;
         }
     }
