@@ -990,7 +990,7 @@ fn without_an_approval_the_review_step_fails_and_says_what_is_missing() {
     let pr = PullRequest::new(raise_one_page_rollout);
     let run = pr.run(&[], "[]");
     assert_eq!(run.failed, Some(("review".to_owned(), 1)), "{}", run.log);
-    assert_eq!(run.ran, RUN_STEPS[..11]);
+    assert_eq!(run.ran, RUN_STEPS[..12]);
     assert_eq!(run.outputs["verdict"], "approvals_missing");
     assert_eq!(run.outputs["approval-required"], "true");
     // checkout/express-pay needs checkout/one-page: it changes with it.

@@ -68,11 +68,11 @@ fn eval_gate(pr: &Pr, reviews_json: &str) -> (i32, String, Value) {
     (code, report["verdict"].as_str().unwrap().to_owned(), gate)
 }
 
-/// The human review's lines about the payload.
-fn human_gate(pr: &Pr) -> Vec<String> {
+/// Runs `review` by zed, without reviews, with these options besides.
+fn review_with(pr: &Pr, extra: &[&str]) -> (i32, String, String) {
     let file = pr.work.path().join("none.json");
     std::fs::write(&file, "[]").unwrap();
-    let args = [
+    let mut args = vec![
         "review",
         "--dir",
         "flags",
@@ -85,7 +85,13 @@ fn human_gate(pr: &Pr) -> Vec<String> {
         "--now",
         NOW,
     ];
-    let (_, stdout, stderr) = run(&args, pr.work.path());
+    args.extend_from_slice(extra);
+    run(&args, pr.work.path())
+}
+
+/// The human review's first line and its lines about the payload.
+fn human_gate(pr: &Pr) -> Vec<String> {
+    let (_, stdout, stderr) = review_with(pr, &[]);
     let mut lines: Vec<String> = stdout
         .lines()
         .skip_while(|l| !l.starts_with("payload of flag"))
@@ -94,6 +100,16 @@ fn human_gate(pr: &Pr) -> Vec<String> {
         .collect();
     lines.insert(0, stdout.lines().next().unwrap_or(&stderr).to_owned());
     lines
+}
+
+/// Approvals of `head` from an owner of the flag and both of @platform: every approval
+/// flags.example's policy asks of a production payload change.
+fn every_approval(head: &str) -> String {
+    reviews(&[
+        ("grace", "APPROVED", head),
+        ("carol", "APPROVED", head),
+        ("farid", "APPROVED", head),
+    ])
 }
 
 #[test]
@@ -131,12 +147,7 @@ fn a_prompt_change_is_held_until_its_eval_passes() {
         ]
     );
     // Approvals do not open a failing gate.
-    let everyone = reviews(&[
-        ("grace", "APPROVED", &head),
-        ("carol", "APPROVED", &head),
-        ("farid", "APPROVED", &head),
-    ]);
-    let (code, verdict, gate) = eval_gate(&pr, &everyone);
+    let (code, verdict, gate) = eval_gate(&pr, &every_approval(&head));
     assert_eq!((code, verdict.as_str()), (1, "evals_failing"));
     assert_eq!(gate["status"], "regression");
     assert_eq!(gate["comparison"]["worst"][0]["id"], "retention-query-1");
@@ -151,12 +162,7 @@ fn a_prompt_change_is_held_until_its_eval_passes() {
         "  - PASS: the interval is above the tolerated regression; 48 cases, mean score 0.6042 → 0.6771; improvement 95% interval [0.03125, 0.125], tolerated regression 0.01208"
     );
     assert_eq!(lines[0], "review: approvals missing");
-    let approvals = reviews(&[
-        ("grace", "APPROVED", &head),
-        ("carol", "APPROVED", &head),
-        ("farid", "APPROVED", &head),
-    ]);
-    let (code, verdict, gate) = eval_gate(&pr, &approvals);
+    let (code, verdict, gate) = eval_gate(&pr, &every_approval(&head));
     assert_eq!((code, verdict.as_str()), (0, "approved"), "{gate:#}");
     assert_eq!(gate["status"], "pass");
     assert_eq!(gate["satisfied"], true);
@@ -264,12 +270,7 @@ fn bad_reports_are_located_and_keep_the_gate_closed() {
         let mut lines = vec!["case-0,0.5,0.5,{base},{head}".to_owned(), bad.to_string()];
         lines.extend(rows(40, 0.5, 0.6, 0.1).into_iter().skip(2));
         let head = write_report(&pr, "HEAD", &lines);
-        let approvals = reviews(&[
-            ("grace", "APPROVED", &head),
-            ("carol", "APPROVED", &head),
-            ("farid", "APPROVED", &head),
-        ]);
-        let (code, verdict, gate) = eval_gate(&pr, &approvals);
+        let (code, verdict, gate) = eval_gate(&pr, &every_approval(&head));
         let base = payload_hash(&pr, &pr.base, "prompt-v8-candidate");
         let candidate = payload_hash(&pr, &head, "prompt-v8-candidate");
         let error = error.replace("{base}", &base).replace("{head}", &candidate);
@@ -328,12 +329,7 @@ fn an_inconclusive_eval_needs_the_approval_the_rule_names() {
     pr.base = pr.commit();
     change_prompt(&pr, "assistant-v8-rc4");
     let head = write_report(&pr, "HEAD", &rows(10, 0.5, 0.6, 0.05));
-    let all = reviews(&[
-        ("carol", "APPROVED", &head),
-        ("farid", "APPROVED", &head),
-        ("grace", "APPROVED", &head),
-    ]);
-    let (code, verdict, gate) = eval_gate(&pr, &all);
+    let (code, verdict, gate) = eval_gate(&pr, &every_approval(&head));
     assert_eq!((code, verdict.as_str()), (1, "evals_failing"));
     assert_eq!(
         (gate["status"].as_str(), gate["satisfied"].as_bool()),
@@ -454,35 +450,12 @@ fn reports_written_by_ci_are_read_from_a_directory() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.ends_with("prompt-v8-candidate.csv: 48 cases scored, `ai/assistant-model` variant `prompt-v8-candidate` against its base version\n"), "{stdout}");
     assert!(!pr.path(REPORT).exists());
-    let file = pr.work.path().join("none.json");
-    std::fs::write(&file, "[]").unwrap();
     let review = |dir: &std::path::Path| {
-        let args = [
-            "review",
-            "--dir",
-            "flags",
-            "--base",
-            &pr.base,
-            "--reviews",
-            file.to_str().unwrap(),
-            "--author",
-            "zed",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-            "--eval-reports",
-            dir.to_str().unwrap(),
-        ];
-        let (_, stdout, stderr) = run(&args, pr.work.path());
+        let options = ["--format", "json", "--eval-reports", dir.to_str().unwrap()];
+        let (_, stdout, stderr) = review_with(&pr, &options);
         let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
-        report["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find_map(|c| c.get("eval"))
-            .cloned()
-            .unwrap()
+        let changes = report["changes"].as_array().unwrap();
+        changes.iter().find_map(|c| c.get("eval")).cloned().unwrap()
     };
     assert_eq!(review(&out)["status"], "pass");
     // A link is no report, wherever it points.
