@@ -1,31 +1,17 @@
 //! `flagstone export --format flagd` on synthetic repositories (see benches/support/synth.rs):
 //! `cargo bench --bench export`
 
+#[path = "support/repository.rs"]
+mod repository;
 #[path = "support/synth.rs"]
 mod synth;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::OnceLock;
+
+use repository::{options, repository};
 
 fn main() {
     divan::main();
-}
-
-/// Repositories are written once per size and shared by every iteration.
-fn repository(flags: usize) -> PathBuf {
-    static DIRS: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let base = DIRS.get_or_init(|| tempfile::tempdir().unwrap()).path();
-    let dir = base.join(flags.to_string());
-    if !dir.exists() {
-        synth::write_repo(&dir, flags).unwrap();
-    }
-    dir
-}
-
-fn options() -> flagstone::check::Options {
-    let now_millis = flagstone::literal::parse_timestamp("2026-11-26T12:00:00Z").unwrap();
-    flagstone::check::Options { now_millis }
 }
 
 /// The command: load, check, build every environment, export it and write the files.

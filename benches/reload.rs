@@ -9,9 +9,14 @@
 //!   cargo bench --bench reload
 //!   FLAGSTONE_BIN=path/to/flagstone cargo bench --bench reload   # another build, same runs
 
+#[path = "support/binary.rs"]
+mod binary;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use binary::binary;
 
 use flagstone::eval::watch::{Options, Watcher};
 
@@ -131,12 +136,6 @@ fn run(i: usize) -> [Duration; 4] {
         off - published,
         off - start,
     ]
-}
-
-/// The binary measured: this build's, or FLAGSTONE_BIN.
-fn binary() -> std::path::PathBuf {
-    std::env::var_os("FLAGSTONE_BIN")
-        .map_or_else(|| env!("CARGO_BIN_EXE_flagstone").into(), Into::into)
 }
 
 const LOG_LINES: usize = 1_000_000;

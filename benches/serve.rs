@@ -11,11 +11,16 @@
 //!   cargo bench --bench serve
 //!   FLAGSTONE_BIN=path/to/flagstone THREADS=1 cargo bench --bench serve
 
+#[path = "support/binary.rs"]
+mod binary;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use binary::binary;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -257,12 +262,6 @@ fn peer(threads: usize) -> SocketAddr {
     });
     std::thread::sleep(Duration::from_millis(100));
     address
-}
-
-/// The binary measured: this build's (the bench profile's, optimised), or FLAGSTONE_BIN.
-fn binary() -> std::path::PathBuf {
-    std::env::var_os("FLAGSTONE_BIN")
-        .map_or_else(|| env!("CARGO_BIN_EXE_flagstone").into(), Into::into)
 }
 
 fn flagstone(dir: &Path, args: &[&str]) {
