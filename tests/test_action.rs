@@ -870,8 +870,13 @@ fn the_eval_command_scores_a_changed_prompt_and_review_judges_those_scores() {
         "{}",
         run.log
     );
-    // No report lands in the work tree: review read the run's own.
-    assert!(!pr.path().join("flags/evals/ai").exists());
+    // No report lands in the work tree: review read the run's own, not the committed one
+    // (of the previous prompt change).
+    let report = "evals/ai/assistant-model/prompt-v8-candidate.csv";
+    assert_eq!(
+        std::fs::read(pr.path().join("flags").join(report)).unwrap(),
+        std::fs::read(root().join("flags.example").join(report)).unwrap()
+    );
 
     // rc4 passes its evals; the approvals are what is left.
     let pr = PullRequest::new(prompt("assistant-v8-rc4"));

@@ -2,7 +2,8 @@
 //! rule asks for `evals/{flag}/{variant}.csv` with at most a 2% regression, 30 cases, and
 //! lets one of @ai (grace, hiro) accept an inconclusive result; its toy harness
 //! (evals/harness.sh) replays grades recorded per prompt version: assistant-v8-rc3 regresses
-//! on SQL answers, assistant-v8-rc4 improves.
+//! on SQL answers, assistant-v8-rc4 improves. Its committed report is of the change from rc1
+//! to rc2: stale for any later change.
 
 use serde_json::Value;
 
@@ -12,6 +13,13 @@ use crate::test_review::{Pr, reviews};
 const MODEL: &str = "flags/ai/assistant-model.toml";
 const REPORT: &str = "evals/ai/assistant-model/prompt-v8-candidate.csv";
 const RC2: &str = "prompt_version = \"assistant-v8-rc2\"";
+/// The payload hash of the variant on prompt rc1, the baseline of the example's report.
+const RC1: &str = "0deb6ca2e799b83c4a390d263a40c812d11d2228a7afa513866e753ba23814e2";
+
+/// The example's committed report, as flags.example has it.
+fn example_report() -> String {
+    std::fs::read_to_string(crate::support::root().join("flags.example").join(REPORT)).unwrap()
+}
 
 /// The prompt of the variant `prompt-v8-candidate` changed to `version`, committed.
 fn change_prompt(pr: &Pr, version: &str) -> String {
@@ -122,8 +130,11 @@ fn a_prompt_change_is_held_until_its_eval_passes() {
             "review: blocked: a changed AI payload lacks passing evals",
             "payload of flag `ai/assistant-model` variant `prompt-v8-candidate`",
             "  - eval report `evals/ai/assistant-model/prompt-v8-candidate.csv` (rule `AI evals`), compared with its base version",
-            "  - MISSING: no report at `evals/ai/assistant-model/prompt-v8-candidate.csv`; the rule asks for one per changed variant",
-            "  evals [AI evals]: missing: the gate stays closed",
+            &format!(
+                "  - STALE, does not count: evals/ai/assistant-model/prompt-v8-candidate.csv:2: column `baseline_payload`: \"{RC1}\" is not the payload compared ({}): these scores are of another version of the variant",
+                payload_hash(&pr, &pr.base, "prompt-v8-candidate")
+            ),
+            "  evals [AI evals]: stale: the gate stays closed",
         ]
     );
 
@@ -356,6 +367,15 @@ fn a_new_variant_is_compared_with_the_off_variant_of_the_base() {
         payload_hash(&pr, &pr.base, "small")
     );
     assert_eq!(gate["report"], "evals/ai/assistant-model/prompt-v9.csv");
+    assert_eq!(
+        human_gate(&pr)[1..],
+        [
+            "payload of flag `ai/assistant-model` variant `prompt-v9`",
+            "  - eval report `evals/ai/assistant-model/prompt-v9.csv` (rule `AI evals`), compared with the base's off variant `small` (the variant is new)",
+            "  - MISSING: no report at `evals/ai/assistant-model/prompt-v9.csv`; the rule asks for one per changed variant",
+            "  evals [AI evals]: missing: the gate stays closed",
+        ]
+    );
     let (code, stdout, stderr) = run_harness(&pr, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
@@ -380,7 +400,7 @@ fn a_pull_request_cannot_drop_the_rule_or_relabel_the_flag_to_skip_its_evals() {
     assert_eq!((code, verdict.as_str()), (1, "evals_failing"));
     assert_eq!(
         (gate["rule"].as_str(), gate["status"].as_str()),
-        (Some("AI evals"), Some("missing"))
+        (Some("AI evals"), Some("stale"))
     );
 }
 
@@ -449,7 +469,10 @@ fn reports_written_by_ci_are_read_from_a_directory() {
         run_harness(&pr, &["--head", &head, "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.ends_with("prompt-v8-candidate.csv: 48 cases scored, `ai/assistant-model` variant `prompt-v8-candidate` against its base version\n"), "{stdout}");
-    assert!(!pr.path(REPORT).exists());
+    assert_eq!(
+        std::fs::read_to_string(pr.path(REPORT)).unwrap(),
+        example_report()
+    );
     let review = |dir: &std::path::Path| {
         let options = ["--format", "json", "--eval-reports", dir.to_str().unwrap()];
         let (_, stdout, stderr) = review_with(&pr, &options);
@@ -506,5 +529,24 @@ fn harness_failures_are_errors_that_name_the_side() {
     for (command, error) in cases {
         assert_eq!(harness(command), (2, format!("{error}\n")), "{command}");
     }
-    assert!(!pr.path(REPORT).exists());
+    assert_eq!(
+        std::fs::read_to_string(pr.path(REPORT)).unwrap(),
+        example_report()
+    );
+}
+
+#[test]
+fn the_example_s_report_is_what_the_harness_writes_for_its_last_prompt_change() {
+    let mut pr = Pr::new();
+    pr.edit(MODEL, RC2, "prompt_version = \"assistant-v8-rc1\"");
+    pr.base = pr.commit();
+    pr.edit(MODEL, "assistant-v8-rc1", "assistant-v8-rc2");
+    std::fs::remove_file(pr.path(REPORT)).unwrap();
+    let (code, _, stderr) = run_harness(&pr, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(pr.path(REPORT)).unwrap(),
+        example_report()
+    );
+    assert_eq!(payload_hash(&pr, &pr.base, "prompt-v8-candidate"), RC1);
 }
