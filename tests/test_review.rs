@@ -52,11 +52,21 @@ impl Pr {
         commit(&self.repository, "head").to_string()
     }
 
-    /// Runs `review` against the head commit with these reviews (JSON text).
+    /// Runs `review` against the head commit with these reviews (JSON text), as JSON.
     pub(crate) fn review(&self, author: &str, reviews: &str) -> (i32, String, String) {
+        self.review_with(author, reviews, &["--format", "json"])
+    }
+
+    /// Runs `review` against the head commit with these reviews and options besides.
+    pub(crate) fn review_with(
+        &self,
+        author: &str,
+        reviews: &str,
+        options: &[&str],
+    ) -> (i32, String, String) {
         let file = self.work.path().join("reviews.json");
         std::fs::write(&file, reviews).unwrap();
-        let args = [
+        let mut args = vec![
             "review",
             "--dir",
             "flags",
@@ -68,9 +78,8 @@ impl Pr {
             author,
             "--now",
             self.now,
-            "--format",
-            "json",
         ];
+        args.extend_from_slice(options);
         run(&args, self.work.path())
     }
 
@@ -395,25 +404,7 @@ fn a_kill_alone_is_an_emergency_that_needs_no_approval() {
     assert_eq!((code, report["verdict"].as_str()), (0, Some("emergency")));
     assert_eq!(report["approval_required"], false);
     assert_eq!(requirements(&report), Vec::<String>::new());
-    let (code, markdown, _) = {
-        let file = pr.work.path().join("reviews.json");
-        let args = [
-            "review",
-            "--dir",
-            "flags",
-            "--base",
-            &pr.base,
-            "--reviews",
-            file.to_str().unwrap(),
-            "--author",
-            "alice",
-            "--now",
-            "2026-11-26",
-            "--format",
-            "markdown",
-        ];
-        run(&args, pr.work.path())
-    };
+    let (code, markdown, _) = pr.review_with("alice", "[]", &["--format", "markdown"]);
     assert_eq!(code, 0);
     assert!(
         markdown.starts_with(

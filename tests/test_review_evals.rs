@@ -76,30 +76,9 @@ fn eval_gate(pr: &Pr, reviews_json: &str) -> (i32, String, Value) {
     (code, report["verdict"].as_str().unwrap().to_owned(), gate)
 }
 
-/// Runs `review` by zed, without reviews, with these options besides.
-fn review_with(pr: &Pr, extra: &[&str]) -> (i32, String, String) {
-    let file = pr.work.path().join("none.json");
-    std::fs::write(&file, "[]").unwrap();
-    let mut args = vec![
-        "review",
-        "--dir",
-        "flags",
-        "--base",
-        &pr.base,
-        "--reviews",
-        file.to_str().unwrap(),
-        "--author",
-        "zed",
-        "--now",
-        NOW,
-    ];
-    args.extend_from_slice(extra);
-    run(&args, pr.work.path())
-}
-
 /// The human review's first line and its lines about the payload.
 fn human_gate(pr: &Pr) -> Vec<String> {
-    let (_, stdout, stderr) = review_with(pr, &[]);
+    let (_, stdout, stderr) = pr.review_with("zed", "[]", &[]);
     let mut lines: Vec<String> = stdout
         .lines()
         .skip_while(|l| !l.starts_with("payload of flag"))
@@ -475,7 +454,7 @@ fn reports_written_by_ci_are_read_from_a_directory() {
     );
     let review = |dir: &std::path::Path| {
         let options = ["--format", "json", "--eval-reports", dir.to_str().unwrap()];
-        let (_, stdout, stderr) = review_with(&pr, &options);
+        let (_, stdout, stderr) = pr.review_with("zed", "[]", &options);
         let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
         let changes = report["changes"].as_array().unwrap();
         changes.iter().find_map(|c| c.get("eval")).cloned().unwrap()
