@@ -1102,29 +1102,29 @@ pub fn eval_demands(versions: Versions<'_>) -> Vec<EvalDemand> {
             .into_iter()
             .flatten()
             .any(|flag| flag.kind.value == FlagKind::Ai);
-        let (Some(head_variants), Some(base_variants)) = (&head.variants, &base.variants) else {
+        // An AI flag's variants are tables (FS012): it has `[variants]` in any version that
+        // checks.
+        let (true, Some(head_variants), Some(base_variants)) = (ai, &head.variants, &base.variants)
+        else {
             continue;
         };
-        if !ai {
-            continue;
-        }
+        let environments: Vec<&str> = [&head.env, &base.env]
+            .into_iter()
+            .flat_map(|env| env.keys().map(|e| e.as_str()))
+            .collect();
+        // The base's off variant, as the build resolves it; it exists in a base that checks.
+        let off = base.off_variant.as_ref().map_or("off", |v| v.as_str());
         for (variant, value) in head_variants.value.iter() {
             let candidate = &value.value.0;
-            let (baseline_variant, baseline) = match base_variants.value.get(variant.as_str()) {
+            let before = base_variants.value.get(variant.as_str());
+            let (baseline_variant, baseline) = match before {
                 Some(before) if before.value.0 == *candidate => continue,
                 Some(before) => (variant.as_str(), &before.value.0),
-                None => {
-                    let off = base.off_variant.as_ref().map(|o| o.as_str());
-                    let Some(off) = off.and_then(|o| Some((o, base_variants.value.get(o)?))) else {
-                        continue;
-                    };
-                    (off.0, &off.1.value.0)
-                }
+                None => match base_variants.value.get(off) {
+                    Some(before) => (off, &before.value.0),
+                    None => continue,
+                },
             };
-            let environments: Vec<&str> = [&head.env, &base.env]
-                .into_iter()
-                .flat_map(|env| env.keys().map(|e| e.as_str()))
-                .collect();
             for rule in &policy.evals {
                 let applies = rule
                     .environments
