@@ -160,3 +160,32 @@ fn experiment_files_are_owned_by_their_owners() {
         "{stdout}"
     );
 }
+
+/// The eval reports the review policy asks of each variant of an AI flag are the flag's
+/// owners', last in the block.
+#[test]
+fn eval_reports_are_owned_by_their_flag_s_owners() {
+    let work = crate::support::tempdir();
+    crate::support::copy_dir(
+        &crate::support::root().join("flags.example"),
+        &work.path().join("flags"),
+    );
+    commit(&git2::Repository::init(work.path()).unwrap(), "flags");
+    let (code, _, stderr) = run(&["codeowners", "--dir", "flags"], work.path());
+    assert_eq!(code, 0, "{stderr}");
+    let written = std::fs::read_to_string(work.path().join(".github/CODEOWNERS")).unwrap();
+    let reports: Vec<&str> = written
+        .lines()
+        .skip_while(|l| !l.starts_with("/flags/evals/"))
+        .collect();
+    assert_eq!(
+        reports,
+        [
+            "/flags/evals/ai/assistant-model/large.csv @grace @hiro",
+            "/flags/evals/ai/assistant-model/large-eu.csv @grace @hiro",
+            "/flags/evals/ai/assistant-model/prompt-v8-candidate.csv @grace @hiro",
+            "/flags/evals/ai/assistant-model/small.csv @grace @hiro",
+            "# END flagstone",
+        ]
+    );
+}

@@ -392,7 +392,7 @@ fn check_refuses_evals_rules_that_cannot_judge() {
     let bad = text.replace(
         "reports = \"evals/{flag}/{variant}.csv\"\nmax_regression = \"2%\"",
         "reports = \"../evals/{flag}.csv\"\nmax_regression = \"-2%\"\nalpha = 1",
-    ) + "\n[[review.rules]]\nname = \"nobody\"\n\n[[review.rules]]\nname = \"both\"\nfrom = [\"owners\"]\nevals = { reports = \"e/{flag}/{variant}/{x}.csv\", inconclusive = { from = [\"anyone\", \"@nope\"] } }\n\n[[review.rules]]\nname = \"escape\"\nevals = { reports = \"../{flag}/{variant}.csv\", resamples = 0 }\n";
+    ) + "\n[[review.rules]]\nname = \"nobody\"\n\n[[review.rules]]\nname = \"both\"\nfrom = [\"owners\"]\nevals = { reports = \"e/{flag}/{variant}/{x}.csv\", inconclusive = { from = [\"anyone\", \"@nope\"] } }\n\n[[review.rules]]\nname = \"escape\"\nevals = { reports = \"../{flag}/{variant}.csv\", resamples = 0 }\n\n[[review.rules]]\nname = \"spaced\"\nevals = { reports = \"my evals/{flag}/{variant}.csv\" }\n";
     std::fs::write(&project, bad).unwrap();
     let (code, stdout, stderr) = run(
         &[
@@ -435,6 +435,7 @@ fn check_refuses_evals_rules_that_cannot_judge() {
             "166:86 FS034 unknown team `@nope`",
             "170:21 FS013 the eval report pattern \"../{flag}/{variant}.csv\" must be a relative path of plain names separated by `/`, inside the repository",
             "170:60 FS013 `review.rules[6].evals.resamples`: value is less than the minimum of 1",
+            "174:21 FS013 the eval report pattern \"my evals/{flag}/{variant}.csv\" may hold only ASCII letters, digits, `_`, `-`, `.` and `/` besides the placeholders (it becomes a CODEOWNERS path too)",
         ]
     );
 }

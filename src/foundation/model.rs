@@ -906,6 +906,20 @@ pub struct EvalsRule {
     pub inconclusive: Option<Inconclusive>,
 }
 
+impl EvalsRule {
+    /// The path of the report on `flag`'s `variant`, relative to the repository's directory.
+    pub fn report(&self, flag: &str, variant: &str) -> String {
+        eval_report(&self.reports, flag, variant)
+    }
+}
+
+/// The report path `pattern` gives `flag`'s `variant`.
+pub fn eval_report(pattern: &str, flag: &str, variant: &str) -> String {
+    pattern
+        .replace("{flag}", flag)
+        .replace("{variant}", variant)
+}
+
 /// `max_regression`: a number in score units, or a percentage such as "2%".
 #[derive(Clone, Debug, PartialEq, serde::Deserialize, JsonSchema)]
 #[serde(untagged)]

@@ -1035,9 +1035,7 @@ struct EvalRule {
 impl EvalRule {
     /// The path of the report on `flag`'s `variant`.
     fn report(&self, flag: &str, variant: &str) -> String {
-        self.reports
-            .replace("{flag}", flag)
-            .replace("{variant}", variant)
+        crate::model::eval_report(&self.reports, flag, variant)
     }
 }
 

@@ -360,8 +360,12 @@ impl<'r> Scope<'r> {
             ))
         } else if rest.contains(['{', '}']) {
             Some("has a placeholder other than {flag} and {variant}".to_owned())
+        } else if !rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        {
+            Some("may hold only ASCII letters, digits, `_`, `-`, `.` and `/` besides the placeholders (it becomes a CODEOWNERS path too)".to_owned())
         } else if rest.starts_with('/')
-            || rest.contains('\\')
             || rest.split('/').any(|part| matches!(part, "" | "." | ".."))
         {
             Some(
