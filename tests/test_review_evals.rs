@@ -438,6 +438,41 @@ fn check_refuses_evals_rules_that_cannot_judge() {
             "174:21 FS013 the eval report pattern \"my evals/{flag}/{variant}.csv\" may hold only ASCII letters, digits, `_`, `-`, `.` and `/` besides the placeholders (it becomes a CODEOWNERS path too)",
         ]
     );
+    // A value of neither shape: the schema says what it may be.
+    let unsure = text.replace(
+        "inconclusive = { approvals = 1, from = [\"@ai\"] }",
+        "inconclusive = \"maybe\"",
+    );
+    std::fs::write(&project, unsure).unwrap();
+    let (code, stdout, _) = run(
+        &[
+            "check",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    let findings: Value = serde_json::from_str(&stdout).unwrap();
+    let first = &findings["diagnostics"][0];
+    assert_eq!(
+        (
+            first["line"].as_u64(),
+            first["message"].as_str(),
+            first["help"].as_str()
+        ),
+        (
+            Some(156),
+            Some("`review.rules[3].evals.inconclusive` is none of the shapes it may take"),
+            Some(
+                "What an inconclusive eval result needs: \"block\" (the gate stays closed until more cases decide), or approvals that accept it, e.g. { approvals = 1, from = [\"@ai-leads\"] }."
+            )
+        )
+    );
 }
 
 #[test]

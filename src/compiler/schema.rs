@@ -297,6 +297,27 @@ impl Validator {
                     .with_help("see docs/format.md for each key's values"),
                 ]
             }
+            ValidationErrorKind::AnyOf { .. } => {
+                // A value of several shapes: its schema's description says which.
+                let described = self
+                    .schema
+                    .pointer(error.schema_path().as_str().trim_end_matches("/anyOf"))
+                    .and_then(|s| s.get("description"))
+                    .and_then(Value::as_str);
+                let help = described.map_or_else(
+                    || "see docs/format.md for each key's values".to_owned(),
+                    |text| text.split_whitespace().collect::<Vec<_>>().join(" "),
+                );
+                vec![
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        file,
+                        here,
+                        format!("{} is none of the shapes it may take", subject(&at)),
+                    )
+                    .with_help(help),
+                ]
+            }
             _ => vec![Diagnostic::new(
                 Code::InvalidValue,
                 file,

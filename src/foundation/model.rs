@@ -942,8 +942,9 @@ impl MaxRegression {
     }
 }
 
-/// What an inconclusive eval result needs. (Deserialized by hand: an untagged enum would
-/// buffer the table and lose the spans inside it.)
+/// What an inconclusive eval result needs: "block" (the gate stays closed until more cases
+/// decide), or approvals that accept it, e.g. { approvals = 1, from = ["@ai-leads"] }.
+// Deserialized by hand: an untagged enum would buffer the table and lose the spans inside it.
 #[derive(Clone, Debug, JsonSchema)]
 #[serde(untagged)]
 pub enum Inconclusive {
