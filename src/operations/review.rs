@@ -1154,6 +1154,9 @@ pub fn eval_demands(versions: Versions<'_>) -> Vec<EvalDemand> {
 /// reports of the AI flags' variants (in the base or the head), and the flag each is about.
 fn eval_report_paths<'v>(versions: Versions<'v>, policy: &Policy<'_>) -> BTreeMap<String, &'v str> {
     let mut paths = BTreeMap::new();
+    if policy.evals.is_empty() {
+        return paths;
+    }
     for repo in [versions.base, versions.head] {
         for (key, loaded) in &repo.flags {
             let Some(flag) = loaded.doc.as_ref().filter(|f| f.kind.value == FlagKind::Ai) else {
