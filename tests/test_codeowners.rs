@@ -120,10 +120,8 @@ fn a_damaged_block_or_a_broken_repository_changes_nothing() {
     assert!(!work.path().join(".github/CODEOWNERS").exists());
 }
 
-/// Experiment files are owned by their experiments' owners, teams expanded; `--check` sees
-/// a change of them.
-#[test]
-fn experiment_files_are_owned_by_their_owners() {
+/// flags.example at `flags/` of a new git repository, and the CODEOWNERS `codeowners` wrote.
+fn example_codeowners() -> (tempfile::TempDir, String) {
     let work = crate::support::tempdir();
     crate::support::copy_dir(
         &crate::support::root().join("flags.example"),
@@ -133,6 +131,14 @@ fn experiment_files_are_owned_by_their_owners() {
     let (code, _, stderr) = run(&["codeowners", "--dir", "flags"], work.path());
     assert_eq!(code, 0, "{stderr}");
     let written = std::fs::read_to_string(work.path().join(".github/CODEOWNERS")).unwrap();
+    (work, written)
+}
+
+/// Experiment files are owned by their experiments' owners, teams expanded; `--check` sees
+/// a change of them.
+#[test]
+fn experiment_files_are_owned_by_their_owners() {
+    let (work, written) = example_codeowners();
     let experiments: Vec<&str> = written
         .lines()
         .filter(|l| l.starts_with("/flags/experiments/"))
@@ -165,15 +171,7 @@ fn experiment_files_are_owned_by_their_owners() {
 /// owners', last in the block.
 #[test]
 fn eval_reports_are_owned_by_their_flag_s_owners() {
-    let work = crate::support::tempdir();
-    crate::support::copy_dir(
-        &crate::support::root().join("flags.example"),
-        &work.path().join("flags"),
-    );
-    commit(&git2::Repository::init(work.path()).unwrap(), "flags");
-    let (code, _, stderr) = run(&["codeowners", "--dir", "flags"], work.path());
-    assert_eq!(code, 0, "{stderr}");
-    let written = std::fs::read_to_string(work.path().join(".github/CODEOWNERS")).unwrap();
+    let (_work, written) = example_codeowners();
     let reports: Vec<&str> = written
         .lines()
         .skip_while(|l| !l.starts_with("/flags/evals/"))

@@ -464,17 +464,10 @@ async fn docs_example(published_dir: &Path) -> Result<(), Box<dyn std::error::Er
 
 #[tokio::test]
 async fn the_docs_example_is_this_code_and_runs() {
-    let source = include_str!("test_openfeature_provider.rs");
-    let start = source.find("    // example start\n").unwrap() + "    // example start\n".len();
-    let end = source.find("    // example end\n").unwrap();
-    let code: String = source[start..end]
-        .lines()
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
-        .collect();
-    let docs = std::fs::read_to_string(root().join("docs/openfeature.md")).unwrap();
-    assert!(
-        docs.contains(&format!("```rust\n{code}```\n")),
-        "docs/openfeature.md's example differs from tests/test_openfeature_provider.rs:\n{code}"
+    crate::support::assert_docs_example(
+        include_str!("test_openfeature_provider.rs"),
+        "tests/test_openfeature_provider.rs",
+        "docs/openfeature.md",
     );
 
     let site = crate::support::tempdir();

@@ -1051,17 +1051,10 @@ fn docs_example(published_dir: &Path, now_millis: i64) -> Result<(), Box<dyn std
 
 #[test]
 fn the_docs_example_is_this_code_and_runs() {
-    let source = include_str!("test_publish.rs");
-    let start = source.find("    // example start\n").unwrap() + "    // example start\n".len();
-    let end = source.find("    // example end\n").unwrap();
-    let code: String = source[start..end]
-        .lines()
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
-        .collect();
-    let docs = std::fs::read_to_string(root().join("docs/publishing.md")).unwrap();
-    assert!(
-        docs.contains(&format!("```rust\n{code}```\n")),
-        "docs/publishing.md's example differs from tests/test_publish.rs:\n{code}"
+    crate::support::assert_docs_example(
+        include_str!("test_publish.rs"),
+        "tests/test_publish.rs",
+        "docs/publishing.md",
     );
 
     let site = Site::new();

@@ -796,6 +796,20 @@ fn re_owning_an_experiment_needs_its_base_owners() {
     assert_eq!((code, report["verdict"].as_str()), (0, Some("approved")));
 }
 
+/// Gives the checklist variants of growth/onboarding-checklist's split 80% instead of 50%, in
+/// every environment that splits it (staging and production).
+fn widen_checklist_split(pr: &Pr) {
+    let from = "split = { control = 50, checklist = 25, guided-tour = 25 }";
+    let to = "split = { control = 20, checklist = 40, guided-tour = 40 }";
+    let text = std::fs::read_to_string(pr.path(CHECKLIST_FLAG)).unwrap();
+    assert_eq!(
+        text.matches(from).count(),
+        2,
+        "staging and production split it"
+    );
+    std::fs::write(pr.path(CHECKLIST_FLAG), text.replace(from, to)).unwrap();
+}
+
 /// Renaming an experiment's file is its removal and a new experiment on the same flag: both
 /// need the base's owners.
 #[test]
@@ -828,21 +842,7 @@ fn renaming_an_experiment_file_needs_its_base_owners() {
 fn deleting_an_experiment_and_changing_its_split_needs_its_base_owners() {
     let pr = kims_experiment();
     std::fs::remove_file(pr.path(CHECKLIST)).unwrap();
-    pr.edit(
-        CHECKLIST_FLAG,
-        "split = { control = 50, checklist = 25, guided-tour = 25 }\n\n",
-        "split = { control = 20, checklist = 40, guided-tour = 40 }\n\n",
-    );
-    let text = std::fs::read_to_string(pr.path(CHECKLIST_FLAG)).unwrap();
-    assert!(text.ends_with("split = { control = 50, checklist = 25, guided-tour = 25 }\n"));
-    std::fs::write(
-        pr.path(CHECKLIST_FLAG),
-        text.replace(
-            "split = { control = 50, checklist = 25, guided-tour = 25 }\n",
-            "split = { control = 20, checklist = 40, guided-tour = 40 }\n",
-        ),
-    )
-    .unwrap();
+    widen_checklist_split(&pr);
     let head = pr.commit();
     let (code, report) = pr.review_json("alice", &reviews(&[("dana", "APPROVED", &head)]));
     assert_eq!(
@@ -955,15 +955,7 @@ fn moving_an_experiment_s_start_to_today_is_a_start() {
 #[test]
 fn a_split_change_after_the_start_is_an_allocation_change() {
     let mut pr = Pr::new();
-    let text = std::fs::read_to_string(pr.path(CHECKLIST_FLAG)).unwrap();
-    std::fs::write(
-        pr.path(CHECKLIST_FLAG),
-        text.replace(
-            "split = { control = 50, checklist = 25, guided-tour = 25 }\n",
-            "split = { control = 20, checklist = 40, guided-tour = 40 }\n",
-        ),
-    )
-    .unwrap();
+    widen_checklist_split(&pr);
     pr.commit();
     pr.now = "2026-12-05";
     let (_, report) = pr.review_json("alice", "[]");

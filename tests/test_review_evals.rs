@@ -383,6 +383,22 @@ fn a_pull_request_cannot_drop_the_rule_or_relabel_the_flag_to_skip_its_evals() {
     );
 }
 
+/// `check --format json` of the repository at `dir`, which must find errors.
+fn check_fails(dir: &std::path::Path) -> Value {
+    let args = [
+        "check",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = run(&args, dir);
+    assert_eq!(code, 1, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
 #[test]
 fn check_refuses_evals_rules_that_cannot_judge() {
     let dir = crate::support::tempdir();
@@ -394,20 +410,7 @@ fn check_refuses_evals_rules_that_cannot_judge() {
         "reports = \"../evals/{flag}.csv\"\nmax_regression = \"-2%\"\nalpha = 1",
     ) + "\n[[review.rules]]\nname = \"nobody\"\n\n[[review.rules]]\nname = \"both\"\nfrom = [\"owners\"]\nevals = { reports = \"e/{flag}/{variant}/{x}.csv\", inconclusive = { from = [\"anyone\", \"@nope\"] } }\n\n[[review.rules]]\nname = \"escape\"\nevals = { reports = \"../{flag}/{variant}.csv\", resamples = 0 }\n\n[[review.rules]]\nname = \"spaced\"\nevals = { reports = \"my evals/{flag}/{variant}.csv\" }\n";
     std::fs::write(&project, bad).unwrap();
-    let (code, stdout, stderr) = run(
-        &[
-            "check",
-            "--dir",
-            dir.path().to_str().unwrap(),
-            "--now",
-            NOW,
-            "--format",
-            "json",
-        ],
-        dir.path(),
-    );
-    assert_eq!(code, 1, "{stderr}");
-    let findings: Value = serde_json::from_str(&stdout).unwrap();
+    let findings = check_fails(dir.path());
     let found: Vec<String> = findings["diagnostics"]
         .as_array()
         .unwrap()
@@ -444,20 +447,7 @@ fn check_refuses_evals_rules_that_cannot_judge() {
         "inconclusive = \"maybe\"",
     );
     std::fs::write(&project, unsure).unwrap();
-    let (code, stdout, _) = run(
-        &[
-            "check",
-            "--dir",
-            dir.path().to_str().unwrap(),
-            "--now",
-            NOW,
-            "--format",
-            "json",
-        ],
-        dir.path(),
-    );
-    assert_eq!(code, 1);
-    let findings: Value = serde_json::from_str(&stdout).unwrap();
+    let findings = check_fails(dir.path());
     let first = &findings["diagnostics"][0];
     assert_eq!(
         (

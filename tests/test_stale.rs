@@ -520,9 +520,7 @@ fn a_shallow_clone_dates_from_its_oldest_commit() {
 /// every format, and fails `--fail-on-stale`; before its end it is not.
 #[test]
 fn experiments_past_their_end_that_still_split_are_reported() {
-    let work = crate::support::tempdir();
-    copy_dir(&crate::support::root().join("flags.example"), work.path());
-    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    let work = example_without_tests();
     // After the pricing experiment's end (2026-12-21), before the onboarding one's.
     let args = ["stale", "--now", "2026-12-30", "--fail-on-stale"];
     let (code, stdout, stderr) = run(&args, work.path());
@@ -568,6 +566,21 @@ not in a git repository: no ages or dates, and lifetimes are not applied
 }
 
 /// Appends a `[decision]` to an experiment of the example.
+/// flags.example without its tests, which decided experiments' cleanups would break.
+fn example_without_tests() -> tempfile::TempDir {
+    let work = crate::support::tempdir();
+    copy_dir(&crate::support::root().join("flags.example"), work.path());
+    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    work
+}
+
+/// `stale --fail-on-stale` at `now` passes and names no experiment.
+fn assert_no_experiment_reported(work: &Path, now: &str) {
+    let (code, stdout, stderr) = run(&["stale", "--now", now, "--fail-on-stale"], work);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("experiment"), "{stdout}");
+}
+
 fn decide(work: &Path, experiment: &str, decision: &str) {
     let path = work.join(format!("experiments/growth/{experiment}.toml"));
     let text = std::fs::read_to_string(&path).unwrap();
@@ -579,9 +592,7 @@ fn decide(work: &Path, experiment: &str, decision: &str) {
 /// `--fail-on-stale`.
 #[test]
 fn decided_experiments_that_still_split_are_reported() {
-    let work = crate::support::tempdir();
-    copy_dir(&crate::support::root().join("flags.example"), work.path());
-    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    let work = example_without_tests();
     // Past the pricing experiment's end (2026-12-21), decided the day after.
     decide(
         work.path(),
@@ -677,21 +688,14 @@ _not in a git repository: no ages or dates, and lifetimes are not applied._
     );
     // On the day of a decision there is still time to act on it: neither is reported, and
     // the decided pricing experiment is not reported as past its end either.
-    let (code, stdout, _) = run(
-        &["stale", "--now", "2026-12-22", "--fail-on-stale"],
-        work.path(),
-    );
-    assert_eq!(code, 0, "{stdout}");
-    assert!(!stdout.contains("experiment"), "{stdout}");
+    assert_no_experiment_reported(work.path(), "2026-12-22");
 }
 
 /// Following the advice: the flag serves the shipped variant to everyone and the experiment
 /// file goes; nothing is left to report about the experiment.
 #[test]
 fn a_shipped_experiment_acted_on_is_no_longer_reported() {
-    let work = crate::support::tempdir();
-    copy_dir(&crate::support::root().join("flags.example"), work.path());
-    std::fs::remove_dir_all(work.path().join("tests")).unwrap();
+    let work = example_without_tests();
     decide(
         work.path(),
         "pricing-page-headline",
@@ -718,12 +722,7 @@ fn a_shipped_experiment_acted_on_is_no_longer_reported() {
             .join("experiments/growth/pricing-page-headline.toml"),
     )
     .unwrap();
-    let (code, stdout, stderr) = run(
-        &["stale", "--now", "2026-12-30", "--fail-on-stale"],
-        work.path(),
-    );
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(!stdout.contains("experiment"), "{stdout}");
+    assert_no_experiment_reported(work.path(), "2026-12-30");
 }
 
 /// A decision is a record: while the flag still splits, `plan` and `analyze` read the

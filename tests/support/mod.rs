@@ -356,3 +356,20 @@ macro_rules! proptest_config {
     };
 }
 pub(crate) use proptest_config;
+
+/// Asserts that `page` (a path from the project root) shows, as a Rust block, the code
+/// between the lines `// example start` and `// example end` of `source`, the text of the
+/// test file `file`, unindented once.
+pub fn assert_docs_example(source: &str, file: &str, page: &str) {
+    let start = source.find("    // example start\n").unwrap() + "    // example start\n".len();
+    let end = source.find("    // example end\n").unwrap();
+    let code: String = source[start..end]
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    let docs = std::fs::read_to_string(root().join(page)).unwrap();
+    assert!(
+        docs.contains(&format!("```rust\n{code}```\n")),
+        "{page}'s example differs from {file}:\n{code}"
+    );
+}
